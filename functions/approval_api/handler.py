@@ -1,1 +1,74 @@
-"""placeholder, replaced by the real handler."""
+"""Approval API: ``POST /v1/approvals/{approvalId}`` with ``{"decision": "approve"|"reject", "comment"}``.
+
+Signed like the webhooks. The first decision wins (409 afterwards); it resumes the waiting state machine
+through its task token, and the workflow's outcome task records and applies it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters import client
+from distsync_core.adapters.stores import ApprovalStore
+from distsync_core.api import raw_body, require_signature, resolver
+from distsync_core.approvals import DecisionRequest
+from distsync_core.config import env
+from distsync_core.contracts import utcnow
+from distsync_core.ingest import parse_json_object, require_json
+from distsync_core.observability import logger, metrics, tracer
+from distsync_core.problems import BadRequest, Conflict, NotFound, pydantic_errors
+from pydantic import ValidationError
+
+app = resolver()
+
+
+@app.post("/v1/approvals/<approval_id>")
+def decide(approval_id: str) -> Response:
+    body = raw_body(app)
+    require_json(app.current_event.headers)
+    require_signature(app, body)
+    try:
+        request = DecisionRequest.model_validate(parse_json_object(body))
+    except ValidationError as exc:
+        raise BadRequest("invalid decision", pydantic_errors(exc)) from exc
+
+    store = ApprovalStore(env("APPROVALS_TABLE_NAME"))
+    approval = store.get(approval_id)
+    if approval is None:
+        raise NotFound(f"no approval {approval_id!r}")
+    logger.set_correlation_id(approval.get("correlationId"))
+    if approval["status"] != "PENDING" or not store.claim_decision(
+        approval_id, request.decision, request.comment, request.decidedBy
+    ):
+        current = store.get(approval_id) or approval
+        raise Conflict(f"approval {approval_id} is already {current['status'].lower()}", approvalStatus=current["status"])
+
+    output = {
+        "decision": request.decision,
+        "comment": request.comment,
+        "decidedBy": request.decidedBy,
+        "decidedAt": utcnow().isoformat(),
+    }
+    sfn = client("stepfunctions")
+    try:
+        sfn.send_task_success(taskToken=approval["taskToken"], output=json.dumps(output))
+    except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken, sfn.exceptions.TaskDoesNotExist) as exc:
+        raise Conflict(f"approval {approval_id} can no longer be decided: the approval window closed") from exc
+    except Exception:
+        store.release_claim(approval_id)  # let the planner try again
+        raise
+    logger.info("planner decision sent", extra={"approvalId": approval_id, "decision": request.decision})
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body={"approvalId": approval_id, "decision": request.decision, "status": "DECIDED"},
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

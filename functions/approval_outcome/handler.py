@@ -1,1 +1,69 @@
-"""placeholder, replaced by the real handler."""
+"""Approval workflow task: record the planner's decision (or the timeout) and, when approved, request the
+ERP update with the approval attached."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters.events import EventPublisher
+from distsync_core.adapters.stores import ApprovalStore, TraceLog
+from distsync_core.approvals import OUTCOME_STATUS
+from distsync_core.config import env
+from distsync_core.contracts import CONTRACTS, Envelope, ReplenishmentUpdateRequested, derive_id, new_envelope
+from distsync_core.observability import logger, metrics, tracer
+from pydantic import BaseModel
+
+UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
+
+
+class Decision(BaseModel):
+    decision: Literal["approve", "reject", "timeout"]
+    comment: str = ""
+    decidedBy: str = "system"
+
+
+class OutcomeTask(BaseModel):
+    approvalId: str
+    update: dict[str, Any]
+    decision: Decision
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    task = OutcomeTask.model_validate(event)
+    envelope = Envelope.model_validate(task.update)
+    meta = envelope.metadata
+    logger.set_correlation_id(meta.correlation_id)
+    status = OUTCOME_STATUS[task.decision.decision]
+    ApprovalStore(env("APPROVALS_TABLE_NAME")).record_outcome(task.approvalId, status, task.decision.comment)
+    trace = TraceLog(env("TRACE_TABLE_NAME"))
+    note = f" ({task.decision.comment})" if task.decision.comment else ""
+
+    if task.decision.decision != "approve":
+        trace.record(meta.correlation_id, "approval", "rejected",
+                     f"approval {task.approvalId} {status.lower()} by {task.decision.decidedBy}{note}",
+                     approvalId=task.approvalId)
+        metrics.add_metric(name="ApprovalsRejected", unit=MetricUnit.Count, value=1)
+        return {"approvalId": task.approvalId, "status": status}
+
+    approved = ReplenishmentUpdateRequested.model_validate(envelope.data).model_copy(
+        update={"approval_id": task.approvalId, "decided_by": task.decision.decidedBy}
+    )
+    EventPublisher(env("EVENT_BUS_NAME")).publish([
+        new_envelope(
+            UPDATE_CONTRACT, approved,
+            correlation_id=meta.correlation_id,
+            source="distsync.replenishment",
+            event_id=derive_id(task.approvalId, "approved"),
+            causation_id=meta.event_id,
+        )
+    ])
+    trace.record(meta.correlation_id, "approval", "approved",
+                 f"approval {task.approvalId} approved by {task.decision.decidedBy}{note}; ERP update requested",
+                 approvalId=task.approvalId)
+    metrics.add_metric(name="ApprovalsApproved", unit=MetricUnit.Count, value=1)
+    return {"approvalId": task.approvalId, "status": status}

@@ -1,1 +1,59 @@
-"""placeholder, replaced by the real handler."""
+"""Approval workflow task (``.waitForTaskToken``): record the pending approval and its task token.
+
+The state machine then waits until the approval API sends the planner's decision, or the window closes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters.stores import ApprovalStore, TraceLog
+from distsync_core.config import env
+from distsync_core.contracts import Envelope, ReplenishmentUpdateRequested
+from distsync_core.observability import logger, metrics, tracer
+from pydantic import BaseModel
+
+
+class ApprovalTask(BaseModel):
+    approval: dict[str, Any]
+    taskToken: str
+    executionArn: str
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    task = ApprovalTask.model_validate(event)
+    approval_id = task.approval["approvalId"]
+    envelope = Envelope.model_validate(task.approval["update"])
+    update = ReplenishmentUpdateRequested.model_validate(envelope.data)
+    cid = envelope.metadata.correlation_id
+    logger.set_correlation_id(cid)
+
+    ApprovalStore(env("APPROVALS_TABLE_NAME")).put_pending(
+        {
+            "approvalId": approval_id,
+            "taskToken": task.taskToken,
+            "executionArn": task.executionArn,
+            "correlationId": cid,
+            "itemId": update.item_id,
+            "locationId": update.location_id,
+            "currentSafetyStock": update.previous_safety_stock,
+            "currentReorderPoint": update.previous_reorder_point,
+            "recommendedSafetyStock": update.safety_stock,
+            "recommendedReorderPoint": update.reorder_point,
+            "changePercent": update.change_percent,
+            "thresholdPercent": task.approval.get("thresholdPercent"),
+            "planningCycleId": update.planning_cycle_id,
+        }
+    )
+    TraceLog(env("TRACE_TABLE_NAME")).record(
+        cid, "approval", "pending_approval",
+        f"approval {approval_id} waits for a planner: change {update.change_percent}% "
+        f"(safety stock {update.previous_safety_stock} -> {update.safety_stock})",
+        approvalId=approval_id, businessKey=f"{update.item_id}@{update.location_id}",
+    )
+    logger.info("approval requested", extra={"approvalId": approval_id})
+    return {"approvalId": approval_id}

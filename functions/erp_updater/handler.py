@@ -1,1 +1,101 @@
-"""placeholder, replaced by the real handler."""
+"""ERP adapter: apply ``ReplenishmentUpdateRequested`` in the ERP (idempotency key, retries with backoff),
+then publish ``ReplenishmentParametersUpdated`` for downstream systems (warehouse notification)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters.erp import ErpClient, ErpRejected
+from distsync_core.adapters.events import EventPublisher
+from distsync_core.adapters.stores import MasterDataStore, TraceLog
+from distsync_core.config import env, env_float, env_int
+from distsync_core.contracts import (
+    CONTRACTS,
+    ReplenishmentParametersUpdated,
+    ReplenishmentUpdateRequested,
+    derive_id,
+    new_envelope,
+)
+from distsync_core.observability import logger, metrics, tracer
+from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+
+UPDATED_CONTRACT = CONTRACTS[("ReplenishmentParametersUpdated", "1")]
+STAGE = "erp"
+_erp: ErpClient | None = None
+
+
+def erp() -> ErpClient:
+    global _erp  # one connection pool per container
+    if _erp is None:
+        _erp = ErpClient(
+            env("ERP_BASE_URL"),
+            max_attempts=env_int("ERP_MAX_ATTEMPTS", 4),
+            backoff_seconds=env_float("ERP_BACKOFF_SECONDS", 0.5),
+            timeout_seconds=env_float("ERP_TIMEOUT_SECONDS", 5),
+        )
+    return _erp
+
+
+def apply_update(delivery: Delivery) -> None:
+    update = delivery.data
+    assert isinstance(update, ReplenishmentUpdateRequested)
+    meta = delivery.envelope.metadata
+    key = f"{update.item_id}@{update.location_id}"
+    payload = {
+        "safetyStock": update.safety_stock,
+        "reorderPoint": update.reorder_point,
+        "unitOfMeasure": update.unit_of_measure,
+        "planningCycleId": update.planning_cycle_id,
+        "approvalId": update.approval_id,
+    }
+    try:
+        result = erp().put_replenishment_parameters(
+            update.item_id, update.location_id, payload,
+            idempotency_key=update.erp_idempotency_key, correlation_id=meta.correlation_id,
+        )
+    except ErpRejected as exc:
+        raise PermanentFailure(str(exc)) from exc
+
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).record_erp_parameters(
+        update.item_id, update.location_id, update.safety_stock, update.reorder_point
+    )
+    erp_update_id = str(result.body.get("updateId", ""))
+    # A replay means the ERP had already applied this exact change (a retry after a later step failed, or a
+    # duplicate recommendation); downstream still gets the event, whose id is derived from the change itself,
+    # so the warehouse deduplicates it.
+    how = "ERP had already applied this update (idempotent replay)" if result.replayed else "ERP updated"
+    TraceLog(env("TRACE_TABLE_NAME")).record(
+        meta.correlation_id, STAGE, "delivered",
+        f"{how} {key}: safety stock {update.safety_stock}, reorder point {update.reorder_point} (update {erp_update_id})",
+        businessKey=key,
+    )
+    metrics.add_metric(name="ErpUpdatesApplied", unit=MetricUnit.Count, value=1)
+    updated = ReplenishmentParametersUpdated(
+        item_id=update.item_id,
+        location_id=update.location_id,
+        safety_stock=update.safety_stock,
+        reorder_point=update.reorder_point,
+        unit_of_measure=update.unit_of_measure,
+        planning_cycle_id=update.planning_cycle_id,
+        erp_update_id=erp_update_id,
+        approval_id=update.approval_id,
+    )
+    EventPublisher(env("EVENT_BUS_NAME")).publish([
+        new_envelope(
+            UPDATED_CONTRACT, updated,
+            correlation_id=meta.correlation_id,
+            source="distsync.erp-adapter",
+            event_id=derive_id(update.erp_idempotency_key, UPDATED_CONTRACT.event_type),
+            causation_id=meta.event_id,
+        )
+    ])
+
+
+consumer = Consumer(STAGE, apply_update)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return consumer(event, context)

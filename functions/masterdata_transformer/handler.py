@@ -1,1 +1,33 @@
-"""placeholder, replaced by the real handler."""
+"""Master data pipeline: ERP ``ItemLocationUpserted`` events into the governed master-data table."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters.stores import MasterDataStore, TraceLog
+from distsync_core.config import env
+from distsync_core.contracts import ItemLocationUpserted
+from distsync_core.observability import logger, metrics, tracer
+from distsync_core.pipeline import Consumer, Delivery
+
+
+def store_item_location(delivery: Delivery) -> None:
+    data = delivery.data
+    assert isinstance(data, ItemLocationUpserted)
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).upsert(data, delivery.envelope.metadata)
+    TraceLog(env("TRACE_TABLE_NAME")).record(
+        delivery.correlation_id,
+        "masterdata",
+        "delivered",
+        f"master data stored for {data.item_id}@{data.location_id}",
+        businessKey=f"{data.item_id}@{data.location_id}",
+    )
+
+
+consumer = Consumer("masterdata", store_item_location)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return consumer(event, context)

@@ -1,1 +1,85 @@
-"""placeholder, replaced by the real handler."""
+"""Planning pipeline: validate each recommendation against master data, enrich it, measure the change,
+then update the ERP directly (at or below the threshold) or start the planner approval workflow."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters import client
+from distsync_core.adapters.events import EventPublisher
+from distsync_core.adapters.stores import MasterDataStore, TraceLog
+from distsync_core.config import env, env_float
+from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, derive_id, new_envelope
+from distsync_core.observability import logger, metrics, tracer
+from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.replenishment import ApplyDirectly, NoChange, Quarantine, RequireApproval, decide
+
+UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
+STAGE = "planning"
+
+
+def plan_replenishment(delivery: Delivery) -> None:
+    rec = delivery.data
+    assert isinstance(rec, ReplenishmentRecommended)
+    meta = delivery.envelope.metadata
+    trace = TraceLog(env("TRACE_TABLE_NAME"))
+    key = f"{rec.item_id}@{rec.location_id}"
+    threshold = env_float("APPROVAL_THRESHOLD_PERCENT", 20)
+    decision = decide(rec, MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(rec.item_id, rec.location_id), threshold)
+
+    if isinstance(decision, Quarantine):
+        raise PermanentFailure(decision.reason)
+    if isinstance(decision, NoChange):
+        trace.record(meta.correlation_id, STAGE, "delivered", decision.reason, businessKey=key)
+        return
+
+    update = new_envelope(
+        UPDATE_CONTRACT,
+        decision.update,
+        correlation_id=meta.correlation_id,
+        source="distsync.replenishment",
+        event_id=derive_id(meta.event_id, UPDATE_CONTRACT.event_type),
+        causation_id=meta.event_id,
+    )
+    change = decision.update.change_percent
+    if isinstance(decision, ApplyDirectly):
+        EventPublisher(env("EVENT_BUS_NAME")).publish([update])
+        trace.record(
+            meta.correlation_id, STAGE, "ok",
+            f"change {change}% <= {threshold}%: ERP update requested without approval", businessKey=key,
+        )
+        metrics.add_metric(name="UpdatesAutoApproved", unit=MetricUnit.Count, value=1)
+        return
+
+    assert isinstance(decision, RequireApproval)
+    _start_approval(decision, update.model_dump(mode="json", by_alias=True), threshold)
+    trace.record(
+        meta.correlation_id, STAGE, "ok",
+        f"change {change}% > {threshold}%: approval {decision.approval_id} started", businessKey=key,
+        approvalId=decision.approval_id,
+    )
+    metrics.add_metric(name="ApprovalsStarted", unit=MetricUnit.Count, value=1)
+
+
+def _start_approval(decision: RequireApproval, update: dict, threshold: float) -> None:
+    sfn = client("stepfunctions")
+    payload = {"approvalId": decision.approval_id, "thresholdPercent": threshold, "update": update}
+    try:
+        # The execution name is the approval id: a redelivered recommendation cannot start a second one.
+        sfn.start_execution(
+            stateMachineArn=env("APPROVAL_STATE_MACHINE_ARN"), name=decision.approval_id, input=json.dumps(payload)
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("approval already started", extra={"approvalId": decision.approval_id})
+
+
+consumer = Consumer(STAGE, plan_replenishment)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return consumer(event, context)

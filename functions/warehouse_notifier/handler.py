@@ -1,1 +1,43 @@
-"""placeholder, replaced by the real handler."""
+"""Warehouse notification: tell the WMS about new replenishment parameters the ERP accepted."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters.erp import WmsClient
+from distsync_core.adapters.stores import TraceLog
+from distsync_core.config import env
+from distsync_core.contracts import ReplenishmentParametersUpdated
+from distsync_core.observability import logger, metrics, tracer
+from distsync_core.pipeline import Consumer, Delivery
+
+STAGE = "warehouse"
+_wms: WmsClient | None = None
+
+
+def notify_warehouse(delivery: Delivery) -> None:
+    global _wms
+    data = delivery.data
+    assert isinstance(data, ReplenishmentParametersUpdated)
+    if _wms is None:
+        _wms = WmsClient(env("WMS_BASE_URL"))
+    _wms.notify(
+        data.model_dump(mode="json", by_alias=True),
+        idempotency_key=delivery.envelope.metadata.event_id,  # the WMS drops a redelivered notification
+        correlation_id=delivery.correlation_id,
+    )
+    TraceLog(env("TRACE_TABLE_NAME")).record(
+        delivery.correlation_id, STAGE, "delivered",
+        f"warehouse notified of new parameters for {data.item_id}@{data.location_id}",
+        businessKey=f"{data.item_id}@{data.location_id}",
+    )
+
+
+# No idempotency table: the WMS deduplicates on the Idempotency-Key (the event id) itself.
+consumer = Consumer(STAGE, notify_warehouse, idempotent=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return consumer(event, context)

@@ -1,1 +1,104 @@
-"""placeholder, replaced by the real handler."""
+"""Webhook API: signed partner events in, canonical envelopes onto the bus (or a problem that says why).
+
+Routes: ``POST /v1/webhooks/{source}`` (202 {eventId, correlationId}) and ``GET /health``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from distsync_core.adapters.events import EventPublisher, PublishError
+from distsync_core.adapters.secrets import webhook_secrets
+from distsync_core.adapters.stores import TraceLog
+from distsync_core.api import raw_body, resolver
+from distsync_core.config import env
+from distsync_core.ingest import AcceptedWebhook, accept
+from distsync_core.observability import logger, metrics, tracer
+from distsync_core.problems import ServiceUnavailable, UnprocessableIdempotencyKey
+
+app = resolver()
+_publish_once: Any = None
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/v1/webhooks/<source>")
+def receive_webhook(source: str) -> Response:
+    accepted = accept(source, app.current_event.headers, raw_body(app), webhook_secrets(), time.time())
+    logger.set_correlation_id(accepted.envelope.metadata.correlation_id)
+    if accepted.idempotency_key:
+        result = _deduplicated_publish()(request=accepted.dedup_request, accepted=accepted)
+    else:
+        result = _publish(accepted)
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body=result,
+        headers={"X-Correlation-Id": result["correlationId"]},
+    )
+
+
+def _publish(accepted: AcceptedWebhook) -> dict[str, str]:
+    meta = accepted.envelope.metadata
+    try:
+        EventPublisher(env("EVENT_BUS_NAME")).publish([accepted.envelope])
+    except PublishError as exc:
+        raise ServiceUnavailable("the event bus did not accept the event; nothing was published") from exc
+    TraceLog(env("TRACE_TABLE_NAME")).record(
+        meta.correlation_id,
+        "webhook",
+        "ok",
+        f"accepted {meta.event_type} v{meta.event_version} from {meta.source}",
+        eventId=meta.event_id,
+    )
+    metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
+    logger.info("webhook accepted", extra={"eventId": meta.event_id, "eventType": meta.event_type})
+    return {"eventId": meta.event_id, "correlationId": meta.correlation_id}
+
+
+def _deduplicated_publish() -> Any:
+    """Same source + Idempotency-Key -> the first answer again, nothing published twice."""
+    global _publish_once
+    if _publish_once is None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+
+        config = IdempotencyConfig(
+            event_key_jmespath="[source, idempotencyKey]",
+            payload_validation_jmespath="bodySha256",
+            expires_after_seconds=24 * 3600,
+        )
+        store = DynamoDBPersistenceLayer(table_name=env("IDEMPOTENCY_TABLE_NAME"))
+
+        @idempotent_function(data_keyword_argument="request", config=config, persistence_store=store)
+        def publish_once(request: dict[str, str], accepted: AcceptedWebhook) -> dict[str, str]:
+            return _publish(accepted)
+
+        def guarded(**kwargs: Any) -> dict[str, str]:
+            try:
+                return publish_once(**kwargs)
+            except IdempotencyValidationError as exc:
+                raise UnprocessableIdempotencyKey(
+                    "this Idempotency-Key was already used for a different body; use a new key"
+                ) from exc
+
+        _publish_once = guarded
+    return _publish_once
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,214 @@
+"""The tables distsync owns: master data, quarantine, approvals and the trace of every hop."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..contracts import ItemLocationUpserted, Metadata
+from ..replenishment import ItemLocationRecord, item_location_key
+from . import table
+from .dynamo import from_item, to_item
+
+TRACE_TTL_DAYS = 30
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class MasterDataStore:
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    def upsert(self, data: ItemLocationUpserted, meta: Metadata) -> None:
+        item = data.model_dump(by_alias=True, mode="json")
+        item.update(
+            pk=item_location_key(data.item_id, data.location_id),
+            sourceEventId=meta.event_id,
+            occurredAt=meta.occurred_at.isoformat(),
+            updatedAt=_now_iso(),
+        )
+        self._table.put_item(Item=to_item(item))
+
+    def get(self, item_id: str, location_id: str) -> ItemLocationRecord | None:
+        found = self._table.get_item(Key={"pk": item_location_key(item_id, location_id)}, ConsistentRead=True)
+        raw = found.get("Item")
+        if not raw:
+            return None
+        item = from_item(raw)
+        return ItemLocationRecord(
+            item_id=item["itemId"],
+            location_id=item["locationId"],
+            unit_of_measure=item["unitOfMeasure"],
+            safety_stock=float(item["safetyStock"]),
+            reorder_point=float(item["reorderPoint"]),
+            supplier_id=item["supplierId"],
+            lead_time_days=int(item["leadTimeDays"]),
+        )
+
+    def record_erp_parameters(self, item_id: str, location_id: str, safety_stock: float, reorder_point: float) -> None:
+        """Keep the ERP's confirmed parameters, so the next recommendation compares against them."""
+        self._table.update_item(
+            Key={"pk": item_location_key(item_id, location_id)},
+            UpdateExpression="SET safetyStock = :ss, reorderPoint = :rop, erpConfirmedAt = :at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":ss": safety_stock, ":rop": reorder_point, ":at": _now_iso()}),
+        )
+
+
+class QuarantineStore:
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    def put(
+        self,
+        *,
+        stage: str,
+        reason: str,
+        body: str,
+        correlation_id: str | None,
+        event_id: str | None = None,
+        event_type: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> str:
+        quarantine_id = f"q-{event_id}" if event_id else f"q-{uuid.uuid4()}"
+        self._table.put_item(
+            Item=to_item(
+                {
+                    "quarantineId": quarantine_id,
+                    "stage": stage,
+                    "reason": reason,
+                    "errors": errors or [],
+                    "body": body,
+                    "correlationId": correlation_id or "unknown",
+                    "eventId": event_id,
+                    "eventType": event_type,
+                    "quarantinedAt": _now_iso(),
+                    "status": "QUARANTINED",
+                }
+            )
+        )
+        return quarantine_id
+
+    def list(self) -> list[dict[str, Any]]:
+        return [from_item(i) for i in _scan(self._table)]
+
+
+class ApprovalStore:
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    def put_pending(self, record: dict[str, Any]) -> None:
+        # A redelivered request for the same approval must not reset a decision already taken.
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.put_item(
+                Item=to_item({**record, "status": "PENDING", "requestedAt": _now_iso()}),
+                ConditionExpression="attribute_not_exists(approvalId) OR #s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": "PENDING"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def get(self, approval_id: str) -> dict[str, Any] | None:
+        raw = self._table.get_item(Key={"approvalId": approval_id}, ConsistentRead=True).get("Item")
+        return from_item(raw) if raw else None
+
+    def claim_decision(self, approval_id: str, decision: str, comment: str, decided_by: str) -> bool:
+        """PENDING -> DECIDING exactly once; False when someone else decided first."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key={"approvalId": approval_id},
+                UpdateExpression="SET #s = :deciding, decision = :d, #c = :c, decidedBy = :by, decidedAt = :at",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status", "#c": "comment"},
+                ExpressionAttributeValues={
+                    ":deciding": "DECIDING",
+                    ":pending": "PENDING",
+                    ":d": decision,
+                    ":c": comment,
+                    ":by": decided_by,
+                    ":at": _now_iso(),
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def release_claim(self, approval_id: str) -> None:
+        self._table.update_item(
+            Key={"approvalId": approval_id},
+            UpdateExpression="SET #s = :pending REMOVE decision, decidedBy, decidedAt",
+            ConditionExpression="#s = :deciding",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":pending": "PENDING", ":deciding": "DECIDING"},
+        )
+
+    def record_outcome(self, approval_id: str, status: str, comment: str) -> None:
+        self._table.update_item(
+            Key={"approvalId": approval_id},
+            UpdateExpression="SET #s = :s, outcomeComment = :c, closedAt = :at REMOVE taskToken",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status, ":c": comment, ":at": _now_iso()},
+        )
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        items = [from_item(i) for i in _scan(self._table)]
+        return [i for i in items if status is None or i.get("status") == status]
+
+
+class TraceLog:
+    """One item per hop, keyed by correlation id; what `distsync trace` reads."""
+
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    def record(self, correlation_id: str, stage: str, outcome: str, detail: str = "", **attrs: Any) -> None:
+        at = _now_iso()
+        item = {
+            "correlationId": correlation_id,
+            "sk": f"{at}#{uuid.uuid4().hex[:8]}",
+            "at": at,
+            "stage": stage,
+            "outcome": outcome,
+            "detail": detail[:1000],
+            "expiresAt": int(time.time() + timedelta(days=TRACE_TTL_DAYS).total_seconds()),
+            **{k: v for k, v in attrs.items() if v is not None},
+        }
+        self._table.put_item(Item=to_item(item))
+
+    def hops(self, correlation_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("correlationId").eq(correlation_id)}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def correlation_ids(self) -> list[str]:
+        return sorted({i["correlationId"] for i in _scan(self._table)})
+
+
+def _scan(tbl: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = tbl.scan(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,203 @@
+"""Canonical events: the envelope, the data contracts and the registry of (type, version).
+
+Every event on the bus is an EventBridge event whose ``detail`` is an :class:`Envelope`:
+``{"metadata": {...}, "data": {...}}``. A contract names its event type, version, the sources that may
+produce it and the pydantic model of its ``data``. Unknown types or versions are rejected by name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# Identifiers travel into ERP URLs and DynamoDB keys: keep them to a safe, bounded alphabet.
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")]
+Quantity = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False)]
+ChangePercent = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False)]
+
+# Namespace for ids derived from other ids, so a redelivered message derives the same ids again.
+_DERIVED_ID_NAMESPACE = uuid.UUID("6f1c2f0e-3b1a-4d7e-9a53-1d0c7f5b9e21")
+
+
+def derive_id(*parts: str) -> str:
+    """A deterministic id for an event caused by another one (same cause -> same id)."""
+    return str(uuid.uuid5(_DERIVED_ID_NAMESPACE, "|".join(parts)))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ContractModel(BaseModel):
+    """camelCase on the wire, snake_case in Python, no unknown fields."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Metadata(ContractModel):
+    event_id: str = Field(description="Unique id of this event")
+    event_type: str
+    event_version: str
+    source: str = Field(description="Producing system, e.g. erp, planning, or a distsync component")
+    occurred_at: AwareDatetime = Field(description="When it happened in the producing system")
+    received_at: AwareDatetime = Field(description="When distsync accepted or produced it")
+    correlation_id: str = Field(description="Id shared by every event of one business transaction")
+    causation_id: str | None = Field(default=None, description="Event id of the event that caused this one")
+    idempotency_key: str | None = None
+
+
+class Envelope(ContractModel):
+    metadata: Metadata
+    data: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data contracts (v1)
+# ---------------------------------------------------------------------------------------------------
+class ItemLocationUpserted(ContractModel):
+    """ERP master data for one item at one location (ERP is the system of record)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    unit_of_measure: Annotated[str, Field(pattern=r"^[A-Z]{1,8}$")]
+    safety_stock: Quantity
+    reorder_point: Quantity
+    supplier_id: Identifier
+    lead_time_days: Annotated[int, Field(ge=0, le=730)]
+
+
+class ReplenishmentRecommended(ContractModel):
+    """Planning's recommended safety stock and reorder point for one item-location."""
+
+    item_id: Identifier
+    location_id: Identifier
+    recommended_safety_stock: Quantity
+    recommended_reorder_point: Quantity
+    planning_cycle_id: Identifier
+
+
+class ReplenishmentUpdateRequested(ContractModel):
+    """distsync's instruction to change replenishment parameters in the ERP (auto or approved)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    safety_stock: Quantity
+    reorder_point: Quantity
+    previous_safety_stock: Quantity
+    previous_reorder_point: Quantity
+    unit_of_measure: str
+    supplier_id: Identifier
+    lead_time_days: int
+    planning_cycle_id: Identifier
+    change_percent: ChangePercent
+    erp_idempotency_key: str
+    approval_id: str | None = None
+    decided_by: str | None = None
+
+
+class ReplenishmentParametersUpdated(ContractModel):
+    """The ERP accepted new replenishment parameters (published by the ERP adapter)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    safety_stock: Quantity
+    reorder_point: Quantity
+    unit_of_measure: str
+    planning_cycle_id: Identifier
+    erp_update_id: str
+    approval_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    event_type: str
+    version: str
+    model: type[ContractModel]
+    producers: frozenset[str]  # webhook sources (erp, planning) or internal components
+    bus_source: str  # EventBridge `source` the event is published with
+
+    @property
+    def schema_name(self) -> str:
+        return f"{self.event_type}-v{self.version}"
+
+
+CONTRACTS: dict[tuple[str, str], Contract] = {
+    (c.event_type, c.version): c
+    for c in (
+        Contract("ItemLocationUpserted", "1", ItemLocationUpserted, frozenset({"erp"}), "distsync.erp"),
+        Contract(
+            "ReplenishmentRecommended", "1", ReplenishmentRecommended, frozenset({"planning"}), "distsync.planning"
+        ),
+        Contract(
+            "ReplenishmentUpdateRequested",
+            "1",
+            ReplenishmentUpdateRequested,
+            frozenset({"distsync.replenishment"}),
+            "distsync.replenishment",
+        ),
+        Contract(
+            "ReplenishmentParametersUpdated",
+            "1",
+            ReplenishmentParametersUpdated,
+            frozenset({"distsync.erp-adapter"}),
+            "distsync.erp-adapter",
+        ),
+    )
+}
+
+
+class UnknownContractError(ValueError):
+    """The event type or version is not in the registry."""
+
+
+def contract_for(event_type: str, version: str) -> Contract:
+    contract = CONTRACTS.get((event_type, version))
+    if contract is not None:
+        return contract
+    known = sorted({v for (t, v) in CONTRACTS if t == event_type})
+    if known:
+        raise UnknownContractError(
+            f"eventVersion {version!r} of {event_type} is not supported (supported: {', '.join(known)})"
+        )
+    raise UnknownContractError(
+        f"unknown eventType {event_type!r} (known: {', '.join(sorted({t for t, _ in CONTRACTS}))})"
+    )
+
+
+def new_envelope(
+    contract: Contract,
+    data: ContractModel,
+    *,
+    correlation_id: str,
+    source: str,
+    occurred_at: datetime | None = None,
+    event_id: str | None = None,
+    causation_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> Envelope:
+    now = utcnow()
+    return Envelope(
+        metadata=Metadata(
+            event_id=event_id or str(uuid.uuid4()),
+            event_type=contract.event_type,
+            event_version=contract.version,
+            source=source,
+            occurred_at=occurred_at or now,
+            received_at=now,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            idempotency_key=idempotency_key,
+        ),
+        data=data.model_dump(by_alias=True, mode="json"),
+    )
+
+
+def parse_data(envelope: Envelope) -> ContractModel:
+    """Validate an envelope's data against its registered contract (raises on unknown or invalid)."""
+    contract = contract_for(envelope.metadata.event_type, envelope.metadata.event_version)
+    return contract.model.model_validate(envelope.data)

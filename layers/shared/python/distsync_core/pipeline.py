@@ -1,0 +1,181 @@
+"""The consumer side of a domain pipeline: one SQS batch in, partial batch response out.
+
+Every transformer hands its per-event logic to :func:`consume`, which gives it, uniformly:
+- parsing of the EventBridge event and validation of the envelope and data against the contract registry;
+- quarantine (with the reason) for events that can never succeed: broken contract, unknown reference,
+  a partner's permanent rejection; they are acknowledged, not retried forever;
+- the correlation id on every log line of the record;
+- idempotency per (consumer, event id) on DynamoDB, so a redelivered message has no second effect;
+- a trace hop for every retry, and ``dead_lettered`` on the last receive before SQS moves it to the DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from .adapters.stores import QuarantineStore, TraceLog
+from .config import env, env_int
+from .contracts import ContractModel, Envelope, UnknownContractError, parse_data
+from .observability import logger, metrics
+from .problems import pydantic_errors
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (e.g. unknown master data, partner rejected): quarantine with this reason."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a consumer's logic sees for one event."""
+
+    envelope: Envelope
+    data: ContractModel
+    receive_count: int
+
+    @property
+    def correlation_id(self) -> str:
+        return self.envelope.metadata.correlation_id
+
+
+Handle = Callable[[Delivery], None]
+
+
+class _Quarantined(Exception):
+    def __init__(self, reason: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(reason)
+        self.reason, self.errors = reason, errors or []
+
+
+def _parse(body: str) -> tuple[Envelope, ContractModel]:
+    try:
+        event = json.loads(body)
+        envelope = Envelope.model_validate(event["detail"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _Quarantined(f"not an EventBridge event with a distsync envelope: {exc}") from exc
+    except ValidationError as exc:
+        raise _Quarantined("envelope breaks the contract", pydantic_errors(exc, "detail.")) from exc
+    try:
+        return envelope, parse_data(envelope)
+    except UnknownContractError as exc:
+        raise _Quarantined(str(exc)) from exc
+    except ValidationError as exc:
+        raise _Quarantined("data breaks the contract", pydantic_errors(exc, "detail.data.")) from exc
+
+
+@dataclass
+class Consumer:
+    """A named pipeline consumer (the name is its trace stage prefix and idempotency scope)."""
+
+    name: str
+    handle: Handle
+    idempotent: bool = True
+
+    def __post_init__(self) -> None:
+        self._processor = BatchProcessor(event_type=EventType.SQS)
+        self._once: Callable[..., Any] | None = None
+
+    # Lazily built: the idempotency store needs the table name from the environment.
+    def _idempotent_handle(self) -> Callable[..., Any]:
+        if self._once is None:
+            from aws_lambda_powertools.utilities.idempotency import (
+                DynamoDBPersistenceLayer,
+                IdempotencyConfig,
+                idempotent_function,
+            )
+
+            store = DynamoDBPersistenceLayer(table_name=env("IDEMPOTENCY_TABLE_NAME"))
+            config = IdempotencyConfig(event_key_jmespath="[consumer, eventId]", expires_after_seconds=7 * 24 * 3600)
+
+            @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
+            def once(key: dict[str, str], delivery: Delivery) -> dict[str, str]:
+                self.handle(delivery)
+                return {"handled": key["eventId"]}
+
+            self._once = once
+            self._config = config
+        return self._once
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        trace = TraceLog(env("TRACE_TABLE_NAME"))
+        quarantine_table = os.environ.get("QUARANTINE_TABLE_NAME")
+        quarantine = QuarantineStore(quarantine_table) if quarantine_table else None
+        once = self._idempotent_handle() if self.idempotent else None
+        if once is not None:
+            self._config.register_lambda_context(context)
+        max_receives = env_int("MAX_RECEIVE_COUNT", 3)
+
+        def record_handler(record: SQSRecord) -> None:
+            self._handle_record(record, trace, quarantine, once, max_receives)
+
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=self._processor, context=context
+        )
+
+    def _handle_record(
+        self,
+        record: SQSRecord,
+        trace: TraceLog,
+        quarantine: QuarantineStore | None,
+        once: Callable[..., Any] | None,
+        max_receives: int,
+    ) -> None:
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        envelope: Envelope | None = None
+        try:
+            envelope, data = _parse(record.body)
+            logger.set_correlation_id(envelope.metadata.correlation_id)
+            delivery = Delivery(envelope, data, receive_count)
+            if once is not None:
+                once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)
+            else:
+                self.handle(delivery)
+        except _Quarantined as exc:
+            self._quarantine(record, envelope, exc.reason, exc.errors, trace, quarantine)
+        except PermanentFailure as exc:
+            self._quarantine(record, envelope, str(exc), [], trace, quarantine)
+        except Exception as exc:
+            final = receive_count >= max_receives
+            outcome = "dead_lettered" if final else "retrying"
+            reason = f"{exc.__class__.__name__}: {exc} (receive {receive_count} of {max_receives})"
+            logger.warning(f"{self.name} failed", extra={"outcome": outcome, "reason": reason})
+            metrics.add_metric(name="RecordsDeadLettered" if final else "RecordsRetried", unit=MetricUnit.Count, value=1)
+            if envelope is not None:
+                trace.record(envelope.metadata.correlation_id, self.name, outcome, reason, eventId=envelope.metadata.event_id)
+            raise
+        finally:
+            logger.set_correlation_id(None)
+
+    def _quarantine(
+        self,
+        record: SQSRecord,
+        envelope: Envelope | None,
+        reason: str,
+        errors: list[dict[str, Any]],
+        trace: TraceLog,
+        quarantine: QuarantineStore | None,
+    ) -> None:
+        meta = envelope.metadata if envelope else None
+        if quarantine is None:  # a consumer without a quarantine table must not swallow the event
+            raise RuntimeError(f"cannot quarantine ({reason}): no QUARANTINE_TABLE_NAME")
+        qid = quarantine.put(
+            stage=self.name,
+            reason=reason,
+            errors=errors,
+            body=record.body,
+            correlation_id=meta.correlation_id if meta else None,
+            event_id=meta.event_id if meta else None,
+            event_type=meta.event_type if meta else None,
+        )
+        logger.warning("event quarantined", extra={"reason": reason, "errors": errors, "quarantineId": qid})
+        metrics.add_metric(name="RecordsQuarantined", unit=MetricUnit.Count, value=1)
+        if meta:
+            trace.record(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, eventId=meta.event_id)

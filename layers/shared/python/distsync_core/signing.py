@@ -1,0 +1,53 @@
+"""HMAC-SHA256 webhook signatures with a timestamp and a replay window.
+
+Signature header: ``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``; timestamp header: unix
+seconds. Several secrets may be valid at once (rotation): any one of them verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+TIMESTAMP_HEADER = "X-Distsync-Timestamp"
+SIGNATURE_HEADER = "X-Distsync-Signature"
+REPLAY_WINDOW_SECONDS = 300
+_PREFIX = "sha256="
+
+
+class SignatureError(Exception):
+    """The request is not authentic or not fresh; the message says which, without leaking secrets."""
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return _PREFIX + mac.hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, now: float) -> dict[str, str]:
+    timestamp = str(int(now))
+    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body)}
+
+
+def verify(
+    secrets: Iterable[str],
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: float,
+    window_seconds: int = REPLAY_WINDOW_SECONDS,
+) -> None:
+    if not timestamp:
+        raise SignatureError(f"missing {TIMESTAMP_HEADER} header")
+    if not signature:
+        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise SignatureError(f"{TIMESTAMP_HEADER} must be unix seconds")
+    skew = abs(now - int(timestamp))
+    if skew > window_seconds:
+        raise SignatureError(f"timestamp outside the {window_seconds} s window (skew {int(skew)} s)")
+    if not signature.startswith(_PREFIX):
+        raise SignatureError(f"{SIGNATURE_HEADER} must look like sha256=<hex>")
+    if not any(hmac.compare_digest(sign(s, timestamp, body), signature) for s in secrets if s):
+        raise SignatureError("signature does not match")

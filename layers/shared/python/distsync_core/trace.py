@@ -1,0 +1,46 @@
+"""Hops of one business transaction and the status they add up to.
+
+A hop is what one component did with one event: ``stage`` (where), ``outcome`` (what happened) and a
+human ``detail``. Terminal outcomes set the transaction status; ``ok`` and ``retrying`` keep it in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# outcome -> status it sets (None: leaves the current one)
+_STATUS_BY_OUTCOME: dict[str, str | None] = {
+    "ok": None,
+    "retrying": None,
+    "approved": "in_flight",
+    "pending_approval": "pending_approval",
+    "delivered": "delivered",
+    "rejected": "rejected",
+    "quarantined": "quarantined",
+    "dead_lettered": "dead_lettered",
+}
+OUTCOMES = frozenset(_STATUS_BY_OUTCOME)
+STATUSES = ("in_flight", "delivered", "pending_approval", "rejected", "quarantined", "dead_lettered")
+
+
+def status_of(hops: Iterable[Mapping[str, Any]]) -> str:
+    status = "in_flight"
+    for hop in sorted(hops, key=lambda h: h["at"]):
+        new = _STATUS_BY_OUTCOME.get(hop["outcome"])
+        # Once delivered, a later notification hop cannot take it back to in-flight.
+        if new and not (status == "delivered" and new == "in_flight"):
+            status = new
+    return status
+
+
+def trace_document(correlation_id: str, hops: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(hops, key=lambda h: h["at"])
+    return {
+        "correlationId": correlation_id,
+        "status": status_of(ordered),
+        "hops": [
+            {"at": h["at"], "stage": h["stage"], "outcome": h["outcome"], "detail": h.get("detail", "")}
+            for h in ordered
+        ],
+    }
