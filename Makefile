@@ -1,0 +1,50 @@
+# distsync developer commands. Every target installs what it needs on first use.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV)/bin)
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install run test test-fast synth lint schemas bench clean
+
+install: $(STAMP) node_modules/.installed
+
+$(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## run: the stack on moto (no AWS account, no Docker), the demo scenario, then serve on 127.0.0.1:$(PORT)
+run: install
+	$(BIN)/distsync local up --port $(PORT)
+
+## test: the whole suite (unit, integration on moto, CDK assertions + cdk-nag + cfn-lint, end to end)
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not infra and not e2e"
+
+synth: install
+	cdk synth --quiet --no-notices
+
+lint: install
+	$(BIN)/ruff check .
+
+schemas: install
+	PYTHONPATH=layers/shared/python $(PY) -m distsync_core.schemas schemas
+
+bench: install
+	$(PY) bench/cold_start.py
+
+clean:
+	rm -rf cdk.out .build .distsync .pytest_cache

@@ -1,0 +1,140 @@
+"""The local API Gateway: a real HTTP server on 127.0.0.1 that turns requests into API Gateway REST
+proxy events for the functions the template routes them to; plus the simulators and runtime endpoints:
+
+- ``/_sim/erp/...`` and ``/_sim/wms/...``: the ERP and WMS simulators' control endpoints;
+- ``/_local/info``: endpoints and names of the running stack (for the CLI and tests);
+- ``/_local/idle``: whether every queue is drained and no function is running.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from distsync.sim.http import JsonRequest, JsonServer
+
+from .assembly import RouteSpec
+from .lambdas import InvokeError
+from .moto_backend import ACCOUNT_ID
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+def proxy_event(route: RouteSpec, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
+                params: dict[str, str], stage: str, source_ip: str) -> dict[str, Any]:
+    try:
+        text, is_b64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_b64 = base64.b64encode(body).decode(), True
+    qs = parse_qs(query, keep_blank_values=True)
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in qs.items()} or None,
+        "multiValueQueryStringParameters": qs or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "identity": {"sourceIp": source_ip},
+            "requestTimeEpoch": int(time.time() * 1000),
+        },
+        "body": text if body else None,
+        "isBase64Encoded": is_b64,
+    }
+
+
+class Gateway:
+    def __init__(self, port: int, routes: list[RouteSpec], invoke: Callable[[str, Any], Any], stage: str,
+                 extras: dict[str, JsonServer], local_routes: dict[str, Callable[[], Any]]):
+        self.routes, self.invoke, self.stage, self.extras, self.local_routes = routes, invoke, stage, extras, local_routes
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                status, headers, payload = gateway.handle(self)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd.daemon_threads = True
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def start(self) -> Gateway:
+        threading.Thread(target=self._httpd.serve_forever, name="gateway", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def handle(self, req: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        split = urlsplit(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            return _json(413, {"message": "Request Too Long"})
+        body = req.rfile.read(length) if length else b""
+        headers = dict(req.headers.items())
+        for prefix, server in self.extras.items():
+            if split.path.startswith(prefix):
+                status, data, extra = server.dispatch(JsonRequest(req.command, split.path, headers, body))
+                return _json(status, data, extra)
+        if split.path in self.local_routes and req.command == "GET":
+            return _json(200, self.local_routes[split.path]())
+        for route in self.routes:
+            match = route.pattern.fullmatch(split.path)
+            if match and route.method == req.command:
+                event = proxy_event(route, req.command, split.path, split.query, headers, body,
+                                    match.groupdict(), self.stage, req.client_address[0])
+                return self._call(route, event)
+        # API Gateway answers unknown resources with 403 "Missing Authentication Token"; say what it means.
+        return _json(404, {"type": "about:blank", "title": "Not found", "status": 404,
+                           "detail": f"no route for {req.command} {split.path}"}, {"Content-Type": "application/problem+json"})
+
+    def _call(self, route: RouteSpec, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        try:
+            result = self.invoke(route.function_logical_id, event)
+        except InvokeError:
+            return _json(502, {"message": "Internal server error"})
+        if not isinstance(result, dict) or "statusCode" not in result:
+            return _json(502, {"message": "Internal server error"})
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            headers[key] = ",".join(str(v) for v in values)
+        return int(result["statusCode"]), headers, payload
+
+
+def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode()

@@ -1,0 +1,177 @@
+"""moto as the local AWS: an in-process moto server (so the `aws` CLI and boto3 in other processes reach
+it too), the few patches moto 5.2.5 needs for this stack, and the template fix-ups its CloudFormation needs.
+
+Each patch and fix-up names the moto gap it covers (see docs/local-runtime.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+# Resource types the local runtime runs itself instead of letting moto's CloudFormation create them.
+RUN_BY_RUNTIME = {
+    # moto "invokes" SQS event source mappings inside send_message and drops the messages: we poll instead.
+    "AWS::Lambda::EventSourceMapping",
+}
+
+
+class MotoServer:
+    def __init__(self, port: int = 0):
+        from moto.server import ThreadedMotoServer
+
+        if port == 0:
+            port = _free_port()
+        self.port = port
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoServer:
+        # moto's Step Functions interpreter calls back into the server on localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._server.start()
+        from moto.core.config import default_user_config
+
+        # Execute state machines for real (Task, Choice, waitForTaskToken, timeouts).
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> None:
+    """moto cannot run Python Lambda code without Docker: send its Invoke calls (Step Functions tasks,
+    `aws lambda invoke`) to the local Lambda workers instead."""
+    from moto.awslambda.models import LambdaBackend
+
+    from .lambdas import InvokeError
+
+    def patched(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body) if body else {}
+        try:
+            result = invoke(function_name, event)
+        except InvokeError as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = json.dumps(exc.error).encode()
+        else:
+            payload = json.dumps(result).encode()
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    LambdaBackend.invoke = patched
+
+
+def create_secrets(server: MotoServer, template: dict[str, Any], value: str) -> dict[str, str]:
+    """moto's CloudFormation skips AWS::SecretsManager::Secret (its Ref resolves to None): create each one
+    through the Secrets Manager API with the local value; returns logical id -> ARN for the Ref fix-up."""
+    sm = server.client("secretsmanager")
+    arns = {}
+    for lid, res in template["Resources"].items():
+        if res["Type"] == "AWS::SecretsManager::Secret":
+            name = res.get("Properties", {}).get("Name") or f"distsync-local/{lid}"
+            arns[lid] = sm.create_secret(Name=name, SecretString=value)["ARN"]
+    return arns
+
+
+def fix_template(template: dict[str, Any], created: dict[str, str] | None = None) -> dict[str, Any]:
+    """The synthesized template, adjusted only where moto's CloudFormation differs from AWS.
+
+    ``created``: logical id -> physical id of resources the runtime created itself (their Refs are replaced).
+    """
+    fixed = copy.deepcopy(template)
+    resources = fixed["Resources"]
+    created = created or {}
+    drop = RUN_BY_RUNTIME | {"AWS::CDK::Metadata"}
+    for lid in [k for k, v in resources.items() if v["Type"] in drop or k in created]:
+        del resources[lid]
+    buses = {lid: res["Properties"]["Name"] for lid, res in resources.items() if res["Type"] == "AWS::Events::EventBus"}
+    buses.update(created)
+    for res in resources.values():
+        depends = res.get("DependsOn")
+        if isinstance(depends, list):
+            res["DependsOn"] = [d for d in depends if d in resources]
+        elif isinstance(depends, str) and depends not in resources:
+            del res["DependsOn"]
+    for res in resources.values():
+        props = res.get("Properties", {})
+        # moto: an Archive's EventPattern must be a JSON string.
+        if res["Type"] == "AWS::Events::Archive" and isinstance(props.get("EventPattern"), dict):
+            props["EventPattern"] = json.dumps(props["EventPattern"])
+    # moto: `Ref` to an AWS::Events::EventBus fails ('EventBus' has no attribute 'split'); Ref is its name.
+    fixed["Resources"] = _replace_refs(resources, buses)
+    fixed.get("Outputs", {}).update(_replace_refs(fixed.get("Outputs", {}), buses))
+    fixed.pop("Rules", None)  # CheckBootstrapVersion: bootstrap is emulated below
+    return fixed
+
+
+def _replace_refs(node: Any, names: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if len(node) == 1 and "Ref" in node and node["Ref"] in names:
+            return names[node["Ref"]]
+        return {k: _replace_refs(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_refs(v, names) for v in node]
+    return node
+
+
+def emulate_bootstrap(server: MotoServer, asset_keys: list[str]) -> None:
+    """What `cdk bootstrap` + asset publishing leave in an account: the version parameter and the asset
+    objects. moto never runs the code, so each object is a placeholder; the workers run the asset dirs."""
+    server.client("ssm").put_parameter(
+        Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value="30", Type="String", Overwrite=True
+    )
+    bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{ACCOUNT_ID}-{REGION}"
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "distsync local runtime: code runs from the cdk.out asset directory\n")
+    for key in asset_keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+
+
+def make_state_machines_executable(arns: list[str]) -> None:
+    """moto's CloudFormation creates state machines in the non-executing backend: copy them across."""
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    source = stepfunctions_backends[ACCOUNT_ID][REGION]
+    target = stepfunctions_parser_backends[ACCOUNT_ID][REGION]
+    for arn in arns:
+        sm = source.describe_state_machine(arn)
+        if any(existing.arn == arn for existing in target.state_machines):
+            continue
+        target.create_state_machine(name=sm.name, definition=sm.definition, roleArn=sm.roleArn)

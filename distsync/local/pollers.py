@@ -1,0 +1,102 @@
+"""SQS event source mappings, as the Lambda service runs them: poll, invoke with a batch, delete what
+succeeded, leave failures to become visible again (SQS then redrives them to the DLQ at maxReceiveCount).
+
+Locally a failed message becomes visible again after ``retry_delay`` whole seconds instead of the queue's full
+visibility timeout (minutes on AWS), so retries and dead-lettering happen within a test's time.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .assembly import EventSourceSpec
+from .lambdas import InvokeError, LambdaService
+from .moto_backend import REGION
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            k: {
+                "stringValue": v.get("StringValue"),
+                "binaryValue": v.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": v["DataType"],
+            }
+            for k, v in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+class SqsPoller(threading.Thread):
+    def __init__(self, spec: EventSourceSpec, sqs: Any, queue_url: str, queue_arn: str, function_name: str,
+                 lambdas: LambdaService, retry_delay: int, stop: threading.Event):
+        super().__init__(name=f"poller-{spec.logical_id}", daemon=True)
+        self.spec, self.sqs, self.queue_url, self.queue_arn = spec, sqs, queue_url, queue_arn
+        self.function_name, self.lambdas, self.retry_delay, self.stop_event = function_name, lambdas, retry_delay, stop
+        self.batches = self.succeeded = self.failed = 0
+        self.busy = False
+
+    def run(self) -> None:
+        idle = 0.02
+        while not self.stop_event.is_set():
+            try:
+                worked = self.poll_once()
+            except Exception:  # keep polling, as the Lambda service does, whatever one batch did
+                worked = False
+            idle = 0.02 if worked else min(idle * 2, 0.25)
+            if not worked:
+                self.stop_event.wait(idle)
+
+    def poll_once(self) -> bool:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(self.spec.batch_size, 10),
+            WaitTimeSeconds=0,  # moto blocks for real on long polls
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return False
+        self.busy = True
+        try:
+            self._deliver(messages)
+        finally:
+            self.busy = False
+        return True
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        self.batches += 1
+        event = {"Records": [sqs_record(m, self.queue_arn) for m in messages]}
+        try:
+            result = self.lambdas.invoke(self.function_name, event) or {}
+            failed_ids = (
+                {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                if self.spec.report_batch_item_failures
+                else set()
+            )
+        except InvokeError:
+            failed_ids = {m["MessageId"] for m in messages}  # the whole batch returns to the queue
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for m in messages:
+            if m["MessageId"] in failed_ids:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self.retry_delay
+                )
+        self.succeeded += len(done)
+        self.failed += len(failed_ids)

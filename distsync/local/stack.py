@@ -1,0 +1,215 @@
+"""Bring the synthesized stack up on moto and run it: deploy, start the Lambda workers, pollers, the
+HTTP gateway and the partner simulators; report when everything has settled."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distsync.sim.erp import ErpSimulator
+from distsync.sim.wms import WmsSimulator
+
+from .assembly import Assembly
+from .gateway import Gateway
+from .lambdas import DeployedFunction, LambdaService
+from .moto_backend import (
+    LOCAL_CREDENTIALS,
+    REGION,
+    MotoServer,
+    create_secrets,
+    emulate_bootstrap,
+    fix_template,
+    make_state_machines_executable,
+    route_lambda_invokes,
+)
+from .pollers import SqsPoller
+from .synth import ROOT, synth
+
+DEFAULT_WEBHOOK_SECRET = "distsync-local-dev-secret"  # documented local default; never used on AWS
+WEBHOOK_SECRET_ENV = "DISTSYNC_WEBHOOK_SECRET"
+
+
+def webhook_secret() -> str:
+    return os.environ.get(WEBHOOK_SECRET_ENV) or DEFAULT_WEBHOOK_SECRET
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass
+class LocalStack:
+    port: int = 8080
+    context: dict[str, str] = field(default_factory=dict)
+    retry_delay: int = 1
+    workdir: Path = ROOT / ".distsync" / "local"
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self.pollers: list[SqsPoller] = []
+        self.timings: dict[str, float] = {}
+
+    # -------------------------------------------------------------------------------------------- start
+    def start(self) -> LocalStack:
+        t0 = time.monotonic()
+        out = synth(self.workdir / "cdk.out", self.context)
+        self.timings["synth"] = time.monotonic() - t0
+        self.assembly = Assembly.load(out)
+        self.moto = MotoServer().start()
+        os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        self.erp = ErpSimulator().start()
+        self.wms = WmsSimulator().start()
+        t1 = time.monotonic()
+        self._deploy()
+        self.timings["deploy"] = time.monotonic() - t1
+        self._start_functions()
+        self._start_pollers()
+        self.gateway = Gateway(
+            self.port,
+            self.assembly.routes(),
+            self.lambdas.invoke,
+            stage=self._api_stage(),
+            extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms},
+            local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
+        ).start()
+        self.port = self.gateway.port
+        self.timings["start"] = time.monotonic() - t0
+        return self
+
+    def _deploy(self) -> None:
+        emulate_bootstrap(self.moto, list(self.assembly.asset_dirs))
+        secrets = create_secrets(self.moto, self.assembly.template, webhook_secret())
+        template = fix_template(self.assembly.template, secrets)
+        cfn = self.moto.client("cloudformation")
+        name = self.assembly.stack_name
+        cfn.create_stack(StackName=name, TemplateBody=json.dumps(template),
+                         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise DeployError(f"{name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}")
+        self.physical = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        }
+        self.physical.update(secrets)
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        make_state_machines_executable(
+            [self.physical[lid] for lid in self.assembly.of_type("AWS::StepFunctions::StateMachine")]
+        )
+
+    def _start_functions(self) -> None:
+        lam = self.moto.client("lambda")
+        deployed = []
+        for lid, spec in self.assembly.functions().items():
+            config = lam.get_function_configuration(FunctionName=self.physical[lid])
+            env = dict(config.get("Environment", {}).get("Variables", {}))
+            # Partner endpoints point at the simulators; everything else is as the stack configured it.
+            for var, url in (("ERP_BASE_URL", self.erp.base_url), ("WMS_BASE_URL", self.wms.base_url)):
+                if var in env:
+                    env[var] = url
+            deployed.append(DeployedFunction(spec, config["FunctionName"], config["FunctionArn"], env))
+        base_env = {
+            **LOCAL_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.moto.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+        }
+        self.lambdas = LambdaService(deployed, base_env, self.workdir / "logs")
+        route_lambda_invokes(self.lambdas.invoke)
+
+    def _start_pollers(self) -> None:
+        sqs = self.moto.client("sqs")
+        for spec in self.assembly.event_sources():
+            if not spec.enabled:
+                continue
+            url = self.physical[spec.queue_logical_id]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            poller = SqsPoller(spec, self.moto.client("sqs"), url, arn, self.physical[spec.function_logical_id],
+                               self.lambdas, self.retry_delay, self._stop)
+            poller.start()
+            self.pollers.append(poller)
+
+    def _api_stage(self) -> str:
+        stages = self.assembly.of_type("AWS::ApiGateway::Stage").values()
+        return next((s["Properties"].get("StageName", "local") for s in stages), "local")
+
+    # ------------------------------------------------------------------------------------------- state
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def queues(self) -> dict[str, str]:
+        """logical id -> queue URL of every queue in the stack (pipeline queues and DLQs)."""
+        return {lid: self.physical[lid] for lid in self.assembly.of_type("AWS::SQS::Queue")}
+
+    def queue_depths(self) -> dict[str, int]:
+        sqs = self.moto.client("sqs")
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+        out = {}
+        for lid, url in self.queues().items():
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            out[lid] = sum(int(attrs.get(n, 0)) for n in names)
+        return out
+
+    def dead_letter_queues(self) -> set[str]:
+        dlqs = set()
+        for res in self.assembly.of_type("AWS::SQS::Queue").values():
+            target = res["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn", {})
+            if isinstance(target, dict) and "Fn::GetAtt" in target:
+                dlqs.add(target["Fn::GetAtt"][0])
+        return dlqs
+
+    def idle(self) -> bool:
+        if self.lambdas.active or any(p.busy for p in self.pollers):
+            return False
+        dlqs = self.dead_letter_queues()
+        return all(depth == 0 for lid, depth in self.queue_depths().items() if lid not in dlqs)
+
+    def wait_idle(self, timeout: float = 60, settle: float = 0.5) -> bool:
+        """True once nothing moved for ``settle`` seconds (approval workflows may still wait for planners)."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self.idle():
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= settle:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.1)
+        return False
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "stackName": self.assembly.stack_name,
+            "region": REGION,
+            "awsEndpoint": self.moto.endpoint,
+            "apiUrl": self.url,
+            "erpSimulator": self.erp.base_url,
+            "wmsSimulator": self.wms.base_url,
+            "outputs": self.outputs,
+            "queues": self.queues(),
+            "deadLetterQueues": sorted(self.dead_letter_queues()),
+            "functions": self.lambdas.stats(),
+            "logs": str(self.workdir / "logs"),
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        for part in ("gateway", "erp", "wms"):
+            if hasattr(self, part):
+                getattr(self, part).stop()
+        if hasattr(self, "lambdas"):
+            self.lambdas.stop()
+        if hasattr(self, "moto"):
+            self.moto.stop()

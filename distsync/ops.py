@@ -1,0 +1,63 @@
+"""Where the ops commands find a stack: a deployed one (normal AWS credentials, names from the stack's
+outputs) or the local one (`--local`, names and the moto endpoint from its `/_local/info`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from distsync.sim.clients import send
+
+LOCAL_DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class OpsError(RuntimeError):
+    pass
+
+
+@dataclass
+class Target:
+    stack_name: str
+    outputs: dict[str, str]
+    api_url: str
+    local: bool
+
+    def output(self, key: str) -> str:
+        if key not in self.outputs:
+            raise OpsError(f"stack {self.stack_name} has no output {key}")
+        return self.outputs[key]
+
+    def webhook_secret(self) -> str:
+        if self.local:
+            from distsync.local.stack import webhook_secret
+
+            return webhook_secret()
+        from distsync_core.adapters import client
+
+        value = client("secretsmanager").get_secret_value(SecretId=self.output("WebhookSecretArn"))["SecretString"]
+        if value.lstrip().startswith("{"):
+            import json
+
+            return json.loads(value)["secrets"][0]
+        return value
+
+
+def connect(local: str | None, stack_name: str) -> Target:
+    """Resolve the target and point this process's AWS clients at it."""
+    if local:
+        info = send(local.rstrip("/") + "/_local/info", timeout=10)
+        if info.status != 200:
+            raise OpsError(f"no local stack answers at {local} (HTTP {info.status})")
+        data: dict[str, Any] = info.body
+        from distsync.local.moto_backend import LOCAL_CREDENTIALS
+
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL"] = data["awsEndpoint"]
+        os.environ["AWS_DEFAULT_REGION"] = data["region"]
+        return Target(data["stackName"], data["outputs"], data["apiUrl"], local=True)
+    import boto3
+
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return Target(stack_name, outputs, outputs.get("ApiUrl", "").rstrip("/"), local=False)

@@ -1,0 +1,107 @@
+"""ERP simulator: stores replenishment parameters, honours Idempotency-Key, fails on request.
+
+- ``PUT  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` apply parameters
+- ``GET  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` read them
+- ``GET  /_sim/erp/updates`` every update it accepted (with idempotency key and correlation id)
+- ``POST /_sim/erp/faults`` ``{"status": 503, "count": 3}``: the next N calls fail with that status
+  (``"delaySeconds"`` makes them slow instead, for timeout tests)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from .http import JsonRequest, JsonServer
+
+_PARAMS = re.compile(r"/api/v1/items/(?P<item>[^/]+)/locations/(?P<location>[^/]+)/replenishment-parameters")
+
+
+class ErpSimulator(JsonServer):
+    def __init__(self, port: int = 0):
+        self._lock = threading.Lock()
+        self.parameters: dict[tuple[str, str], dict[str, Any]] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.calls = 0
+        self._responses: dict[str, dict[str, Any]] = {}
+        self._fault: dict[str, Any] = {"status": 0, "count": 0, "delaySeconds": 0}
+        super().__init__(
+            [
+                ("PUT", _PARAMS, self._put),
+                ("GET", _PARAMS, self._get),
+                ("GET", re.compile(r"/_sim/erp/updates"), lambda _r: (200, {"updates": self.snapshot()}, {})),
+                ("POST", re.compile(r"/_sim/erp/faults"), self._faults),
+            ],
+            port=port,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api"
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(u) for u in self.updates]
+
+    def inject_faults(self, status: int, count: int, delay_seconds: float = 0) -> None:
+        with self._lock:
+            self._fault = {"status": status, "count": count, "delaySeconds": delay_seconds}
+
+    def _faults(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
+        body = request.json()
+        status, count = int(body.get("status", 503)), int(body["count"])
+        if not (400 <= status <= 599) or count < 0:
+            return 400, {"error": "status must be 4xx/5xx and count >= 0"}, {}
+        self.inject_faults(status, count, float(body.get("delaySeconds", 0)))
+        return 200, {"status": status, "count": count}, {}
+
+    def _take_fault(self) -> dict[str, Any] | None:
+        with self._lock:
+            self.calls += 1
+            if self._fault["count"] > 0:
+                self._fault["count"] -= 1
+                return dict(self._fault)
+        return None
+
+    def _put(self, request: JsonRequest, item: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        fault = self._take_fault()
+        if fault:
+            if fault["delaySeconds"]:
+                time.sleep(fault["delaySeconds"])
+            return fault["status"], {"error": "injected fault"}, {"Retry-After": "0"} if fault["status"] == 429 else {}
+        key = request.header("Idempotency-Key")
+        if not key:
+            return 400, {"error": "Idempotency-Key header is required"}, {}
+        body = request.json()
+        for field in ("safetyStock", "reorderPoint"):
+            if not isinstance(body.get(field), int | float) or body[field] < 0:
+                return 422, {"error": f"{field} must be a non-negative number"}, {}
+        with self._lock:
+            if key in self._responses:
+                return 200, self._responses[key], {"Idempotent-Replayed": "true"}
+            update = {
+                "updateId": f"erp-{uuid.uuid4().hex[:12]}",
+                "itemId": item,
+                "locationId": location,
+                "safetyStock": body["safetyStock"],
+                "reorderPoint": body["reorderPoint"],
+                "unitOfMeasure": body.get("unitOfMeasure"),
+                "planningCycleId": body.get("planningCycleId"),
+                "approvalId": body.get("approvalId"),
+                "idempotencyKey": key,
+                "correlationId": request.header("X-Correlation-Id"),
+                "receivedAt": datetime.now(UTC).isoformat(),
+            }
+            self.updates.append(update)
+            self.parameters[(item, location)] = update
+            self._responses[key] = update
+        return 200, update, {}
+
+    def _get(self, _request: JsonRequest, item: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            found = self.parameters.get((item, location))
+        return (200, found, {}) if found else (404, {"error": "no parameters"}, {})

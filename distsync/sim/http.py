@@ -1,0 +1,84 @@
+"""A tiny JSON-over-HTTP server base for the simulators (stdlib only, threaded, loopback)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Route = tuple[str, re.Pattern[str], Callable[..., tuple[int, Any, dict[str, str]]]]
+
+
+class JsonRequest:
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        self.method, self.path, self.headers, self.body = method, path, headers, body
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+class JsonServer:
+    """Routes ``(method, regex) -> fn(request, **groups) -> (status, body, headers)``."""
+
+    def __init__(self, routes: list[Route], host: str = "127.0.0.1", port: int = 0):
+        self.routes = routes
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = JsonRequest(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
+                status, body, headers = server.dispatch(request)
+                payload = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
+
+            def log_message(self, *_args: Any) -> None:  # keep test output quiet
+                pass
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def dispatch(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
+        path = request.path.split("?")[0]
+        for method, pattern, fn in self.routes:
+            match = pattern.fullmatch(path)
+            if match and method == request.method:
+                try:
+                    return fn(request, **match.groupdict())
+                except (ValueError, KeyError, TypeError) as exc:
+                    return 400, {"error": f"bad request: {exc}"}, {}
+        return 404, {"error": f"no route {request.method} {path}"}, {}
+
+    def start(self) -> JsonServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
