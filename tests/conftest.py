@@ -1,0 +1,36 @@
+"""Shared test setup: repo paths, no real AWS credentials, handler loading by folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
+
+# Never reach a real account from the suite, whatever the developer's shell has.
+for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+    os.environ.pop(var, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "DistsyncTest",
+        "POWERTOOLS_SERVICE_NAME": "distsync",
+    }
+)
+
+
+def load_handler(folder: str) -> ModuleType:
+    """Import functions/<folder>/handler.py under a unique module name (every handler is `handler`)."""
+    path = ROOT / "functions" / folder / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"handler_{folder}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
