@@ -1,0 +1,89 @@
+"""Typed view of the CDK context keys of docs/infrastructure-contract.md.
+
+Defaults live here *and* in cdk.json (the contract says cdk.json carries them); a test keeps the two equal.
+Values given on the command line (``-c key=value``) arrive as strings, so every field is coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+
+from constructs import Node
+
+CONTEXT_DEFAULTS: dict[str, str | int] = {
+    "stage": "dev",
+    "approvalThresholdPercent": 20,
+    "approvalTimeoutSeconds": 86400,
+    "maxReceiveCount": 3,
+    "erpBaseUrl": "https://erp.example.invalid/api",
+    "wmsBaseUrl": "https://wms.example.invalid/api",
+    "erpMaxAttempts": 4,
+    "logRetentionDays": 30,
+    "archiveRetentionDays": 90,
+}
+
+_STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+
+@dataclass(frozen=True)
+class DistsyncConfig:
+    stage: str
+    approval_threshold_percent: int
+    approval_timeout_seconds: int
+    max_receive_count: int
+    erp_base_url: str
+    wms_base_url: str
+    erp_max_attempts: int
+    log_retention_days: int
+    archive_retention_days: int
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+    @classmethod
+    def from_node(cls, node: Node) -> DistsyncConfig:
+        def get(key: str) -> str | int:
+            value = node.try_get_context(key)
+            return CONTEXT_DEFAULTS[key] if value is None or value == "" else value
+
+        config = cls(
+            stage=str(get("stage")),
+            approval_threshold_percent=int(get("approvalThresholdPercent")),
+            approval_timeout_seconds=int(get("approvalTimeoutSeconds")),
+            max_receive_count=int(get("maxReceiveCount")),
+            erp_base_url=str(get("erpBaseUrl")),
+            wms_base_url=str(get("wmsBaseUrl")),
+            erp_max_attempts=int(get("erpMaxAttempts")),
+            log_retention_days=int(get("logRetentionDays")),
+            archive_retention_days=int(get("archiveRetentionDays")),
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        # The stage is part of resource names (bus, registry, stack), so keep it name-safe.
+        if not _STAGE_PATTERN.match(self.stage):
+            raise ValueError(f"context 'stage' must match {_STAGE_PATTERN.pattern}, got {self.stage!r}")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, int) and value <= 0:
+                raise ValueError(f"context value for {field.name} must be positive, got {value}")
+        if not 0 < self.approval_threshold_percent <= 100:
+            raise ValueError("approvalThresholdPercent must be in 1..100")
+
+
+# CloudWatch Logs accepts only these retention periods; they are listed in the order of logs.RetentionDays.
+_VALID_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def retention_days(days: int):  # -> aws_logs.RetentionDays
+    """Map the integer context value to the CDK enum, failing synth on a value CloudWatch would reject."""
+    from aws_cdk import aws_logs as logs
+
+    if days not in _VALID_RETENTION_DAYS:
+        raise ValueError(f"logRetentionDays must be one of {_VALID_RETENTION_DAYS}, got {days}")
+    return list(logs.RetentionDays)[_VALID_RETENTION_DAYS.index(days)]

@@ -1,0 +1,48 @@
+"""The five DynamoDB tables of the contract: on-demand, PITR, AWS-managed encryption.
+
+``prod`` retains the tables (they hold governed master data and pending approvals); every other stage
+destroys them so throw-away stages leave nothing behind.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+_S = dynamodb.AttributeType.STRING
+
+
+class DataStores(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+
+        def table(
+            table_id: str,
+            partition_key: str,
+            *,
+            sort_key: str | None = None,
+            ttl_attribute: str | None = None,
+        ) -> dynamodb.Table:
+            return dynamodb.Table(
+                self,
+                table_id,
+                partition_key=dynamodb.Attribute(name=partition_key, type=_S),
+                sort_key=dynamodb.Attribute(name=sort_key, type=_S) if sort_key else None,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                encryption=dynamodb.TableEncryption.AWS_MANAGED,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                time_to_live_attribute=ttl_attribute,
+                removal_policy=removal_policy,
+            )
+
+        # pk = "<itemId>#<locationId>"
+        self.masterdata = table("MasterDataTable", "pk")
+        self.quarantine = table("QuarantineTable", "quarantineId")
+        self.approvals = table("ApprovalsTable", "approvalId")
+        # One item per hop of an event; expires via TTL.
+        self.trace = table("TraceTable", "correlationId", sort_key="sk", ttl_attribute="expiresAt")
+        # Owned by Powertools idempotency, whose default TTL attribute is "expiration".
+        self.idempotency = table("IdempotencyTable", "id", ttl_attribute="expiration")

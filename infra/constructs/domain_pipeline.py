@@ -1,0 +1,99 @@
+"""``DomainPipeline``: bus rule -> SQS queue (+ DLQ and alarm) -> Lambda, the unit every consumer uses.
+
+The queue between the rule and the function buffers bursts and gives per-message retries: the event
+source mapping reports partial batch failures, so only the failed records are retried, and a record that
+keeps failing moves to the DLQ after ``max_receive_count`` receives. Any message in a DLQ is an incident,
+hence the alarm on "> 0 visible messages".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+# AWS guidance for SQS-triggered functions: visibility timeout of at least 6x the function timeout, so a
+# message is not redelivered while a (throttled, retried) invocation may still be processing it.
+VISIBILITY_TIMEOUT_FACTOR = 6
+DLQ_RETENTION = Duration.days(14)
+
+
+class DomainPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus: events.IEventBus,
+        sources: Sequence[str],
+        detail_types: Sequence[str],
+        function: lambda_.Function,
+        batch_size: int,
+        max_receive_count: int,
+        alarm_topic: sns.ITopic,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if function.timeout is None:
+            raise ValueError(f"{construct_id}: the function needs an explicit timeout")
+        visibility_timeout = Duration.seconds(function.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
+
+        self.dlq = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+            removal_policy=removal_policy,
+        )
+        # (cdk-nag SQS3 recognises this queue as the DLQ of self.queue, so it needs no DLQ of its own.)
+
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=max_receive_count),
+            removal_policy=removal_policy,
+        )
+
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            event_bus=bus,
+            description=f"{construct_id}: {', '.join(detail_types)} from {', '.join(sources)}",
+            event_pattern=events.EventPattern(source=list(sources), detail_type=list(detail_types)),
+            targets=[targets.SqsQueue(self.queue)],
+        )
+
+        function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                report_batch_item_failures=True,
+            )
+        )
+
+        self.dlq_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLetterQueueAlarm",
+            alarm_description=f"{construct_id}: messages in the dead-letter queue need attention",
+            metric=self.dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.dlq_alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))

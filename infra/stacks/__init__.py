@@ -1,0 +1,3 @@
+from infra.stacks.distsync_stack import DistsyncStack
+
+__all__ = ["DistsyncStack"]
