@@ -1,0 +1,110 @@
+"""Helpers for the infrastructure tests: the synthesized stack and lookups into its template."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from infra.application import build  # noqa: E402
+from infra.stacks import DistsyncStack  # noqa: E402
+
+FOLDERS = (
+    "webhook_api",
+    "approval_api",
+    "masterdata_transformer",
+    "planning_transformer",
+    "erp_updater",
+    "warehouse_notifier",
+    "approval_request",
+    "approval_outcome",
+)
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclass
+class Synth:
+    stack: DistsyncStack
+    template: Template
+    tpl: dict[str, Any] = field(repr=False)
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.tpl["Resources"]
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def logical_id(self, construct: Any) -> str:
+        cfn = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+        return self.stack.resolve(cfn.logical_id)
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id].get("Properties", {})
+
+    @cached_property
+    def function_ids(self) -> dict[str, str]:
+        """folder -> logical id of its AWS::Lambda::Function"""
+        return {folder: self.logical_id(fn) for folder, fn in self.stack.functions.items()}
+
+    @cached_property
+    def table_ids(self) -> dict[str, str]:
+        t = self.stack.tables
+        tables = {
+            "masterdata": t.masterdata,
+            "quarantine": t.quarantine,
+            "approvals": t.approvals,
+            "trace": t.trace,
+            "idempotency": t.idempotency,
+        }
+        return {name: self.logical_id(table) for name, table in tables.items()}
+
+    def role_statements(self, role_id: str) -> list[dict[str, Any]]:
+        """Every policy statement attached to a role: inline policies and AWS::IAM::Policy resources."""
+        statements = [
+            s for p in self.props(role_id).get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+        ]
+        for policy in self.of_type("AWS::IAM::Policy").values():
+            if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+        return statements
+
+    def function_statements(self, folder: str) -> list[dict[str, Any]]:
+        role_ref = self.props(self.function_ids[folder])["Role"]
+        return self.role_statements(role_ref["Fn::GetAtt"][0])
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def allowed_actions(statements: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """(action, resource) pairs of the Allow statements."""
+    for s in statements:
+        if s["Effect"] != "Allow":
+            continue
+        for action in as_list(s["Action"]):
+            for resource in as_list(s["Resource"]):
+                yield action, resource
+
+
+def synthesize(overrides: dict[str, Any]) -> Synth:
+    app = cdk.App(context={**cdk_json_context(), **overrides})
+    # cdk-nag is run explicitly by test_nag_and_lint, so its findings fail one test, not the whole session.
+    stack = build(app, nag=False)
+    template = Template.from_stack(stack)
+    return Synth(stack=stack, template=template, tpl=template.to_json())

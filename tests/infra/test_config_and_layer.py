@@ -1,0 +1,58 @@
+"""Context defaults, their validation, ASL rendering and the Docker-free layer build (no synth needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from synth_support import REPO_ROOT, cdk_json_context
+
+from infra.config import CONTEXT_DEFAULTS, retention_days
+from infra.constructs.approval_workflow import ASL_PATH, render_definition
+from infra.constructs.shared_layer import build_shared_layer_dir
+
+pytestmark = pytest.mark.infra
+
+
+def test_cdk_json_carries_the_contract_defaults() -> None:
+    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
+    # machine-independent: the Makefile puts the venv first on PATH
+    assert cdk_json["app"] == "python3 app.py"
+    context = cdk_json_context()
+    assert {k: context[k] for k in CONTEXT_DEFAULTS} == CONTEXT_DEFAULTS
+
+
+def test_invalid_context_fails_synth_early() -> None:
+    import aws_cdk as cdk
+
+    from infra.config import DistsyncConfig
+
+    for bad in ({"stage": "Prod_1"}, {"approvalThresholdPercent": "0"}, {"maxReceiveCount": "-1"}):
+        with pytest.raises(ValueError):
+            DistsyncConfig.from_node(cdk.App(context=bad).node)
+    with pytest.raises(ValueError):
+        retention_days(31)
+
+
+def test_render_definition_replaces_every_placeholder() -> None:
+    text = render_definition(
+        ASL_PATH.read_text(),
+        request_function_arn="arn:req",
+        outcome_function_arn="arn:out",
+        timeout_seconds=60,
+    )
+    states = json.loads(text)["States"]
+    assert states["RequestPlannerDecision"]["TimeoutSeconds"] == 60
+    assert states["RequestPlannerDecision"]["Parameters"]["FunctionName"] == "arn:req"
+    assert states["RecordOutcome"]["Parameters"]["FunctionName"] == "arn:out"
+    with pytest.raises(ValueError, match="not found"):
+        render_definition("{}", request_function_arn="a", outcome_function_arn="b", timeout_seconds=1)
+
+
+def test_shared_layer_is_built_for_the_lambda_platform() -> None:
+    site = build_shared_layer_dir() / "python"  # cached: no pip run while requirements are unchanged
+    assert (site / "distsync_core" / "__init__.py").is_file()
+    assert (site / "aws_lambda_powertools").is_dir()
+    # binary wheels for CPython 3.13 on x86_64 Linux, whatever Python runs the synth
+    assert list((site / "pydantic_core").glob("*.cpython-313-x86_64-linux-gnu.so"))
+    assert not (REPO_ROOT / "layers" / "shared" / "python" / "pydantic_core").exists()

@@ -1,0 +1,221 @@
+"""Backbone, tables, approval workflow, API, secret, alarm topic and outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from synth_support import REPO_ROOT, Synth
+
+pytestmark = pytest.mark.infra
+
+OUTPUTS = {
+    "ApiUrl",
+    "EventBusName",
+    "MasterDataTableName",
+    "QuarantineTableName",
+    "ApprovalsTableName",
+    "TraceTableName",
+    "ApprovalStateMachineArn",
+    "WebhookSecretArn",
+    "AlarmTopicArn",
+}
+
+
+def test_stack_name_tags_and_no_machine_paths(dev: Synth) -> None:
+    assert dev.stack.stack_name == "distsync-dev"
+    assert dev.stack.node.id == "distsync-dev"
+    tagged_types = {
+        "AWS::Lambda::Function",
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::Events::EventBus",
+        "AWS::StepFunctions::StateMachine",
+        "AWS::SecretsManager::Secret",
+        "AWS::SNS::Topic",
+        "AWS::IAM::Role",
+    }
+    for logical_id, resource in dev.resources.items():
+        if resource["Type"] in tagged_types:
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+            assert tags["project"] == "distsync" and tags["stage"] == "dev", logical_id
+    assert str(REPO_ROOT) not in json.dumps(dev.tpl)
+
+
+def test_bus_archive_and_schema_registry(dev: Synth) -> None:
+    (bus_id,) = dev.of_type("AWS::Events::EventBus")
+    assert dev.props(bus_id)["Name"] == "distsync-dev"
+    (archive_id,) = dev.of_type("AWS::Events::Archive")
+    archive = dev.props(archive_id)
+    assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert archive["EventPattern"] == {"account": [{"Ref": "AWS::AccountId"}]}
+    assert archive["RetentionDays"] == 90
+
+    (registry_id,) = dev.of_type("AWS::EventSchemas::Registry")
+    assert dev.props(registry_id)["RegistryName"] == "distsync-dev"
+    files = {p.stem: p.read_text(encoding="utf-8") for p in (REPO_ROOT / "schemas").glob("*.json")}
+    schemas = {
+        s["Properties"]["SchemaName"]: s["Properties"]
+        for s in dev.of_type("AWS::EventSchemas::Schema").values()
+    }
+    assert set(schemas) == set(files)
+    for name, props in schemas.items():
+        assert props["Type"] == "JSONSchemaDraft4"
+        assert props["Content"] == files[name]
+        assert props["RegistryName"] == {"Fn::GetAtt": [registry_id, "RegistryName"]}
+
+
+def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
+    keys = {
+        "masterdata": ([("pk", "HASH")], None),
+        "quarantine": ([("quarantineId", "HASH")], None),
+        "approvals": ([("approvalId", "HASH")], None),
+        "trace": ([("correlationId", "HASH"), ("sk", "RANGE")], "expiresAt"),
+        "idempotency": ([("id", "HASH")], "expiration"),
+    }
+    assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
+    for name, (key_schema, ttl) in keys.items():
+        logical_id = dev.table_ids[name]
+        p = dev.props(logical_id)
+        assert p["BillingMode"] == "PAY_PER_REQUEST"
+        assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert p["SSESpecification"] == {"SSEEnabled": True}
+        assert [(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]] == key_schema
+        assert all(a["AttributeType"] == "S" for a in p["AttributeDefinitions"])
+        if ttl:
+            assert p["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in p
+        assert dev.resources[logical_id]["DeletionPolicy"] == "Delete"  # only prod retains
+
+
+def _definition(synth: Synth) -> str:
+    """The state machine definition with the function ARN GetAtts rendered as <logicalId.Arn>."""
+    p = synth.props(synth.logical_id(synth.stack.state_machine))
+    parts = p["DefinitionString"]["Fn::Join"][1]
+    return "".join(x if isinstance(x, str) else f"<{x['Fn::GetAtt'][0]}.{x['Fn::GetAtt'][1]}>" for x in parts)
+
+
+def test_approval_state_machine_definition_and_observability(dev: Synth) -> None:
+    text = _definition(dev)
+    definition = json.loads(text)
+    request = definition["States"]["RequestPlannerDecision"]
+    assert request["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert request["Parameters"]["FunctionName"] == f"<{dev.function_ids['approval_request']}.Arn>"
+    assert request["TimeoutSeconds"] == 86400
+    outcome = definition["States"]["RecordOutcome"]
+    assert outcome["Parameters"]["FunctionName"] == f"<{dev.function_ids['approval_outcome']}.Arn>"
+    assert "${" not in text
+
+    p = dev.props(dev.logical_id(dev.stack.state_machine))
+    assert p["StateMachineType"] == "STANDARD"
+    assert p["TracingConfiguration"] == {"Enabled": True}
+    logging = p["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert dev.props(log_group_id)["RetentionInDays"] == 30
+
+
+def test_rest_api_resources_stage_and_integrations(dev: Synth) -> None:
+    (api_id,) = dev.of_type("AWS::ApiGateway::RestApi")
+    assert dev.props(api_id)["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    resources = dev.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(ref: dict) -> str:
+        if "Fn::GetAtt" in ref:  # the root resource
+            return ""
+        props = resources[ref["Ref"]]["Properties"]
+        return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+    methods = {}
+    for m in dev.of_type("AWS::ApiGateway::Method").values():
+        p = m["Properties"]
+        integration = p["Integration"]
+        assert integration["Type"] == "AWS_PROXY" and integration["IntegrationHttpMethod"] == "POST"
+        uri_parts = integration["Uri"]["Fn::Join"][1]
+        (fn_id,) = [x["Fn::GetAtt"][0] for x in uri_parts if isinstance(x, dict) and "Fn::GetAtt" in x]
+        methods[(p["HttpMethod"], path_of(p["ResourceId"]))] = fn_id
+    assert methods == {
+        ("GET", "/health"): dev.function_ids["webhook_api"],
+        ("POST", "/v1/webhooks/{source}"): dev.function_ids["webhook_api"],
+        ("POST", "/v1/approvals/{approvalId}"): dev.function_ids["approval_api"],
+    }
+
+    (stage_id,) = dev.of_type("AWS::ApiGateway::Stage")
+    stage = dev.props(stage_id)
+    assert stage["StageName"] == "dev"
+    assert stage["TracingEnabled"] is True
+    assert "DestinationArn" in stage["AccessLogSetting"]
+    assert json.loads(stage["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
+    (settings,) = stage["MethodSettings"]
+    assert settings["LoggingLevel"] == "INFO"
+    assert settings["DataTraceEnabled"] is False
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (100, 200)
+    assert len(dev.of_type("AWS::ApiGateway::Account")) == 1  # execution logging needs the CloudWatch role
+
+
+def test_webhook_secret_is_generated(dev: Synth) -> None:
+    (secret_id,) = dev.of_type("AWS::SecretsManager::Secret")
+    generate = dev.props(secret_id)["GenerateSecretString"]
+    assert generate["ExcludePunctuation"] is True and generate["PasswordLength"] == 48
+
+
+def test_alarm_topic_uses_a_rotating_cmk_usable_by_cloudwatch(dev: Synth) -> None:
+    (topic_id,) = dev.of_type("AWS::SNS::Topic")
+    (key_id,) = dev.of_type("AWS::KMS::Key")
+    assert dev.props(topic_id)["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = dev.props(key_id)
+    assert key["EnableKeyRotation"] is True
+    assert any(
+        s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and "kms:GenerateDataKey*" in s["Action"]
+        for s in key["KeyPolicy"]["Statement"]
+    )
+    (topic_policy,) = dev.of_type("AWS::SNS::TopicPolicy").values()
+    assert any(
+        s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in topic_policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+
+
+def test_outputs(dev: Synth) -> None:
+    assert OUTPUTS <= set(dev.tpl["Outputs"])
+    outputs = dev.tpl["Outputs"]
+    assert outputs["EventBusName"]["Value"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
+    assert outputs["MasterDataTableName"]["Value"] == {"Ref": dev.table_ids["masterdata"]}
+    assert outputs["ApprovalStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.state_machine)}
+
+
+def test_context_flows_into_names_environment_retention_and_policies(synth) -> None:
+    # values from `cdk synth -c key=value` arrive as strings
+    prod = synth(
+        stage="prod",
+        approvalThresholdPercent="35",
+        approvalTimeoutSeconds="3600",
+        maxReceiveCount="5",
+        logRetentionDays="90",
+        archiveRetentionDays="30",
+        erpBaseUrl="https://erp.example.com/api",
+    )
+    assert prod.stack.stack_name == "distsync-prod"
+    (bus_id,) = prod.of_type("AWS::Events::EventBus")
+    assert prod.props(bus_id)["Name"] == "distsync-prod"
+    (archive_id,) = prod.of_type("AWS::Events::Archive")
+    assert prod.props(archive_id)["RetentionDays"] == 30
+
+    planning = prod.props(prod.function_ids["planning_transformer"])["Environment"]["Variables"]
+    assert planning["APPROVAL_THRESHOLD_PERCENT"] == "35"
+    assert planning["MAX_RECEIVE_COUNT"] == "5"
+    assert planning["STAGE"] == "prod"
+    erp = prod.props(prod.function_ids["erp_updater"])["Environment"]["Variables"]
+    assert erp["ERP_BASE_URL"] == "https://erp.example.com/api"
+
+    for q in prod.of_type("AWS::SQS::Queue").values():
+        if "RedrivePolicy" in q["Properties"]:
+            assert q["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    for lg in prod.of_type("AWS::Logs::LogGroup").values():
+        assert lg["Properties"]["RetentionInDays"] == 90
+    for table_id in prod.table_ids.values():
+        assert prod.resources[table_id]["DeletionPolicy"] == "Retain"
+    assert json.loads(_definition(prod))["States"]["RequestPlannerDecision"]["TimeoutSeconds"] == 3600
+    (stage_id,) = prod.of_type("AWS::ApiGateway::Stage")
+    assert prod.props(stage_id)["StageName"] == "prod"
