@@ -38,7 +38,6 @@ def erp() -> ErpClient:
 
 def apply_update(delivery: Delivery) -> None:
     update = delivery.data
-    assert isinstance(update, ReplenishmentUpdateRequested)
     meta = delivery.envelope.metadata
     key = f"{update.item_id}@{update.location_id}"
     payload = {
@@ -91,7 +90,7 @@ def apply_update(delivery: Delivery) -> None:
     ])
 
 
-consumer = Consumer(STAGE, apply_update)
+consumer = Consumer(STAGE, ReplenishmentUpdateRequested, apply_update)
 
 
 @logger.inject_lambda_context(clear_state=True)

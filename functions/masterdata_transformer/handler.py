@@ -12,7 +12,6 @@ from distsync_core.pipeline import Consumer, Delivery
 
 def store_item_location(delivery: Delivery) -> None:
     data = delivery.data
-    assert isinstance(data, ItemLocationUpserted)
     MasterDataStore(env("MASTERDATA_TABLE_NAME")).upsert(data, delivery.envelope.metadata)
     TraceLog(env("TRACE_TABLE_NAME")).record(
         delivery.correlation_id,
@@ -23,7 +22,7 @@ def store_item_location(delivery: Delivery) -> None:
     )
 
 
-consumer = Consumer("masterdata", store_item_location)
+consumer = Consumer("masterdata", ItemLocationUpserted, store_item_location)
 
 
 @logger.inject_lambda_context(clear_state=True)

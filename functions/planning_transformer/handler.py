@@ -22,7 +22,6 @@ STAGE = "planning"
 
 def plan_replenishment(delivery: Delivery) -> None:
     rec = delivery.data
-    assert isinstance(rec, ReplenishmentRecommended)
     meta = delivery.envelope.metadata
     trace = TraceLog(env("TRACE_TABLE_NAME"))
     key = f"{rec.item_id}@{rec.location_id}"
@@ -53,7 +52,6 @@ def plan_replenishment(delivery: Delivery) -> None:
         metrics.add_metric(name="UpdatesAutoApproved", unit=MetricUnit.Count, value=1)
         return
 
-    assert isinstance(decision, RequireApproval)
     _start_approval(decision, update.model_dump(mode="json", by_alias=True), threshold)
     trace.record(
         meta.correlation_id, STAGE, "ok",
@@ -75,7 +73,7 @@ def _start_approval(decision: RequireApproval, update: dict, threshold: float) -
         logger.info("approval already started", extra={"approvalId": decision.approval_id})
 
 
-consumer = Consumer(STAGE, plan_replenishment)
+consumer = Consumer(STAGE, ReplenishmentRecommended, plan_replenishment)
 
 
 @logger.inject_lambda_context(clear_state=True)

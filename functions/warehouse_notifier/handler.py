@@ -17,7 +17,6 @@ _wms: WmsClient | None = None
 def notify_warehouse(delivery: Delivery) -> None:
     global _wms
     data = delivery.data
-    assert isinstance(data, ReplenishmentParametersUpdated)
     if _wms is None:
         _wms = WmsClient(env("WMS_BASE_URL"))
     _wms.notify(
@@ -33,7 +32,7 @@ def notify_warehouse(delivery: Delivery) -> None:
 
 
 # No idempotency table: the WMS deduplicates on the Idempotency-Key (the event id) itself.
-consumer = Consumer(STAGE, notify_warehouse, idempotent=False)
+consumer = Consumer(STAGE, ReplenishmentParametersUpdated, notify_warehouse, idempotent=False)
 
 
 @logger.inject_lambda_context(clear_state=True)

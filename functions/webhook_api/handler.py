@@ -86,6 +86,7 @@ def _deduplicated_publish() -> Any:
             return _publish(accepted)
 
         def guarded(**kwargs: Any) -> dict[str, str]:
+            config.register_lambda_context(app.lambda_context)
             try:
                 return publish_once(**kwargs)
             except IdempotencyValidationError as exc:

@@ -59,10 +59,10 @@ def _parse(body: str) -> tuple[Envelope, ContractModel]:
     try:
         event = json.loads(body)
         envelope = Envelope.model_validate(event["detail"])
+    except ValidationError as exc:  # before ValueError: pydantic's error is one
+        raise _Quarantined("envelope breaks the contract", pydantic_errors(exc, "detail.")) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise _Quarantined(f"not an EventBridge event with a distsync envelope: {exc}") from exc
-    except ValidationError as exc:
-        raise _Quarantined("envelope breaks the contract", pydantic_errors(exc, "detail.")) from exc
     try:
         return envelope, parse_data(envelope)
     except UnknownContractError as exc:
@@ -76,6 +76,7 @@ class Consumer:
     """A named pipeline consumer (the name is its trace stage prefix and idempotency scope)."""
 
     name: str
+    accepts: type[ContractModel]
     handle: Handle
     idempotent: bool = True
 
@@ -133,6 +134,8 @@ class Consumer:
         try:
             envelope, data = _parse(record.body)
             logger.set_correlation_id(envelope.metadata.correlation_id)
+            if not isinstance(data, self.accepts):  # misrouted: no retry can make this consumer take it
+                raise _Quarantined(f"{self.name} consumes {self.accepts.__name__}, not {envelope.metadata.event_type}")
             delivery = Delivery(envelope, data, receive_count)
             if once is not None:
                 once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)

@@ -1,0 +1,108 @@
+"""Handlers against moto: small builders for the resources each test needs (as moto's own tests do)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from distsync_core.adapters import reset_clients
+from distsync_core.signing import signed_headers
+from moto import mock_aws
+
+SECRET = "integration-secret"
+TABLES = {
+    "MASTERDATA_TABLE_NAME": ("masterdata", [("pk", "HASH")]),
+    "QUARANTINE_TABLE_NAME": ("quarantine", [("quarantineId", "HASH")]),
+    "APPROVALS_TABLE_NAME": ("approvals", [("approvalId", "HASH")]),
+    "TRACE_TABLE_NAME": ("trace", [("correlationId", "HASH"), ("sk", "RANGE")]),
+    "IDEMPOTENCY_TABLE_NAME": ("idempotency", [("id", "HASH")]),
+}
+
+
+@dataclass
+class Aws:
+    probe_url: str
+
+    def probe(self, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Every event that reached the bus (a catch-all rule -> queue), drained."""
+        sqs = boto3.client("sqs")
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + wait
+        while True:
+            msgs = sqs.receive_message(QueueUrl=self.probe_url, MaxNumberOfMessages=10).get("Messages", [])
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=self.probe_url, ReceiptHandle=m["ReceiptHandle"])
+            if not msgs and time.monotonic() >= deadline:
+                return out
+
+    def items(self, env_name: str) -> list[dict[str, Any]]:
+        return boto3.resource("dynamodb").Table(TABLES[env_name][0]).scan()["Items"]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        reset_clients()
+        ddb = boto3.client("dynamodb")
+        for env_name, (name, keys) in TABLES.items():
+            ddb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+                AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            monkeypatch.setenv(env_name, name)
+        events, sqs = boto3.client("events"), boto3.client("sqs")
+        events.create_event_bus(Name="distsync-test")
+        probe_url = sqs.create_queue(QueueName="probe")["QueueUrl"]
+        probe_arn = sqs.get_queue_attributes(QueueUrl=probe_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="probe", EventBusName="distsync-test", EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+        events.put_targets(Rule="probe", EventBusName="distsync-test", Targets=[{"Id": "probe", "Arn": probe_arn}])
+        secret_arn = boto3.client("secretsmanager").create_secret(Name="webhook", SecretString=SECRET)["ARN"]
+        monkeypatch.setenv("EVENT_BUS_NAME", "distsync-test")
+        monkeypatch.setenv("WEBHOOK_SECRET_ARN", secret_arn)
+        monkeypatch.setenv("APPROVAL_THRESHOLD_PERCENT", "20")
+        monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+        yield Aws(probe_url)
+        reset_clients()
+
+
+def api_event(method: str, path: str, resource: str, params: dict[str, str], body: bytes | None,
+              headers: dict[str, str] | None = None, sign: bool = True) -> dict[str, Any]:
+    hdrs = {"Content-Type": "application/json"}
+    if sign and body is not None:
+        hdrs.update(signed_headers(SECRET, body, time.time()))
+    hdrs.update(headers or {})
+    return {
+        "resource": resource, "path": path, "httpMethod": method, "headers": hdrs,
+        "multiValueHeaders": {k: [v] for k, v in hdrs.items()}, "pathParameters": params or None,
+        "queryStringParameters": None, "multiValueQueryStringParameters": None, "stageVariables": None,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "path": path, "stage": "test",
+                           "requestId": "r-1", "identity": {"sourceIp": "127.0.0.1"}},
+        "body": body.decode() if body is not None else None, "isBase64Encoded": False,
+    }
+
+
+def sqs_event(*bodies: Any, receive_count: int = 1) -> dict[str, Any]:
+    return {"Records": [
+        {"messageId": f"m-{i}", "receiptHandle": f"rh-{i}", "body": b if isinstance(b, str) else json.dumps(b),
+         "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0",
+                        "SenderId": "x", "ApproximateFirstReceiveTimestamp": "0"},
+         "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
+        for i, b in enumerate(bodies)
+    ]}
+
+
+def bus_event(envelope: Any) -> dict[str, Any]:
+    """An EventBridge event as the rule delivers it to SQS."""
+    detail = json.loads(envelope.model_dump_json(by_alias=True))
+    return {"version": "0", "id": "e-1", "detail-type": detail["metadata"]["eventType"], "source": "distsync.x",
+            "account": "123456789012", "time": "2026-11-27T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": detail}

@@ -1,0 +1,156 @@
+"""The pipeline consumers against moto (and the ERP simulator over real HTTP)."""
+
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from distsync.sim.erp import ErpSimulator
+from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
+from distsync_core.replenishment import decide, ItemLocationRecord
+
+from tests.conftest import FakeLambdaContext, load_handler
+from tests.integration.conftest import bus_event, sqs_event
+
+ITEM = dict(item_id="SKU-1", location_id="DC-1")
+
+
+def envelope(event_type, data, cid="corr-1", source="erp"):
+    return new_envelope(CONTRACTS[(event_type, "1")], data, correlation_id=cid, source=source,
+                        occurred_at=datetime(2026, 11, 27, tzinfo=UTC))
+
+
+def master(ss=100, rop=200):
+    return envelope("ItemLocationUpserted", ItemLocationUpserted(
+        **ITEM, unit_of_measure="EA", safety_stock=ss, reorder_point=rop, supplier_id="SUP-1", lead_time_days=4))
+
+
+def recommendation(ss, rop, cid="corr-1", cycle="c-1"):
+    return envelope("ReplenishmentRecommended", ReplenishmentRecommended(
+        **ITEM, recommended_safety_stock=ss, recommended_reorder_point=rop, planning_cycle_id=cycle), cid, "planning")
+
+
+def run(folder, *events, receive_count=1):
+    module = load_handler(folder)
+    return module.lambda_handler(sqs_event(*events, receive_count=receive_count), FakeLambdaContext(folder))
+
+
+@pytest.fixture
+def erp(monkeypatch):
+    sim = ErpSimulator().start()
+    monkeypatch.setenv("ERP_BASE_URL", sim.base_url)
+    monkeypatch.setenv("ERP_MAX_ATTEMPTS", "4")
+    monkeypatch.setenv("ERP_BACKOFF_SECONDS", "0.01")
+    yield sim
+    sim.stop()
+
+
+def test_master_data_lands_in_the_governed_table(aws):
+    assert run("masterdata_transformer", bus_event(master())) == {"batchItemFailures": []}
+    [item] = aws.items("MASTERDATA_TABLE_NAME")
+    assert item["pk"] == "SKU-1#DC-1" and item["supplierId"] == "SUP-1" and float(item["safetyStock"]) == 100
+
+
+def test_small_change_requests_the_erp_update(aws):
+    run("masterdata_transformer", bus_event(master()))
+    assert run("planning_transformer", bus_event(recommendation(110, 210))) == {"batchItemFailures": []}
+    [event] = aws.probe(wait=0.5)
+    assert event["detail-type"] == "ReplenishmentUpdateRequested" and event["source"] == "distsync.replenishment"
+    data, meta = event["detail"]["data"], event["detail"]["metadata"]
+    assert (data["safetyStock"], data["previousSafetyStock"], data["unitOfMeasure"]) == (110, 100, "EA")
+    assert meta["correlationId"] == "corr-1" and meta["causationId"]
+
+
+def test_redelivered_recommendation_has_no_second_effect(aws):
+    run("masterdata_transformer", bus_event(master()))
+    rec = bus_event(recommendation(110, 210))
+    run("planning_transformer", rec)
+    run("planning_transformer", rec, receive_count=2)
+    assert len(aws.probe(wait=0.5)) == 1
+
+
+def test_unknown_item_location_is_quarantined_not_retried(aws):
+    assert run("planning_transformer", bus_event(recommendation(1, 2, cid="corr-q"))) == {"batchItemFailures": []}
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["stage"] == "planning" and "unknown item-location SKU-1@DC-1" in q["reason"]
+    assert json.loads(q["body"])["detail"]["metadata"]["correlationId"] == "corr-q"
+    assert aws.probe(wait=0.3) == []
+    assert [h["outcome"] for h in aws.items("TRACE_TABLE_NAME")] == ["quarantined"]
+
+
+def test_a_broken_record_is_quarantined_and_the_good_ones_in_its_batch_go_on(aws):
+    result = run("masterdata_transformer", "not json at all", {"detail": {"metadata": {}}}, bus_event(master()))
+    assert result == {"batchItemFailures": []}
+    reasons = sorted(q["reason"] for q in aws.items("QUARANTINE_TABLE_NAME"))
+    assert reasons == ["envelope breaks the contract", "not an EventBridge event with a distsync envelope: "
+                       "Expecting value: line 1 column 1 (char 0)"]
+    assert len(aws.items("MASTERDATA_TABLE_NAME")) == 1
+
+
+def test_large_change_starts_the_approval_named_after_it(aws, monkeypatch):
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(name="approval", roleArn="arn:aws:iam::123456789012:role/sfn",
+                                   definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    monkeypatch.setenv("APPROVAL_STATE_MACHINE_ARN", arn)
+    run("masterdata_transformer", bus_event(master()))
+    run("planning_transformer", bus_event(recommendation(150, 200)))
+    run("planning_transformer", bus_event(recommendation(150, 200, cid="corr-dup")))  # same change again
+    expected = decide(recommendation(150, 200).data and ReplenishmentRecommended.model_validate(recommendation(150, 200).data),
+                      ItemLocationRecord("SKU-1", "DC-1", "EA", 100, 200, "SUP-1", 4), 20)
+    executions = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert [e["name"] for e in executions] == [expected.approval_id]
+    assert aws.probe(wait=0.3) == []
+
+
+def updates_request(aws_fixture, ss=110, rop=210):
+    run("masterdata_transformer", bus_event(master()))
+    run("planning_transformer", bus_event(recommendation(ss, rop)))
+    [event] = aws_fixture.probe(wait=0.5)
+    return event
+
+
+def test_erp_update_is_applied_once_and_announced(aws, erp):
+    update = updates_request(aws)
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    assert run("erp_updater", update, receive_count=2) == {"batchItemFailures": []}  # SQS redelivery
+    [applied] = erp.snapshot()
+    assert (applied["safetyStock"], applied["correlationId"]) == (110, "corr-1") and applied["idempotencyKey"]
+    [announced] = aws.probe(wait=0.5)
+    assert announced["detail-type"] == "ReplenishmentParametersUpdated"
+    assert announced["detail"]["data"]["erpUpdateId"] == applied["updateId"]
+    [md] = aws.items("MASTERDATA_TABLE_NAME")
+    assert float(md["safetyStock"]) == 110 and "erpConfirmedAt" in md
+
+
+def test_erp_failing_three_times_then_recovering_is_delivered_once(aws, erp):
+    update = updates_request(aws)
+    erp.inject_faults(503, 3)
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    assert len(erp.snapshot()) == 1 and erp.calls == 4
+
+
+def test_erp_down_fails_the_record_and_dead_letters_on_the_last_receive(aws, erp):
+    update = updates_request(aws)
+    erp.inject_faults(503, 100)
+    # A batch whose every record failed is raised (Powertools), so the whole batch returns to the queue.
+    with pytest.raises(BatchProcessingError):
+        run("erp_updater", update)
+    misrouted = bus_event(master(ss=1, rop=1))
+    result = run("erp_updater", misrouted, update, receive_count=3)  # a mixed batch reports only the failure
+    assert result["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["reason"] == "erp consumes ReplenishmentUpdateRequested, not ItemLocationUpserted"
+    hops = sorted((h for h in aws.items("TRACE_TABLE_NAME") if h.get("eventId") == update["detail"]["metadata"]["eventId"]),
+                  key=lambda h: h["at"])
+    assert [(h["stage"], h["outcome"]) for h in hops] == [("erp", "retrying"), ("erp", "dead_lettered")]
+    assert "HTTP 503" in hops[-1]["detail"] and "receive 3 of 3" in hops[-1]["detail"]
+    assert erp.snapshot() == []
+
+
+def test_erp_rejection_is_quarantined_with_its_answer(aws, erp):
+    update = updates_request(aws)
+    erp.inject_faults(422, 1)
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["stage"] == "erp" and "HTTP 422" in q["reason"]

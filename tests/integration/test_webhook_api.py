@@ -1,0 +1,76 @@
+import json
+
+import pytest
+
+from tests.conftest import FakeLambdaContext, load_handler
+from tests.integration.conftest import api_event
+
+RESOURCE = "/v1/webhooks/{source}"
+
+
+def recommendation(**overrides) -> bytes:
+    data = {"itemId": "SKU-1", "locationId": "DC-1", "recommendedSafetyStock": 10,
+            "recommendedReorderPoint": 20, "planningCycleId": "c-1", **overrides}
+    return json.dumps({"eventType": "ReplenishmentRecommended", "eventVersion": "1",
+                       "occurredAt": "2026-11-27T08:00:00+00:00", "data": data}).encode()
+
+
+@pytest.fixture
+def webhook():
+    module = load_handler("webhook_api")
+    return lambda event: module.lambda_handler(event, FakeLambdaContext("webhook"))
+
+
+def post(webhook, body, headers=None, sign=True, source="planning"):
+    response = webhook(api_event("POST", f"/v1/webhooks/{source}", RESOURCE, {"source": source}, body, headers, sign))
+    return response["statusCode"], json.loads(response["body"]), response
+
+
+def test_signed_event_is_published_with_its_envelope_and_traced(aws, webhook):
+    status, body, response = post(webhook, recommendation(), {"X-Correlation-Id": "corr-42"})
+    assert status == 202 and body["correlationId"] == "corr-42"
+    events = aws.probe(wait=0.5)
+    assert len(events) == 1
+    event = events[0]
+    assert (event["source"], event["detail-type"]) == ("distsync.planning", "ReplenishmentRecommended")
+    assert event["detail"]["metadata"]["eventId"] == body["eventId"]
+    assert event["detail"]["metadata"]["correlationId"] == "corr-42"
+    assert [h["stage"] for h in aws.items("TRACE_TABLE_NAME")] == ["webhook"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "sign", "status", "needle"),
+    [
+        (recommendation(), {"X-Distsync-Signature": "sha256=" + "0" * 64}, True, 401, "does not match"),
+        (recommendation(), None, False, 401, "missing X-Distsync-Timestamp"),
+        (b"{not json", None, True, 400, "not valid JSON"),
+        (recommendation(recommendedSafetyStock="lots"), None, True, 400, "ReplenishmentRecommended-v1"),
+        (recommendation(), {"Content-Type": "text/csv"}, True, 415, "application/json"),
+        (b"{" + b" " * 300_000 + b"}", None, True, 413, "limit"),
+    ],
+)
+def test_rejections_say_why_and_publish_nothing(aws, webhook, body, headers, sign, status, needle):
+    got, problem, response = post(webhook, body, headers, sign)
+    assert got == status
+    headers = response.get("headers") or {k: v[0] for k, v in response["multiValueHeaders"].items()}
+    assert headers["Content-Type"] == "application/problem+json"
+    assert problem["status"] == status and needle in json.dumps(problem)
+    assert aws.probe(wait=0.3) == []
+    assert aws.items("TRACE_TABLE_NAME") == []
+
+
+def test_idempotency_key_replays_the_first_answer_and_publishes_once(aws, webhook):
+    first = post(webhook, recommendation(), {"Idempotency-Key": "key-1"})
+    second = post(webhook, recommendation(), {"Idempotency-Key": "key-1"})
+    assert first[0] == second[0] == 202 and first[1] == second[1]
+    assert len(aws.probe(wait=0.5)) == 1
+    reused = post(webhook, recommendation(recommendedSafetyStock=11), {"Idempotency-Key": "key-1"})
+    assert reused[0] == 422 and "different body" in reused[1]["detail"]
+    assert aws.probe(wait=0.3) == []
+
+
+def test_health_and_unknown_routes(aws, webhook):
+    health = webhook(api_event("GET", "/health", "/health", {}, None))
+    assert health["statusCode"] == 200 and json.loads(health["body"]) == {"status": "ok"}
+    missing = webhook(api_event("GET", "/nope", "/nope", {}, None))
+    assert missing["statusCode"] == 404 and json.loads(missing["body"])["status"] == 404
