@@ -40,6 +40,9 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
         # moto's Step Functions interpreter calls back into the server on localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         self._server.start()
@@ -127,6 +130,9 @@ def fix_template(template: dict[str, Any], created: dict[str, str] | None = None
             del res["DependsOn"]
     for res in resources.values():
         props = res.get("Properties", {})
+        # moto: KMS keys read their CloudFormation Tags with the KMS API's TagKey/TagValue names.
+        if res["Type"] == "AWS::KMS::Key" and props.get("Tags"):
+            props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props["Tags"]]
         # moto: an Archive's EventPattern must be a JSON string.
         if res["Type"] == "AWS::Events::Archive" and isinstance(props.get("EventPattern"), dict):
             props["EventPattern"] = json.dumps(props["EventPattern"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,6 +88,9 @@ class LocalStack:
         template = fix_template(self.assembly.template, secrets)
         cfn = self.moto.client("cloudformation")
         name = self.assembly.stack_name
+        # moto warns once per resource type it has no CloudFormation model for (API stages, validators,
+        # alarms, schemas...): those are skipped, and nothing the runtime runs depends on them.
+        logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
         cfn.create_stack(StackName=name, TemplateBody=json.dumps(template),
                          Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
