@@ -9,6 +9,7 @@ every synth because it changes far more often than the pinned dependencies.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -61,16 +62,21 @@ def _install_requirements(site_dir: Path, requirements: Path) -> None:
 
 
 def _copy_core_package(site_dir: Path) -> None:
+    # Assemble next to the target and swap it in, so a concurrent synth never zips a half-copied package.
+    staging = site_dir / f".{CORE_PACKAGE}.{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    source = LAYER_SOURCE_DIR / "python" / CORE_PACKAGE
+    if source.is_dir():
+        shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        # The package may not be written yet; an empty one keeps the asset (and synth) valid.
+        staging.mkdir(parents=True)
+        (staging / "__init__.py").write_text("")
     target = site_dir / CORE_PACKAGE
     if target.exists():
         shutil.rmtree(target)
-    source = LAYER_SOURCE_DIR / "python" / CORE_PACKAGE
-    if source.is_dir():
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    else:
-        # The package may not be written yet; an empty one keeps the asset (and synth) valid.
-        target.mkdir(parents=True)
-        (target / "__init__.py").write_text("")
+    staging.rename(target)
 
 
 def build_shared_layer_dir() -> Path:
