@@ -4,8 +4,8 @@ HTTP gateway and the partner simulators; report when everything has settled."""
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field

@@ -49,11 +49,12 @@ class SignedClient:
         return send(self.base_url + path, "POST", body, headers)
 
     def webhook(self, source: str, event_type: str, data: dict[str, Any], *, version: str = "1",
-                correlation_id: str | None = None, idempotency_key: str | None = None) -> HttpResult:
+                correlation_id: str | None = None, idempotency_key: str | None = None,
+                occurred_at: str | None = None) -> HttpResult:
         payload = {
             "eventType": event_type,
             "eventVersion": version,
-            "occurredAt": datetime.now(UTC).isoformat(),
+            "occurredAt": occurred_at or datetime.now(UTC).isoformat(),
             "data": data,
         }
         headers = {}
@@ -82,8 +83,8 @@ class ErpClientSim(SignedClient):
 class PlanningClient(SignedClient):
     def recommend(self, item_id: str, location_id: str, *, safety_stock: float, reorder_point: float,
                   planning_cycle_id: str, correlation_id: str | None = None,
-                  idempotency_key: str | None = None) -> HttpResult:
+                  idempotency_key: str | None = None, occurred_at: str | None = None) -> HttpResult:
         return self.webhook("planning", "ReplenishmentRecommended", {
             "itemId": item_id, "locationId": location_id, "recommendedSafetyStock": safety_stock,
             "recommendedReorderPoint": reorder_point, "planningCycleId": planning_cycle_id,
-        }, correlation_id=correlation_id, idempotency_key=idempotency_key)
+        }, correlation_id=correlation_id, idempotency_key=idempotency_key, occurred_at=occurred_at)

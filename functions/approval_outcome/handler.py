@@ -39,6 +39,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     meta = envelope.metadata
     logger.set_correlation_id(meta.correlation_id)
     status = OUTCOME_STATUS[task.decision.decision]
+    logger.info("recording approval outcome", extra={"approvalId": task.approvalId, "status": status})
     ApprovalStore(env("APPROVALS_TABLE_NAME")).record_outcome(task.approvalId, status, task.decision.comment)
     trace = TraceLog(env("TRACE_TABLE_NAME"))
     note = f" ({task.decision.comment})" if task.decision.comment else ""

@@ -141,6 +141,8 @@ class Consumer:
                 once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)
             else:
                 self.handle(delivery)
+            logger.info(f"{self.name} handled {envelope.metadata.event_type}",
+                        extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
         except _Quarantined as exc:
             self._quarantine(record, envelope, exc.reason, exc.errors, trace, quarantine)
         except PermanentFailure as exc:

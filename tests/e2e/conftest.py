@@ -1,0 +1,153 @@
+"""End to end: `distsync local up --no-demo` in its own process, driven over HTTP like a partner would."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from distsync_core.trace import trace_document
+
+from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, send
+from tests.conftest import ROOT
+
+SECRET = "e2e-webhook-secret"
+START_TIMEOUT = 600  # a clean checkout synthesizes first, which builds the layer from PyPI
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalStackProcess:
+    url: str
+    info: dict[str, Any]
+    proc: subprocess.Popen
+    accepted: dict[str, str] = field(default_factory=dict)  # correlation id -> expected final status
+
+    def __post_init__(self) -> None:
+        self.erp = ErpClientSim(self.url, SECRET)
+        self.planning = PlanningClient(self.url, SECRET)
+        self.api = SignedClient(self.url, SECRET)
+        kw = dict(endpoint_url=self.info["awsEndpoint"], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.sqs = boto3.client("sqs", **kw)
+        self.events = boto3.client("events", **kw)
+        self.dynamodb = boto3.resource("dynamodb", **kw)
+        self.probe_url = self._probe()
+
+    def _probe(self) -> str:
+        """A catch-all rule on the stack's bus into a queue of the test's own: what reached the bus."""
+        bus = self.info["outputs"]["EventBusName"]
+        url = self.sqs.create_queue(QueueName=f"e2e-probe-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name="e2e-probe", EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+        self.events.put_targets(Rule="e2e-probe", EventBusName=bus, Targets=[{"Id": "probe", "Arn": arn}])
+        self.bus_events: list[dict[str, Any]] = []
+        return url
+
+    def drain_probe(self) -> list[dict[str, Any]]:
+        while True:
+            msgs = self.sqs.receive_message(QueueUrl=self.probe_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return self.bus_events
+            for m in msgs:
+                self.bus_events.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.probe_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def bus_events_for(self, cid: str) -> list[dict[str, Any]]:
+        return [e for e in self.drain_probe() if e["detail"]["metadata"]["correlationId"] == cid]
+
+    def wait_idle(self, timeout: float = 90, settle: float = 0.6) -> None:
+        deadline, quiet = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if send(self.url + "/_local/idle").body["idle"]:
+                quiet = quiet or time.monotonic()
+                if time.monotonic() - quiet >= settle:
+                    return
+            else:
+                quiet = None
+            time.sleep(0.1)
+        raise AssertionError("the local stack did not settle")
+
+    def trace(self, cid: str) -> dict[str, Any]:
+        from boto3.dynamodb.conditions import Key
+
+        table = self.dynamodb.Table(self.info["outputs"]["TraceTableName"])
+        hops = table.query(KeyConditionExpression=Key("correlationId").eq(cid))["Items"]
+        return trace_document(cid, hops)
+
+    def erp_updates(self, cid: str | None = None) -> list[dict[str, Any]]:
+        updates = send(self.url + "/_sim/erp/updates").body["updates"]
+        return [u for u in updates if cid is None or u["correlationId"] == cid]
+
+    def wms_notifications(self, cid: str) -> list[dict[str, Any]]:
+        return [n for n in send(self.url + "/_sim/wms/notifications").body["notifications"] if n["correlationId"] == cid]
+
+    def faults(self, status: int, count: int) -> None:
+        assert self.api.post("/_sim/erp/faults", {"status": status, "count": count}).status == 200
+
+    def master_data(self, item: str, loc: str = "DC-1", ss: float = 100, rop: float = 200) -> None:
+        cid = f"md-{item}-{uuid.uuid4().hex[:6]}"
+        assert self.erp.upsert_item_location(item, loc, safety_stock=ss, reorder_point=rop, correlation_id=cid).status == 202
+        self.accepted[cid] = "delivered"
+
+    def recommend(self, item: str, ss: float, rop: float, expect: str, loc: str = "DC-1", **kw: Any) -> str:
+        cid = kw.pop("correlation_id", None) or f"{item}-{uuid.uuid4().hex[:8]}"
+        result = self.planning.recommend(item, loc, safety_stock=ss, reorder_point=rop,
+                                         planning_cycle_id=kw.pop("cycle", "cycle-1"), correlation_id=cid, **kw)
+        assert result.status == 202, result.body
+        assert result.body["correlationId"] == cid
+        self.accepted[cid] = expect
+        return cid
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET)
+        return subprocess.run([sys.executable, "-m", "distsync.cli", *args, "--local", self.url],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("local-stack") / "local-up.log"
+    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET, PYTHONUNBUFFERED="1")
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "distsync.cli", "local", "up", "--port", str(port), "--no-demo"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    info = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            result = send(url + "/_local/info", timeout=2)
+            if result.status == 200:
+                info = result.body
+                break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    if info is None:
+        proc.kill()
+        raise RuntimeError(f"local stack did not start:\n{log.read_text()[-5000:]}")
+    local = LocalStackProcess(url, info, proc)
+    yield local
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    Path(log).unlink(missing_ok=True)
