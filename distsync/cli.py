@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -59,6 +60,9 @@ def local_up(
     exit_after_demo: Annotated[bool, typer.Option(help="Stop after the demo instead of serving")] = False,
     context: Annotated[list[str] | None, typer.Option("--context", "-c", help="CDK context key=value")] = None,
     retry_delay: Annotated[int, typer.Option(help="Seconds before a failed message is retried")] = 1,
+    cloud_assembly: Annotated[
+        Path | None, typer.Option(help="Run this synthesized cloud assembly instead of synthesizing app.py")
+    ] = None,
 ) -> None:
     """Synthesize the CDK app, deploy it into an in-process moto and serve it on 127.0.0.1."""
     from .local.demo import run as run_demo
@@ -66,7 +70,7 @@ def local_up(
     from .local.stack import LocalStack
 
     ctx = dict(item.split("=", 1) for item in context or [])
-    stack = LocalStack(port=port, context=ctx, retry_delay=retry_delay)
+    stack = LocalStack(port=port, context=ctx, retry_delay=retry_delay, cloud_assembly=cloud_assembly)
     with console.status("synthesizing (cdk synth) and deploying into moto..."):
         stack.start()
     import os

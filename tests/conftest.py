@@ -32,6 +32,7 @@ def load_handler(folder: str) -> ModuleType:
     path = ROOT / "functions" / folder / "handler.py"
     spec = importlib.util.spec_from_file_location(f"handler_{folder}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves postponed annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 

@@ -75,9 +75,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> None:
+def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> Callable[..., Any]:
     """moto cannot run Python Lambda code without Docker: send its Invoke calls (Step Functions tasks,
-    `aws lambda invoke`) to the local Lambda workers instead."""
+    `aws lambda invoke`) to the local Lambda workers instead. Returns the original, for tests to restore."""
     from moto.awslambda.models import LambdaBackend
 
     from .lambdas import InvokeError
@@ -94,7 +94,9 @@ def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> None:
         response_headers["Content-Length"] = str(len(payload))
         return payload
 
+    previous = LambdaBackend.invoke
     LambdaBackend.invoke = patched
+    return previous
 
 
 def create_secrets(server: MotoServer, template: dict[str, Any], value: str) -> dict[str, str]:

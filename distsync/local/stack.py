@@ -49,6 +49,7 @@ class LocalStack:
     context: dict[str, str] = field(default_factory=dict)
     retry_delay: int = 1
     workdir: Path = ROOT / ".distsync" / "local"
+    cloud_assembly: Path | None = None  # an already synthesized assembly (default: run `cdk synth`)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -58,7 +59,7 @@ class LocalStack:
     # -------------------------------------------------------------------------------------------- start
     def start(self) -> LocalStack:
         t0 = time.monotonic()
-        out = synth(self.workdir / "cdk.out", self.context)
+        out = self.cloud_assembly or synth(self.workdir / "cdk.out", self.context)
         self.timings["synth"] = time.monotonic() - t0
         self.assembly = Assembly.load(out)
         self.moto = MotoServer().start()

@@ -1,0 +1,100 @@
+"""The approval state machine (the ASL file itself) executed by moto's interpreter, with its Lambda tasks
+routed to the real handlers in-process: approve, and time out."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from distsync.local.moto_backend import route_lambda_invokes
+from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, new_envelope
+from distsync_core.replenishment import ItemLocationRecord, decide
+from moto.awslambda.models import LambdaBackend
+
+from tests.conftest import ROOT, FakeLambdaContext, load_handler
+from tests.integration.conftest import api_event
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+@pytest.fixture
+def workflow(aws):
+    handlers = {name: load_handler(name) for name in ("approval_request", "approval_outcome")}
+
+    def invoke(function_name: str, event):
+        name = function_name.split(":")[-1]
+        return handlers[name].lambda_handler(event, FakeLambdaContext(name))
+
+    previous = route_lambda_invokes(invoke)
+
+    def create(timeout_seconds: int) -> str:
+        asl = (ROOT / "state_machines" / "replenishment_approval.asl.json").read_text()
+        asl = (asl.replace("${ApprovalRequestFunctionArn}", FN + "approval_request")
+                  .replace("${ApprovalOutcomeFunctionArn}", FN + "approval_outcome")
+                  .replace('"${ApprovalTimeoutSeconds}"', str(timeout_seconds)))
+        return boto3.client("stepfunctions").create_state_machine(
+            name=f"approval-{timeout_seconds}", definition=asl, roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+
+    yield create
+    LambdaBackend.invoke = previous
+
+
+def start(arn: str, cid: str = "corr-a") -> tuple[str, str]:
+    rec = ReplenishmentRecommended(item_id="SKU-1", location_id="DC-1", recommended_safety_stock=300,
+                                   recommended_reorder_point=200, planning_cycle_id="c-1")
+    decision = decide(rec, ItemLocationRecord("SKU-1", "DC-1", "EA", 100, 200, "SUP-1", 4), 20)
+    update = new_envelope(CONTRACTS[("ReplenishmentUpdateRequested", "1")], decision.update, correlation_id=cid,
+                          source="distsync.replenishment")
+    execution = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=arn, name=decision.approval_id,
+        input=json.dumps({"approvalId": decision.approval_id, "thresholdPercent": 20,
+                          "update": update.model_dump(mode="json", by_alias=True)}))
+    return execution["executionArn"], decision.approval_id
+
+
+def wait_for(predicate, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def finished(execution_arn: str) -> str | None:
+    status = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
+    return None if status == "RUNNING" else status
+
+
+def test_approved_change_is_published_with_the_approval(aws, workflow):
+    execution, approval_id = start(workflow(3600))
+    pending = wait_for(lambda: [a for a in aws.items("APPROVALS_TABLE_NAME") if a["status"] == "PENDING"])
+    assert pending[0]["approvalId"] == approval_id and pending[0]["taskToken"]
+    assert finished(execution) is None  # waiting for the planner
+
+    api = load_handler("approval_api")
+    body = json.dumps({"decision": "approve", "comment": "ok", "decidedBy": "planner-1"}).encode()
+    response = api.lambda_handler(api_event("POST", f"/v1/approvals/{approval_id}", "/v1/approvals/{approvalId}",
+                                            {"approvalId": approval_id}, body), FakeLambdaContext("approval_api"))
+    assert response["statusCode"] == 200, response["body"]
+    assert wait_for(lambda: finished(execution)) == "SUCCEEDED"
+
+    [event] = aws.probe(wait=0.5)
+    assert event["detail-type"] == "ReplenishmentUpdateRequested"
+    assert (event["detail"]["data"]["approvalId"], event["detail"]["data"]["decidedBy"]) == (approval_id, "planner-1")
+    [record] = aws.items("APPROVALS_TABLE_NAME")
+    assert record["status"] == "APPROVED" and "taskToken" not in record
+
+
+def test_no_decision_within_the_window_is_recorded_as_timed_out(aws, workflow):
+    execution, approval_id = start(workflow(1), cid="corr-t")
+    assert wait_for(lambda: finished(execution), timeout=30) == "SUCCEEDED"
+    [record] = aws.items("APPROVALS_TABLE_NAME")
+    assert record["status"] == "TIMED_OUT" and "approval window" in record["outcomeComment"]
+    outcomes = [h["outcome"] for h in sorted(aws.items("TRACE_TABLE_NAME"), key=lambda h: h["at"])]
+    assert outcomes == ["pending_approval", "rejected"]
+    assert aws.probe(wait=0.3) == []
