@@ -10,6 +10,8 @@ import json
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
 from distsync_core.adapters import client
 from distsync_core.adapters.stores import ApprovalStore
 from distsync_core.api import raw_body, require_signature, resolver
@@ -19,7 +21,6 @@ from distsync_core.contracts import utcnow
 from distsync_core.ingest import parse_json_object, require_json
 from distsync_core.observability import logger, metrics, tracer
 from distsync_core.problems import BadRequest, Conflict, NotFound, pydantic_errors
-from pydantic import ValidationError
 
 app = resolver()
 

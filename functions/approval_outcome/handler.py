@@ -7,13 +7,14 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
 from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.stores import ApprovalStore, TraceLog
 from distsync_core.approvals import OUTCOME_STATUS
 from distsync_core.config import env
 from distsync_core.contracts import CONTRACTS, Envelope, ReplenishmentUpdateRequested, derive_id, new_envelope
 from distsync_core.observability import logger, metrics, tracer
-from pydantic import BaseModel
 
 UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
 from distsync_core.adapters.stores import ApprovalStore, TraceLog
 from distsync_core.config import env
 from distsync_core.contracts import Envelope, ReplenishmentUpdateRequested
 from distsync_core.observability import logger, metrics, tracer
-from pydantic import BaseModel
 
 
 class ApprovalTask(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from distsync_core.adapters.erp import ErpClient, ErpRejected
 from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.stores import MasterDataStore, TraceLog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from distsync_core.adapters.stores import MasterDataStore, TraceLog
 from distsync_core.config import env
 from distsync_core.contracts import ItemLocationUpserted

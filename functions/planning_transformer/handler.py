@@ -7,6 +7,7 @@ import json
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from distsync_core.adapters import client
 from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.stores import MasterDataStore, TraceLog

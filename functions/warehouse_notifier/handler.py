@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from distsync_core.adapters.erp import WmsClient
 from distsync_core.adapters.stores import TraceLog
 from distsync_core.config import env

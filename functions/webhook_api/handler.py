@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from distsync_core.adapters.events import EventPublisher, PublishError
 from distsync_core.adapters.secrets import webhook_secrets
 from distsync_core.adapters.stores import TraceLog

@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 import pytest
-from distsync_core.trace import trace_document
 
 from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, send
+from distsync_core.trace import trace_document
 from tests.conftest import ROOT
 
 SECRET = "e2e-webhook-secret"

@@ -11,8 +11,8 @@ import time
 import uuid
 
 import pytest
-from distsync.sim.clients import ErpClientSim, send
 
+from distsync.sim.clients import ErpClientSim, send
 from tests.conftest import ROOT
 from tests.e2e.conftest import free_port
 

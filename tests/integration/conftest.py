@@ -10,9 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from distsync_core.adapters import reset_clients
 from distsync_core.signing import signed_headers
-from moto import mock_aws
 
 SECRET = "integration-secret"
 TABLES = {

@@ -8,11 +8,11 @@ import time
 
 import boto3
 import pytest
+from moto.awslambda.models import LambdaBackend
+
 from distsync.local.moto_backend import route_lambda_invokes
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, new_envelope
 from distsync_core.replenishment import ItemLocationRecord, decide
-from moto.awslambda.models import LambdaBackend
-
 from tests.conftest import ROOT, FakeLambdaContext, load_handler
 from tests.integration.conftest import api_event
 

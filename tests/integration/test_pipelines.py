@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
-from distsync_core.replenishment import ItemLocationRecord, decide
 
 from distsync.sim.erp import ErpSimulator
+from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
+from distsync_core.replenishment import ItemLocationRecord, decide
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import jsonschema
 import pytest
+
 from distsync_core.contracts import CONTRACTS, Envelope, derive_id, new_envelope
 from distsync_core.schemas import render_all
-
 from tests.conftest import ROOT
 
 SAMPLES = {

@@ -2,6 +2,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from distsync_core.ingest import MAX_BODY_BYTES, accept
 from distsync_core.problems import ProblemError
 from distsync_core.signing import signed_headers

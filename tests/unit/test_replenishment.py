@@ -1,4 +1,5 @@
 import pytest
+
 from distsync_core.contracts import ReplenishmentRecommended
 from distsync_core.replenishment import (
     ApplyDirectly,

@@ -1,4 +1,5 @@
 import pytest
+
 from distsync_core.signing import SignatureError, sign, signed_headers, verify
 
 BODY = b'{"hello": "world"}'

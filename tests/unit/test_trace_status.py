@@ -1,4 +1,5 @@
 import pytest
+
 from distsync_core.trace import status_of, trace_document
 
 
