@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
 .PHONY: install run test test-fast synth lint schemas bench clean
 

@@ -39,10 +39,6 @@ class ErpSimulator(JsonServer):
             port=port,
         )
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/api"
-
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(u) for u in self.updates]

@@ -63,6 +63,11 @@ class JsonServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def base_url(self) -> str:
+        """Where a partner client points: the simulated system's API root."""
+        return f"{self.url}/api"
+
     def dispatch(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
         path = request.path.split("?")[0]
         for method, pattern, fn in self.routes:

@@ -25,10 +25,6 @@ class WmsSimulator(JsonServer):
             port=port,
         )
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/api"
-
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.notifications.values())

@@ -19,7 +19,7 @@ from distsync_core.approvals import DecisionRequest
 from distsync_core.config import env
 from distsync_core.contracts import utcnow
 from distsync_core.ingest import parse_json_object, require_json
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument, logger
 from distsync_core.problems import BadRequest, Conflict, NotFound, pydantic_errors
 
 app = resolver()
@@ -68,8 +68,6 @@ def decide(approval_id: str) -> Response:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

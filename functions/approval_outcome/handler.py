@@ -14,7 +14,7 @@ from distsync_core.adapters.stores import ApprovalStore, TraceLog
 from distsync_core.approvals import OUTCOME_STATUS
 from distsync_core.config import env
 from distsync_core.contracts import CONTRACTS, Envelope, ReplenishmentUpdateRequested, derive_id, new_envelope
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument, logger, metrics
 
 UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
 
@@ -31,9 +31,7 @@ class OutcomeTask(BaseModel):
     decision: Decision
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     task = OutcomeTask.model_validate(event)
     envelope = Envelope.model_validate(task.update)

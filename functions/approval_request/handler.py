@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from distsync_core.adapters.stores import ApprovalStore, TraceLog
 from distsync_core.config import env
 from distsync_core.contracts import Envelope, ReplenishmentUpdateRequested
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument, logger
 
 
 class ApprovalTask(BaseModel):
@@ -22,9 +22,7 @@ class ApprovalTask(BaseModel):
     executionArn: str
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     task = ApprovalTask.model_validate(event)
     approval_id = task.approval["approvalId"]

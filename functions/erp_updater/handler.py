@@ -17,7 +17,7 @@ from distsync_core.contracts import (
     derive_id,
     new_envelope,
 )
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument, metrics
 from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
 
 UPDATED_CONTRACT = CONTRACTS[("ReplenishmentParametersUpdated", "1")]
@@ -94,8 +94,6 @@ def apply_update(delivery: Delivery) -> None:
 consumer = Consumer(STAGE, ReplenishmentUpdateRequested, apply_update)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return consumer(event, context)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from distsync_core.adapters.stores import MasterDataStore, TraceLog
 from distsync_core.config import env
 from distsync_core.contracts import ItemLocationUpserted
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument
 from distsync_core.pipeline import Consumer, Delivery
 
 
@@ -26,8 +26,6 @@ def store_item_location(delivery: Delivery) -> None:
 consumer = Consumer("masterdata", ItemLocationUpserted, store_item_location)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return consumer(event, context)

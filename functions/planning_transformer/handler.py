@@ -13,7 +13,7 @@ from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.stores import MasterDataStore, TraceLog
 from distsync_core.config import env, env_float
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, derive_id, new_envelope
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument, logger, metrics
 from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
 from distsync_core.replenishment import ApplyDirectly, NoChange, Quarantine, RequireApproval, decide
 
@@ -77,8 +77,6 @@ def _start_approval(decision: RequireApproval, update: dict, threshold: float) -
 consumer = Consumer(STAGE, ReplenishmentRecommended, plan_replenishment)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return consumer(event, context)

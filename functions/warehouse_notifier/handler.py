@@ -8,7 +8,7 @@ from distsync_core.adapters.erp import WmsClient
 from distsync_core.adapters.stores import TraceLog
 from distsync_core.config import env
 from distsync_core.contracts import ReplenishmentParametersUpdated
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument
 from distsync_core.pipeline import Consumer, Delivery
 
 STAGE = "warehouse"
@@ -36,8 +36,6 @@ def notify_warehouse(delivery: Delivery) -> None:
 consumer = Consumer(STAGE, ReplenishmentParametersUpdated, notify_warehouse, idempotent=False)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return consumer(event, context)

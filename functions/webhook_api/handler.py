@@ -18,7 +18,7 @@ from distsync_core.adapters.stores import TraceLog
 from distsync_core.api import raw_body, resolver
 from distsync_core.config import env
 from distsync_core.ingest import AcceptedWebhook, accept
-from distsync_core.observability import logger, metrics, tracer
+from distsync_core.observability import instrument, logger, metrics
 from distsync_core.problems import ServiceUnavailable, UnprocessableIdempotencyKey
 
 app = resolver()
@@ -99,8 +99,6 @@ def _deduplicated_publish() -> Any:
     return _publish_once
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

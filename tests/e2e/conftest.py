@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -120,34 +119,44 @@ class LocalStackProcess:
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+def start_local_stack(*extra_args: str, secret: str = SECRET, output: Any = subprocess.DEVNULL,
+                      timeout: float = START_TIMEOUT) -> tuple[subprocess.Popen, str, dict[str, Any]]:
+    """`distsync local up --no-demo` on a free port in its own process; returns once /_local/info answers."""
     port = free_port()
-    log = tmp_path_factory.mktemp("local-stack") / "local-up.log"
-    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET, PYTHONUNBUFFERED="1")
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "distsync.cli", "local", "up", "--port", str(port), "--no-demo"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=secret, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", str(port), *extra_args],
+        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    info = None
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             result = send(url + "/_local/info", timeout=2)
             if result.status == 200:
-                info = result.body
-                break
+                return proc, url, result.body
         except OSError:
             pass
         time.sleep(0.5)
-    if info is None:
-        proc.kill()
-        raise RuntimeError(f"local stack did not start:\n{log.read_text()[-5000:]}")
-    local = LocalStackProcess(url, info, proc)
-    yield local
+    proc.kill()
+    raise RuntimeError(f"the local stack did not start (exit code {proc.poll()})")
+
+
+def stop_local_stack(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
-    Path(log).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    log = tmp_path_factory.mktemp("local-stack") / "local-up.log"
+    with log.open("w") as out:
+        try:
+            proc, url, info = start_local_stack(output=out)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{log.read_text()[-5000:]}") from exc
+    yield LocalStackProcess(url, info, proc)
+    stop_local_stack(proc)

@@ -4,8 +4,6 @@ appears locally, with its queue, DLQ, rule and poller, and carries events."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -14,7 +12,7 @@ import pytest
 
 from distsync.sim.clients import ErpClientSim, send
 from tests.conftest import ROOT
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -43,25 +41,8 @@ def synthesize_with_extra_pipeline(outdir) -> None:
 def test_a_pipeline_added_in_cdk_runs_locally_without_runtime_changes(tmp_path):
     assembly = tmp_path / "cdk.out"
     synthesize_with_extra_pipeline(assembly)
-    port = free_port()
-    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET="topology-secret")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", str(port),
-         "--cloud-assembly", str(assembly)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url, info = start_local_stack("--cloud-assembly", str(assembly), secret="topology-secret")
     try:
-        info = None
-        for _ in range(240):
-            try:
-                result = send(url + "/_local/info", timeout=2)
-                if result.status == 200:
-                    info = result.body
-                    break
-            except OSError:
-                time.sleep(0.5)
-        assert info, "local stack did not start"
         new_queues = sorted(q for q in info["queues"] if q.startswith("MasterDataAuditPipeline"))
         assert [q.split("Pipeline")[1][:5] for q in new_queues] == ["DeadL", "Queue"]
         assert any(q.startswith("MasterDataAuditPipeline") for q in info["deadLetterQueues"])
@@ -79,5 +60,4 @@ def test_a_pipeline_added_in_cdk_runs_locally_without_runtime_changes(tmp_path):
         # The same event reached the function through both pipelines: the original and the one added in CDK.
         assert invocations == 2
     finally:
-        proc.terminate()
-        proc.wait(20)
+        stop_local_stack(proc)

@@ -1,7 +1,18 @@
-"""One Logger, Tracer and Metrics per process, shared by the handler and the layer code."""
+"""One Logger, Tracer and Metrics per process, shared by the handlers and the layer code."""
+
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+
+def instrument(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """The decorator stack every distsync Lambda entry point wears: Lambda context (and a fresh
+    correlation id) on every log line, an X-Ray segment, EMF metrics flushed at the end."""
+    return logger.inject_lambda_context(clear_state=True)(
+        tracer.capture_lambda_handler(capture_response=False)(metrics.log_metrics(handler))
+    )
