@@ -22,9 +22,11 @@ app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless
 local_app = typer.Typer(help="Run the synthesized stack locally on moto", no_args_is_help=True)
 approvals_app = typer.Typer(help="Replenishment approvals waiting for planners", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Events held back with the reason", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 LocalOpt = Annotated[
@@ -214,6 +216,142 @@ def quarantine_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as
     for i in items:
         table.add_row(i["quarantineId"], i["stage"], str(i.get("eventType")), i["correlationId"], i["reason"])
     console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------------- dlq
+def _dead_letter_queues(target: Target) -> list[Any]:
+    from distsync_core.adapters import client
+
+    from . import dlq
+
+    return dlq.discover(client("sqs"), target.queue_urls())
+
+
+def _dlq(target: Target, queue: str) -> Any:
+    from . import dlq
+
+    try:
+        return dlq.select(_dead_letter_queues(target), queue)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _parse_age(text: str | None) -> float | None:
+    if not text:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
+        return float(text[:-1]) * units[text[-1]]
+    raise typer.BadParameter("use a number with s, m, h or d, e.g. 15m")
+
+
+@dlq_app.command("list")
+def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """Every DLQ of the stack with its depth, source queue and the age of its oldest message."""
+    from distsync_core.adapters import client
+
+    from . import dlq
+
+    target = _target(local, stack)
+    sqs = client("sqs")
+    rows = []
+    for queue in _dead_letter_queues(target):
+        count = dlq.depth(sqs, queue)
+        oldest = max((m.age_seconds for m in dlq.peek(sqs, queue, limit=10)), default=None) if count else None
+        rows.append({"queue": queue.name, "source": queue.source_name, "depth": count,
+                     "oldestAgeSeconds": None if oldest is None else round(oldest, 1)})
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("dead-letter queue", "redrives to", "depth", "oldest (s)")
+    for r in rows:
+        style = "red" if r["depth"] else ""
+        table.add_row(r["queue"], r["source"], f"[{style}]{r['depth']}[/]" if style else "0",
+                      "" if r["oldestAgeSeconds"] is None else str(r["oldestAgeSeconds"]))
+    console.print(table)
+
+
+def _reason_lookup(target: Target) -> Any:
+    from distsync_core.adapters.stores import TraceLog
+
+    traces = TraceLog(target.output("TraceTableName"))
+
+    def reason(msg: Any) -> str | None:
+        if not msg.correlation_id:
+            return None
+        hops = [h for h in traces.hops(msg.correlation_id)
+                if h["outcome"] == "dead_lettered" and h.get("eventId") in (None, msg.event_id)]
+        return max(hops, key=lambda h: h["at"])["detail"] if hops else None
+
+    return reason
+
+
+@dlq_app.command("peek")
+def dlq_peek(
+    queue: Annotated[str, typer.Argument(help="DLQ name or a unique part of it, e.g. ErpUpdate")],
+    limit: Annotated[int, typer.Option(help="How many messages")] = 10,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Messages in a DLQ with event type, correlation id and why they failed (from the trace)."""
+    from distsync_core.adapters import client
+
+    from . import dlq
+
+    target = _target(local, stack)
+    messages = dlq.peek(client("sqs"), _dlq(target, queue), limit, reason_of=_reason_lookup(target))
+    if as_json:
+        _print_json([dict(m.summary(), body=json.loads(m.body) if m.body.startswith("{") else m.body)
+                     for m in messages])
+        return
+    table = Table("message", "event type", "correlation id", "age (s)", "receives", "reason")
+    for m in messages:
+        table.add_row(m.message_id[:12], str(m.event_type), str(m.correlation_id), f"{m.age_seconds:.0f}",
+                      str(m.receive_count), m.reason or "")
+    console.print(table)
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    queue: Annotated[str, typer.Argument(help="DLQ name or a unique part of it, e.g. ErpUpdate")],
+    event_type: Annotated[str | None, typer.Option("--type", help="Only this event type")] = None,
+    correlation_id: Annotated[str | None, typer.Option(help="Only this correlation id")] = None,
+    older_than: Annotated[str | None, typer.Option(help="Only messages older than this, e.g. 15m")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; move nothing")] = False,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Move dead-lettered messages back to the queue they came from (idempotent consumers make it safe
+    to run twice)."""
+    from rich.progress import Progress
+
+    from distsync_core.adapters import client
+    from distsync_core.adapters.stores import TraceLog
+
+    from . import dlq
+
+    target = _target(local, stack)
+    dead = _dlq(target, queue)
+    traces = TraceLog(target.output("TraceTableName"))
+
+    def record(msg: Any) -> None:
+        if msg.correlation_id:
+            traces.record(msg.correlation_id, "redrive", "redriven",
+                          f"moved from {dead.name} back to {dead.source_name}", eventId=msg.event_id)
+
+    filters = dlq.Filters(event_type, correlation_id, _parse_age(older_than))
+    with Progress(console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"redriving {dead.name}", total=None)
+        report = dlq.redrive(client("sqs"), dead, filters, dry_run=dry_run, on_moved=record,
+                             progress=lambda n: progress.update(task, completed=n))
+    if as_json:
+        _print_json({"queue": report.queue, "dryRun": report.dry_run, "scanned": report.scanned,
+                     "matched": report.matched, "moved": report.moved})
+        return
+    verb = "would move" if dry_run else "moved"
+    console.print(f"{dead.name}: scanned {report.scanned}, matched {len(report.matched)}, {verb} "
+                  f"{len(report.matched) if dry_run else report.moved} to {dead.source_name}")
+    for m in report.matched:
+        console.print(f"  {m['event_type']}  {m['correlation_id']}  {m['message_id']}")
 
 
 def main() -> None:

@@ -28,6 +28,14 @@ class Target:
             raise OpsError(f"stack {self.stack_name} has no output {key}")
         return self.outputs[key]
 
+    def queue_urls(self) -> list[str]:
+        """Every SQS queue of the stack (read from CloudFormation, on AWS and on the local moto alike)."""
+        from distsync_core.adapters import client
+
+        pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack_name)
+        return [r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
+                if r["ResourceType"] == "AWS::SQS::Queue"]
+
     def webhook_secret(self) -> str:
         if self.local:
             from distsync.local.stack import webhook_secret

@@ -20,6 +20,8 @@ def hops(*outcomes):
         (["ok", "quarantined"], "quarantined"),
         (["ok", "retrying", "dead_lettered"], "dead_lettered"),
         (["ok", "dead_lettered", "delivered"], "delivered"),
+        (["ok", "retrying", "dead_lettered", "redriven"], "in_flight"),
+        (["ok", "dead_lettered", "redriven", "delivered", "delivered"], "delivered"),
     ],
 )
 def test_status_follows_the_terminal_outcomes(outcomes, status):

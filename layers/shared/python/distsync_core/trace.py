@@ -14,6 +14,8 @@ _STATUS_BY_OUTCOME: dict[str, str | None] = {
     "ok": None,
     "retrying": None,
     "approved": "in_flight",
+    "redriven": "in_flight",  # moved back from a DLQ by an operator
+    "replayed": "in_flight",
     "pending_approval": "pending_approval",
     "delivered": "delivered",
     "rejected": "rejected",

@@ -1,0 +1,55 @@
+"""Operators fix what failed: dead-lettered work is found, shown with its reason and redriven, once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_dead_lettered_update_is_redriven_and_delivered_exactly_once(stack):
+    sku = f"SKU-{uuid.uuid4().hex[:8]}"
+    stack.master_data(sku, ss=100, rop=200)
+    stack.wait_idle()
+    stack.faults(503, 1000)
+    try:
+        cid = stack.recommend(sku, 104, 200, expect="delivered")
+        stack.wait_idle(timeout=120)
+    finally:
+        stack.faults(503, 0)
+    assert stack.trace(cid)["status"] == "dead_lettered"
+
+    listed = json.loads(stack.cli("dlq", "list", "--json").stdout)
+    erp_dlq = next(q for q in listed if "ErpUpdate" in q["queue"])
+    assert erp_dlq["depth"] >= 1 and erp_dlq["oldestAgeSeconds"] is not None and "ErpUpdate" in erp_dlq["source"]
+
+    peeked = json.loads(stack.cli("dlq", "peek", "ErpUpdate", "--limit", "50", "--json").stdout)
+    [mine] = [m for m in peeked if m["correlation_id"] == cid]
+    assert mine["event_type"] == "ReplenishmentUpdateRequested" and "HTTP 503" in mine["reason"]
+
+    def redrive(*extra: str) -> dict:
+        result = stack.cli("dlq", "redrive", "ErpUpdate", "--correlation-id", cid, "--json", *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(result.stdout)
+
+    dry = redrive("--dry-run")
+    assert (len(dry["matched"]), dry["moved"]) == (1, 0)
+    stack.wait_idle()
+    assert stack.erp_updates(cid) == [] and stack.trace(cid)["status"] == "dead_lettered"
+
+    moved = redrive()
+    assert moved["moved"] == 1
+    stack.wait_idle()
+    assert len(stack.erp_updates(cid)) == 1 and len(stack.wms_notifications(cid)) == 1
+    doc = stack.trace(cid)
+    outcomes = [h["outcome"] for h in doc["hops"]]
+    assert doc["status"] == "delivered"
+    assert outcomes.index("dead_lettered") < outcomes.index("redriven") < outcomes.index("delivered")
+
+    again = redrive()
+    assert (again["moved"], again["matched"]) == (0, [])
+    stack.wait_idle()
+    assert len(stack.erp_updates(cid)) == 1
