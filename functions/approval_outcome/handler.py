@@ -3,17 +3,26 @@ ERP update with the approval attached."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from distsync_core import ledger
 from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.stores import ApprovalStore, TraceLog
+from distsync_core.adapters.stores import ApprovalStore
 from distsync_core.approvals import OUTCOME_STATUS
 from distsync_core.config import env
-from distsync_core.contracts import CONTRACTS, Envelope, ReplenishmentUpdateRequested, derive_id, new_envelope
+from distsync_core.contracts import (
+    CONTRACTS,
+    Envelope,
+    ReplenishmentUpdateRequested,
+    derive_id,
+    new_envelope,
+    utcnow,
+)
 from distsync_core.observability import instrument, logger, metrics
 
 UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
@@ -39,31 +48,33 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.set_correlation_id(meta.correlation_id)
     status = OUTCOME_STATUS[task.decision.decision]
     logger.info("recording approval outcome", extra={"approvalId": task.approvalId, "status": status})
-    ApprovalStore(env("APPROVALS_TABLE_NAME")).record_outcome(task.approvalId, status, task.decision.comment)
-    trace = TraceLog(env("TRACE_TABLE_NAME"))
+    before = ApprovalStore(env("APPROVALS_TABLE_NAME")).record_outcome(task.approvalId, status, task.decision.comment)
+    if task.decision.decision != "timeout" and before.get("requestedAt"):
+        waited = utcnow() - datetime.fromisoformat(before["requestedAt"])
+        metrics.add_metric(name="ApprovalTurnaround", unit=MetricUnit.Seconds, value=waited.total_seconds())
+    update = ReplenishmentUpdateRequested.model_validate(envelope.data)
     note = f" ({task.decision.comment})" if task.decision.comment else ""
 
     if task.decision.decision != "approve":
-        trace.record(meta.correlation_id, "approval", "rejected",
-                     f"approval {task.approvalId} {status.lower()} by {task.decision.decidedBy}{note}",
-                     approvalId=task.approvalId)
+        ledger.hop(meta.correlation_id, "approval", "rejected",
+                   f"approval {task.approvalId} {status.lower()} by {task.decision.decidedBy}{note}",
+                   approvalId=task.approvalId, business_key=update.business_key())
         metrics.add_metric(name="ApprovalsRejected", unit=MetricUnit.Count, value=1)
         return {"approvalId": task.approvalId, "status": status}
 
-    approved = ReplenishmentUpdateRequested.model_validate(envelope.data).model_copy(
+    approved = update.model_copy(
         update={"approval_id": task.approvalId, "decided_by": task.decision.decidedBy}
     )
     EventPublisher(env("EVENT_BUS_NAME")).publish([
         new_envelope(
             UPDATE_CONTRACT, approved,
-            correlation_id=meta.correlation_id,
             source="distsync.replenishment",
+            caused_by=meta,
             event_id=derive_id(task.approvalId, "approved"),
-            causation_id=meta.event_id,
         )
     ])
-    trace.record(meta.correlation_id, "approval", "approved",
-                 f"approval {task.approvalId} approved by {task.decision.decidedBy}{note}; ERP update requested",
-                 approvalId=task.approvalId)
+    ledger.hop(meta.correlation_id, "approval", "approved",
+               f"approval {task.approvalId} approved by {task.decision.decidedBy}{note}; ERP update requested",
+               approvalId=task.approvalId, business_key=update.business_key())
     metrics.add_metric(name="ApprovalsApproved", unit=MetricUnit.Count, value=1)
     return {"approvalId": task.approvalId, "status": status}

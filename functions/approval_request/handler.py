@@ -10,7 +10,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from distsync_core.adapters.stores import ApprovalStore, TraceLog
+from distsync_core import ledger
+from distsync_core.adapters.stores import ApprovalStore
 from distsync_core.config import env
 from distsync_core.contracts import Envelope, ReplenishmentUpdateRequested
 from distsync_core.observability import instrument, logger
@@ -48,11 +49,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "planningCycleId": update.planning_cycle_id,
         }
     )
-    TraceLog(env("TRACE_TABLE_NAME")).record(
+    ledger.hop(
         cid, "approval", "pending_approval",
         f"approval {approval_id} waits for a planner: change {update.change_percent}% "
         f"(safety stock {update.previous_safety_stock} -> {update.safety_stock})",
-        approvalId=approval_id, businessKey=f"{update.item_id}@{update.location_id}",
+        approvalId=approval_id, business_key=update.business_key(),
     )
     logger.info("approval requested", extra={"approvalId": approval_id})
     return {"approvalId": approval_id}

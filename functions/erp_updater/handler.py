@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import ErpClient, ErpRejected
 from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.stores import MasterDataStore, TraceLog
+from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env, env_float, env_int
 from distsync_core.contracts import (
     CONTRACTS,
@@ -16,6 +16,7 @@ from distsync_core.contracts import (
     ReplenishmentUpdateRequested,
     derive_id,
     new_envelope,
+    utcnow,
 )
 from distsync_core.observability import instrument, metrics
 from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
@@ -64,12 +65,13 @@ def apply_update(delivery: Delivery) -> None:
     # duplicate recommendation); downstream still gets the event, whose id is derived from the change itself,
     # so the warehouse deduplicates it.
     how = "ERP had already applied this update (idempotent replay)" if result.replayed else "ERP updated"
-    TraceLog(env("TRACE_TABLE_NAME")).record(
-        meta.correlation_id, STAGE, "delivered",
-        f"{how} {key}: safety stock {update.safety_stock}, reorder point {update.reorder_point} (update {erp_update_id})",
-        businessKey=key,
-    )
-    metrics.add_metric(name="ErpUpdatesApplied", unit=MetricUnit.Count, value=1)
+    delivery.record("delivered", f"{how} {key}: safety stock {update.safety_stock}, reorder point "
+                                 f"{update.reorder_point} (update {erp_update_id})")
+    if not result.replayed:
+        metrics.add_metric(name="ErpUpdatesApplied", unit=MetricUnit.Count, value=1)
+        # The SLA of the whole flow: recommendation received by distsync -> parameters applied in the ERP.
+        latency_ms = (utcnow() - meta.origin).total_seconds() * 1000
+        metrics.add_metric(name="ForecastToErpLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     updated = ReplenishmentParametersUpdated(
         item_id=update.item_id,
         location_id=update.location_id,
@@ -83,10 +85,9 @@ def apply_update(delivery: Delivery) -> None:
     EventPublisher(env("EVENT_BUS_NAME")).publish([
         new_envelope(
             UPDATED_CONTRACT, updated,
-            correlation_id=meta.correlation_id,
             source="distsync.erp-adapter",
+            caused_by=meta,
             event_id=derive_id(update.erp_idempotency_key, UPDATED_CONTRACT.event_type),
-            causation_id=meta.event_id,
         )
     ])
 

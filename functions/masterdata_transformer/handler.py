@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.stores import MasterDataStore, TraceLog
+from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env
 from distsync_core.contracts import ItemLocationUpserted
 from distsync_core.observability import instrument
@@ -14,13 +14,7 @@ from distsync_core.pipeline import Consumer, Delivery
 def store_item_location(delivery: Delivery) -> None:
     data = delivery.data
     MasterDataStore(env("MASTERDATA_TABLE_NAME")).upsert(data, delivery.envelope.metadata)
-    TraceLog(env("TRACE_TABLE_NAME")).record(
-        delivery.correlation_id,
-        "masterdata",
-        "delivered",
-        f"master data stored for {data.item_id}@{data.location_id}",
-        businessKey=f"{data.item_id}@{data.location_id}",
-    )
+    delivery.record("delivered", f"master data stored for {data.item_id}@{data.location_id}")
 
 
 consumer = Consumer("masterdata", ItemLocationUpserted, store_item_location)

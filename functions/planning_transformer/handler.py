@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters import client
 from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.stores import MasterDataStore, TraceLog
+from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env, env_float
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, derive_id, new_envelope
 from distsync_core.observability import instrument, logger, metrics
@@ -24,41 +24,32 @@ STAGE = "planning"
 def plan_replenishment(delivery: Delivery) -> None:
     rec = delivery.data
     meta = delivery.envelope.metadata
-    trace = TraceLog(env("TRACE_TABLE_NAME"))
-    key = f"{rec.item_id}@{rec.location_id}"
     threshold = env_float("APPROVAL_THRESHOLD_PERCENT", 20)
     decision = decide(rec, MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(rec.item_id, rec.location_id), threshold)
 
     if isinstance(decision, Quarantine):
         raise PermanentFailure(decision.reason)
     if isinstance(decision, NoChange):
-        trace.record(meta.correlation_id, STAGE, "delivered", decision.reason, businessKey=key)
+        delivery.record("delivered", decision.reason)
         return
 
     update = new_envelope(
         UPDATE_CONTRACT,
         decision.update,
-        correlation_id=meta.correlation_id,
         source="distsync.replenishment",
+        caused_by=meta,
         event_id=derive_id(meta.event_id, UPDATE_CONTRACT.event_type),
-        causation_id=meta.event_id,
     )
     change = decision.update.change_percent
     if isinstance(decision, ApplyDirectly):
         EventPublisher(env("EVENT_BUS_NAME")).publish([update])
-        trace.record(
-            meta.correlation_id, STAGE, "ok",
-            f"change {change}% <= {threshold}%: ERP update requested without approval", businessKey=key,
-        )
+        delivery.record("ok", f"change {change}% <= {threshold}%: ERP update requested without approval")
         metrics.add_metric(name="UpdatesAutoApproved", unit=MetricUnit.Count, value=1)
         return
 
     _start_approval(decision, update.model_dump(mode="json", by_alias=True), threshold)
-    trace.record(
-        meta.correlation_id, STAGE, "ok",
-        f"change {change}% > {threshold}%: approval {decision.approval_id} started", businessKey=key,
-        approvalId=decision.approval_id,
-    )
+    delivery.record("ok", f"change {change}% > {threshold}%: approval {decision.approval_id} started",
+                    approvalId=decision.approval_id)
     metrics.add_metric(name="ApprovalsStarted", unit=MetricUnit.Count, value=1)
 
 

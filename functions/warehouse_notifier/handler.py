@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import WmsClient
-from distsync_core.adapters.stores import TraceLog
 from distsync_core.config import env
 from distsync_core.contracts import ReplenishmentParametersUpdated
 from distsync_core.observability import instrument
@@ -25,11 +24,7 @@ def notify_warehouse(delivery: Delivery) -> None:
         idempotency_key=delivery.envelope.metadata.event_id,  # the WMS drops a redelivered notification
         correlation_id=delivery.correlation_id,
     )
-    TraceLog(env("TRACE_TABLE_NAME")).record(
-        delivery.correlation_id, STAGE, "delivered",
-        f"warehouse notified of new parameters for {data.item_id}@{data.location_id}",
-        businessKey=f"{data.item_id}@{data.location_id}",
-    )
+    delivery.record("delivered", f"warehouse notified of new parameters for {data.item_id}@{data.location_id}")
 
 
 # No idempotency table: the WMS deduplicates on the Idempotency-Key (the event id) itself.

@@ -12,9 +12,9 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from distsync_core import ledger
 from distsync_core.adapters.events import EventPublisher, PublishError
 from distsync_core.adapters.secrets import webhook_secrets
-from distsync_core.adapters.stores import TraceLog
 from distsync_core.api import raw_body, resolver
 from distsync_core.config import env
 from distsync_core.ingest import AcceptedWebhook, accept
@@ -52,13 +52,8 @@ def _publish(accepted: AcceptedWebhook) -> dict[str, str]:
         EventPublisher(env("EVENT_BUS_NAME")).publish([accepted.envelope])
     except PublishError as exc:
         raise ServiceUnavailable("the event bus did not accept the event; nothing was published") from exc
-    TraceLog(env("TRACE_TABLE_NAME")).record(
-        meta.correlation_id,
-        "webhook",
-        "ok",
-        f"accepted {meta.event_type} v{meta.event_version} from {meta.source}",
-        eventId=meta.event_id,
-    )
+    ledger.hop(meta.correlation_id, "webhook", "ok", f"accepted {meta.event_type} v{meta.event_version} from {meta.source}",
+               event_id=meta.event_id, business_key=accepted.data.business_key(), eventType=meta.event_type)
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
     logger.info("webhook accepted", extra={"eventId": meta.event_id, "eventType": meta.event_type})
     return {"eventId": meta.event_id, "correlationId": meta.correlation_id}

@@ -52,11 +52,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         reset_clients()
         ddb = boto3.client("dynamodb")
         for env_name, (name, keys) in TABLES.items():
+            extra: dict[str, Any] = {}
+            attributes = [k for k, _ in keys]
+            if env_name == "TRACE_TABLE_NAME":  # as in the stack: hops by business key
+                attributes += ["businessKey", "at"]
+                extra["GlobalSecondaryIndexes"] = [{
+                    "IndexName": "byBusinessKey", "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": "businessKey", "KeyType": "HASH"},
+                                  {"AttributeName": "at", "KeyType": "RANGE"}]}]
             ddb.create_table(
                 TableName=name,
                 KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
-                AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
                 BillingMode="PAY_PER_REQUEST",
+                **extra,
             )
             monkeypatch.setenv(env_name, name)
         events, sqs = boto3.client("events"), boto3.client("sqs")

@@ -38,6 +38,11 @@ class ContractModel(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
+    def business_key(self) -> str | None:
+        """The business object this event is about (ledger lookups by item-location, order, ...)."""
+        item, location = getattr(self, "item_id", None), getattr(self, "location_id", None)
+        return f"{item}@{location}" if item and location else None
+
 
 class Metadata(ContractModel):
     event_id: str = Field(description="Unique id of this event")
@@ -48,7 +53,14 @@ class Metadata(ContractModel):
     received_at: AwareDatetime = Field(description="When distsync accepted or produced it")
     correlation_id: str = Field(description="Id shared by every event of one business transaction")
     causation_id: str | None = Field(default=None, description="Event id of the event that caused this one")
+    origin_received_at: AwareDatetime | None = Field(
+        default=None, description="When distsync received the first event of this transaction (for SLAs)"
+    )
     idempotency_key: str | None = None
+
+    @property
+    def origin(self) -> datetime:
+        return self.origin_received_at or self.received_at
 
 
 class Envelope(ContractModel):
@@ -173,14 +185,17 @@ def new_envelope(
     contract: Contract,
     data: ContractModel,
     *,
-    correlation_id: str,
     source: str,
+    caused_by: Metadata | None = None,
+    correlation_id: str | None = None,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
-    causation_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> Envelope:
+    """A new event; ``caused_by`` (the event that led to it) gives its correlation, causation and origin."""
     now = utcnow()
+    if caused_by is None and correlation_id is None:
+        raise ValueError("an event needs a correlation id or the event that caused it")
     return Envelope(
         metadata=Metadata(
             event_id=event_id or str(uuid.uuid4()),
@@ -189,8 +204,9 @@ def new_envelope(
             source=source,
             occurred_at=occurred_at or now,
             received_at=now,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
+            correlation_id=caused_by.correlation_id if caused_by else correlation_id,
+            causation_id=caused_by.event_id if caused_by else None,
+            origin_received_at=caused_by.origin if caused_by else None,
             idempotency_key=idempotency_key,
         ),
         data=data.model_dump(by_alias=True, mode="json"),

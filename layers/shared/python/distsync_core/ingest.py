@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from .contracts import Envelope, contract_for, new_envelope
+from .contracts import ContractModel, Envelope, contract_for, new_envelope
 from .problems import (
     BadRequest,
     ContractViolation,
@@ -45,6 +45,7 @@ class WebhookBody(BaseModel):
 @dataclass(frozen=True)
 class AcceptedWebhook:
     envelope: Envelope
+    data: ContractModel
     idempotency_key: str | None
     body_sha256: str
 
@@ -128,7 +129,7 @@ def accept(
         occurred_at=body.occurredAt,
         idempotency_key=idempotency_key,
     )
-    return AcceptedWebhook(envelope, idempotency_key, hashlib.sha256(raw_body).hexdigest())
+    return AcceptedWebhook(envelope, data, idempotency_key, hashlib.sha256(raw_body).hexdigest())
 
 
 def parse_json_object(raw_body: bytes) -> dict:

@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from .adapters.stores import QuarantineStore, TraceLog
+from . import ledger
+from .adapters.stores import QuarantineStore
 from .config import env, env_int
 from .contracts import ContractModel, Envelope, UnknownContractError, parse_data
 from .observability import logger, metrics
@@ -40,10 +41,16 @@ class Delivery:
     envelope: Envelope
     data: ContractModel
     receive_count: int
+    stage: str
 
     @property
     def correlation_id(self) -> str:
         return self.envelope.metadata.correlation_id
+
+    def record(self, outcome: str, detail: str, **attrs: Any) -> None:
+        """A ledger hop of this consumer for this event (correlation id, business key and event id filled in)."""
+        ledger.hop(self.correlation_id, self.stage, outcome, detail, business_key=self.data.business_key(),
+                   event_id=self.envelope.metadata.event_id, **attrs)
 
 
 Handle = Callable[[Delivery], None]
@@ -55,7 +62,8 @@ class _Quarantined(Exception):
         self.reason, self.errors = reason, errors or []
 
 
-def _parse(body: str) -> tuple[Envelope, ContractModel]:
+def _parse(body: str) -> tuple[Envelope, ContractModel, str | None]:
+    """The envelope, its validated data, and the replay that re-sent it (if any)."""
     try:
         event = json.loads(body)
         envelope = Envelope.model_validate(event["detail"])
@@ -64,7 +72,7 @@ def _parse(body: str) -> tuple[Envelope, ContractModel]:
     except (ValueError, KeyError, TypeError) as exc:
         raise _Quarantined(f"not an EventBridge event with a distsync envelope: {exc}") from exc
     try:
-        return envelope, parse_data(envelope)
+        return envelope, parse_data(envelope), event.get("replay-name")
     except UnknownContractError as exc:
         raise _Quarantined(str(exc)) from exc
     except ValidationError as exc:
@@ -106,7 +114,6 @@ class Consumer:
         return self._once
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        trace = TraceLog(env("TRACE_TABLE_NAME"))
         quarantine_table = os.environ.get("QUARANTINE_TABLE_NAME")
         quarantine = QuarantineStore(quarantine_table) if quarantine_table else None
         once = self._idempotent_handle() if self.idempotent else None
@@ -115,7 +122,7 @@ class Consumer:
         max_receives = env_int("MAX_RECEIVE_COUNT", 3)
 
         def record_handler(record: SQSRecord) -> None:
-            self._handle_record(record, trace, quarantine, once, max_receives)
+            self._handle_record(record, quarantine, once, max_receives)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=self._processor, context=context
@@ -124,7 +131,6 @@ class Consumer:
     def _handle_record(
         self,
         record: SQSRecord,
-        trace: TraceLog,
         quarantine: QuarantineStore | None,
         once: Callable[..., Any] | None,
         max_receives: int,
@@ -132,11 +138,13 @@ class Consumer:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         envelope: Envelope | None = None
         try:
-            envelope, data = _parse(record.body)
+            envelope, data, replay_name = _parse(record.body)
             logger.set_correlation_id(envelope.metadata.correlation_id)
             if not isinstance(data, self.accepts):  # misrouted: no retry can make this consumer take it
                 raise _Quarantined(f"{self.name} consumes {self.accepts.__name__}, not {envelope.metadata.event_type}")
-            delivery = Delivery(envelope, data, receive_count)
+            delivery = Delivery(envelope, data, receive_count, self.name)
+            if replay_name:
+                delivery.record("replayed", f"re-sent by replay {replay_name}; idempotency skips what was applied")
             if once is not None:
                 once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)
             else:
@@ -144,9 +152,9 @@ class Consumer:
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
         except _Quarantined as exc:
-            self._quarantine(record, envelope, exc.reason, exc.errors, trace, quarantine)
+            self._quarantine(record, envelope, exc.reason, exc.errors, quarantine)
         except PermanentFailure as exc:
-            self._quarantine(record, envelope, str(exc), [], trace, quarantine)
+            self._quarantine(record, envelope, str(exc), [], quarantine)
         except Exception as exc:
             final = receive_count >= max_receives
             outcome = "dead_lettered" if final else "retrying"
@@ -154,7 +162,8 @@ class Consumer:
             logger.warning(f"{self.name} failed", extra={"outcome": outcome, "reason": reason})
             metrics.add_metric(name="RecordsDeadLettered" if final else "RecordsRetried", unit=MetricUnit.Count, value=1)
             if envelope is not None:
-                trace.record(envelope.metadata.correlation_id, self.name, outcome, reason, eventId=envelope.metadata.event_id)
+                ledger.hop(envelope.metadata.correlation_id, self.name, outcome, reason,
+                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope))
             raise
         finally:
             logger.set_correlation_id(None)
@@ -165,7 +174,6 @@ class Consumer:
         envelope: Envelope | None,
         reason: str,
         errors: list[dict[str, Any]],
-        trace: TraceLog,
         quarantine: QuarantineStore | None,
     ) -> None:
         meta = envelope.metadata if envelope else None
@@ -183,4 +191,11 @@ class Consumer:
         logger.warning("event quarantined", extra={"reason": reason, "errors": errors, "quarantineId": qid})
         metrics.add_metric(name="RecordsQuarantined", unit=MetricUnit.Count, value=1)
         if meta:
-            trace.record(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, eventId=meta.event_id)
+            ledger.hop(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, event_id=meta.event_id,
+                       business_key=_business_key(envelope))
+
+
+def _business_key(envelope: Envelope | None) -> str | None:
+    data = envelope.data if envelope else {}
+    item, location = data.get("itemId"), data.get("locationId")
+    return f"{item}@{location}" if isinstance(item, str) and isinstance(location, str) else None

@@ -15,7 +15,8 @@ _STATUS_BY_OUTCOME: dict[str, str | None] = {
     "retrying": None,
     "approved": "in_flight",
     "redriven": "in_flight",  # moved back from a DLQ by an operator
-    "replayed": "in_flight",
+    "released": "in_flight",  # released from quarantine by an operator
+    "replayed": None,  # re-published from the archive: consumers' idempotency decides what happens
     "pending_approval": "pending_approval",
     "delivered": "delivered",
     "rejected": "rejected",

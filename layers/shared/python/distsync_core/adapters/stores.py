@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ..contracts import ItemLocationUpserted, Metadata
 from ..replenishment import ItemLocationRecord, item_location_key
 from . import table
 from .dynamo import from_item, to_item
-
-TRACE_TTL_DAYS = 30
 
 
 def _now_iso() -> str:
@@ -93,8 +90,31 @@ class QuarantineStore:
         )
         return quarantine_id
 
-    def list(self) -> list[dict[str, Any]]:
-        return [from_item(i) for i in _scan(self._table)]
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        items = [from_item(i) for i in _scan(self._table)]
+        return [i for i in items if status is None or i.get("status") == status]
+
+    def get(self, quarantine_id: str) -> dict[str, Any] | None:
+        raw = self._table.get_item(Key={"quarantineId": quarantine_id}, ConsistentRead=True).get("Item")
+        return from_item(raw) if raw else None
+
+    def set_status(self, quarantine_id: str, new: str, expected: str) -> bool:
+        """``expected`` -> ``new`` exactly once; False when the record was not in ``expected``."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key={"quarantineId": quarantine_id},
+                UpdateExpression="SET #s = :new, statusChangedAt = :at",
+                ConditionExpression="#s = :expected",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":new": new, ":expected": expected, ":at": _now_iso()},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
 
 
 class ApprovalStore:
@@ -154,53 +174,20 @@ class ApprovalStore:
             ExpressionAttributeValues={":pending": "PENDING", ":deciding": "DECIDING"},
         )
 
-    def record_outcome(self, approval_id: str, status: str, comment: str) -> None:
-        self._table.update_item(
+    def record_outcome(self, approval_id: str, status: str, comment: str) -> dict[str, Any]:
+        """Close the approval; returns the record as it was (for the turnaround time)."""
+        old = self._table.update_item(
+            ReturnValues="ALL_OLD",
             Key={"approvalId": approval_id},
             UpdateExpression="SET #s = :s, outcomeComment = :c, closedAt = :at REMOVE taskToken",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": status, ":c": comment, ":at": _now_iso()},
         )
+        return from_item(old.get("Attributes", {}))
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         items = [from_item(i) for i in _scan(self._table)]
         return [i for i in items if status is None or i.get("status") == status]
-
-
-class TraceLog:
-    """One item per hop, keyed by correlation id; what `distsync trace` reads."""
-
-    def __init__(self, table_name: str):
-        self._table = table(table_name)
-
-    def record(self, correlation_id: str, stage: str, outcome: str, detail: str = "", **attrs: Any) -> None:
-        at = _now_iso()
-        item = {
-            "correlationId": correlation_id,
-            "sk": f"{at}#{uuid.uuid4().hex[:8]}",
-            "at": at,
-            "stage": stage,
-            "outcome": outcome,
-            "detail": detail[:1000],
-            "expiresAt": int(time.time() + timedelta(days=TRACE_TTL_DAYS).total_seconds()),
-            **{k: v for k, v in attrs.items() if v is not None},
-        }
-        self._table.put_item(Item=to_item(item))
-
-    def hops(self, correlation_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("correlationId").eq(correlation_id)}
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(from_item(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def correlation_ids(self) -> list[str]:
-        return sorted({i["correlationId"] for i in _scan(self._table)})
 
 
 def _scan(tbl: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,88 @@
+"""Service-level figures computed from the ledger's hops (plain logic: give it hops, get numbers).
+
+- forecast-to-ERP latency: a ``ReplenishmentRecommended`` webhook accepted -> the ERP update applied
+- approval turnaround: approval requested -> decided (approved, rejected or timed out)
+- failure recovery time: first dead-lettered -> delivered afterwards (after a redrive or replay)
+- transactions by status
+Order status propagation and inventory visibility freshness need their domains; they report ``None``
+(with ``count`` 0) until those pipelines exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .trace import status_of
+
+Hop = Mapping[str, Any]
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile (what CloudWatch's pNN reports for a small sample)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _summary(seconds: list[float]) -> dict[str, Any]:
+    return {
+        "count": len(seconds),
+        "p50Seconds": _round(percentile(seconds, 50)),
+        "p95Seconds": _round(percentile(seconds, 95)),
+        "maxSeconds": _round(max(seconds) if seconds else None),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _at(hop: Hop) -> datetime:
+    return datetime.fromisoformat(hop["at"])
+
+
+def _first(hops: list[Hop], predicate: Any, after: datetime | None = None) -> Hop | None:
+    return next((h for h in hops if predicate(h) and (after is None or _at(h) >= after)), None)
+
+
+def compute(hops: Iterable[Hop]) -> dict[str, Any]:
+    by_cid: dict[str, list[Hop]] = defaultdict(list)
+    for hop in hops:
+        by_cid[hop["correlationId"]].append(hop)
+
+    forecast, approvals, recovery = [], [], []
+    statuses: dict[str, int] = defaultdict(int)
+    for transaction in by_cid.values():
+        transaction.sort(key=lambda h: h["at"])
+        statuses[status_of(transaction)] += 1
+        received = _first(transaction, lambda h: h["stage"] == "webhook" and h.get("eventType") == "ReplenishmentRecommended")
+        applied = _first(transaction, lambda h: h["stage"] == "erp" and h["outcome"] == "delivered")
+        if received and applied:
+            forecast.append((_at(applied) - _at(received)).total_seconds())
+        requested = _first(transaction, lambda h: h["outcome"] == "pending_approval")
+        if requested:
+            decided = _first(transaction, lambda h: h["stage"] == "approval" and h["outcome"] in ("approved", "rejected"),
+                             after=_at(requested))
+            if decided:
+                approvals.append((_at(decided) - _at(requested)).total_seconds())
+        failed = _first(transaction, lambda h: h["outcome"] == "dead_lettered")
+        if failed:
+            recovered = _first(transaction, lambda h: h["outcome"] == "delivered", after=_at(failed))
+            if recovered:
+                recovery.append((_at(recovered) - _at(failed)).total_seconds())
+
+    return {
+        "transactions": len(by_cid),
+        "byStatus": dict(sorted(statuses.items())),
+        "forecastToErpLatency": _summary(forecast),
+        "approvalTurnaround": _summary(approvals),
+        "failureRecoveryTime": _summary(recovery),
+        "orderStatusPropagation": _summary([]),
+        "inventoryVisibilityFreshness": _summary([]),
+    }

@@ -1,0 +1,108 @@
+"""The business transaction ledger: one item per hop per correlation id (and business key).
+
+A hop is what one component did with one event: ``stage`` (where), ``outcome`` (what happened, see
+:mod:`distsync_core.trace`) and a human ``detail``. Handlers call :func:`hop`; the hops of one invocation
+are buffered and written together when it ends (``BatchWriteItem``, 25 per call) by
+:func:`distsync_core.observability.instrument`, so recording costs no extra round trip per hop, and a
+hop recorded just before a failure is still written.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .adapters import table
+from .adapters.dynamo import from_item, to_item
+
+TTL_DAYS = 30
+BUSINESS_KEY_INDEX = "byBusinessKey"
+_ACTIVE: ContextVar[Ledger | None] = ContextVar("distsync_ledger", default=None)
+
+
+class Ledger:
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+        self._table = table(table_name)
+        self._pending: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------------------------------- write
+    def hop(self, correlation_id: str, stage: str, outcome: str, detail: str = "", *,
+            business_key: str | None = None, event_id: str | None = None, **attrs: Any) -> None:
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        item = {
+            "correlationId": correlation_id,
+            "sk": f"{at}#{uuid.uuid4().hex[:8]}",
+            "at": at,
+            "stage": stage,
+            "outcome": outcome,
+            "detail": detail[:1000],
+            "businessKey": business_key,
+            "eventId": event_id,
+            "expiresAt": int(time.time() + timedelta(days=TTL_DAYS).total_seconds()),
+            **attrs,
+        }
+        self._pending.append({k: v for k, v in item.items() if v is not None})
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        with self._table.batch_writer() as batch:  # 25 items per BatchWriteItem, unprocessed ones retried
+            for item in pending:
+                batch.put_item(Item=to_item(item))
+
+    # -------------------------------------------------------------------------------------------- read
+    def hops(self, correlation_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        return self._query(KeyConditionExpression=Key("correlationId").eq(correlation_id))
+
+    def hops_for_business_key(self, business_key: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        return self._query(IndexName=BUSINESS_KEY_INDEX, KeyConditionExpression=Key("businessKey").eq(business_key))
+
+    def scan(self, since: str | None = None) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Attr
+
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("at").gte(since)} if since else {}
+        return self._page("scan", kwargs)
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return self._page("query", kwargs)
+
+    def _page(self, operation: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = getattr(self._table, operation)(**kwargs)
+            items.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def hop(correlation_id: str, stage: str, outcome: str, detail: str = "", **kwargs: Any) -> None:
+    """Record a hop in the ledger of the running invocation (see :func:`recording`)."""
+    ledger = _ACTIVE.get()
+    if ledger is None:
+        raise RuntimeError("no ledger for this invocation: wrap the handler with observability.instrument")
+    ledger.hop(correlation_id, stage, outcome, detail, **kwargs)
+
+
+@contextmanager
+def recording(table_name: str | None) -> Iterator[Ledger | None]:
+    """Buffer this invocation's hops and write them when it ends, whatever way it ends."""
+    ledger = Ledger(table_name) if table_name else None
+    token = _ACTIVE.set(ledger)
+    try:
+        yield ledger
+    finally:
+        _ACTIVE.reset(token)
+        if ledger is not None:
+            ledger.flush()
