@@ -88,10 +88,10 @@ def local_up(
     try:
         if demo:
             cids = run_demo(stack, say=console.print)
-            from distsync_core.adapters.stores import TraceLog
-
-            traces = TraceLog(stack.outputs["TraceTableName"])
+            from distsync_core.ledger import Ledger
             from distsync_core.trace import trace_document
+
+            traces = Ledger(stack.outputs["TraceTableName"])
 
             for cid in cids:
                 _render_trace(trace_document(cid, traces.hops(cid)))
@@ -112,36 +112,55 @@ def local_up(
 
 # ------------------------------------------------------------------------------------------------ trace
 def _render_trace(doc: dict[str, Any]) -> None:
+    from datetime import datetime
+
     style = STATUS_STYLE.get(doc["status"], "white")
     table = Table(title=f"{doc['correlationId']}  [{style}]{doc['status']}[/]", title_justify="left", expand=False)
-    table.add_column("at", style="dim")
-    table.add_column("stage")
-    table.add_column("outcome")
-    table.add_column("detail")
+    for column in ("at", "+s", "stage", "outcome", "detail"):
+        table.add_column(column, style="dim" if column in ("at", "+s") else None)
+    previous = None
     for hop in doc["hops"]:
-        table.add_row(hop["at"][11:23], hop["stage"], hop["outcome"], hop["detail"])
+        at = datetime.fromisoformat(hop["at"])
+        step = "" if previous is None else f"{(at - previous).total_seconds():.2f}"
+        table.add_row(hop["at"][11:23], step, hop["stage"], hop["outcome"], hop["detail"])
+        previous = at
+    if len(doc["hops"]) > 1:
+        total = datetime.fromisoformat(doc["hops"][-1]["at"]) - datetime.fromisoformat(doc["hops"][0]["at"])
+        table.caption = f"{len(doc['hops'])} hops in {total.total_seconds():.2f} s"
     console.print(table)
 
 
 @app.command()
 def trace(
-    correlation_id: str,
+    key: Annotated[str, typer.Argument(help="A correlation id, or a business key such as SKU-100@DC-EAST")],
     local: LocalOpt = None,
     stack: StackOpt = "distsync-dev",
     as_json: JsonOpt = False,
 ) -> None:
-    """The hops of one business transaction, with timestamps and outcome."""
-    from distsync_core.adapters.stores import TraceLog
+    """The timeline of a business transaction across all hops and systems, with durations."""
+    from distsync_core.ledger import Ledger
     from distsync_core.trace import trace_document
 
     target = _target(local, stack)
-    doc = trace_document(correlation_id, TraceLog(target.output("TraceTableName")).hops(correlation_id))
-    if not doc["hops"]:
+    ledger = Ledger(target.output("TraceTableName"))
+    hops = ledger.hops(key)
+    if hops or "@" not in key:
+        docs = [trace_document(key, hops)] if hops else []
+    else:  # a business key: every transaction about it, oldest first
+        by_cid: dict[str, list[dict[str, Any]]] = {}
+        for hop in ledger.hops_for_business_key(key):
+            by_cid.setdefault(hop["correlationId"], []).append(hop)
+        docs = sorted((trace_document(cid, ledger.hops(cid)) for cid in by_cid), key=lambda d: d["hops"][0]["at"])
+    if not docs:
         if as_json:
-            _print_json(doc)
-        console.print(f"[yellow]no hops recorded for {correlation_id}[/]")
+            _print_json(trace_document(key, []))
+        console.print(f"[yellow]no hops recorded for {key}[/]")
         raise typer.Exit(1)
-    _print_json(doc) if as_json else _render_trace(doc)
+    if as_json:
+        _print_json(docs[0] if "@" not in key or hops else {"businessKey": key, "transactions": docs})
+        return
+    for doc in docs:
+        _render_trace(doc)
 
 
 # -------------------------------------------------------------------------------------------- approvals
@@ -273,9 +292,9 @@ def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: 
 
 
 def _reason_lookup(target: Target) -> Any:
-    from distsync_core.adapters.stores import TraceLog
+    from distsync_core.ledger import Ledger
 
-    traces = TraceLog(target.output("TraceTableName"))
+    traces = Ledger(target.output("TraceTableName"))
 
     def reason(msg: Any) -> str | None:
         if not msg.correlation_id:
@@ -325,24 +344,25 @@ def dlq_redrive(
     from rich.progress import Progress
 
     from distsync_core.adapters import client
-    from distsync_core.adapters.stores import TraceLog
+    from distsync_core.ledger import Ledger
 
     from . import dlq
 
     target = _target(local, stack)
     dead = _dlq(target, queue)
-    traces = TraceLog(target.output("TraceTableName"))
+    ledger = Ledger(target.output("TraceTableName"))
 
     def record(msg: Any) -> None:
         if msg.correlation_id:
-            traces.record(msg.correlation_id, "redrive", "redriven",
-                          f"moved from {dead.name} back to {dead.source_name}", eventId=msg.event_id)
+            ledger.hop(msg.correlation_id, "redrive", "redriven", f"moved from {dead.name} back to {dead.source_name}",
+                       event_id=msg.event_id)
 
     filters = dlq.Filters(event_type, correlation_id, _parse_age(older_than))
     with Progress(console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"redriving {dead.name}", total=None)
         report = dlq.redrive(client("sqs"), dead, filters, dry_run=dry_run, on_moved=record,
                              progress=lambda n: progress.update(task, completed=n))
+    ledger.flush()
     if as_json:
         _print_json({"queue": report.queue, "dryRun": report.dry_run, "scanned": report.scanned,
                      "matched": report.matched, "moved": report.moved})
@@ -352,6 +372,129 @@ def dlq_redrive(
                   f"{len(report.matched) if dry_run else report.moved} to {dead.source_name}")
     for m in report.matched:
         console.print(f"  {m['event_type']}  {m['correlation_id']}  {m['message_id']}")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    quarantine_ids: Annotated[list[str] | None, typer.Argument(help="Quarantine ids (see `quarantine list`)")] = None,
+    release_all: Annotated[bool, typer.Option("--all", help="Release every quarantined event")] = False,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Put quarantined events back on the bus to be validated again (e.g. after the missing master data
+    arrived); one that still fails is quarantined again with the new reason."""
+    from distsync_core.adapters import client
+    from distsync_core.adapters.stores import QuarantineStore
+    from distsync_core.ledger import Ledger
+
+    from .quarantine import NotReleasable, release
+
+    target = _target(local, stack)
+    store = QuarantineStore(target.output("QuarantineTableName"))
+    ids = [q["quarantineId"] for q in store.list("QUARANTINED")] if release_all else list(quarantine_ids or [])
+    if not ids:
+        console.print("[yellow]nothing to release: name quarantine ids or use --all[/]")
+        raise typer.Exit(1)
+    ledger = Ledger(target.output("TraceTableName"))
+    results = []
+    for qid in ids:
+        try:
+            done = release(store, client("events"), target.output("EventBusName"), qid)
+        except NotReleasable as exc:
+            results.append({"quarantineId": qid, "released": False, "reason": str(exc)})
+            continue
+        ledger.hop(done.correlation_id, "quarantine", "released", f"{qid} released by an operator")
+        results.append({"quarantineId": qid, "released": True, "correlationId": done.correlation_id})
+    ledger.flush()
+    if as_json:
+        _print_json(results)
+    else:
+        for r in results:
+            console.print(f"[green]{r['quarantineId']}: released[/]" if r["released"]
+                          else f"[red]{r['quarantineId']}: {r['reason']}[/]")
+    if not all(r["released"] for r in results):
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------------------- replay
+@app.command()
+def replay(
+    start: Annotated[str, typer.Option("--from", help="Window start (ISO-8601 with offset) or an age such as 2h")],
+    end: Annotated[str | None, typer.Option("--to", help="Window end (ISO-8601); default now")] = None,
+    event_type: Annotated[str | None, typer.Option("--type", help="Only to the rules consuming this type")] = None,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Re-publish archived events of a time window (EventBridge archive + replay); consumers are
+    idempotent, so nothing already applied is applied again."""
+    from datetime import UTC, datetime, timedelta
+
+    from distsync_core.adapters import client
+
+    from .replay import ReplayError
+    from .replay import replay as run_replay
+
+    target = _target(local, stack)
+    now = datetime.now(UTC)
+    age = None if "T" in start else _parse_age(start)
+    window_start = now - timedelta(seconds=age) if age is not None else datetime.fromisoformat(start)
+    window_end = datetime.fromisoformat(end) if end else now
+    try:
+        with console.status("replaying...", spinner="dots") if not as_json else _nullcontext():
+            result = run_replay(client("events"), target.output("EventBusName"), window_start, window_end, event_type)
+    except ReplayError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    data = {"replayName": result.name, "state": result.state, "archive": result.archive,
+            "rules": result.rules, "from": result.window[0], "to": result.window[1]}
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(f"replay {result.name}: {result.state} ({result.window[0]} .. {result.window[1]})")
+    if result.state != "COMPLETED":
+        raise typer.Exit(1)
+
+
+def _nullcontext() -> Any:
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+# ------------------------------------------------------------------------------------------------- kpis
+@app.command()
+def kpis(
+    since: Annotated[str, typer.Option(help="Window start, as an age (24h, 30m, 7d) or an ISO-8601 time")] = "24h",
+    until: Annotated[str | None, typer.Option(help="Window end (ISO-8601); default now")] = None,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """SLA figures from the ledger for a time window, with DLQ depth per domain."""
+    from datetime import UTC, datetime, timedelta
+
+    from distsync_core.adapters import client
+    from distsync_core.kpis import compute
+    from distsync_core.ledger import Ledger
+
+    from . import dlq
+
+    target = _target(local, stack)
+    age = None if "T" in since else _parse_age(since)
+    start = (datetime.now(UTC) - timedelta(seconds=age)).isoformat() if age is not None else since
+    hops = [h for h in Ledger(target.output("TraceTableName")).scan(since=start) if until is None or h["at"] <= until]
+    figures = compute(hops)
+    sqs = client("sqs")
+    figures["deadLetterQueueDepth"] = {q.source_name: dlq.depth(sqs, q) for q in _dead_letter_queues(target)}
+    figures["window"] = {"from": start, "to": until or datetime.now(UTC).isoformat()}
+    if as_json:
+        _print_json(figures)
+        return
+    table = Table("KPI", "count", "p50 (s)", "p95 (s)", "max (s)", title=f"from {start[:19]}")
+    for key in ("forecastToErpLatency", "approvalTurnaround", "failureRecoveryTime", "orderStatusPropagation",
+                "inventoryVisibilityFreshness"):
+        f = figures[key]
+        table.add_row(key, str(f["count"]), *(("-" if f[k] is None else f"{f[k]:.1f}")
+                                                for k in ("p50Seconds", "p95Seconds", "maxSeconds")))
+    console.print(table)
+    console.print(f"transactions: {figures['transactions']} {figures['byStatus']}")
+    console.print(f"DLQ depth: {figures['deadLetterQueueDepth']}")
 
 
 def main() -> None:

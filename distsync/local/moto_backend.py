@@ -50,6 +50,7 @@ class MotoServer:
 
         # Execute state machines for real (Task, Choice, waitForTaskToken, timeouts).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        replay_within_window_and_filters()
         return self
 
     def stop(self) -> None:
@@ -109,6 +110,50 @@ def create_secrets(server: MotoServer, template: dict[str, Any], value: str) -> 
             name = res.get("Properties", {}).get("Name") or f"distsync-local/{lid}"
             arns[lid] = sm.create_secret(Name=name, SecretString=value)["ARN"]
     return arns
+
+
+def _feeds_archive(target: dict[str, Any]) -> bool:
+    # moto implements an archive as a rule whose input template wraps the event for the archive
+    return "archive-arn" in target.get("InputTransformer", {}).get("InputTemplate", "")
+
+
+def replay_within_window_and_filters() -> None:
+    """moto's StartReplay re-sends every archived event to every rule of the bus, whatever the window,
+    the FilterArns or the archive's own rule: replay as EventBridge does (events whose time is inside the
+    window, to the rules named in FilterArns if any, never back into an archive)."""
+    import uuid
+    from datetime import datetime
+
+    from moto.core.utils import unix_time
+    from moto.events import models
+
+    def epoch(value: Any) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return float(value)
+        except ValueError:
+            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+    def replay_events(self: Any, archive: Any) -> None:
+        bus = models.events_backends[self.account_id][self.region].describe_event_bus(
+            self.destination["Arn"].split("/")[-1]
+        )
+        start, end = epoch(self.event_start_time), epoch(self.event_end_time)
+        only = set(self.destination.get("FilterArns") or [])
+        rules = [
+            rule for rule in bus.rules.values()
+            if (not only or rule.arn in only) and not any(_feeds_archive(t) for t in rule.targets)
+        ]
+        for event in list(archive.events):
+            if start <= epoch(event.get("time", 0)) <= end:
+                for rule in rules:
+                    rule.send_to_targets(dict(event, id=str(uuid.uuid4()), **{"replay-name": self.name}),
+                                         transform_input=False)
+        self.state = models.ReplayState.COMPLETED
+        self.end_time = unix_time()
+
+    models.Replay.replay_events = replay_events
 
 
 def fix_template(template: dict[str, Any], created: dict[str, str] | None = None) -> dict[str, Any]:

@@ -1,0 +1,98 @@
+"""Operators' tools on the running stack: trace by business key, quarantine release, replay, KPIs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def sku() -> str:
+    return f"SKU-{uuid.uuid4().hex[:8]}"
+
+
+def test_trace_by_business_key_shows_every_transaction_about_it(stack):
+    item = sku()
+    stack.master_data(item, ss=100, rop=200)
+    stack.wait_idle()
+    first = stack.recommend(item, 105, 200, expect="delivered", cycle="c-1")
+    stack.wait_idle()
+    second = stack.recommend(item, 110, 200, expect="delivered", cycle="c-2")
+    stack.wait_idle()
+    result = stack.cli("trace", f"{item}@DC-1", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    cids = [t["correlationId"] for t in doc["transactions"]]
+    assert doc["businessKey"] == f"{item}@DC-1" and cids[-2:] == [first, second]
+    assert all(t["status"] == "delivered" for t in doc["transactions"])
+    table = stack.cli("trace", first)
+    assert table.returncode == 0 and "hops in" in table.stdout
+
+
+def test_quarantined_recommendation_is_released_once_master_data_exists(stack):
+    item = sku()
+    cid = stack.recommend(item, 50, 80, expect="delivered")
+    stack.wait_idle()
+    assert stack.trace(cid)["status"] == "quarantined"
+    [record] = [q for q in json.loads(stack.cli("quarantine", "list", "--json").stdout) if q["correlationId"] == cid]
+
+    still_unknown = json.loads(stack.cli("quarantine", "release", record["quarantineId"], "--json").stdout)
+    assert still_unknown == [{"quarantineId": record["quarantineId"], "released": True, "correlationId": cid}]
+    stack.wait_idle()
+    assert stack.trace(cid)["status"] == "quarantined"  # validated again, still unknown: back in quarantine
+
+    stack.master_data(item, ss=48, rop=80)
+    stack.wait_idle()
+    released = stack.cli("quarantine", "release", record["quarantineId"], "--json")
+    assert released.returncode == 0, released.stdout
+    stack.wait_idle()
+    doc = stack.trace(cid)
+    assert doc["status"] == "delivered"
+    assert [h["outcome"] for h in doc["hops"]].count("released") == 2
+    assert len(stack.erp_updates(cid)) == 1
+    twice = stack.cli("quarantine", "release", record["quarantineId"], "--json")
+    assert twice.returncode == 1 and "released, not quarantined" in twice.stdout
+
+
+def test_replaying_a_window_applies_nothing_twice(stack):
+    item = sku()
+    stack.master_data(item, ss=100, rop=200)
+    stack.wait_idle()
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    cid = stack.recommend(item, 103, 200, expect="delivered")
+    stack.wait_idle()
+    end = datetime.now(UTC) + timedelta(seconds=1)
+
+    empty = stack.cli("replay", "--from", "2020-01-01T00:00:00+00:00", "--to", "2020-01-02T00:00:00+00:00", "--json")
+    assert empty.returncode == 0, empty.stdout + empty.stderr
+    stack.wait_idle()
+    assert "replayed" not in [h["outcome"] for h in stack.trace(cid)["hops"]]
+
+    result = stack.cli("replay", "--from", start.isoformat(), "--to", end.isoformat(), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["state"] == "COMPLETED"
+    stack.wait_idle()
+    doc = stack.trace(cid)
+    replayed_stages = {h["stage"] for h in doc["hops"] if h["outcome"] == "replayed"}
+    assert {"planning", "erp", "warehouse"} <= replayed_stages
+    assert doc["status"] == "delivered"
+    assert len(stack.erp_updates(cid)) == 1 and len(stack.wms_notifications(cid)) == 1
+
+    typed = stack.cli("replay", "--from", start.isoformat(), "--to", end.isoformat(), "--type",
+                      "ReplenishmentParametersUpdated", "--json")
+    assert json.loads(typed.stdout)["rules"] and typed.returncode == 0
+    stack.wait_idle()
+    assert len(stack.wms_notifications(cid)) == 1
+
+
+def test_kpis_report_the_sessions_figures(stack):
+    result = stack.cli("kpis", "--since", "1h", "--json")
+    assert result.returncode == 0, result.stderr
+    k = json.loads(result.stdout)
+    assert k["transactions"] >= 1 and k["forecastToErpLatency"]["count"] >= 1
+    assert 0 < k["forecastToErpLatency"]["p50Seconds"] <= k["forecastToErpLatency"]["p95Seconds"] < 120
+    assert any("ErpUpdate" in name for name in k["deadLetterQueueDepth"])

@@ -1,0 +1,52 @@
+"""KPIs from a scripted scenario with known timings."""
+
+from datetime import UTC, datetime, timedelta
+
+from distsync_core.kpis import compute, percentile
+
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def hop(cid, seconds, stage, outcome, **extra):
+    return {"correlationId": cid, "at": (T0 + timedelta(seconds=seconds)).isoformat(), "stage": stage,
+            "outcome": outcome, "detail": "", **extra}
+
+
+def recommendation(cid, at=0):
+    return hop(cid, at, "webhook", "ok", eventType="ReplenishmentRecommended")
+
+
+SCENARIO = [
+    # auto-applied in 4 s
+    recommendation("fast"), hop("fast", 1, "planning", "ok"), hop("fast", 4, "erp", "delivered"),
+    hop("fast", 5, "warehouse", "delivered"),
+    # approved after 600 s, applied 2 s later: 602 s end to end
+    recommendation("approved"), hop("approved", 1, "planning", "ok"), hop("approved", 2, "approval", "pending_approval"),
+    hop("approved", 602, "approval", "approved"), hop("approved", 604, "erp", "delivered"),
+    # rejected after 60 s
+    recommendation("rejected"), hop("rejected", 2, "approval", "pending_approval"), hop("rejected", 62, "approval", "rejected"),
+    # dead-lettered at 30 s, redriven, delivered at 330 s: recovery 300 s, latency 330 s
+    recommendation("recovered"), hop("recovered", 10, "erp", "retrying"), hop("recovered", 30, "erp", "dead_lettered"),
+    hop("recovered", 320, "redrive", "redriven"), hop("recovered", 330, "erp", "delivered"),
+    # master data only: counts as a delivered transaction, not in the forecast latency
+    hop("md", 0, "webhook", "ok", eventType="ItemLocationUpserted"), hop("md", 1, "masterdata", "delivered"),
+    # still dead-lettered
+    recommendation("stuck"), hop("stuck", 20, "erp", "dead_lettered"),
+]
+
+
+def test_kpis_from_known_timings():
+    k = compute(SCENARIO)
+    assert k["transactions"] == 6
+    assert k["byStatus"] == {"dead_lettered": 1, "delivered": 4, "rejected": 1}
+    assert k["forecastToErpLatency"] == {"count": 3, "p50Seconds": 330.0, "p95Seconds": 604.0, "maxSeconds": 604.0}
+    assert k["approvalTurnaround"] == {"count": 2, "p50Seconds": 60.0, "p95Seconds": 600.0, "maxSeconds": 600.0}
+    assert k["failureRecoveryTime"] == {"count": 1, "p50Seconds": 300.0, "p95Seconds": 300.0, "maxSeconds": 300.0}
+    assert k["orderStatusPropagation"]["count"] == 0 and k["orderStatusPropagation"]["p50Seconds"] is None
+
+
+def test_nearest_rank_percentile():
+    assert percentile([], 50) is None
+    assert percentile([5.0], 95) == 5.0
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 50), percentile(values, 95), percentile(values, 100)) == (50.0, 95.0, 100.0)
