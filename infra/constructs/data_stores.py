@@ -1,4 +1,5 @@
-"""The five DynamoDB tables of the contract: on-demand, PITR, AWS-managed encryption.
+"""The five DynamoDB tables of the contract: on-demand, PITR, AWS-managed encryption; the trace table has
+a global secondary index by business key.
 
 ``prod`` retains the tables (they hold governed master data and pending approvals); every other stage
 destroys them so throw-away stages leave nothing behind.
@@ -8,9 +9,20 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 _S = dynamodb.AttributeType.STRING
+TRACE_BUSINESS_KEY_INDEX = "byBusinessKey"
+# What Table.grant_write_data grants, on the table only: an index cannot be written, and with an index on
+# the table the CDK grant would add "<table arn>/index/*" (a wildcard cdk-nag rightly flags).
+TRACE_WRITE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
 
 
 class DataStores(Construct):
@@ -44,5 +56,19 @@ class DataStores(Construct):
         self.approvals = table("ApprovalsTable", "approvalId")
         # One item per hop of an event; expires via TTL.
         self.trace = table("TraceTable", "correlationId", sort_key="sk", ttl_attribute="expiresAt")
+        # The ledger by business key ("<itemId>@<locationId>"), oldest hop first: "what happened to this
+        # item-location?" without knowing a correlation id. Hops without a businessKey stay out of it.
+        self.trace.add_global_secondary_index(
+            index_name=TRACE_BUSINESS_KEY_INDEX,
+            partition_key=dynamodb.Attribute(name="businessKey", type=_S),
+            sort_key=dynamodb.Attribute(name="at", type=_S),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         # Owned by Powertools idempotency, whose default TTL attribute is "expiration".
         self.idempotency = table("IdempotencyTable", "id", ttl_attribute="expiration")
+
+    def grant_trace_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Record hops in the trace table (every function does); reading, incl. the index, is for operators."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(TRACE_WRITE_ACTIONS), resource_arns=[self.trace.table_arn]
+        )

@@ -75,7 +75,7 @@ class DistsyncStack(Stack):
                 removal_policy=removal,
                 description=description,
             ).function
-            tables.trace.grant_write_data(fn)  # every function records its hop
+            tables.grant_trace_write(fn)  # every function records its hop
             self.functions[folder] = fn
             return fn
 
