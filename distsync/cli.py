@@ -421,15 +421,17 @@ def replay(
     start: Annotated[str, typer.Option("--from", help="Window start (ISO-8601 with offset) or an age such as 2h")],
     end: Annotated[str | None, typer.Option("--to", help="Window end (ISO-8601); default now")] = None,
     event_type: Annotated[str | None, typer.Option("--type", help="Only to the rules consuming this type")] = None,
+    correlation_id: Annotated[str | None, typer.Option(help="Only this transaction's original events")] = None,
     local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
 ) -> None:
-    """Re-publish archived events of a time window (EventBridge archive + replay); consumers are
-    idempotent, so nothing already applied is applied again."""
+    """Re-publish archived events of a time window (EventBridge archive + replay), or one transaction's
+    original events (--correlation-id, from the ledger); consumers are idempotent, so nothing already
+    applied is applied again."""
     from datetime import UTC, datetime, timedelta
 
     from distsync_core.adapters import client
 
-    from .replay import ReplayError
+    from .replay import ReplayError, replay_transaction
     from .replay import replay as run_replay
 
     target = _target(local, stack)
@@ -437,6 +439,21 @@ def replay(
     age = None if "T" in start else _parse_age(start)
     window_start = now - timedelta(seconds=age) if age is not None else datetime.fromisoformat(start)
     window_end = datetime.fromisoformat(end) if end else now
+    if correlation_id:
+        from distsync_core.ledger import Ledger
+
+        ledger = Ledger(target.output("TraceTableName"))
+        try:
+            ids = replay_transaction(client("events"), target.output("EventBusName"), ledger.hops(correlation_id),
+                                     window_start, window_end)
+        except ReplayError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        ledger.hop(correlation_id, "replay", "replayed", f"re-published {len(ids)} original event(s) from the ledger")
+        ledger.flush()
+        _print_json({"correlationId": correlation_id, "republished": ids}) if as_json else console.print(
+            f"{correlation_id}: re-published {len(ids)} original event(s)")
+        return
     try:
         with console.status("replaying...", spinner="dots") if not as_json else _nullcontext():
             result = run_replay(client("events"), target.output("EventBusName"), window_start, window_end, event_type)

@@ -1,7 +1,12 @@
-"""Replay archived events for a time window through EventBridge's archive and StartReplay (on AWS and,
-with the runtime's window/filter fix, on the local moto). Replayed events carry ``replay-name``; the
-consumers are idempotent per event id, so a replay re-applies nothing that was already applied, and the
-ledger records a ``replayed`` hop for each replayed event a consumer sees."""
+"""Replay events.
+
+- A time window (optionally only to the rules consuming one event type) goes through EventBridge's
+  archive and StartReplay, on AWS and, with the runtime's window/filter fix, on the local moto. Replayed
+  events carry ``replay-name`` and each consumer records a ``replayed`` hop.
+- One transaction (``--correlation-id``): an archive cannot be filtered by content, so its original
+  events are re-published from the ledger, which keeps each accepted webhook's envelope.
+Consumers are idempotent per event id, so a replay re-applies nothing that was already applied.
+"""
 
 from __future__ import annotations
 
@@ -62,3 +67,22 @@ def replay(events: Any, bus_name: str, start: datetime, end: datetime, event_typ
         if state in ("COMPLETED", "FAILED", "CANCELLED") or time.monotonic() > deadline:
             return ReplayResult(name, state, archive["ArchiveName"], rules, (start.isoformat(), end.isoformat()))
         time.sleep(2)
+
+
+def replay_transaction(events: Any, bus_name: str, hops: list[dict[str, Any]],
+                       start: datetime | None = None, end: datetime | None = None) -> list[str]:
+    """Re-publish the original events (same ids) that entered one transaction; returns their event ids."""
+    from distsync_core.adapters.events import EventPublisher
+    from distsync_core.contracts import Envelope
+
+    originals = []
+    for hop in sorted(hops, key=lambda h: h["at"]):
+        if "event" not in hop:
+            continue
+        at = datetime.fromisoformat(hop["at"])
+        if (start is None or at >= start) and (end is None or at <= end):
+            originals.append(Envelope.model_validate_json(hop["event"]))
+    if not originals:
+        raise ReplayError("the ledger holds no original event of this transaction in that window")
+    EventPublisher(bus_name).publish(originals)
+    return [e.metadata.event_id for e in originals]

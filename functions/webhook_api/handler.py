@@ -53,7 +53,8 @@ def _publish(accepted: AcceptedWebhook) -> dict[str, str]:
     except PublishError as exc:
         raise ServiceUnavailable("the event bus did not accept the event; nothing was published") from exc
     ledger.hop(meta.correlation_id, "webhook", "ok", f"accepted {meta.event_type} v{meta.event_version} from {meta.source}",
-               event_id=meta.event_id, business_key=accepted.data.business_key(), eventType=meta.event_type)
+               event_id=meta.event_id, business_key=accepted.data.business_key(), eventType=meta.event_type,
+               event=accepted.envelope.model_dump_json(by_alias=True))  # the original, for `replay --correlation-id`
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
     logger.info("webhook accepted", extra={"eventId": meta.event_id, "eventType": meta.event_type})
     return {"eventId": meta.event_id, "correlationId": meta.correlation_id}

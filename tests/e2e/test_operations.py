@@ -82,6 +82,13 @@ def test_replaying_a_window_applies_nothing_twice(stack):
     assert doc["status"] == "delivered"
     assert len(stack.erp_updates(cid)) == 1 and len(stack.wms_notifications(cid)) == 1
 
+    one = stack.cli("replay", "--from", "1h", "--correlation-id", cid, "--json")
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert len(json.loads(one.stdout)["republished"]) == 1
+    stack.wait_idle()
+    assert len(stack.erp_updates(cid)) == 1 and stack.trace(cid)["status"] == "delivered"
+    assert stack.cli("replay", "--from", "1h", "--correlation-id", "no-such-transaction").returncode == 2
+
     typed = stack.cli("replay", "--from", start.isoformat(), "--to", end.isoformat(), "--type",
                       "ReplenishmentParametersUpdated", "--json")
     assert json.loads(typed.stdout)["rules"] and typed.returncode == 0
