@@ -71,6 +71,9 @@ def test_large_change_waits_for_a_planner_then_is_approved_through_the_cli(stack
         ("webhook", "ok"), ("planning", "ok"), ("approval", "pending_approval"), ("approval", "approved"),
         ("erp", "delivered"), ("warehouse", "delivered")]
     assert "planner-7" in doc["hops"][3]["detail"]
+    printed = stack.cli("trace", cid)  # the operator's view: the timeline with durations
+    assert printed.returncode == 0 and "pending_approval" in printed.stdout and "approved" in printed.stdout
+    assert "6 hops in" in printed.stdout
     again = stack.api.decide(approval_id, "reject")
     assert again.status == 409 and "already" in again.body["detail"]
 
