@@ -114,7 +114,7 @@ class LocalStackProcess:
         return cid
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET)
+        env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET, COLUMNS="220")  # rich: no wrapped cells
         return subprocess.run([sys.executable, "-m", "distsync.cli", *args, "--local", self.url],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
