@@ -24,6 +24,14 @@ RUN_BY_RUNTIME = {
     # moto "invokes" SQS event source mappings inside send_message and drops the messages: we poll instead.
     "AWS::Lambda::EventSourceMapping",
 }
+# Observability-only types moto has no model for: it skips them, and then fails on any Fn::GetAtt to them
+# (a dashboard's alarm widgets). Nothing the local runtime runs depends on them, so they are left out.
+NOT_EMULATED = {
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::CompositeAlarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::CDK::Metadata",
+}
 
 
 class MotoServer:
@@ -164,9 +172,11 @@ def fix_template(template: dict[str, Any], created: dict[str, str] | None = None
     fixed = copy.deepcopy(template)
     resources = fixed["Resources"]
     created = created or {}
-    drop = RUN_BY_RUNTIME | {"AWS::CDK::Metadata"}
-    for lid in [k for k, v in resources.items() if v["Type"] in drop or k in created]:
+    dropped = {k for k, v in resources.items() if v["Type"] in RUN_BY_RUNTIME | NOT_EMULATED}
+    for lid in dropped | set(created):
         del resources[lid]
+    for key in [k for k, out in fixed.get("Outputs", {}).items() if _references(out, dropped)]:
+        del fixed["Outputs"][key]
     buses = {lid: res["Properties"]["Name"] for lid, res in resources.items() if res["Type"] == "AWS::Events::EventBus"}
     buses.update(created)
     for res in resources.values():
@@ -188,6 +198,19 @@ def fix_template(template: dict[str, Any], created: dict[str, str] | None = None
     fixed.get("Outputs", {}).update(_replace_refs(fixed.get("Outputs", {}), buses))
     fixed.pop("Rules", None)  # CheckBootstrapVersion: bootstrap is emulated below
     return fixed
+
+
+def _references(node: Any, ids: set[str]) -> bool:
+    if isinstance(node, dict):
+        if node.get("Ref") in ids:
+            return True
+        att = node.get("Fn::GetAtt")
+        if isinstance(att, list) and att and att[0] in ids:
+            return True
+        return any(_references(v, ids) for v in node.values())
+    if isinstance(node, list):
+        return any(_references(v, ids) for v in node)
+    return False
 
 
 def _replace_refs(node: Any, names: dict[str, Any]) -> Any:

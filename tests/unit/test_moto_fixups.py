@@ -1,0 +1,39 @@
+"""The template fix-ups for moto's CloudFormation change only what they say."""
+
+import json
+
+from distsync.local.moto_backend import fix_template
+
+TEMPLATE = {
+    "Resources": {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "distsync-dev"}},
+        "Archive": {"Type": "AWS::Events::Archive",
+                    "Properties": {"SourceArn": {"Fn::GetAtt": ["Bus", "Arn"]}, "EventPattern": {"account": ["1"]}}},
+        "Fn": {"Type": "AWS::Lambda::Function", "DependsOn": ["Role", "Mapping"],
+               "Properties": {"Environment": {"Variables": {"BUS": {"Ref": "Bus"}, "SECRET": {"Ref": "Secret"}}}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+        "Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {}},
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "project", "Value": "distsync"}]}},
+        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+        "Dashboard": {"Type": "AWS::CloudWatch::Dashboard",
+                      "Properties": {"DashboardBody": {"Fn::GetAtt": ["Alarm", "Arn"]}}},
+    },
+    "Outputs": {"BusName": {"Value": {"Ref": "Bus"}}, "DashboardName": {"Value": {"Ref": "Dashboard"}}},
+    "Rules": {"CheckBootstrapVersion": {}},
+}
+
+
+def test_fix_ups():
+    fixed = fix_template(TEMPLATE, created={"Secret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"})
+    res = fixed["Resources"]
+    assert set(res) == {"Bus", "Archive", "Fn", "Role", "Key"}
+    assert res["Fn"]["Properties"]["Environment"]["Variables"] == {
+        "BUS": "distsync-dev", "SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"}
+    assert res["Fn"]["DependsOn"] == ["Role"]
+    assert json.loads(res["Archive"]["Properties"]["EventPattern"]) == {"account": ["1"]}
+    assert res["Archive"]["Properties"]["SourceArn"] == {"Fn::GetAtt": ["Bus", "Arn"]}
+    assert res["Key"]["Properties"]["Tags"] == [{"TagKey": "project", "TagValue": "distsync"}]
+    assert fixed["Outputs"] == {"BusName": {"Value": "distsync-dev"}}
+    assert "Rules" not in fixed
+    assert "Mapping" in TEMPLATE["Resources"]  # the synthesized template itself is untouched
