@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 
 from constructs import Node
 
-CONTEXT_DEFAULTS: dict[str, str | int] = {
+CONTEXT_DEFAULTS: dict[str, str | int | float] = {
     "stage": "dev",
     "approvalThresholdPercent": 20,
     "approvalTimeoutSeconds": 86400,
@@ -21,6 +21,10 @@ CONTEXT_DEFAULTS: dict[str, str | int] = {
     "erpMaxAttempts": 4,
     "logRetentionDays": 30,
     "archiveRetentionDays": 90,
+    "dlqMaxAgeMinutes": 60,
+    "errorRatePercent": 5,
+    "forecastToErpSlaSeconds": 900,
+    "approvalTurnaroundSlaHours": 24,
 }
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -37,6 +41,11 @@ class DistsyncConfig:
     erp_max_attempts: int
     log_retention_days: int
     archive_retention_days: int
+    # alarm thresholds (infra/constructs/observability.py)
+    dlq_max_age_minutes: int
+    error_rate_percent: float
+    forecast_to_erp_sla_seconds: int
+    approval_turnaround_sla_hours: int
 
     @property
     def is_prod(self) -> bool:
@@ -44,7 +53,7 @@ class DistsyncConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> DistsyncConfig:
-        def get(key: str) -> str | int:
+        def get(key: str) -> str | int | float:
             value = node.try_get_context(key)
             return CONTEXT_DEFAULTS[key] if value is None or value == "" else value
 
@@ -58,6 +67,10 @@ class DistsyncConfig:
             erp_max_attempts=int(get("erpMaxAttempts")),
             log_retention_days=int(get("logRetentionDays")),
             archive_retention_days=int(get("archiveRetentionDays")),
+            dlq_max_age_minutes=int(get("dlqMaxAgeMinutes")),
+            error_rate_percent=float(get("errorRatePercent")),
+            forecast_to_erp_sla_seconds=int(get("forecastToErpSlaSeconds")),
+            approval_turnaround_sla_hours=int(get("approvalTurnaroundSlaHours")),
         )
         config.validate()
         return config
@@ -68,10 +81,12 @@ class DistsyncConfig:
             raise ValueError(f"context 'stage' must match {_STAGE_PATTERN.pattern}, got {self.stage!r}")
         for field in fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, int) and value <= 0:
+            if isinstance(value, int | float) and value <= 0:
                 raise ValueError(f"context value for {field.name} must be positive, got {value}")
         if not 0 < self.approval_threshold_percent <= 100:
             raise ValueError("approvalThresholdPercent must be in 1..100")
+        if not 0 < self.error_rate_percent < 100:
+            raise ValueError("errorRatePercent must be in (0, 100)")
 
 
 # CloudWatch Logs accepts only these retention periods; they are listed in the order of logs.RetentionDays.

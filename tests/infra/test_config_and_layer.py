@@ -27,7 +27,15 @@ def test_invalid_context_fails_synth_early() -> None:
 
     from infra.config import DistsyncConfig
 
-    for bad in ({"stage": "Prod_1"}, {"approvalThresholdPercent": "0"}, {"maxReceiveCount": "-1"}):
+    for bad in (
+        {"stage": "Prod_1"},
+        {"approvalThresholdPercent": "0"},
+        {"maxReceiveCount": "-1"},
+        {"errorRatePercent": "0"},
+        {"errorRatePercent": "100"},
+        {"forecastToErpSlaSeconds": "-5"},
+        {"dlqMaxAgeMinutes": "ten"},
+    ):
         with pytest.raises(ValueError):
             DistsyncConfig.from_node(cdk.App(context=bad).node)
     with pytest.raises(ValueError):
