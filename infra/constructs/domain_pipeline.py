@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -46,6 +46,7 @@ class DomainPipeline(Construct):
         if function.timeout is None:
             raise ValueError(f"{construct_id}: the function needs an explicit timeout")
         visibility_timeout = Duration.seconds(function.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
+        self.function = function  # the consumer (monitored with its queue, infra/constructs/observability.py)
 
         self.dlq = sqs.Queue(
             self,
@@ -84,9 +85,12 @@ class DomainPipeline(Construct):
             )
         )
 
+        # Named, so dashboards can show it by name (infra/constructs/observability.py).
+        self.dlq_alarm_name = f"{Stack.of(self).stack_name}-{construct_id}-dlq-depth"
         self.dlq_alarm = cloudwatch.Alarm(
             self,
             "DeadLetterQueueAlarm",
+            alarm_name=self.dlq_alarm_name,
             alarm_description=f"{construct_id}: messages in the dead-letter queue need attention",
             metric=self.dlq.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM

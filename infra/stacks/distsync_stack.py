@@ -19,6 +19,7 @@ from infra.constructs.data_stores import DataStores
 from infra.constructs.distsync_function import DistsyncFunction
 from infra.constructs.domain_pipeline import DomainPipeline
 from infra.constructs.event_backbone import EventBackbone
+from infra.constructs.observability import AlarmThresholds, Domain, Observability
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.webhook_api import WebhookApi, WebhookSecret
 
@@ -29,6 +30,50 @@ TASK_TIMEOUT = Duration.seconds(10)
 
 ERP_BACKOFF_SECONDS = "0.5"
 ERP_TIMEOUT_SECONDS = "5"
+
+# The dashboards by domain (infra/constructs/observability.py); the overview is added to these.
+DOMAINS = (
+    Domain(
+        key="masterdata",
+        title="Master data (ERP item-locations)",
+        pipelines=("MasterdataPipeline",),
+        metrics=("RecordsQuarantined", "RecordsRetried", "RecordsDeadLettered"),
+    ),
+    Domain(
+        key="planning",
+        title="Planning & replenishment (recommendations, planner approvals)",
+        pipelines=("PlanningPipeline",),
+        functions=("approval_api", "approval_request", "approval_outcome"),
+        state_machine=True,
+        metrics=(
+            "UpdatesAutoApproved",
+            "ApprovalsStarted",
+            "ApprovalsApproved",
+            "ApprovalsRejected",
+            "RecordsQuarantined",
+            "ApprovalTurnaround",
+        ),
+    ),
+    Domain(
+        key="erp-adapter",
+        title="ERP adapter (replenishment parameter updates)",
+        pipelines=("ErpUpdatePipeline",),
+        metrics=("ErpUpdatesApplied", "RecordsRetried", "RecordsDeadLettered", "ForecastToErpLatency"),
+    ),
+    Domain(
+        key="warehouse",
+        title="Warehouse notifications",
+        pipelines=("WarehouseNotificationPipeline",),
+        metrics=("RecordsRetried", "RecordsDeadLettered"),
+    ),
+    Domain(
+        key="webhook-api",
+        title="Webhook API (ERP and planning intake)",
+        functions=("webhook_api",),
+        api=True,
+        metrics=("WebhooksAccepted",),
+    ),
+)
 
 
 class DistsyncStack(Stack):
@@ -238,6 +283,26 @@ class DistsyncStack(Stack):
             removal_policy=removal,
         ).api
         self.api = api
+
+        # --- dashboards (one per domain + overview) and business-threshold alarms ---
+        # A pipeline no domain names gets a dashboard of its own; a function on no domain fails the synth.
+        self.observability = Observability(
+            self,
+            "Observability",
+            stage=config.stage,
+            alarm_topic=alarms.topic,
+            thresholds=AlarmThresholds(
+                dlq_max_age_minutes=config.dlq_max_age_minutes,
+                error_rate_percent=config.error_rate_percent,
+                forecast_to_erp_sla_seconds=config.forecast_to_erp_sla_seconds,
+                approval_turnaround_sla_hours=config.approval_turnaround_sla_hours,
+            ),
+            domains=DOMAINS,
+            pipelines=self.pipelines,
+            functions=self.functions,
+            state_machine=state_machine,
+            api=api,
+        )
 
         # Output ids are read by the local runtime and the ops CLI: keep them stable.
         outputs = {

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from synth_support import Synth, synthesize
+from synth_support import PROD_CONTEXT, Synth, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +32,9 @@ def synth() -> Callable[..., Synth]:
 def dev(synth: Callable[..., Synth]) -> Synth:
     """The stack with cdk.json's context (stage dev)."""
     return synth()
+
+
+@pytest.fixture(scope="session")
+def prod(synth: Callable[..., Synth]) -> Synth:
+    """The stack with every contract context key overridden (as strings, like ``-c key=value``)."""
+    return synth(**PROD_CONTEXT)

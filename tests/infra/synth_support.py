@@ -32,6 +32,23 @@ FOLDERS = (
 )
 
 
+# One overridden context for every "context flows through" test (one extra synth for the session). Values
+# from `cdk synth -c key=value` arrive as strings, hence strings here.
+PROD_CONTEXT: dict[str, str] = {
+    "stage": "prod",
+    "approvalThresholdPercent": "35",
+    "approvalTimeoutSeconds": "3600",
+    "maxReceiveCount": "5",
+    "logRetentionDays": "90",
+    "archiveRetentionDays": "30",
+    "erpBaseUrl": "https://erp.example.com/api",
+    "dlqMaxAgeMinutes": "30",
+    "errorRatePercent": "2.5",
+    "forecastToErpSlaSeconds": "600",
+    "approvalTurnaroundSlaHours": "8",
+}
+
+
 def cdk_json_context() -> dict[str, Any]:
     return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 

@@ -1,11 +1,88 @@
-"""Operations: the trace table's business-key index."""
+"""Operations: the trace table's business-key index, the dashboards and the business-threshold alarms."""
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
-from synth_support import Synth
+from synth_support import FOLDERS, Synth
+
+from infra.constructs.observability import Domain, Observability
 
 pytestmark = pytest.mark.infra
+
+PIPELINES = ("MasterdataPipeline", "PlanningPipeline", "ErpUpdatePipeline", "WarehouseNotificationPipeline")
+# dashboard key -> (pipelines, function folders, business metrics it must show)
+DOMAIN_DASHBOARDS = {
+    "masterdata": (["MasterdataPipeline"], ["masterdata_transformer"], {"RecordsQuarantined"}),
+    "planning": (
+        ["PlanningPipeline"],
+        ["planning_transformer", "approval_api", "approval_request", "approval_outcome"],
+        {
+            "UpdatesAutoApproved",
+            "ApprovalsStarted",
+            "ApprovalsApproved",
+            "ApprovalsRejected",
+            "ApprovalTurnaround",
+        },
+    ),
+    "erp-adapter": (["ErpUpdatePipeline"], ["erp_updater"], {"ErpUpdatesApplied", "ForecastToErpLatency"}),
+    "warehouse": (["WarehouseNotificationPipeline"], ["warehouse_notifier"], {"RecordsDeadLettered"}),
+    "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),
+}
+EMF = {"Namespace": "Distsync", "Dimensions": [{"Name": "service", "Value": "distsync"}]}
+
+
+def _render(node: Any) -> str:
+    """A Fn::Join'ed string with Ref/GetAtt rendered as <logicalId> / <logicalId.Attr>."""
+    if isinstance(node, str):
+        return node
+    out = []
+    for part in node["Fn::Join"][1]:
+        if isinstance(part, str):
+            out.append(part)
+        elif "Ref" in part:
+            out.append(f"<{part['Ref']}>")
+        else:
+            out.append("<{}.{}>".format(*part["Fn::GetAtt"]))
+    return "".join(out)
+
+
+def _dashboard(synth: Synth, key: str) -> tuple[str, dict[str, Any]]:
+    props = synth.props(synth.logical_id(synth.stack.observability.dashboards[key]))
+    return props["DashboardName"], json.loads(_render(props["DashboardBody"]))
+
+
+def _metrics(body: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(namespace, metric name, first dimension value) of every metric on the dashboard."""
+    found = set()
+    for widget in body["widgets"]:
+        for metric in widget["properties"].get("metrics", []):
+            if isinstance(metric[0], str) and metric[0] != ".":
+                found.add((metric[0], metric[1], metric[3] if len(metric) > 3 else ""))
+    return found
+
+
+def _alarmed(body: dict[str, Any]) -> set[str]:
+    """Names of the alarms on the dashboard's alarm-status widgets (referenced by ARN built from the name)."""
+    names = set()
+    for widget in body["widgets"]:
+        for arn in widget["properties"]["alarms"] if widget["type"] == "alarm" else []:
+            assert arn.startswith("arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:"), (
+                arn
+            )
+            names.add(arn.split(":alarm:", 1)[1])
+    return names
+
+
+def _alarm(synth: Synth, key: str) -> dict[str, Any]:
+    return synth.props(synth.logical_id(synth.stack.observability.alarms[key]))
+
+
+def _topic_ref(synth: Synth) -> dict[str, str]:
+    return {"Ref": synth.logical_id(synth.stack.node.find_child("Alarms").topic)}
 
 
 def test_trace_table_is_indexed_by_business_key(dev: Synth) -> None:
@@ -20,3 +97,190 @@ def test_trace_table_is_indexed_by_business_key(dev: Synth) -> None:
     assert {"AttributeName": "businessKey", "AttributeType": "S"} in p["AttributeDefinitions"]
     assert {"AttributeName": "at", "AttributeType": "S"} in p["AttributeDefinitions"]
     assert "ProvisionedThroughput" not in index  # on demand like the table
+
+
+def test_one_dashboard_per_domain_plus_overview(dev: Synth) -> None:
+    dashboards = dev.of_type("AWS::CloudWatch::Dashboard")
+    names = {d["Properties"]["DashboardName"] for d in dashboards.values()}
+    assert names == {f"distsync-dev-{key}" for key in [*DOMAIN_DASHBOARDS, "overview"]}
+    assert len(dashboards) == len(names)
+
+    pipelines = dev.stack.pipelines
+    names = dev.stack.observability.alarm_names
+    for key, (pipeline_ids, folders, business) in DOMAIN_DASHBOARDS.items():
+        _, body = _dashboard(dev, key)
+        metrics = _metrics(body)
+        for pipeline_id in pipeline_ids:
+            queue, dlq = (
+                dev.logical_id(pipelines[pipeline_id].queue),
+                dev.logical_id(pipelines[pipeline_id].dlq),
+            )
+            for queue_id in (queue, dlq):
+                for name in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
+                    assert ("AWS/SQS", name, f"<{queue_id}.QueueName>") in metrics, (key, queue_id, name)
+        for folder in folders:
+            fn = f"<{dev.function_ids[folder]}>"
+            for name in ("Invocations", "Errors", "Duration", "Throttles"):
+                assert ("AWS/Lambda", name, fn) in metrics, (key, folder, name)
+        assert business <= {name for ns, name, _ in metrics if ns == "Distsync"}, key
+        # the domain's own alarms are on it
+        shown = _alarmed(body)
+        for folder in folders:
+            assert names[f"error-rate:{folder}"] in shown
+        for pipeline_id in pipeline_ids:
+            assert names[f"dlq-depth:{pipeline_id}"] in shown
+            assert names[f"dlq-age:{pipeline_id}"] in shown
+
+    _, planning = _dashboard(dev, "planning")
+    sm = f"<{dev.logical_id(dev.stack.state_machine)}>"
+    assert ("AWS/States", "ExecutionsFailed", sm) in _metrics(planning)
+
+
+def test_overview_shows_api_every_dlq_and_the_slas(dev: Synth) -> None:
+    _, body = _dashboard(dev, "overview")
+    metrics = _metrics(body)
+    for name in ("Count", "4XXError", "5XXError", "Latency"):
+        assert ("AWS/ApiGateway", name, "distsync-dev") in metrics, name  # ApiName dimension
+    for pipeline in dev.stack.pipelines.values():
+        dlq = f"<{dev.logical_id(pipeline.dlq)}.QueueName>"
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq) in metrics
+    assert {
+        ("Distsync", "ForecastToErpLatency", "distsync"),
+        ("Distsync", "ApprovalTurnaround", "distsync"),
+    } <= metrics
+    # SLA lines at the context thresholds (ms and s, the units the metrics are emitted in)
+    annotations = {
+        w["properties"]["title"].split(" ")[1]: w["properties"]["annotations"]["horizontal"][0]["value"]
+        for w in body["widgets"]
+        if w["properties"].get("title", "").startswith("SLA:")
+    }
+    assert annotations == {"ForecastToErpLatency": 900_000, "ApprovalTurnaround": 86_400}
+    every_alarm = {a["Properties"]["AlarmName"] for a in dev.of_type("AWS::CloudWatch::Alarm").values()}
+    assert _alarmed(body) == every_alarm
+    # by name, never Fn::GetAtt: moto (the local runtime) creates dashboards but skips alarms
+    assert "DeadLetterQueueAlarm" not in json.dumps(
+        dev.props(dev.logical_id(dev.stack.observability.dashboards["overview"]))
+    )
+
+
+def _expected_alarms(synth: Synth, *, dlq_minutes: int, error_percent: float, sla_s: int, sla_h: int):
+    """alarm key -> (plain metric or None for metric math, statistic key/value, threshold, alarm name)"""
+    expected: dict[str, tuple[dict[str, Any] | None, tuple[str, str] | None, float, str]] = {}
+    stage = synth.stack.config.stage
+    for pipeline_id, pipeline in synth.stack.pipelines.items():
+        dlq = {"Fn::GetAtt": [synth.logical_id(pipeline.dlq), "QueueName"]}
+        metric = {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateAgeOfOldestMessage",
+            "Dimensions": [{"Name": "QueueName", "Value": dlq}],
+        }
+        expected[f"dlq-age:{pipeline_id}"] = (
+            metric,
+            ("Statistic", "Maximum"),
+            dlq_minutes * 60,
+            f"distsync-{stage}-{pipeline_id}-dlq-age",
+        )
+    for folder in FOLDERS:
+        expected[f"error-rate:{folder}"] = (
+            None,
+            None,
+            error_percent,
+            f"distsync-{stage}-{folder}-error-rate",
+        )
+    expected["api-5xx-rate"] = (None, None, error_percent, f"distsync-{stage}-api-5xx-rate")
+    expected["sla:forecast-to-erp"] = (
+        {**EMF, "MetricName": "ForecastToErpLatency"},
+        ("ExtendedStatistic", "p95"),
+        sla_s * 1000,
+        f"distsync-{stage}-forecast-to-erp-sla",
+    )
+    expected["sla:approval-turnaround"] = (
+        {**EMF, "MetricName": "ApprovalTurnaround"},
+        ("ExtendedStatistic", "p95"),
+        sla_h * 3600,
+        f"distsync-{stage}-approval-turnaround-sla",
+    )
+    return expected
+
+
+def _assert_alarms(synth: Synth, **thresholds: Any) -> None:
+    expected = _expected_alarms(synth, **thresholds)
+    assert set(synth.stack.observability.alarms) == set(expected)
+    topic = _topic_ref(synth)
+    for key, (metric, statistic, threshold, name) in expected.items():
+        p = _alarm(synth, key)
+        assert p["AlarmName"] == name, key
+        assert p["Threshold"] == threshold, key
+        assert p["ComparisonOperator"] == "GreaterThanThreshold", key
+        assert p["EvaluationPeriods"] == 1 and p["DatapointsToAlarm"] == 1, key
+        assert p["TreatMissingData"] == "notBreaching", key
+        assert p["AlarmActions"] == [topic], key
+        assert "OKActions" not in p and "InsufficientDataActions" not in p, key
+        if metric is not None:
+            assert {k: p[k] for k in metric} == metric, key
+            assert p[statistic[0]] == statistic[1], key
+            assert "Metrics" not in p, key
+
+
+def test_alarm_thresholds_default_from_cdk_json(dev: Synth) -> None:
+    _assert_alarms(dev, dlq_minutes=60, error_percent=5, sla_s=900, sla_h=24)
+    assert _alarm(dev, "sla:forecast-to-erp")["Period"] == 900
+    assert _alarm(dev, "sla:approval-turnaround")["Period"] == 3600
+    assert _alarm(dev, "dlq-age:MasterdataPipeline")["Period"] == 300
+
+
+def test_alarm_thresholds_follow_string_context(prod: Synth) -> None:
+    # synth_support.PROD_CONTEXT: dlqMaxAgeMinutes=30, errorRatePercent=2.5, forecastToErpSlaSeconds=600, ...
+    _assert_alarms(prod, dlq_minutes=30, error_percent=2.5, sla_s=600, sla_h=8)
+    _, overview = _dashboard(prod, "overview")
+    assert any(
+        a["value"] == 600_000
+        for w in overview["widgets"]
+        for a in w["properties"].get("annotations", {}).get("horizontal", [])
+    )
+
+
+def test_error_rates_are_errors_over_invocations_in_percent(dev: Synth) -> None:
+    for folder in FOLDERS:
+        (expression, *inputs) = _alarm(dev, f"error-rate:{folder}")["Metrics"]
+        assert expression["Expression"] == "100 * errors / invocations"
+        assert expression["ReturnData"] is True
+        stats = {m["Id"]: m["MetricStat"] for m in inputs}
+        fn = [{"Name": "FunctionName", "Value": {"Ref": dev.function_ids[folder]}}]
+        for metric_id, name in (("errors", "Errors"), ("invocations", "Invocations")):
+            stat = stats[metric_id]
+            assert stat["Metric"] == {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": fn}
+            assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+
+    (expression, *inputs) = _alarm(dev, "api-5xx-rate")["Metrics"]
+    assert expression["Expression"] == "100 * server_errors / requests"
+    stats = {m["Id"]: m["MetricStat"] for m in inputs}
+    api = [{"Name": "ApiName", "Value": "distsync-dev"}]
+    for metric_id, name in (("server_errors", "5XXError"), ("requests", "Count")):
+        assert stats[metric_id]["Metric"] == {
+            "Namespace": "AWS/ApiGateway",
+            "MetricName": name,
+            "Dimensions": api,
+        }
+        assert (stats[metric_id]["Stat"], stats[metric_id]["Period"]) == ("Sum", 300)
+
+
+def test_a_new_pipeline_gets_a_dashboard_and_an_unplaced_function_fails() -> None:
+    consumer, extra = object(), object()
+    pipelines = {
+        "MasterdataPipeline": SimpleNamespace(function=consumer),
+        "CreditCheckPipeline": SimpleNamespace(function=extra),
+    }
+    domains = Observability._complete(
+        [Domain(key="masterdata", title="Master data", pipelines=("MasterdataPipeline",))],
+        pipelines,  # type: ignore[arg-type]
+        {"masterdata_transformer": consumer, "credit_check": extra},  # type: ignore[dict-item]
+    )
+    assert [(d.key, d.pipelines) for d in domains] == [
+        ("masterdata", ("MasterdataPipeline",)),
+        ("credit-check", ("CreditCheckPipeline",)),
+    ]
+    with pytest.raises(ValueError, match="on no domain dashboard"):
+        Observability._complete([], {}, {"orphan": object()})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="unknown pipelines"):
+        Observability._complete([Domain(key="x", title="x", pipelines=("Nope",))], {}, {})

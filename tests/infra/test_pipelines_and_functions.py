@@ -114,11 +114,17 @@ def test_every_dlq_alarms_to_the_alarm_topic(dev: Synth) -> None:
     }
     topic_id = dev.logical_id(dev.stack.node.find_child("Alarms").topic)
     alarmed = {}
-    for alarm in dev.of_type("AWS::CloudWatch::Alarm").values():
-        p = alarm["Properties"]
+    depth_alarms = [
+        a["Properties"]
+        for a in dev.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    ]
+    for p in depth_alarms:
         assert p["Namespace"] == "AWS/SQS"
-        assert p["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert p["Statistic"] == "Maximum"
+        assert p["TreatMissingData"] == "notBreaching"
         assert p["Threshold"] == 0
+        assert p["AlarmName"].startswith("distsync-dev-") and p["AlarmName"].endswith("Pipeline-dlq-depth")
         assert p["ComparisonOperator"] == "GreaterThanThreshold"
         assert p["AlarmActions"] == [{"Ref": topic_id}]
         (dimension,) = p["Dimensions"]

@@ -185,17 +185,8 @@ def test_outputs(dev: Synth) -> None:
     assert outputs["ApprovalStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.state_machine)}
 
 
-def test_context_flows_into_names_environment_retention_and_policies(synth) -> None:
-    # values from `cdk synth -c key=value` arrive as strings
-    prod = synth(
-        stage="prod",
-        approvalThresholdPercent="35",
-        approvalTimeoutSeconds="3600",
-        maxReceiveCount="5",
-        logRetentionDays="90",
-        archiveRetentionDays="30",
-        erpBaseUrl="https://erp.example.com/api",
-    )
+def test_context_flows_into_names_environment_retention_and_policies(prod: Synth) -> None:
+    # synth_support.PROD_CONTEXT: values as `cdk synth -c key=value` gives them, i.e. strings
     assert prod.stack.stack_name == "distsync-prod"
     (bus_id,) = prod.of_type("AWS::Events::EventBus")
     assert prod.props(bus_id)["Name"] == "distsync-prod"

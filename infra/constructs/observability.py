@@ -1,0 +1,477 @@
+"""``Observability``: a CloudWatch dashboard per domain plus an overview, and the business-threshold alarms.
+
+Fed from what the stack already has (its domain pipelines, functions, approval state machine and REST API)
+and a short list of :class:`Domain` s saying which of them belong together. A pipeline no domain names gets
+a dashboard of its own, so a new domain pipeline is monitored (and alarmed) by construction; a function
+that belongs to no domain fails the synth instead of going unwatched.
+
+Dashboards are built with cdk-monitoring-constructs (one ``MonitoringFacade`` per dashboard). The alarms
+are plain CloudWatch alarms defined here, because their meaning is fixed by the operations contract
+(docs/infrastructure-contract.md): the library's Lambda "fault rate" is faults per second, not the
+errors/invocations ratio asked for. Every alarm publishes to the alarm topic and treats missing data as
+not breaching: no traffic is not an incident.
+
+Alarms have names (``distsync-<stage>-...``) and the dashboards' alarm-status widgets refer to them by
+name, not by ``Fn::GetAtt``: the local runtime's moto CloudFormation creates dashboards but has no model
+for alarms, and a GetAtt to a skipped resource fails the whole stack there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_monitoring_constructs import CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade
+from constructs import Construct
+
+from infra.constructs.domain_pipeline import DomainPipeline
+
+# Powertools EMF, as configured by the common function environment (POWERTOOLS_METRICS_NAMESPACE and
+# POWERTOOLS_SERVICE_NAME): every business metric has exactly the dimension service=distsync.
+METRICS_NAMESPACE = "Distsync"
+METRICS_DIMENSIONS = {"service": "distsync"}
+
+COUNT_METRICS = (
+    "WebhooksAccepted",
+    "RecordsQuarantined",
+    "RecordsRetried",
+    "RecordsDeadLettered",
+    "UpdatesAutoApproved",
+    "ApprovalsStarted",
+    "ApprovalsApproved",
+    "ApprovalsRejected",
+    "ErpUpdatesApplied",
+)
+FORECAST_TO_ERP_LATENCY = "ForecastToErpLatency"  # Milliseconds: recommendation received -> ERP updated
+APPROVAL_TURNAROUND = "ApprovalTurnaround"  # Seconds: approval requested -> decided
+LATENCY_METRICS = {FORECAST_TO_ERP_LATENCY: "ms", APPROVAL_TURNAROUND: "s"}
+
+# Emitted by the shared pipeline consumer with only the service dimension, i.e. summed over all consumers.
+CONSUMER_METRICS = ("RecordsQuarantined", "RecordsRetried", "RecordsDeadLettered")
+
+ERROR_RATE_PERIOD = Duration.minutes(5)
+DLQ_AGE_PERIOD = Duration.minutes(5)
+FORECAST_TO_ERP_SLA_PERIOD = Duration.minutes(15)
+APPROVAL_TURNAROUND_SLA_PERIOD = Duration.hours(1)
+SLA_STATISTIC = "p95"
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """The business thresholds, from CDK context (infra/config.py)."""
+
+    dlq_max_age_minutes: int
+    error_rate_percent: float
+    forecast_to_erp_sla_seconds: int
+    approval_turnaround_sla_hours: int
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One domain dashboard: which of the stack's resources and business metrics it shows."""
+
+    key: str  # dashboard name suffix: distsync-<stage>-<key>
+    title: str
+    pipelines: tuple[str, ...] = ()  # ids in DistsyncStack.pipelines (queue, DLQ and consumer function)
+    functions: tuple[str, ...] = ()  # folders in DistsyncStack.functions besides the pipeline consumers
+    state_machine: bool = False
+    api: bool = False
+    metrics: tuple[str, ...] = ()  # names from COUNT_METRICS / LATENCY_METRICS
+
+
+def business_metric(
+    name: str, *, statistic: str = "Sum", period: Duration | None = None, labelled: bool = True
+) -> cloudwatch.Metric:
+    """A Powertools EMF metric of distsync; ``labelled=False`` for alarms (a label would turn the alarm into
+    a metric-math alarm with a ``Metrics`` list instead of a plain ``MetricName``/``ExtendedStatistic``)."""
+    if name not in COUNT_METRICS and name not in LATENCY_METRICS:
+        raise ValueError(f"unknown business metric {name!r}")
+    unit = LATENCY_METRICS.get(name)
+    label: str | None = f"{name} {statistic} ({unit})" if unit else name
+    if name in CONSUMER_METRICS:
+        label = f"{label} (all consumers)"
+    if not labelled:
+        label = None
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map=METRICS_DIMENSIONS,
+        statistic=statistic,
+        period=period or Duration.minutes(5),
+        label=label,
+    )
+
+
+def _slug(pipeline_id: str) -> str:
+    """MasterdataPipeline -> masterdata, ErpUpdatePipeline -> erp-update."""
+    name = pipeline_id.removesuffix("Pipeline") or pipeline_id
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        alarm_topic: sns.ITopic,
+        thresholds: AlarmThresholds,
+        domains: Sequence[Domain],
+        pipelines: Mapping[str, DomainPipeline],
+        functions: Mapping[str, lambda_.Function],
+        state_machine: sfn.IStateMachine,
+        api: apigateway.RestApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._stage = stage
+        self._topic = alarm_topic
+        self._thresholds = thresholds
+        self.domains = self._complete(domains, pipelines, functions)
+
+        # --- alarms: key -> the alarm created here; alarm_names also holds the pipelines' own DLQ depth
+        # alarms ("dlq-depth:<PipelineId>"), which stay in DomainPipeline ---
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarm_names: dict[str, str] = {}
+        for pipeline_id, pipeline in pipelines.items():
+            self.alarm_names[f"dlq-depth:{pipeline_id}"] = pipeline.dlq_alarm_name
+            self._dlq_age_alarm(pipeline_id, pipeline)
+        for folder, function in functions.items():
+            self._error_rate_alarm(folder, function)
+        self._api_5xx_rate_alarm(api)
+        self._sla_alarms()
+
+        # --- dashboards ---
+        self.dashboards: dict[str, cloudwatch.Dashboard] = {}
+        for domain in self.domains:
+            self._domain_dashboard(domain, pipelines, functions, state_machine, api)
+        self._overview_dashboard(pipelines, api)
+
+    # ------------------------------------------------------------------ domains
+
+    @staticmethod
+    def _complete(
+        domains: Sequence[Domain],
+        pipelines: Mapping[str, DomainPipeline],
+        functions: Mapping[str, lambda_.Function],
+    ) -> list[Domain]:
+        """The given domains plus one per pipeline none of them names; every function must be on one."""
+        result = list(domains)
+        claimed = {p for d in result for p in d.pipelines}
+        unknown = claimed - set(pipelines)
+        if unknown:
+            raise ValueError(f"domains name unknown pipelines: {sorted(unknown)}")
+        for pipeline_id in pipelines:
+            if pipeline_id not in claimed:
+                result.append(Domain(key=_slug(pipeline_id), title=pipeline_id, pipelines=(pipeline_id,)))
+        keys = [d.key for d in result]
+        if len(keys) != len(set(keys)) or "overview" in keys:
+            raise ValueError(f"domain keys must be unique and not 'overview': {keys}")
+        consumers = {id(p.function) for p in pipelines.values()}
+        listed = {f for d in result for f in d.functions}
+        if listed - set(functions):
+            raise ValueError(f"domains name unknown functions: {sorted(listed - set(functions))}")
+        unwatched = [f for f, fn in functions.items() if f not in listed and id(fn) not in consumers]
+        if unwatched:
+            raise ValueError(f"functions on no domain dashboard: {unwatched} (add them to a Domain)")
+        return result
+
+    # ------------------------------------------------------------------ alarms
+
+    def _alarm(
+        self,
+        key: str,
+        construct_id: str,
+        *,
+        name: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+    ) -> cloudwatch.Alarm:
+        alarm_name = f"distsync-{self._stage}-{name}"
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=alarm_name,
+            alarm_description=f"distsync-{self._stage}: {description}",
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self._topic))
+        self.alarms[key] = alarm
+        self.alarm_names[key] = alarm_name
+        return alarm
+
+    def _dlq_age_alarm(self, pipeline_id: str, pipeline: DomainPipeline) -> None:
+        minutes = self._thresholds.dlq_max_age_minutes
+        self._alarm(
+            f"dlq-age:{pipeline_id}",
+            f"{pipeline_id}DlqAgeAlarm",
+            name=f"{pipeline_id}-dlq-age",
+            metric=pipeline.dlq.metric_approximate_age_of_oldest_message(
+                period=DLQ_AGE_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=minutes * 60,
+            description=f"{pipeline_id}: a message has waited in the DLQ for more than {minutes} min "
+            "(dlqMaxAgeMinutes); inspect and redrive it (distsync dlq)",
+        )
+
+    def _error_rate_alarm(self, folder: str, function: lambda_.Function) -> None:
+        percent = self._thresholds.error_rate_percent
+        metric = cloudwatch.MathExpression(
+            expression="100 * errors / invocations",
+            using_metrics={
+                "errors": function.metric_errors(period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM),
+                "invocations": function.metric_invocations(
+                    period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM
+                ),
+            },
+            period=ERROR_RATE_PERIOD,
+            label=f"{folder} error rate (%)",
+        )
+        self._alarm(
+            f"error-rate:{folder}",
+            f"{_camel(folder)}ErrorRateAlarm",
+            name=f"{folder}-error-rate",
+            metric=metric,
+            threshold=percent,
+            description=f"{folder}: more than {percent:g}% of invocations failed over 5 minutes (errorRatePercent)",
+        )
+
+    def _api_5xx_rate_alarm(self, api: apigateway.RestApi) -> None:
+        percent = self._thresholds.error_rate_percent
+        metric = cloudwatch.MathExpression(
+            expression="100 * server_errors / requests",
+            using_metrics={
+                "server_errors": api.metric_server_error(
+                    period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM
+                ),
+                "requests": api.metric_count(period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM),
+            },
+            period=ERROR_RATE_PERIOD,
+            label="API 5xx rate (%)",
+        )
+        self._alarm(
+            "api-5xx-rate",
+            "Api5xxRateAlarm",
+            name="api-5xx-rate",
+            metric=metric,
+            threshold=percent,
+            description=f"webhook API: more than {percent:g}% of requests answered 5xx over 5 minutes "
+            "(errorRatePercent)",
+        )
+
+    def _sla_alarms(self) -> None:
+        seconds = self._thresholds.forecast_to_erp_sla_seconds
+        self._alarm(
+            "sla:forecast-to-erp",
+            "ForecastToErpSlaAlarm",
+            name="forecast-to-erp-sla",
+            metric=business_metric(
+                FORECAST_TO_ERP_LATENCY,
+                statistic=SLA_STATISTIC,
+                period=FORECAST_TO_ERP_SLA_PERIOD,
+                labelled=False,
+            ),
+            threshold=seconds * 1000,  # the metric is in milliseconds
+            description=f"p95 time from planning recommendation to ERP update above {seconds} s "
+            "(forecastToErpSlaSeconds)",
+        )
+        hours = self._thresholds.approval_turnaround_sla_hours
+        self._alarm(
+            "sla:approval-turnaround",
+            "ApprovalTurnaroundSlaAlarm",
+            name="approval-turnaround-sla",
+            metric=business_metric(
+                APPROVAL_TURNAROUND,
+                statistic=SLA_STATISTIC,
+                period=APPROVAL_TURNAROUND_SLA_PERIOD,
+                labelled=False,
+            ),
+            threshold=hours * 3600,  # the metric is in seconds
+            description=f"p95 planner approval turnaround above {hours} h (approvalTurnaroundSlaHours)",
+        )
+
+    def _sla_annotation(self, name: str) -> cloudwatch.HorizontalAnnotation:
+        """The SLA line, in the unit the metric is emitted in (the alarm threshold)."""
+        if name == FORECAST_TO_ERP_LATENCY:
+            value = self._thresholds.forecast_to_erp_sla_seconds * 1000
+        else:
+            value = self._thresholds.approval_turnaround_sla_hours * 3600
+        return cloudwatch.HorizontalAnnotation(value=value, label="SLA (p95)", color=cloudwatch.Color.RED)
+
+    # ------------------------------------------------------------------ dashboards
+
+    def _facade(self, construct_id: str, name: str) -> MonitoringFacade:
+        """One dashboard named ``name`` (no summary or alarm dashboards; no library-made alarms)."""
+        return MonitoringFacade(
+            self,
+            construct_id,
+            dashboard_factory=DefaultDashboardFactory(
+                self,
+                f"{construct_id}Dashboards",
+                dashboard_name_prefix=name,
+                create_dashboard=True,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+            ),
+        )
+
+    def _alarm_status(self, facade: MonitoringFacade, title: str, keys: Sequence[str]) -> None:
+        """An alarm-status widget of the alarms with these keys, referenced by name (see the module doc)."""
+        if not keys:
+            return
+        alarms = []
+        for key in keys:
+            construct_id = f"StatusOf{_camel(re.sub(r'[^A-Za-z0-9]+', '-', key))}"
+            imported = self.node.try_find_child(construct_id)
+            alarms.append(
+                imported or cloudwatch.Alarm.from_alarm_name(self, construct_id, self.alarm_names[key])
+            )
+        facade.add_widget(cloudwatch.AlarmStatusWidget(title=title, alarms=alarms, width=24, height=3))
+
+    def _business_groups(self, names: Sequence[str]) -> list[CustomMetricGroup]:
+        groups = []
+        counts = [n for n in names if n in COUNT_METRICS]
+        if counts:
+            groups.append(
+                CustomMetricGroup(
+                    title="Business events (sum per 5 min)", metrics=[business_metric(n) for n in counts]
+                )
+            )
+        for name in names:
+            if name in LATENCY_METRICS:
+                groups.append(
+                    CustomMetricGroup(
+                        title=f"{name} ({LATENCY_METRICS[name]})",
+                        metrics=[business_metric(name, statistic=s) for s in ("p50", "p95", "p99")],
+                        horizontal_annotations=[self._sla_annotation(name)],
+                    )
+                )
+        return groups
+
+    def _domain_dashboard(
+        self,
+        domain: Domain,
+        pipelines: Mapping[str, DomainPipeline],
+        functions: Mapping[str, lambda_.Function],
+        state_machine: sfn.IStateMachine,
+        api: apigateway.RestApi,
+    ) -> None:
+        facade = self._facade(f"{_camel(domain.key)}Monitoring", f"distsync-{self._stage}-{domain.key}")
+        facade.add_large_header(f"distsync-{self._stage}: {domain.title}")
+
+        alarms: list[str] = []
+        watched: list[tuple[str, lambda_.IFunction]] = []
+        for pipeline_id in domain.pipelines:
+            pipeline = pipelines[pipeline_id]
+            alarms += [f"dlq-depth:{pipeline_id}", f"dlq-age:{pipeline_id}"]
+            folder = next(f for f, fn in functions.items() if fn is pipeline.function)
+            watched.append((folder, pipeline.function))
+        watched += [(folder, functions[folder]) for folder in domain.functions]
+        alarms += [f"error-rate:{folder}" for folder, _ in watched]
+        if domain.api:
+            alarms.append("api-5xx-rate")
+        if FORECAST_TO_ERP_LATENCY in domain.metrics:
+            alarms.append("sla:forecast-to-erp")
+        if APPROVAL_TURNAROUND in domain.metrics:
+            alarms.append("sla:approval-turnaround")
+        self._alarm_status(facade, "Alarms", alarms)
+
+        for pipeline_id in domain.pipelines:
+            pipeline = pipelines[pipeline_id]
+            facade.monitor_sqs_queue_with_dlq(
+                queue=pipeline.queue,
+                dead_letter_queue=pipeline.dlq,
+                human_readable_name=f"{pipeline_id} queue",
+                alarm_friendly_name=f"{pipeline_id}Queue",
+            )
+        for folder, function in watched:
+            facade.monitor_lambda_function(
+                lambda_function=function, human_readable_name=f"{folder} function", alarm_friendly_name=folder
+            )
+        if domain.state_machine:
+            facade.monitor_step_function(
+                state_machine=state_machine,
+                human_readable_name="Approval workflow",
+                alarm_friendly_name="ApprovalWorkflow",
+            )
+        if domain.api:
+            self._monitor_api(facade, api)
+        groups = self._business_groups(domain.metrics)
+        if groups:
+            facade.monitor_custom(
+                metric_groups=groups,
+                human_readable_name="Business metrics (Powertools EMF, namespace Distsync)",
+                alarm_friendly_name=f"{domain.key}-business",
+            )
+        self.dashboards[domain.key] = _dashboard(facade)
+
+    def _monitor_api(self, facade: MonitoringFacade, api: apigateway.RestApi) -> None:
+        facade.monitor_api_gateway(
+            api=api,
+            api_stage=self._stage,
+            human_readable_name="Webhook API (REST)",
+            alarm_friendly_name="WebhookApi",
+        )
+
+    def _overview_dashboard(self, pipelines: Mapping[str, DomainPipeline], api: apigateway.RestApi) -> None:
+        facade = self._facade("OverviewMonitoring", f"distsync-{self._stage}-overview")
+        facade.add_large_header(f"distsync-{self._stage}: overview")
+        self._alarm_status(facade, "All alarms", list(self.alarm_names))
+        self._monitor_api(facade, api)
+        dlq_depth = CustomMetricGroup(
+            title="Dead-letter queues: messages visible (max)",
+            metrics=[
+                p.dlq.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM, label=pipeline_id
+                )
+                for pipeline_id, p in pipelines.items()
+            ],
+        )
+        flow = CustomMetricGroup(
+            title="Flow: in, out and record outcomes (sum per 5 min)",
+            metrics=[
+                business_metric(n) for n in ("WebhooksAccepted", "ErpUpdatesApplied", *CONSUMER_METRICS)
+            ],
+        )
+        slas = [
+            CustomMetricGroup(
+                title=f"SLA: {name} p95 ({LATENCY_METRICS[name]})",
+                metrics=[business_metric(name, statistic=SLA_STATISTIC, period=period)],
+                horizontal_annotations=[self._sla_annotation(name)],
+            )
+            for name, period in (
+                (FORECAST_TO_ERP_LATENCY, FORECAST_TO_ERP_SLA_PERIOD),
+                (APPROVAL_TURNAROUND, APPROVAL_TURNAROUND_SLA_PERIOD),
+            )
+        ]
+        facade.monitor_custom(
+            metric_groups=[dlq_depth, *slas, flow],
+            human_readable_name="Dead-letter queues, SLAs and flow",
+            alarm_friendly_name="overview",
+        )
+        self.dashboards["overview"] = _dashboard(facade)
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name))
+
+
+def _dashboard(facade: MonitoringFacade) -> cloudwatch.Dashboard:
+    dashboard = facade.created_dashboard()
+    if dashboard is None:  # pragma: no cover - create_dashboard=True above
+        raise RuntimeError("cdk-monitoring-constructs created no dashboard")
+    return dashboard
