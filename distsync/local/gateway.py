@@ -3,7 +3,9 @@ proxy events for the functions the template routes them to; plus the simulators 
 
 - ``/_sim/erp/...`` and ``/_sim/wms/...``: the ERP and WMS simulators' control endpoints;
 - ``/_local/info``: endpoints and names of the running stack (for the CLI and tests);
-- ``/_local/idle``: whether every queue is drained and no function is running.
+- ``/_local/idle``: whether every queue is drained and no function is running;
+- ``handlers``: path prefix -> ``fn(method, path, query, headers, body) -> (status, headers, bytes)``
+  for anything else the runtime serves itself (the ops console).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from .lambdas import InvokeError
 from .moto_backend import ACCOUNT_ID
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+Response = tuple[int, dict[str, str], bytes]
+PathHandler = Callable[[str, str, str, dict[str, str], bytes], Response]
 
 
 def proxy_event(route: RouteSpec, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
@@ -62,8 +67,10 @@ def proxy_event(route: RouteSpec, method: str, path: str, query: str, headers: d
 
 class Gateway:
     def __init__(self, port: int, routes: list[RouteSpec], invoke: Callable[[str, Any], Any], stage: str,
-                 extras: dict[str, JsonServer], local_routes: dict[str, Callable[[], Any]]):
+                 extras: dict[str, JsonServer], local_routes: dict[str, Callable[[], Any]],
+                 handlers: dict[str, PathHandler] | None = None):
         self.routes, self.invoke, self.stage, self.extras, self.local_routes = routes, invoke, stage, extras, local_routes
+        self.handlers = handlers or {}
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -111,6 +118,9 @@ class Gateway:
                 return _json(status, data, extra)
         if split.path in self.local_routes and req.command == "GET":
             return _json(200, self.local_routes[split.path]())
+        for prefix, handler in self.handlers.items():
+            if split.path.startswith(prefix):
+                return handler(req.command, split.path, split.query, headers, body)
         for route in self.routes:
             match = route.pattern.fullmatch(split.path)
             if match and route.method == req.command:

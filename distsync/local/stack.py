@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from distsync.console import Console
 from distsync.sim.erp import ErpSimulator
 from distsync.sim.wms import WmsSimulator
 
@@ -78,6 +79,7 @@ class LocalStack:
             stage=self._api_stage(),
             extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
+            handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
         ).start()
         self.port = self.gateway.port
         self.timings["start"] = time.monotonic() - t0
