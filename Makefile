@@ -9,7 +9,7 @@ export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
-.PHONY: install run test test-fast synth lint schemas bench clean
+.PHONY: install run test test-fast synth lint schemas openapi bench clean
 
 install: $(STAMP) node_modules/.installed
 
@@ -43,6 +43,9 @@ lint: install
 
 schemas: install
 	PYTHONPATH=layers/shared/python $(PY) -m distsync_core.schemas schemas
+
+openapi: install
+	PYTHONPATH=layers/shared/python $(PY) -m distsync_core.openapi docs/openapi.json
 
 bench: install
 	$(PY) bench/cold_start.py

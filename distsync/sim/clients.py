@@ -40,11 +40,18 @@ class SignedClient:
 
     def __init__(self, base_url: str, secret: str):
         self.base_url, self.secret = base_url.rstrip("/"), secret
+        self._last_timestamp = 0
+
+    def _fresh_timestamp(self) -> float:
+        # distsync refuses a signature it has seen: never sign two requests with the same timestamp and body
+        now = max(int(time.time()), self._last_timestamp + 1)
+        self._last_timestamp = now
+        return now
 
     def post(self, path: str, payload: Any, *, extra_headers: dict[str, str] | None = None,
              raw: bytes | None = None, now: float | None = None) -> HttpResult:
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json", **signed_headers(self.secret, body, now or time.time())}
+        headers = {"Content-Type": "application/json", **signed_headers(self.secret, body, now or self._fresh_timestamp())}
         headers.update(extra_headers or {})
         return send(self.base_url + path, "POST", body, headers)
 

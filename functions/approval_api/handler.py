@@ -29,7 +29,7 @@ app = resolver()
 def decide(approval_id: str) -> Response:
     body = raw_body(app)
     require_json(app.current_event.headers)
-    require_signature(app, body)
+    require_signature(app, body, source="approvals")
     try:
         request = DecisionRequest.model_validate(parse_json_object(body))
     except ValidationError as exc:

@@ -15,11 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from distsync_core import ledger
 from distsync_core.adapters.events import EventPublisher, PublishError
 from distsync_core.adapters.secrets import webhook_secrets
+from distsync_core.adapters.stores import SeenSignatures
 from distsync_core.api import raw_body, resolver
 from distsync_core.config import env
-from distsync_core.ingest import AcceptedWebhook, accept
+from distsync_core.ingest import AcceptedWebhook, accept, header
 from distsync_core.observability import instrument, logger, metrics
-from distsync_core.problems import ServiceUnavailable, UnprocessableIdempotencyKey
+from distsync_core.problems import ServiceUnavailable, Unauthorized, UnprocessableIdempotencyKey
+from distsync_core.signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 app = resolver()
 _publish_once: Any = None
@@ -32,8 +34,14 @@ def health() -> dict[str, str]:
 
 @app.post("/v1/webhooks/<source>")
 def receive_webhook(source: str) -> Response:
-    accepted = accept(source, app.current_event.headers, raw_body(app), webhook_secrets(), time.time())
+    headers = app.current_event.headers
+    accepted = accept(source, headers, raw_body(app), webhook_secrets(source), time.time())
     logger.set_correlation_id(accepted.envelope.metadata.correlation_id)
+    timestamp = int(header(headers, TIMESTAMP_HEADER) or 0)
+    if not SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")).first_use(
+        header(headers, SIGNATURE_HEADER) or "", timestamp, REPLAY_WINDOW_SECONDS
+    ):
+        raise Unauthorized("this signed request was already received: sign every request (retries too) anew")
     if accepted.idempotency_key:
         result = _deduplicated_publish()(request=accepted.dedup_request, accepted=accepted)
     else:

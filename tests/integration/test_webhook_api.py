@@ -1,7 +1,10 @@
 import json
+import time
 
+import boto3
 import pytest
 
+from distsync_core.signing import signed_headers
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import api_event
 
@@ -74,3 +77,34 @@ def test_health_and_unknown_routes(aws, webhook):
     assert health["statusCode"] == 200 and json.loads(health["body"]) == {"status": "ok"}
     missing = webhook(api_event("GET", "/nope", "/nope", {}, None))
     assert missing["statusCode"] == 404 and json.loads(missing["body"])["status"] == 404
+
+
+def test_a_replayed_signed_request_is_refused(aws, webhook):
+    body = recommendation()
+    event = api_event("POST", "/v1/webhooks/planning", RESOURCE, {"source": "planning"}, body)
+    first = webhook(event)
+    replayed = webhook(event)  # byte for byte the same request, inside the time window
+    assert first["statusCode"] == 202
+    assert replayed["statusCode"] == 401 and "already received" in json.loads(replayed["body"])["detail"]
+    assert len(aws.probe(wait=0.5)) == 1
+
+
+def test_per_source_secrets_with_rotation(aws, webhook, monkeypatch):
+    arn = boto3.client("secretsmanager").create_secret(Name="rotating", SecretString=json.dumps(
+        {"sources": {"planning": ["planning-new", "planning-old"]}, "secrets": ["default-key"]}))["ARN"]
+    monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
+
+    def post_signed(secret, source="planning", offset=0):
+        body = recommendation() if source == "planning" else json.dumps({
+            "eventType": "ItemLocationUpserted", "eventVersion": "1", "occurredAt": "2026-11-27T08:00:00Z",
+            "data": {"itemId": "S", "locationId": "L", "unitOfMeasure": "EA", "safetyStock": 1, "reorderPoint": 1,
+                     "supplierId": "X", "leadTimeDays": 1}}).encode()
+        headers = {"Content-Type": "application/json", **signed_headers(secret, body, time.time() - offset)}
+        return webhook(api_event("POST", f"/v1/webhooks/{source}", RESOURCE, {"source": source}, body, headers,
+                                 sign=False))["statusCode"]
+
+    assert post_signed("planning-new", offset=1) == 202
+    assert post_signed("planning-old", offset=2) == 202  # both keys verify during the rotation
+    assert post_signed("default-key", offset=3) == 401  # planning has its own keys
+    assert post_signed("default-key", source="erp", offset=4) == 202  # erp falls back to the default list
+    assert post_signed("planning-new", source="erp", offset=5) == 401

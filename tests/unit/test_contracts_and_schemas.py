@@ -45,3 +45,9 @@ def test_every_envelope_validates_against_its_exported_schema(contract):
 def test_derived_ids_are_deterministic_uuids():
     assert derive_id("a", "b") == derive_id("a", "b") != derive_id("a", "c")
     uuid.UUID(derive_id("a"))
+
+
+def test_committed_openapi_document_matches_the_code():
+    from distsync_core.openapi import render
+
+    assert (ROOT / "docs" / "openapi.json").read_text() == render(), "run `make openapi` and commit the result"

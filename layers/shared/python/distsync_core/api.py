@@ -34,12 +34,18 @@ def resolver() -> APIGatewayRestResolver:
 
 
 def raw_body(app: APIGatewayRestResolver) -> bytes:
-    return (app.current_event.decoded_body or "").encode("utf-8")
+    """The body's bytes as the client sent them (signatures are over bytes; they need not be UTF-8)."""
+    event = app.current_event
+    if event.is_base64_encoded:
+        import base64
+
+        return base64.b64decode(event.body or "")
+    return (event.body or "").encode("utf-8")
 
 
-def require_signature(app: APIGatewayRestResolver, body: bytes) -> None:
+def require_signature(app: APIGatewayRestResolver, body: bytes, source: str) -> None:
     headers = app.current_event.headers
     try:
-        verify(webhook_secrets(), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
+        verify(webhook_secrets(source), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
     except SignatureError as exc:
         raise Unauthorized(str(exc)) from exc

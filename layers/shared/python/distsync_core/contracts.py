@@ -17,8 +17,10 @@ from pydantic.alias_generators import to_camel
 
 # Identifiers travel into ERP URLs and DynamoDB keys: keep them to a safe, bounded alphabet.
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")]
-Quantity = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False)]
-ChangePercent = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False)]
+# Strict: a number must be a JSON number ("5" and true are refused), as the exported JSON Schema says.
+Quantity = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
+ChangePercent = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
+Days = Annotated[int, Field(ge=0, le=730, strict=True)]
 
 # Namespace for ids derived from other ids, so a redelivered message derives the same ids again.
 _DERIVED_ID_NAMESPACE = uuid.UUID("6f1c2f0e-3b1a-4d7e-9a53-1d0c7f5b9e21")
@@ -80,7 +82,7 @@ class ItemLocationUpserted(ContractModel):
     safety_stock: Quantity
     reorder_point: Quantity
     supplier_id: Identifier
-    lead_time_days: Annotated[int, Field(ge=0, le=730)]
+    lead_time_days: Days
 
 
 class ReplenishmentRecommended(ContractModel):
@@ -104,7 +106,7 @@ class ReplenishmentUpdateRequested(ContractModel):
     previous_reorder_point: Quantity
     unit_of_measure: str
     supplier_id: Identifier
-    lead_time_days: int
+    lead_time_days: Days
     planning_cycle_id: Identifier
     change_percent: ChangePercent
     erp_idempotency_key: str

@@ -190,6 +190,31 @@ class ApprovalStore:
         return [i for i in items if status is None or i.get("status") == status]
 
 
+class SeenSignatures:
+    """Each valid signature is accepted once: a replayed request (same timestamp and signature, within the
+    window) is refused. Kept in the idempotency table under ``sig#`` keys that expire after the window."""
+
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    def first_use(self, signature: str, timestamp: int, window_seconds: int) -> bool:
+        import hashlib
+
+        from botocore.exceptions import ClientError
+
+        key = "sig#" + hashlib.sha256(signature.encode()).hexdigest()
+        try:
+            self._table.put_item(
+                Item={"id": key, "expiration": timestamp + 2 * window_seconds, "status": "SIGNATURE_SEEN"},
+                ConditionExpression="attribute_not_exists(id)",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+
 def _scan(tbl: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {}
