@@ -83,9 +83,15 @@ class Gateway:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches the router (unknown ones get the same 404 problem as unknown paths),
+                # instead of http.server's HTML 501 page.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, *_args: Any) -> None:
                 pass
