@@ -263,7 +263,7 @@ function renderDlqs(queues) {
         type: "button", class: "btn redrive", disabled: busy || q.depth === 0,
         title: `move every message back to ${q.source}`,
         onclick: () => act(key, () => post(`dlqs/${encodeURIComponent(q.name)}/redrive`, {}),
-          (r) => `Redrove ${r.moved} message${r.moved === 1 ? "" : "s"} from ${r.queue} to ${r.source}`),
+          (r) => `Redrove ${r.moved} message${r.moved === 1 ? "" : "s"} from ${shortName(r.queue)} to ${shortName(r.source)}`),
       }, busy ? "Redriving…" : "Redrive")));
   }));
 }
