@@ -89,16 +89,24 @@ class LambdaWorker:
             self._proc.stdin.write(json.dumps({"event": event}) + "\n")
             line = self._read_line(self._proc, self.fn.spec.timeout + 1)
             if not line:
-                self._proc.kill()  # Lambda ends the environment on a timeout; the next invoke is cold
+                crashed = self._proc.poll() is not None
+                self._proc.kill()  # Lambda ends the environment on a timeout or crash; the next invoke is cold
                 self._proc = None
                 raise InvokeError(self.fn.name, {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"Task timed out after {self.fn.spec.timeout} seconds",
+                    "errorType": "Runtime.ExitError" if crashed else "Sandbox.Timedout",
+                    "errorMessage": "the runtime exited" if crashed
+                    else f"Task timed out after {self.fn.spec.timeout} seconds",
                 })
             reply = json.loads(line)
         if "error" in reply:
             raise InvokeError(self.fn.name, reply["error"])
         return reply.get("result")
+
+    @property
+    def pid(self) -> int | None:
+        """The execution environment's process, while it is warm (fault tests kill it)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
 
     def stop(self) -> None:
         with self._lock:
@@ -144,5 +152,8 @@ class LambdaService:
         for worker in self.workers.values():
             worker.stop()
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        return {lid: {"invocations": w.invocations, "coldStarts": w.cold_starts} for lid, w in self.workers.items()}
+    def stats(self) -> dict[str, dict[str, int | None]]:
+        return {
+            lid: {"invocations": w.invocations, "coldStarts": w.cold_starts, "pid": w.pid}
+            for lid, w in self.workers.items()
+        }

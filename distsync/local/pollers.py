@@ -2,7 +2,8 @@
 succeeded, leave failures to become visible again (SQS then redrives them to the DLQ at maxReceiveCount).
 
 Locally a failed message becomes visible again after ``retry_delay`` whole seconds instead of the queue's full
-visibility timeout (minutes on AWS), so retries and dead-lettering happen within a test's time.
+visibility timeout (minutes on AWS), so retries and dead-lettering happen within a test's time; after a
+crashed or timed-out invocation it waits one function timeout (see ``_deliver``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class SqsPoller(threading.Thread):
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         self.batches += 1
+        delay = self.retry_delay
         event = {"Records": [sqs_record(m, self.queue_arn) for m in messages]}
         try:
             result = self.lambdas.invoke(self.function_name, event) or {}
@@ -85,8 +87,13 @@ class SqsPoller(threading.Thread):
                 if self.spec.report_batch_item_failures
                 else set()
             )
-        except InvokeError:
+        except InvokeError as exc:
             failed_ids = {m["MessageId"] for m in messages}  # the whole batch returns to the queue
+            if exc.error.get("errorType") in ("Sandbox.Timedout", "Runtime.ExitError"):
+                # The environment died mid-batch: records it had started stay locked (idempotency "in
+                # progress") until its deadline. On AWS the visibility timeout (6x the function timeout)
+                # outlasts that lock; here the retry waits at least one function timeout for the same reason.
+                delay = max(self.retry_delay, self.lambdas.worker(self.function_name).fn.spec.timeout + 1)
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         if done:
             self.sqs.delete_message_batch(
@@ -96,7 +103,7 @@ class SqsPoller(threading.Thread):
         for m in messages:
             if m["MessageId"] in failed_ids:
                 self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self.retry_delay
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=delay
                 )
         self.succeeded += len(done)
         self.failed += len(failed_ids)

@@ -3,8 +3,9 @@
 - ``PUT  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` apply parameters
 - ``GET  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` read them
 - ``GET  /_sim/erp/updates`` every update it accepted (with idempotency key and correlation id)
-- ``POST /_sim/erp/faults`` ``{"status": 503, "count": 3}``: the next N calls fail with that status
-  (``"delaySeconds"`` makes them slow instead, for timeout tests)
+- ``POST /_sim/erp/faults`` ``{"status": 503, "count": 3}``: the next N calls fail with that status;
+  ``"delaySeconds"`` makes them slow first (timeouts); ``{"status": 200, "delaySeconds": 2, "count": 5}``
+  makes the next N calls slow but successful
 """
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ class ErpSimulator(JsonServer):
     def _faults(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
         body = request.json()
         status, count = int(body.get("status", 503)), int(body["count"])
-        if not (400 <= status <= 599) or count < 0:
-            return 400, {"error": "status must be 4xx/5xx and count >= 0"}, {}
-        self.inject_faults(status, count, float(body.get("delaySeconds", 0)))
+        delay = float(body.get("delaySeconds", 0))
+        if not (400 <= status <= 599 or (status == 200 and delay > 0)) or count < 0 or delay < 0:
+            return 400, {"error": "status must be 4xx/5xx (or 200 with delaySeconds > 0) and count >= 0"}, {}
+        self.inject_faults(status, count, delay)
         return 200, {"status": status, "count": count}, {}
 
     def _take_fault(self) -> dict[str, Any] | None:
@@ -68,7 +70,9 @@ class ErpSimulator(JsonServer):
         if fault:
             if fault["delaySeconds"]:
                 time.sleep(fault["delaySeconds"])
-            return fault["status"], {"error": "injected fault"}, {"Retry-After": "0"} if fault["status"] == 429 else {}
+            if fault["status"] != 200:  # 200: slow, then served normally
+                retry_after = {"Retry-After": "0"} if fault["status"] == 429 else {}
+                return fault["status"], {"error": "injected fault"}, retry_after
         key = request.header("Idempotency-Key")
         if not key:
             return 400, {"error": "Idempotency-Key header is required"}, {}

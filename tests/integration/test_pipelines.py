@@ -154,3 +154,25 @@ def test_erp_rejection_is_quarantined_with_its_answer(aws, erp):
     assert run("erp_updater", update) == {"batchItemFailures": []}
     [q] = aws.items("QUARANTINE_TABLE_NAME")
     assert q["stage"] == "erp" and "HTTP 422" in q["reason"]
+
+
+def test_hops_lost_with_a_dead_invocation_are_written_on_redelivery(aws):
+    """An invocation that dies after the ERP update but before its hops were written (Lambda crash): the
+    redelivered message is skipped as already processed and its saved hops are written then, once."""
+    from distsync_core import ledger
+
+    run("masterdata_transformer", bus_event(master()))
+    event = bus_event(recommendation(110, 210, cid="corr-crash"))
+    module = load_handler("planning_transformer")
+    original_flush = ledger.Ledger.flush
+    ledger.Ledger.flush = lambda self: self._pending.clear()  # the invocation dies before writing its hops
+    try:
+        module.lambda_handler(sqs_event(event), FakeLambdaContext("planning"))
+    finally:
+        ledger.Ledger.flush = original_flush
+    assert [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"] == []
+    module.lambda_handler(sqs_event(event, receive_count=2), FakeLambdaContext("planning"))
+    module.lambda_handler(sqs_event(event, receive_count=3), FakeLambdaContext("planning"))
+    hops = [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"]
+    assert [(h["stage"], h["outcome"]) for h in hops] == [("planning", "ok")]
+    assert len(aws.probe(wait=0.5)) == 1  # and the update was requested once

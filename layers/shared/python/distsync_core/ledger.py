@@ -9,8 +9,8 @@ hop recorded just before a failure is still written.
 
 from __future__ import annotations
 
+import hashlib
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -35,9 +35,11 @@ class Ledger:
     def hop(self, correlation_id: str, stage: str, outcome: str, detail: str = "", *,
             business_key: str | None = None, event_id: str | None = None, **attrs: Any) -> None:
         at = datetime.now(UTC).isoformat(timespec="microseconds")
+        # The sort key is derived from the hop itself, so writing the same hop again overwrites it.
+        digest = hashlib.sha256(f"{stage}|{outcome}|{event_id}|{detail}".encode()).hexdigest()[:8]
         item = {
             "correlationId": correlation_id,
-            "sk": f"{at}#{uuid.uuid4().hex[:8]}",
+            "sk": f"{at}#{digest}",
             "at": at,
             "stage": stage,
             "outcome": outcome,
@@ -48,6 +50,17 @@ class Ledger:
             **attrs,
         }
         self._pending.append({k: v for k, v in item.items() if v is not None})
+
+    def mark(self) -> int:
+        return len(self._pending)
+
+    def since(self, mark: int) -> list[dict[str, Any]]:
+        """Hops recorded after ``mark`` and not yet written (plain JSON values)."""
+        return [dict(item) for item in self._pending[mark:]]
+
+    def restore(self, hops: list[dict[str, Any]]) -> None:
+        """Write hops recorded by an earlier invocation again (same keys: an overwrite, never a duplicate)."""
+        self._pending.extend(dict(h) for h in hops)
 
     def flush(self) -> None:
         if not self._pending:
@@ -85,6 +98,10 @@ class Ledger:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def current() -> Ledger | None:
+    return _ACTIVE.get()
 
 
 def hop(correlation_id: str, stage: str, outcome: str, detail: str = "", **kwargs: Any) -> None:

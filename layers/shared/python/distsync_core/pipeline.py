@@ -105,9 +105,14 @@ class Consumer:
             config = IdempotencyConfig(event_key_jmespath="[consumer, eventId]", expires_after_seconds=7 * 24 * 3600)
 
             @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
-            def once(key: dict[str, str], delivery: Delivery) -> dict[str, str]:
+            def once(key: dict[str, str], delivery: Delivery) -> dict[str, Any]:
+                self._ran = True
+                book = ledger.current()
+                mark = book.mark() if book else 0
                 self.handle(delivery)
-                return {"handled": key["eventId"]}
+                # Saved with the idempotency record: if this invocation dies before its hops are written,
+                # the redelivery (skipped as already processed) writes them then.
+                return {"handled": key["eventId"], "hops": book.since(mark) if book else []}
 
             self._once = once
             self._config = config
@@ -146,7 +151,11 @@ class Consumer:
             if replay_name:
                 delivery.record("replayed", f"re-sent by replay {replay_name}; idempotency skips what was applied")
             if once is not None:
-                once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)
+                self._ran = False
+                result = once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)
+                book = ledger.current()
+                if not self._ran and book is not None:  # already processed: make sure its hops exist
+                    book.restore(result.get("hops", []))
             else:
                 self.handle(delivery)
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
