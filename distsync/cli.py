@@ -99,7 +99,8 @@ def local_up(
             console.print(f"ERP simulator accepted {len(updates)} update(s); WMS notified {len(stack.wms.snapshot())} time(s).")
         if exit_after_demo:
             return
-        console.print(f"serving on {stack.url}: Ctrl-C to stop. Try: distsync trace <correlation-id> --local {stack.url}")
+        console.print(f"serving on {stack.url}: Ctrl-C to stop. Ops console: {stack.url}/console; "
+                      f"try: distsync trace <correlation-id> --local {stack.url}")
         done = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: done.set())
         try:
@@ -351,11 +352,7 @@ def dlq_redrive(
     target = _target(local, stack)
     dead = _dlq(target, queue)
     ledger = Ledger(target.output("TraceTableName"))
-
-    def record(msg: Any) -> None:
-        if msg.correlation_id:
-            ledger.hop(msg.correlation_id, "redrive", "redriven", f"moved from {dead.name} back to {dead.source_name}",
-                       event_id=msg.event_id)
+    record = dlq.record_redriven(ledger, dead)
 
     filters = dlq.Filters(event_type, correlation_id, _parse_age(older_than))
     with Progress(console=console, transient=True, disable=as_json) as progress:

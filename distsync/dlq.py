@@ -162,6 +162,17 @@ def peek(sqs: Any, queue: DeadLetterQueue, limit: int = 10,
     return found
 
 
+def record_redriven(ledger: Any, queue: DeadLetterQueue) -> Callable[[DeadMessage], None]:
+    """``on_moved`` for :func:`redrive`: a ``redriven`` hop in the ledger per moved distsync event."""
+
+    def record(msg: DeadMessage) -> None:
+        if msg.correlation_id:
+            ledger.hop(msg.correlation_id, "redrive", "redriven", f"moved from {queue.name} back to {queue.source_name}",
+                       event_id=msg.event_id)
+
+    return record
+
+
 def redrive(sqs: Any, queue: DeadLetterQueue, filters: Filters, *, dry_run: bool,
             on_moved: Callable[[DeadMessage], None] | None = None,
             progress: Callable[[int], None] | None = None) -> RedriveReport:

@@ -106,11 +106,7 @@ class Ops:
         except LookupError as exc:
             raise NotFound(str(exc)) from None
         ledger = self._ledger()
-
-        def record(msg: dlq.DeadMessage) -> None:
-            if msg.correlation_id:
-                ledger.hop(msg.correlation_id, "redrive", "redriven", f"moved from {dead.name} back to {dead.source_name}",
-                           event_id=msg.event_id)
+        record = dlq.record_redriven(ledger, dead)
 
         try:
             report = dlq.redrive(self.sqs, dead, filters, dry_run=dry_run, on_moved=record)
