@@ -1,0 +1,155 @@
+"""Steady-rate load on the local stack (loopback only; bounded in count and time; stops by itself).
+
+Starts `distsync local up --no-demo` on a free port (or uses --url), loads master data, then posts signed
+ReplenishmentRecommended webhooks at a fixed rate for a fixed time, waits until the stack is idle and
+prints: sustained events/s, webhook latency p50/p95, end-to-end latency (webhook accepted -> ERP updated,
+from the ledger) p50/p95, and the in = out accounting (accepted = delivered + quarantined + dead-lettered
++ pending/rejected). Usage: python bench/load.py [--rate 20] [--seconds 30] [--items 50] [--url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared" / "python")]
+
+from distsync.sim.clients import ErpClientSim, PlanningClient, send  # noqa: E402
+
+SECRET = "bench-load-secret"
+MAX_EVENTS = 20_000  # hard bound whatever the arguments
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def start_stack() -> tuple[subprocess.Popen, str]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET)
+    proc = subprocess.Popen([sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            if send(url + "/_local/info", timeout=2).status == 200:
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("local stack did not start")
+
+
+def wait_idle(url: str, timeout: float = 600) -> None:
+    deadline, quiet = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        if send(url + "/_local/idle").body["idle"]:
+            quiet = quiet or time.monotonic()
+            if time.monotonic() - quiet > 1.0:
+                return
+        else:
+            quiet = None
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=20, help="webhooks per second")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--url", help="an already running local stack (its secret must be " + SECRET + ")")
+    args = parser.parse_args()
+    total = min(MAX_EVENTS, int(args.rate * args.seconds))
+
+    proc, url = (None, args.url) if args.url else start_stack()
+    try:
+        erp, planning = ErpClientSim(url, SECRET), PlanningClient(url, SECRET)
+        run = uuid.uuid4().hex[:6]
+        skus = [f"LOAD-{run}-{i}" for i in range(args.items)]
+        for sku in skus:
+            erp.upsert_item_location(sku, "DC-1", safety_stock=100, reorder_point=200)
+        wait_idle(url)
+
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        cids: list[str] = []
+        lock = threading.Lock()
+
+        def post(i: int) -> None:
+            cid = f"load-{run}-{i}"
+            started = time.perf_counter()
+            result = PlanningClient(url, SECRET).recommend(
+                skus[i % len(skus)], "DC-1", safety_stock=100 + (i % 15), reorder_point=200,
+                planning_cycle_id=f"cycle-{i}", correlation_id=cid)
+            with lock:
+                latencies.append(time.perf_counter() - started)
+                statuses[result.status] = statuses.get(result.status, 0) + 1
+                if result.status == 202:
+                    cids.append(cid)
+
+        del planning
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for i in range(total):
+                target = began + i / args.rate
+                time.sleep(max(0.0, target - time.perf_counter()))
+                pool.submit(post, i)
+        sent_for = time.perf_counter() - began
+        wait_idle(url)
+        drained_for = time.perf_counter() - began
+
+        info = send(url + "/_local/info").body
+        import boto3
+        from boto3.dynamodb.conditions import Key
+
+        from distsync_core.trace import status_of
+
+        table = boto3.resource("dynamodb", endpoint_url=info["awsEndpoint"], region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing"
+                               ).Table(info["outputs"]["TraceTableName"])
+        finals: dict[str, int] = {}
+        e2e: list[float] = []
+        for cid in cids:
+            hops = sorted(table.query(KeyConditionExpression=Key("correlationId").eq(cid))["Items"],
+                          key=lambda h: h["at"])
+            finals[status_of(hops)] = finals.get(status_of(hops), 0) + 1
+            erp_hop = next((h for h in hops if h["stage"] == "erp" and h["outcome"] == "delivered"), None)
+            if hops and erp_hop:
+                e2e.append((datetime.fromisoformat(erp_hop["at"]) - datetime.fromisoformat(hops[0]["at"])).total_seconds())
+
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"load average before end {os.getloadavg()[0]:.1f}")
+        print(f"offered: {total} webhooks at {args.rate:g}/s for {args.seconds:g} s over {len(skus)} item-locations")
+        print(f"sent in {sent_for:.1f} s -> {total / sent_for:.1f} webhooks/s accepted by the API; "
+              f"all processed after {drained_for:.1f} s -> {len(cids) / drained_for:.1f} events/s end to end")
+        print(f"HTTP answers: {dict(sorted(statuses.items()))}")
+        print(f"webhook latency: p50 {pct(latencies, 50) * 1000:.0f} ms, p95 {pct(latencies, 95) * 1000:.0f} ms")
+        print(f"end-to-end (accepted -> ERP updated): p50 {pct(e2e, 50):.2f} s, p95 {pct(e2e, 95):.2f} s "
+              f"({len(e2e)} updates)")
+        accounted = sum(finals.values())
+        print(f"in = out: accepted {len(cids)} = {accounted} accounted {dict(sorted(finals.items()))}; "
+              f"{'OK' if accounted == len(cids) and 'in_flight' not in finals else 'MISMATCH'}")
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()
