@@ -25,7 +25,15 @@ CONTEXT_DEFAULTS: dict[str, str | int | float] = {
     "errorRatePercent": 5,
     "forecastToErpSlaSeconds": 900,
     "approvalTurnaroundSlaHours": 24,
+    "wafRateLimitPer5Min": 2000,
+    "webhookRateLimit": 100,
+    "webhookBurstLimit": 200,
 }
+
+# AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
+# API Gateway's default account-level throttle (per region): a method limit above it has no effect.
+ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10_000, 5_000
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
@@ -46,6 +54,10 @@ class DistsyncConfig:
     error_rate_percent: float
     forecast_to_erp_sla_seconds: int
     approval_turnaround_sla_hours: int
+    # edge protection (infra/constructs/web_acl.py, infra/constructs/webhook_api.py)
+    waf_rate_limit_per_5_min: int
+    webhook_rate_limit: int
+    webhook_burst_limit: int
 
     @property
     def is_prod(self) -> bool:
@@ -71,6 +83,9 @@ class DistsyncConfig:
             error_rate_percent=float(get("errorRatePercent")),
             forecast_to_erp_sla_seconds=int(get("forecastToErpSlaSeconds")),
             approval_turnaround_sla_hours=int(get("approvalTurnaroundSlaHours")),
+            waf_rate_limit_per_5_min=int(get("wafRateLimitPer5Min")),
+            webhook_rate_limit=int(get("webhookRateLimit")),
+            webhook_burst_limit=int(get("webhookBurstLimit")),
         )
         config.validate()
         return config
@@ -87,6 +102,16 @@ class DistsyncConfig:
             raise ValueError("approvalThresholdPercent must be in 1..100")
         if not 0 < self.error_rate_percent < 100:
             raise ValueError("errorRatePercent must be in (0, 100)")
+        low, high = WAF_RATE_LIMIT_RANGE
+        if not low <= self.waf_rate_limit_per_5_min <= high:
+            raise ValueError(f"wafRateLimitPer5Min must be in {low}..{high} (AWS WAF rate-based rule limits)")
+        if self.webhook_rate_limit > ACCOUNT_RATE_LIMIT or self.webhook_burst_limit > ACCOUNT_BURST_LIMIT:
+            raise ValueError(
+                f"webhookRateLimit/webhookBurstLimit above the account throttle ({ACCOUNT_RATE_LIMIT} rps, "
+                f"burst {ACCOUNT_BURST_LIMIT}) would never apply"
+            )
+        if self.webhook_burst_limit < self.webhook_rate_limit:
+            raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
 
 
 # CloudWatch Logs accepts only these retention periods; they are listed in the order of logs.RetentionDays.

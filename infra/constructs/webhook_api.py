@@ -14,7 +14,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.constructs.web_acl import WebAcl
 from infra.nag import acknowledge
+
+WEBHOOK_METHOD_PATH = "/v1/webhooks/{source}/POST"  # MethodDeploymentOptions key: "<resource path>/<method>"
+
+STAGE_RATE_LIMIT, STAGE_BURST_LIMIT = 100, 200
 
 HMAC_REASON = (
     "Requests are authenticated by an HMAC-SHA256 signature over the raw body with the partner-shared "
@@ -24,7 +29,7 @@ HMAC_REASON = (
 
 HEALTH_REASON = (
     "Unauthenticated liveness probe for load balancers/monitoring; returns no data and triggers no "
-    "processing (stage throttling applies)."
+    "processing (stage throttling and the WAF web ACL apply)."
 )
 
 
@@ -62,8 +67,19 @@ class WebhookApi(Construct):
         approval_function: lambda_.IFunction,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        webhook_rate_limit: int,
+        webhook_burst_limit: int,
+        waf_rate_limit_per_5_min: int,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Execution logging settings, repeated in a method's own settings: a method override replaces the
+        # stage's "/*/*" settings for that method rather than adding to them.
+        logging = {
+            "logging_level": apigateway.MethodLoggingLevel.INFO,
+            # Request/response bodies carry partner data and signatures: keep them out of the logs.
+            "data_trace_enabled": False,
+            "metrics_enabled": True,
+        }
         self.access_log_group = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -89,13 +105,20 @@ class WebhookApi(Construct):
                     status=True,
                     user=True,
                 ),
-                logging_level=apigateway.MethodLoggingLevel.INFO,
-                # Request/response bodies carry partner data and signatures: keep them out of the logs.
-                data_trace_enabled=False,
-                metrics_enabled=True,
+                **logging,
                 tracing_enabled=True,
-                throttling_rate_limit=100,
-                throttling_burst_limit=200,
+                # The default of every method (each method has its own bucket of this size: /health and
+                # the approval decisions), not a limit shared by the stage.
+                throttling_rate_limit=STAGE_RATE_LIMIT,
+                throttling_burst_limit=STAGE_BURST_LIMIT,
+                # The partner webhooks: their own limit from context (webhookRateLimit/webhookBurstLimit).
+                method_options={
+                    WEBHOOK_METHOD_PATH: apigateway.MethodDeploymentOptions(
+                        **logging,
+                        throttling_rate_limit=webhook_rate_limit,
+                        throttling_burst_limit=webhook_burst_limit,
+                    )
+                },
             ),
         )
         self.parameter_validator = self.api.add_request_validator(
@@ -116,6 +139,16 @@ class WebhookApi(Construct):
         self._add_method(webhooks, "POST", webhook_function, path_parameters=("source",))
         approvals = v1.add_resource("approvals").add_resource("{approvalId}")
         self._add_method(approvals, "POST", approval_function, path_parameters=("approvalId",))
+
+        self.web_acl = WebAcl(
+            self,
+            "WebAcl",
+            stage=stage,
+            resource_arn=self.api.deployment_stage.stage_arn,
+            rate_limit_per_5_min=waf_rate_limit_per_5_min,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
 
         self._acknowledge_findings()
 
@@ -144,12 +177,6 @@ class WebhookApi(Construct):
             "Path parameters are validated by API Gateway (request validator); the body must reach the "
             "function unmodified for the HMAC check and is then validated against the pydantic contract "
             "chosen by {source}, so there is no API Gateway body model.",
-        )
-        acknowledge(
-            self.api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL yet: endpoints are HMAC-authenticated and stage-throttled; a WAF "
-            "association is tracked in the security backlog.",
         )
         cloud_watch_role = self.api.node.try_find_child("CloudWatchRole")
         if cloud_watch_role is not None:

@@ -273,7 +273,7 @@ class DistsyncStack(Stack):
             for pipeline_id, source, detail_type, consumer, batch_size in pipelines
         }
 
-        api = WebhookApi(
+        webhook = WebhookApi(
             self,
             "WebhookApi",
             stage=config.stage,
@@ -281,8 +281,13 @@ class DistsyncStack(Stack):
             approval_function=approval_api,
             log_retention=log_retention,
             removal_policy=removal,
-        ).api
+            webhook_rate_limit=config.webhook_rate_limit,
+            webhook_burst_limit=config.webhook_burst_limit,
+            waf_rate_limit_per_5_min=config.waf_rate_limit_per_5_min,
+        )
+        api = webhook.api
         self.api = api
+        self.web_acl = webhook.web_acl
 
         # --- dashboards (one per domain + overview) and business-threshold alarms ---
         # A pipeline no domain names gets a dashboard of its own; a function on no domain fails the synth.

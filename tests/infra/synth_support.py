@@ -46,6 +46,9 @@ PROD_CONTEXT: dict[str, str] = {
     "errorRatePercent": "2.5",
     "forecastToErpSlaSeconds": "600",
     "approvalTurnaroundSlaHours": "8",
+    "wafRateLimitPer5Min": "500",
+    "webhookRateLimit": "50",
+    "webhookBurstLimit": "80",
 }
 
 

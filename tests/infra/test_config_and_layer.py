@@ -35,6 +35,10 @@ def test_invalid_context_fails_synth_early() -> None:
         {"errorRatePercent": "100"},
         {"forecastToErpSlaSeconds": "-5"},
         {"dlqMaxAgeMinutes": "ten"},
+        {"wafRateLimitPer5Min": "9"},  # AWS WAF's minimum is 10 per window
+        {"webhookRateLimit": "0"},
+        {"webhookRateLimit": "20000"},  # above the account throttle: would never apply
+        {"webhookRateLimit": "300", "webhookBurstLimit": "200"},  # burst below one second's worth
     ):
         with pytest.raises(ValueError):
             DistsyncConfig.from_node(cdk.App(context=bad).node)

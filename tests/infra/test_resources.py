@@ -147,10 +147,13 @@ def test_rest_api_resources_stage_and_integrations(dev: Synth) -> None:
     assert stage["TracingEnabled"] is True
     assert "DestinationArn" in stage["AccessLogSetting"]
     assert json.loads(stage["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
-    (settings,) = stage["MethodSettings"]
-    assert settings["LoggingLevel"] == "INFO"
-    assert settings["DataTraceEnabled"] is False
-    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (100, 200)
+    settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["MethodSettings"]}
+    assert set(settings) == {("/*", "*"), ("/~1v1~1webhooks~1{source}", "POST")}
+    for method in settings.values():  # a method's own settings replace the stage's: logging repeated
+        assert method["LoggingLevel"] == "INFO" and method["MetricsEnabled"] is True
+        assert method["DataTraceEnabled"] is False
+    default = settings[("/*", "*")]
+    assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (100, 200)
     assert len(dev.of_type("AWS::ApiGateway::Account")) == 1  # execution logging needs the CloudWatch role
 
 
