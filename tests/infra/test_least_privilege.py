@@ -1,0 +1,313 @@
+"""Least privilege, proven over the whole template: every IAM policy statement of every role is walked.
+
+A new permission fails these tests until it is added to ``EXPECTED_FUNCTION_PERMISSIONS`` (or, for the
+roles that are not functions, ``EXPECTED_OTHER_ROLES``) on purpose, naming the resource it is granted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from synth_support import FOLDERS, Synth, as_list
+
+pytestmark = pytest.mark.infra
+
+# --- action sets, exactly as the CDK grants render them ---
+LOG_WRITE = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
+XRAY_WRITE = frozenset({"xray:PutTelemetryRecords", "xray:PutTraceSegments"})
+TABLE_WRITE = frozenset(
+    {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+)
+TABLE_READ = frozenset(
+    {
+        "dynamodb:BatchGetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:GetRecords",  # (streams: the tables have none; part of Table.grant_read_data)
+        "dynamodb:GetShardIterator",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+    }
+)
+TABLE_READ_WRITE = TABLE_READ | TABLE_WRITE
+QUEUE_CONSUME = frozenset(
+    {
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+    }
+)
+PUT_EVENTS = frozenset({"events:PutEvents"})
+SECRET_READ = frozenset({"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"})
+TASK_RESPONSE = frozenset({"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"})
+START_EXECUTION = frozenset({"states:StartExecution"})
+SFN_LOG_DELIVERY = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+    }
+)
+SFN_XRAY = XRAY_WRITE | {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
+
+# Resource "*" only for actions that have no resource-level permissions, per principal:
+WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
+    "lambda.amazonaws.com": (
+        XRAY_WRITE,
+        "active tracing: xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions",
+    ),
+    "states.amazonaws.com": (
+        SFN_LOG_DELIVERY | SFN_XRAY,
+        "state machine logging (CloudWatch Logs vended log delivery: *LogDelivery, PutResourcePolicy, "
+        "Describe*) and X-Ray tracing: neither supports resource-level permissions",
+    ),
+}
+
+# Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
+# triggers the function, "table:<name>", "bus", "webhook-secret", "approval-state-machine", "*".
+EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
+    "webhook_api": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,  # Powertools idempotency + replayed-signature records
+        "bus": PUT_EVENTS,
+        "webhook-secret": SECRET_READ,
+    },
+    "approval_api": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:approvals": TABLE_READ_WRITE,
+        "approval-state-machine": TASK_RESPONSE,
+        "webhook-secret": SECRET_READ,
+    },
+    "masterdata_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ_WRITE,
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "queue": QUEUE_CONSUME,
+    },
+    "planning_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ,
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "bus": PUT_EVENTS,
+        "approval-state-machine": START_EXECUTION,
+        "queue": QUEUE_CONSUME,
+    },
+    "erp_updater": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "bus": PUT_EVENTS,
+        "queue": QUEUE_CONSUME,
+    },
+    "warehouse_notifier": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "queue": QUEUE_CONSUME,
+    },
+    "approval_request": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:approvals": TABLE_WRITE,
+    },
+    "approval_outcome": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:approvals": TABLE_READ_WRITE,
+        "bus": PUT_EVENTS,
+    },
+}
+
+# Roles that belong to no function: (assumed by, statements by resource label, AWS managed policies)
+API_GATEWAY_LOGS_POLICY = "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str, ...]]] = {
+    "approval state machine": (
+        "states.amazonaws.com",
+        {
+            "*": SFN_LOG_DELIVERY | SFN_XRAY,
+            "function:approval_request": frozenset({"lambda:InvokeFunction"}),
+            "function:approval_outcome": frozenset({"lambda:InvokeFunction"}),
+        },
+        (),
+    ),
+    # the account-level role API Gateway writes execution logs with (acknowledged AwsSolutions-IAM4)
+    "API Gateway CloudWatch": ("apigateway.amazonaws.com", {}, (API_GATEWAY_LOGS_POLICY,)),
+}
+
+# A statement on these services must name resources of this stack, of these types, by Ref/GetAtt.
+OWN_RESOURCE_TYPES = {
+    "dynamodb": "AWS::DynamoDB::Table",
+    "sqs": "AWS::SQS::Queue",
+    "events": "AWS::Events::EventBus",
+    "states": "AWS::StepFunctions::StateMachine",
+    "secretsmanager": "AWS::SecretsManager::Secret",
+    "lambda": "AWS::Lambda::Function",
+    "logs": "AWS::Logs::LogGroup",
+}
+
+
+def _statements(s: Synth) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(role logical id, statement) for every identity policy statement in the template."""
+    roles = s.of_type("AWS::IAM::Role")
+    for role_id, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield role_id, statement
+    for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy_id, policy in s.of_type(policy_type).items():
+            attached = [r["Ref"] for r in policy["Properties"].get("Roles", [])]
+            assert attached, f"{policy_id} is attached to no role of this stack"
+            assert not policy["Properties"].get("Users") and not policy["Properties"].get("Groups")
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                for role_id in attached:
+                    assert role_id in roles, (policy_id, role_id)
+                    yield role_id, statement
+
+
+def _principal(s: Synth, role_id: str) -> str:
+    (statement,) = s.props(role_id)["AssumeRolePolicyDocument"]["Statement"]
+    return statement["Principal"]["Service"]
+
+
+def _resource_id(resource: Any) -> str | None:
+    """The logical id a resource ARN refers to, if it is exactly a Ref or an Fn::GetAtt .Arn."""
+    if isinstance(resource, dict) and list(resource) == ["Ref"]:
+        return resource["Ref"]
+    if isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"] and resource["Fn::GetAtt"][1] == "Arn":
+        return resource["Fn::GetAtt"][0]
+    return None
+
+
+def test_every_statement_is_allow_with_named_actions_and_no_wildcard_action(dev: Synth) -> None:
+    statements = list(_statements(dev))
+    assert len(statements) > 40  # the walk sees the function policies, not an empty list
+    for role_id, statement in statements:
+        assert statement["Effect"] == "Allow", (role_id, statement)
+        assert "NotAction" not in statement and "NotResource" not in statement, role_id
+        for action in as_list(statement["Action"]):
+            service, _, name = action.partition(":")
+            assert action != "*" and name and "*" not in name, (role_id, action)
+            assert service in {*OWN_RESOURCE_TYPES, "xray"}, (role_id, action)
+
+
+def test_resource_star_only_for_the_documented_actions(dev: Synth) -> None:
+    for role_id, statement in _statements(dev):
+        if "*" not in as_list(statement["Resource"]):
+            continue
+        assert as_list(statement["Resource"]) == ["*"], role_id
+        allowed, _reason = WILDCARD_RESOURCE_ALLOWED[_principal(dev, role_id)]
+        assert set(as_list(statement["Action"])) <= allowed, (role_id, statement["Action"])
+
+
+def test_every_resource_is_an_arn_of_this_stacks_own_resources(dev: Synth) -> None:
+    for role_id, statement in _statements(dev):
+        resources = as_list(statement["Resource"])
+        if resources == ["*"]:
+            continue  # test_resource_star_only_for_the_documented_actions
+        services = {action.split(":")[0] for action in as_list(statement["Action"])}
+        assert len(services) == 1, (role_id, statement["Action"])
+        (service,) = services
+        for resource in resources:
+            logical_id = _resource_id(resource)
+            assert logical_id in dev.resources, (role_id, resource)  # no ARN strings, no "/index/*"
+            assert dev.resources[logical_id]["Type"] == OWN_RESOURCE_TYPES[service], (role_id, resource)
+
+
+def _labels(s: Synth, folder: str | None) -> dict[str, str]:
+    """logical id -> resource label, for the labels of the permission tables."""
+    labels = {table_id: f"table:{name}" for name, table_id in s.table_ids.items()}
+    labels[s.logical_id(s.stack.backbone.bus)] = "bus"
+    labels[s.logical_id(s.stack.node.find_child("WebhookSecret").secret)] = "webhook-secret"
+    labels[s.logical_id(s.stack.state_machine)] = "approval-state-machine"
+    labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
+    if folder is not None:
+        function = s.props(s.function_ids[folder])
+        labels[function["LoggingConfig"]["LogGroup"]["Ref"]] = "log-group"
+        for mapping in s.of_type("AWS::Lambda::EventSourceMapping").values():
+            if mapping["Properties"]["FunctionName"] == {"Ref": s.function_ids[folder]}:
+                labels[mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]] = "queue"
+    return labels
+
+
+def _permissions(s: Synth, role_id: str, folder: str | None) -> dict[str, set[str]]:
+    labels = _labels(s, folder)
+    granted: dict[str, set[str]] = {}
+    for owner, statement in _statements(s):
+        if owner != role_id:
+            continue
+        for resource in as_list(statement["Resource"]):
+            label = "*" if resource == "*" else labels.get(_resource_id(resource) or "", f"other:{resource}")
+            granted.setdefault(label, set()).update(as_list(statement["Action"]))
+    return granted
+
+
+def test_function_permissions_are_exactly_the_table(dev: Synth) -> None:
+    assert set(EXPECTED_FUNCTION_PERMISSIONS) == set(FOLDERS) == set(dev.function_ids)
+    for folder, expected in EXPECTED_FUNCTION_PERMISSIONS.items():
+        role_id = dev.props(dev.function_ids[folder])["Role"]["Fn::GetAtt"][0]
+        assert _principal(dev, role_id) == "lambda.amazonaws.com"
+        assert "ManagedPolicyArns" not in dev.props(role_id), folder
+        actual = _permissions(dev, role_id, folder)
+        assert actual == {label: set(actions) for label, actions in expected.items()}, folder
+
+
+def test_every_other_role_is_expected_and_exactly_as_listed(dev: Synth) -> None:
+    function_roles = {dev.props(fn_id)["Role"]["Fn::GetAtt"][0] for fn_id in dev.function_ids.values()}
+    others = {role_id for role_id in dev.of_type("AWS::IAM::Role") if role_id not in function_roles}
+    matched: set[str] = set()
+    for name, (principal, expected, managed) in EXPECTED_OTHER_ROLES.items():
+        candidates = [r for r in others if _principal(dev, r) == principal]
+        assert len(candidates) == 1, name
+        (role_id,) = candidates
+        matched.add(role_id)
+        assert _permissions(dev, role_id, None) == {k: set(v) for k, v in expected.items()}, name
+        arns = dev.props(role_id).get("ManagedPolicyArns", [])
+        assert [a["Fn::Join"][1][-1].rsplit(":", 1)[-1] for a in arns] == list(managed), name
+    assert others == matched, f"roles not in EXPECTED_OTHER_ROLES: {others - matched}"
+
+
+def test_resource_policies_grant_only_to_services_or_deny(dev: Synth) -> None:
+    """Queue/topic/key policies: an Allow names an AWS service or this account, never anyone ("*")."""
+    documents = [
+        (lid, res["Properties"]["PolicyDocument"])
+        for kind in ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy")
+        for lid, res in dev.of_type(kind).items()
+    ] + [(lid, res["Properties"]["KeyPolicy"]) for lid, res in dev.of_type("AWS::KMS::Key").items()]
+    assert documents
+    for lid, document in documents:
+        for statement in document["Statement"]:
+            if statement["Effect"] == "Deny":
+                continue
+            principal = statement["Principal"]
+            assert principal != "*" and principal != {"AWS": "*"}, (lid, statement)
+            assert set(principal) <= {"Service", "AWS"}, (lid, principal)
