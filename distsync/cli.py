@@ -65,6 +65,7 @@ def local_up(
     cloud_assembly: Annotated[
         Path | None, typer.Option(help="Run this synthesized cloud assembly instead of synthesizing app.py")
     ] = None,
+    concurrency: Annotated[int, typer.Option(help="Execution environments per function")] = 2,
 ) -> None:
     """Synthesize the CDK app, deploy it into an in-process moto and serve it on 127.0.0.1."""
     from .local.demo import run as run_demo
@@ -72,7 +73,8 @@ def local_up(
     from .local.stack import LocalStack
 
     ctx = dict(item.split("=", 1) for item in context or [])
-    stack = LocalStack(port=port, context=ctx, retry_delay=retry_delay, cloud_assembly=cloud_assembly)
+    stack = LocalStack(port=port, context=ctx, retry_delay=retry_delay, cloud_assembly=cloud_assembly,
+                       concurrency=concurrency)
     with console.status("synthesizing (cdk synth) and deploying into moto..."):
         stack.start()
     import os

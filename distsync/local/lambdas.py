@@ -1,6 +1,7 @@
-"""Lambda emulation without Docker: one worker process per function, started on first invoke (a cold
-start), with the function's environment as the deployed stack resolved it; invokes are serialized per
-function (reserved concurrency 1) and killed at the function's timeout, as Lambda would."""
+"""Lambda emulation without Docker: each execution environment is a worker process, started on first
+need (a cold start) with the function's environment as the deployed stack resolved it; a function runs up
+to ``concurrency`` environments at once (2 by default, for a 2-core machine), each serving one invoke at a
+time and killed at the function's timeout, as Lambda would."""
 
 from __future__ import annotations
 
@@ -119,12 +120,58 @@ class LambdaWorker:
             self._proc = None
 
 
+class FunctionPool:
+    """One function's execution environments: reuse a warm one, start another up to the concurrency."""
+
+    def __init__(self, fn: DeployedFunction, base_env: dict[str, str], log_dir: Path, concurrency: int):
+        self.fn, self._base_env, self._log_dir, self.concurrency = fn, base_env, log_dir, max(1, concurrency)
+        self._all: list[LambdaWorker] = []
+        self._idle: list[LambdaWorker] = []  # a stack: the most recently used (warmest) goes first
+        self._cond = threading.Condition()
+        self._last: LambdaWorker | None = None
+
+    def invoke(self, event: Any) -> Any:
+        with self._cond:
+            while not self._idle and len(self._all) >= self.concurrency:
+                self._cond.wait()
+            if self._idle:
+                env = self._idle.pop()
+            else:
+                env = LambdaWorker(self.fn, self._base_env, self._log_dir)
+                self._all.append(env)
+            self._last = env
+        try:
+            return env.invoke(event)
+        finally:
+            with self._cond:
+                self._idle.append(env)
+                self._cond.notify()
+
+    @property
+    def invocations(self) -> int:
+        return sum(w.invocations for w in self._all)
+
+    @property
+    def cold_starts(self) -> int:
+        return sum(w.cold_starts for w in self._all)
+
+    @property
+    def pid(self) -> int | None:
+        """The most recently used environment's process, while warm (fault tests kill it)."""
+        return self._last.pid if self._last else None
+
+    def stop(self) -> None:
+        for worker in self._all:
+            worker.stop()
+
+
 class LambdaService:
     """All deployed functions, addressable by logical id, physical name or ARN."""
 
-    def __init__(self, functions: list[DeployedFunction], base_env: dict[str, str], log_dir: Path):
+    def __init__(self, functions: list[DeployedFunction], base_env: dict[str, str], log_dir: Path,
+                 concurrency: int = 2):
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.workers = {f.spec.logical_id: LambdaWorker(f, base_env, log_dir) for f in functions}
+        self.workers = {f.spec.logical_id: FunctionPool(f, base_env, log_dir, concurrency) for f in functions}
         self._by_name = {}
         for worker in self.workers.values():
             self._by_name[worker.fn.name] = worker
@@ -132,7 +179,7 @@ class LambdaService:
         self.active = 0
         self._active_lock = threading.Lock()
 
-    def worker(self, ref: str) -> LambdaWorker:
+    def worker(self, ref: str) -> FunctionPool:
         name = ref.split(":function:")[-1].split(":")[0] if ":function:" in ref else ref
         found = self.workers.get(ref) or self._by_name.get(ref) or self._by_name.get(name)
         if not found:

@@ -51,6 +51,7 @@ class LocalStack:
     retry_delay: int = 1
     workdir: Path = ROOT / ".distsync" / "local"
     cloud_assembly: Path | None = None  # an already synthesized assembly (default: run `cdk synth`)
+    concurrency: int = 2  # execution environments per function
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -127,7 +128,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
         }
-        self.lambdas = LambdaService(deployed, base_env, self.workdir / "logs")
+        self.lambdas = LambdaService(deployed, base_env, self.workdir / "logs", self.concurrency)
         route_lambda_invokes(self.lambdas.invoke)
 
     def _start_pollers(self) -> None:
