@@ -49,6 +49,8 @@ openapi: install
 
 bench: install
 	$(PY) bench/cold_start.py
+	$(PY) bench/aws_requests.py
+	$(PY) bench/transformer_cost.py
 
 clean:
 	rm -rf cdk.out .build .distsync .pytest_cache
