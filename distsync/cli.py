@@ -360,6 +360,7 @@ def dlq_redrive(
     with Progress(console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"redriving {dead.name}", total=None)
         report = dlq.redrive(client("sqs"), dead, filters, dry_run=dry_run, on_moved=record,
+                             attributes=dlq.dead_lettered_at(ledger),
                              progress=lambda n: progress.update(task, completed=n))
     ledger.flush()
     if as_json:

@@ -162,6 +162,9 @@ def peek(sqs: Any, queue: DeadLetterQueue, limit: int = 10,
     return found
 
 
+DEAD_LETTERED_AT = "distsyncDeadLetteredAt"  # message attribute: when the ledger saw it dead-lettered
+
+
 def record_redriven(ledger: Any, queue: DeadLetterQueue) -> Callable[[DeadMessage], None]:
     """``on_moved`` for :func:`redrive`: a ``redriven`` hop in the ledger per moved distsync event."""
 
@@ -173,8 +176,23 @@ def record_redriven(ledger: Any, queue: DeadLetterQueue) -> Callable[[DeadMessag
     return record
 
 
+def dead_lettered_at(ledger: Any) -> Callable[[DeadMessage], dict[str, Any]]:
+    """``attributes`` for :func:`redrive`: when the ledger recorded the message dead-lettered, so the
+    consumer that finally delivers it can report the failure recovery time."""
+
+    def attributes(msg: DeadMessage) -> dict[str, Any]:
+        hops = [h for h in ledger.hops(msg.correlation_id) if h["outcome"] == "dead_lettered"
+                and h.get("eventId") in (None, msg.event_id)] if msg.correlation_id else []
+        if not hops:
+            return {}
+        at = max(h["at"] for h in hops)
+        return {DEAD_LETTERED_AT: {"DataType": "String", "StringValue": at}}
+
+    return attributes
+
 def redrive(sqs: Any, queue: DeadLetterQueue, filters: Filters, *, dry_run: bool,
             on_moved: Callable[[DeadMessage], None] | None = None,
+            attributes: Callable[[DeadMessage], dict[str, Any]] | None = None,
             progress: Callable[[int], None] | None = None) -> RedriveReport:
     """Move matching messages back to their source queue, in the order received (FIFO groups kept)."""
     report = RedriveReport(queue.name, dry_run)
@@ -189,8 +207,9 @@ def redrive(sqs: Any, queue: DeadLetterQueue, filters: Filters, *, dry_run: bool
             keep.append(message)
             continue
         send: dict[str, Any] = {"QueueUrl": queue.source_url, "MessageBody": message["Body"]}
-        if message.get("MessageAttributes"):
-            send["MessageAttributes"] = message["MessageAttributes"]
+        extra = attributes(msg) if attributes else {}
+        if message.get("MessageAttributes") or extra:
+            send["MessageAttributes"] = {**message.get("MessageAttributes", {}), **extra}
         if queue.fifo:
             attrs = message.get("Attributes", {})
             send["MessageGroupId"] = attrs["MessageGroupId"]

@@ -109,7 +109,8 @@ class Ops:
         record = dlq.record_redriven(ledger, dead)
 
         try:
-            report = dlq.redrive(self.sqs, dead, filters, dry_run=dry_run, on_moved=record)
+            report = dlq.redrive(self.sqs, dead, filters, dry_run=dry_run, on_moved=record,
+                                 attributes=dlq.dead_lettered_at(ledger))
         finally:
             ledger.flush()
         return {"queue": report.queue, "source": dead.source_name, "dryRun": report.dry_run,

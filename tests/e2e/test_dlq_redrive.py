@@ -49,6 +49,14 @@ def test_dead_lettered_update_is_redriven_and_delivered_exactly_once(stack):
     assert doc["status"] == "delivered"
     assert outcomes.index("dead_lettered") < outcomes.index("redriven") < outcomes.index("delivered")
 
+    from pathlib import Path
+
+    emitted = [json.loads(line) for path in Path(stack.info["logs"]).glob("ErpUpdater*.log")
+               for line in path.read_text().splitlines() if '"FailureRecoveryTime"' in line]
+    values = [v for e in emitted for v in (e["FailureRecoveryTime"] if isinstance(e["FailureRecoveryTime"], list)
+                                           else [e["FailureRecoveryTime"]])]
+    assert values and all(0 < v < 600 for v in values)
+
     again = redrive()
     assert (again["moved"], again["matched"]) == (0, [])
     stack.wait_idle()

@@ -176,3 +176,17 @@ def test_hops_lost_with_a_dead_invocation_are_written_on_redelivery(aws):
     hops = [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"]
     assert [(h["stage"], h["outcome"]) for h in hops] == [("planning", "ok")]
     assert len(aws.probe(wait=0.5)) == 1  # and the update was requested once
+
+
+def test_delivering_a_redriven_message_reports_the_recovery_time(aws, erp, capsys):
+    update = updates_request(aws)
+    event = sqs_event(update)
+    event["Records"][0]["messageAttributes"] = {
+        "distsyncDeadLetteredAt": {"stringValue": "2026-01-01T00:00:00+00:00", "dataType": "String"}}
+    module = load_handler("erp_updater")
+    capsys.readouterr()
+    assert module.lambda_handler(event, FakeLambdaContext("erp")) == {"batchItemFailures": []}
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"FailureRecoveryTime"' in line]
+    values = emf[0]["FailureRecoveryTime"] if emf else []
+    values = values if isinstance(values, list) else [values]
+    assert len(emf) == 1 and len(values) == 1 and values[0] > 24 * 3600

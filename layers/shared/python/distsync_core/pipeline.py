@@ -158,6 +158,7 @@ class Consumer:
                     book.restore(result.get("hops", []))
             else:
                 self.handle(delivery)
+            _report_recovery(record)
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
         except _Quarantined as exc:
@@ -202,6 +203,19 @@ class Consumer:
         if meta:
             ledger.hop(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, event_id=meta.event_id,
                        business_key=_business_key(envelope))
+
+
+def _report_recovery(record: SQSRecord) -> None:
+    """A redriven message carries when it was dead-lettered: its delivery ends a failure's recovery."""
+    attribute = (record.message_attributes or {}).get("distsyncDeadLetteredAt") or {}
+    value = attribute.get("stringValue")
+    if value:
+        from datetime import datetime
+
+        from .contracts import utcnow
+
+        seconds = (utcnow() - datetime.fromisoformat(value)).total_seconds()
+        metrics.add_metric(name="FailureRecoveryTime", unit=MetricUnit.Seconds, value=max(0.0, seconds))
 
 
 def _business_key(envelope: Envelope | None) -> str | None:
