@@ -52,7 +52,8 @@ COUNT_METRICS = (
 )
 FORECAST_TO_ERP_LATENCY = "ForecastToErpLatency"  # Milliseconds: recommendation received -> ERP updated
 APPROVAL_TURNAROUND = "ApprovalTurnaround"  # Seconds: approval requested -> decided
-LATENCY_METRICS = {FORECAST_TO_ERP_LATENCY: "ms", APPROVAL_TURNAROUND: "s"}
+FAILURE_RECOVERY_TIME = "FailureRecoveryTime"  # Seconds: dead-lettered -> delivered after a redrive
+LATENCY_METRICS = {FORECAST_TO_ERP_LATENCY: "ms", APPROVAL_TURNAROUND: "s", FAILURE_RECOVERY_TIME: "s"}
 
 # Emitted by the shared pipeline consumer with only the service dimension, i.e. summed over all consumers.
 CONSUMER_METRICS = ("RecordsQuarantined", "RecordsRetried", "RecordsDeadLettered")
@@ -458,8 +459,13 @@ class Observability(Construct):
                 (APPROVAL_TURNAROUND, APPROVAL_TURNAROUND_SLA_PERIOD),
             )
         ]
+        recovery = CustomMetricGroup(
+            title=f"Failure recovery time p50 / p95 ({LATENCY_METRICS[FAILURE_RECOVERY_TIME]})",
+            metrics=[business_metric(FAILURE_RECOVERY_TIME, statistic=s, period=Duration.hours(1))
+                     for s in ("p50", "p95")],
+        )
         facade.monitor_custom(
-            metric_groups=[dlq_depth, *slas, flow],
+            metric_groups=[dlq_depth, *slas, recovery, flow],
             human_readable_name="Dead-letter queues, SLAs and flow",
             alarm_friendly_name="overview",
         )

@@ -147,6 +147,7 @@ def test_overview_shows_api_every_dlq_and_the_slas(dev: Synth) -> None:
     assert {
         ("Distsync", "ForecastToErpLatency", "distsync"),
         ("Distsync", "ApprovalTurnaround", "distsync"),
+        ("Distsync", "FailureRecoveryTime", "distsync"),  # emitted when a redriven message is delivered
     } <= metrics
     # SLA lines at the context thresholds (ms and s, the units the metrics are emitted in)
     annotations = {
