@@ -493,6 +493,9 @@ PRICE = {
     "secrets_call": 0.05 / 10_000,
 }
 MEMORY_GB = 0.5  # every function: 512 MB (docs/infrastructure-contract.md)
+# Lambda gives CPU in proportion to memory (one vCPU at 1,769 MB): handler time measured here on a whole core
+# is assumed to take 1769/512 = 3.5x longer at 512 MB.
+CPU_SLOWDOWN = 1769 / 512
 # Assumed round trips from a Lambda in the same region (warm connections), per call.
 LATENCY_MS = {"DynamoDB.GetItem": 5, "DynamoDB.PutItem": 6, "DynamoDB.UpdateItem": 6, "DynamoDB.BatchWriteItem": 10,
               "DynamoDB.BatchGetItem": 10, "EventBridge.PutEvents": 15, "Secrets Manager.GetSecretValue": 20,
@@ -506,7 +509,7 @@ APPROVAL_API = {"calls": {"DynamoDB.GetItem": 1, "DynamoDB.UpdateItem": 1, "SFN.
 
 def _duration_ms(calls_per_invocation: dict[str, float], own_ms: float, partner_ms: float) -> float:
     aws = sum(v * LATENCY_MS.get(op.split("[")[0], 10) for op, v in calls_per_invocation.items())
-    return math.ceil(own_ms + aws + partner_ms)  # billed per 1 ms
+    return math.ceil(own_ms * CPU_SLOWDOWN + aws + partner_ms)  # billed per 1 ms
 
 
 def _lambda_cost(invocations: float, ms: float) -> float:
@@ -567,12 +570,16 @@ def cost_model(figures: dict[str, Any]) -> dict[str, Any]:
     print("\n== cost model: USD per 1 million business events, us-east-1 list prices (see docs/performance.md)")
     print(f"   {'pipeline':<26}{'billed ms':>10}" + "".join(f"{c:>12}" for c in (*cols, "total")))
     for name, row in rows.items():
-        print(f"   {name:<26}{row['billed_ms']:>10.0f}" + "".join(f"{row[c]:>12.2f}" for c in (*cols, "total")))
+        billed = f"{row['billed_ms']:.0f}" if row["billed_ms"] else "-"
+        print(f"   {name:<26}{billed:>10}" + "".join(f"{row[c]:>12.2f}" for c in (*cols, "total")))
     for name, total in flows.items():
         print(f"   {name:<66}{total:>10.2f}")
     print("   measured: calls, entries, write/read units (counted) and handler time outside AWS calls (moto run);")
-    print(f"   assumed: prices, per-call AWS latency {LATENCY_MS}, ERP {PARTNER_MS['erp']} ms / WMS "
-          f"{PARTNER_MS['warehouse']} ms, full batches, SQS 1 receive + 1 delete per batch, approval API calls.")
+    print(f"   assumed: prices; handler time x {CPU_SLOWDOWN:.1f} at 512 MB; per-call AWS latency (ms) "
+          + ", ".join(f"{k} {v}" for k, v in LATENCY_MS.items())
+          + f"; ERP {PARTNER_MS['erp']} ms, WMS {PARTNER_MS['warehouse']} ms per call; full batches; SQS: 1 send "
+          f"per event + 1 receive and 1 delete per batch; {APPROVAL_SHARE:.0%} approvals, {SFN_TRANSITIONS} "
+          "transitions each; the approval API's calls (read from its code).")
     return {"rows": rows, "flows": flows}
 
 
