@@ -1,7 +1,7 @@
 """AWS requests per 1,000 business events, counted: the real handlers, in-process, against moto.
 
-One chain per run, each pipeline fed the events the previous one put on the bus (drained from a probe
-queue, as the integration tests do; the draining is not counted):
+One chain per run, each pipeline fed the events the previous one published (taken from its PutEvents
+entries and wrapped as the rule delivers them to the next queue):
 
   masterdata_transformer  N ItemLocationUpserted, SQS batches of 10          (seeds master data)
   webhook_api             N signed POST /v1/webhooks/planning, one request per event
@@ -17,8 +17,10 @@ layer creates lazily) carries it; a wrapper around ``BaseClient._make_api_call``
 second way and the script fails if the two disagree. Each pipeline's count is printed per 1,000 events
 next to a *floor* (the same durable effects, batched to the service limits where the API allows it
 without changing semantics) and a *naive* version (one call per write/read/event); ratio target <= 1.5x.
+Then a cost per million events from the counts, the measured handler time and the assumed prices and
+latencies below (docs/performance.md). A time budget stops a stage early on a busy machine (it says so).
 
-Usage: python bench/aws_requests.py [--events N] [--approvals M] [--json FILE]
+Usage: python bench/aws_requests.py [--events N] [--approvals M] [--budget SECONDS] [--json FILE]
 """
 
 from __future__ import annotations
