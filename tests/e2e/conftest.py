@@ -104,6 +104,24 @@ class LocalStackProcess:
         assert self.erp.upsert_item_location(item, loc, safety_stock=ss, reorder_point=rop, correlation_id=cid).status == 202
         self.accepted[cid] = "delivered"
 
+    def new_item(self, ss: float = 100, rop: float = 200) -> str:
+        """A fresh item-location (DC-1) with master data in place."""
+        sku = f"SKU-{uuid.uuid4().hex[:8]}"
+        self.master_data(sku, ss=ss, rop=rop)
+        self.wait_idle()
+        return sku
+
+    def dead_letter_update(self, expect: str) -> tuple[str, str]:
+        """A small ERP update that ends in the ERP adapter's DLQ (the ERP fails every attempt): (item, cid)."""
+        sku = self.new_item()
+        self.faults(503, 1000)
+        try:
+            cid = self.recommend(sku, 101, 200, expect=expect)
+            self.wait_idle(timeout=120)
+        finally:
+            self.faults(503, 0)
+        return sku, cid
+
     def recommend(self, item: str, ss: float, rop: float, expect: str, loc: str = "DC-1", **kw: Any) -> str:
         cid = kw.pop("correlation_id", None) or f"{item}-{uuid.uuid4().hex[:8]}"
         result = self.planning.recommend(item, loc, safety_stock=ss, reorder_point=rop,

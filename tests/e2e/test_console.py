@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 
 import pytest
 
@@ -49,15 +48,7 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
         pytest.fail(browser_missing)
     from playwright.sync_api import expect, sync_playwright
 
-    sku = f"SKU-{uuid.uuid4().hex[:8]}"
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
-    stack.faults(503, 1000)
-    try:
-        cid = stack.recommend(sku, 104, 200, expect="dead_lettered")
-        stack.wait_idle(timeout=120)
-    finally:
-        stack.faults(503, 0)
+    sku, cid = stack.dead_letter_update(expect="dead_lettered")
     assert stack.trace(cid)["status"] == "dead_lettered"
 
     shot = tmp_path / "console.png"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
@@ -11,15 +10,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_dead_lettered_update_is_redriven_and_delivered_exactly_once(stack):
-    sku = f"SKU-{uuid.uuid4().hex[:8]}"
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
-    stack.faults(503, 1000)
-    try:
-        cid = stack.recommend(sku, 104, 200, expect="delivered")
-        stack.wait_idle(timeout=120)
-    finally:
-        stack.faults(503, 0)
+    _, cid = stack.dead_letter_update(expect="delivered")
     assert stack.trace(cid)["status"] == "dead_lettered"
 
     listed = json.loads(stack.cli("dlq", "list", "--json").stdout)

@@ -17,11 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def items(stack, n: int) -> list[str]:
-    skus = [f"SKU-{uuid.uuid4().hex[:8]}" for _ in range(n)]
-    for sku in skus:
-        stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
-    return skus
+    return [stack.new_item() for _ in range(n)]
 
 
 def test_erp_rate_limiting_then_recovery_applies_once(stack):

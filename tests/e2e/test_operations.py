@@ -16,9 +16,7 @@ def sku() -> str:
 
 
 def test_trace_by_business_key_shows_every_transaction_about_it(stack):
-    item = sku()
-    stack.master_data(item, ss=100, rop=200)
-    stack.wait_idle()
+    item = stack.new_item()
     first = stack.recommend(item, 105, 200, expect="delivered", cycle="c-1")
     stack.wait_idle()
     second = stack.recommend(item, 110, 200, expect="delivered", cycle="c-2")
@@ -59,9 +57,7 @@ def test_quarantined_recommendation_is_released_once_master_data_exists(stack):
 
 
 def test_replaying_a_window_applies_nothing_twice(stack):
-    item = sku()
-    stack.master_data(item, ss=100, rop=200)
-    stack.wait_idle()
+    item = stack.new_item()
     start = datetime.now(UTC) - timedelta(seconds=1)
     cid = stack.recommend(item, 103, 200, expect="delivered")
     stack.wait_idle()

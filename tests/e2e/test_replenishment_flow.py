@@ -19,9 +19,7 @@ def item() -> str:
 
 
 def test_small_change_is_applied_to_the_erp_and_the_warehouse_is_notified(stack):
-    sku = item()
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
+    sku = stack.new_item()
     cid = stack.recommend(sku, 110, 220, expect="delivered")
     stack.wait_idle()
 
@@ -47,9 +45,7 @@ def pending_approval(stack, cid: str) -> str:
 
 
 def test_large_change_waits_for_a_planner_then_is_approved_through_the_cli(stack):
-    sku = item()
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
+    sku = stack.new_item()
     cid = stack.recommend(sku, 150, 200, expect="delivered")
     stack.wait_idle()
     approval_id = pending_approval(stack, cid)
@@ -79,9 +75,7 @@ def test_large_change_waits_for_a_planner_then_is_approved_through_the_cli(stack
 
 
 def test_large_change_rejected_by_the_planner_never_reaches_the_erp(stack):
-    sku = item()
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
+    sku = stack.new_item()
     cid = stack.recommend(sku, 100, 400, expect="rejected")
     stack.wait_idle()
     decided = stack.api.decide(pending_approval(stack, cid), "reject", comment="forecast outlier")
@@ -155,9 +149,7 @@ def test_rejected_requests_say_why_and_put_nothing_on_the_bus(stack, case, statu
 
 
 def test_erp_failing_three_times_then_recovering_applies_the_update_once(stack):
-    sku = item()
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
+    sku = stack.new_item()
     stack.faults(503, 3)
     cid = stack.recommend(sku, 105, 200, expect="delivered")
     stack.wait_idle()
@@ -167,9 +159,7 @@ def test_erp_failing_three_times_then_recovering_applies_the_update_once(stack):
 
 
 def test_the_same_webhook_twice_updates_the_erp_once(stack):
-    sku = item()
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
+    sku = stack.new_item()
     cid = f"dup-{sku}"
     same = dict(safety_stock=111, reorder_point=200, planning_cycle_id="c-dup", correlation_id=cid,
                 occurred_at="2026-11-27T06:00:00+00:00")
@@ -188,17 +178,9 @@ def test_the_same_webhook_twice_updates_the_erp_once(stack):
 
 
 def test_erp_down_dead_letters_the_update_with_the_reason(stack):
-    sku = item()
-    stack.master_data(sku, ss=100, rop=200)
-    stack.wait_idle()
     dlq = stack.info["queues"][next(q for q in stack.info["deadLetterQueues"] if q.startswith("ErpUpdate"))]
     before = _depth(stack, dlq)
-    stack.faults(503, 1000)
-    try:
-        cid = stack.recommend(sku, 101, 200, expect="dead_lettered")
-        stack.wait_idle(timeout=120)
-    finally:
-        stack.faults(503, 0)
+    _, cid = stack.dead_letter_update(expect="dead_lettered")
     assert _depth(stack, dlq) == before + 1
     doc = stack.trace(cid)
     assert doc["status"] == "dead_lettered"
@@ -213,9 +195,7 @@ def _depth(stack, url: str) -> int:
 
 
 def test_trace_cli_prints_the_documented_json(stack):
-    sku = item()
-    stack.master_data(sku)
-    stack.wait_idle()
+    sku = stack.new_item()
     cid = stack.recommend(sku, 100, 210, expect="delivered")
     stack.wait_idle()
     result = stack.cli("trace", cid, "--json")
@@ -227,9 +207,7 @@ def test_trace_cli_prints_the_documented_json(stack):
 
 
 def test_every_function_on_the_path_logs_the_correlation_id(stack):
-    sku = item()
-    stack.master_data(sku)
-    stack.wait_idle()
+    sku = stack.new_item()
     cid = stack.recommend(sku, 150, 260, expect="delivered")
     stack.wait_idle()
     assert stack.api.decide(pending_approval(stack, cid), "approve").status == 200
