@@ -194,7 +194,7 @@ def _decide(approval_id: str, decision: str, comment: str, by: str, local: str |
     from distsync.sim.clients import SignedClient
 
     target = _target(local, stack)
-    result = SignedClient(target.api_url, target.webhook_secret()).decide(approval_id, decision, comment, by)
+    result = SignedClient(target.api_url, target.approvals_secret()).decide(approval_id, decision, comment, by)
     if as_json:
         _print_json({"status": result.status, "body": result.body})
     elif result.status == 200:

@@ -36,19 +36,20 @@ class Target:
         return [r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
                 if r["ResourceType"] == "AWS::SQS::Queue"]
 
-    def webhook_secret(self) -> str:
+    def approvals_secret(self) -> str:
+        """The key that signs planner decisions (the approval API verifies the ``approvals`` source's keys)."""
         if self.local:
             from distsync.local.stack import webhook_secret
 
             return webhook_secret()
         from distsync_core.adapters import client
+        from distsync_core.adapters.secrets import secrets_for
 
         value = client("secretsmanager").get_secret_value(SecretId=self.output("WebhookSecretArn"))["SecretString"]
-        if value.lstrip().startswith("{"):
-            import json
-
-            return json.loads(value)["secrets"][0]
-        return value
+        keys = secrets_for(value, "approvals")
+        if not keys:
+            raise OpsError("the webhook secret holds no key for approvals (nor a default list)")
+        return keys[0]
 
 
 def connect(local: str | None, stack_name: str) -> Target:
