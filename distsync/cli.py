@@ -385,8 +385,7 @@ def quarantine_release(
     from distsync_core.adapters import client
     from distsync_core.adapters.stores import QuarantineStore
     from distsync_core.ledger import Ledger
-
-    from .quarantine import NotReleasable, release
+    from distsync_core.quarantine import NotReleasable, release
 
     target = _target(local, stack)
     store = QuarantineStore(target.output("QuarantineTableName"))

@@ -3,7 +3,7 @@
 Nothing here re-implements an operation: transactions and KPIs come from the ledger
 (:class:`distsync_core.ledger.Ledger`, :func:`distsync_core.trace.trace_document`,
 :func:`distsync_core.kpis.compute`), dead-letter queues from :mod:`distsync.dlq`, quarantine and approvals
-from the stores, releases from :mod:`distsync.quarantine`, and approval decisions go through the signed
+from the stores, releases from :mod:`distsync_core.quarantine`, and approval decisions go through the signed
 approval API like ``distsync approvals approve``. Problems are raised as :mod:`distsync_core.problems`.
 """
 
@@ -129,7 +129,7 @@ class Ops:
 
     def release(self, quarantine_id: str) -> dict[str, Any]:
         """Put a quarantined event back on the bus, as ``distsync quarantine release`` does."""
-        from distsync.quarantine import NotReleasable, release
+        from distsync_core.quarantine import NotReleasable, release
 
         store = self._quarantine_store()
         if store.get(quarantine_id) is None:

@@ -1,23 +1,45 @@
-"""Master data pipeline: ERP ``ItemLocationUpserted`` events into the governed master-data table."""
+"""Master data pipeline: ERP master data (items, locations, item-locations, suppliers, customers) into the
+governed master-data table, versioned (an older version never overwrites a newer one). Events that were
+quarantined waiting for this master data are released automatically once it is stored."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.stores import MasterDataStore
+from distsync_core import ledger
+from distsync_core.adapters import client
+from distsync_core.adapters.stores import MasterDataStore, QuarantineStore
 from distsync_core.config import env
-from distsync_core.contracts import ItemLocationUpserted
-from distsync_core.observability import instrument
+from distsync_core.contracts import MasterDataModel
+from distsync_core.observability import instrument, logger
 from distsync_core.pipeline import Consumer, Delivery
+from distsync_core.quarantine import NotReleasable, release
 
 
-def store_item_location(delivery: Delivery) -> None:
+def store_master_data(delivery: Delivery) -> None:
     data = delivery.data
-    MasterDataStore(env("MASTERDATA_TABLE_NAME")).upsert(data, delivery.envelope.metadata)
-    delivery.record("delivered", f"master data stored for {data.item_id}@{data.location_id}")
+    key = data.master_key()
+    version = f"version {data.record_version}" if data.record_version else f"of {delivery.envelope.metadata.occurred_at}"
+    if not MasterDataStore(env("MASTERDATA_TABLE_NAME")).upsert(data, delivery.envelope.metadata):
+        delivery.record("delivered", f"{key} {version} is older than the stored record: left out")
+        return
+    delivery.record("delivered", f"master data stored: {key} {version}")
+    release_waiting(key)
 
 
-consumer = Consumer("masterdata", ItemLocationUpserted, store_item_location)
+def release_waiting(key: str) -> None:
+    store = QuarantineStore(env("QUARANTINE_TABLE_NAME"))
+    for waiting in store.waiting_for(key):
+        try:
+            released = release(store, client("events"), env("EVENT_BUS_NAME"), waiting["quarantineId"])
+        except NotReleasable as exc:  # someone released it first, or it cannot be released: leave it
+            logger.info("quarantined event not released", extra={"reason": str(exc)})
+            continue
+        ledger.hop(released.correlation_id, "quarantine", "released",
+                   f"{released.quarantine_id} released automatically: {key} arrived")
+
+
+consumer = Consumer("masterdata", MasterDataModel, store_master_data)
 
 
 @instrument

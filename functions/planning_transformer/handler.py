@@ -28,7 +28,7 @@ def plan_replenishment(delivery: Delivery) -> None:
     decision = decide(rec, MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(rec.item_id, rec.location_id), threshold)
 
     if isinstance(decision, Quarantine):
-        raise PermanentFailure(decision.reason)
+        raise PermanentFailure(decision.reason, waiting_for=decision.waiting_for)
     if isinstance(decision, NoChange):
         delivery.record("delivered", decision.reason)
         return

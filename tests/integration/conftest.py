@@ -56,12 +56,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         for env_name, (name, keys) in TABLES.items():
             extra: dict[str, Any] = {}
             attributes = [k for k, _ in keys]
-            if env_name == "TRACE_TABLE_NAME":  # as in the stack: hops by business key
-                attributes += ["businessKey", "at"]
+            index = {"TRACE_TABLE_NAME": ("byBusinessKey", "businessKey", "at"),  # as in the stack
+                     "QUARANTINE_TABLE_NAME": ("byWaitingFor", "waitingFor", "quarantinedAt")}.get(env_name)
+            if index:
+                attributes += list(index[1:])
                 extra["GlobalSecondaryIndexes"] = [{
-                    "IndexName": "byBusinessKey", "Projection": {"ProjectionType": "ALL"},
-                    "KeySchema": [{"AttributeName": "businessKey", "KeyType": "HASH"},
-                                  {"AttributeName": "at", "KeyType": "RANGE"}]}]
+                    "IndexName": index[0], "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": index[1], "KeyType": "HASH"},
+                                  {"AttributeName": index[2], "KeyType": "RANGE"}]}]
             ddb.create_table(
                 TableName=name,
                 KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],

@@ -49,7 +49,7 @@ def erp(monkeypatch):
 def test_master_data_lands_in_the_governed_table(aws):
     assert run("masterdata_transformer", bus_event(master())) == {"batchItemFailures": []}
     [item] = aws.items("MASTERDATA_TABLE_NAME")
-    assert item["pk"] == "SKU-1#DC-1" and item["supplierId"] == "SUP-1" and float(item["safetyStock"]) == 100
+    assert item["pk"] == "ITEMLOC#SKU-1#DC-1" and item["supplierId"] == "SUP-1" and float(item["safetyStock"]) == 100
 
 
 def test_small_change_requests_the_erp_update(aws):
@@ -190,3 +190,47 @@ def test_delivering_a_redriven_message_reports_the_recovery_time(aws, erp, capsy
     values = emf[0]["FailureRecoveryTime"] if emf else []
     values = values if isinstance(values, list) else [values]
     assert len(emf) == 1 and len(values) == 1 and values[0] > 24 * 3600
+
+
+def test_master_data_versions_never_go_backwards(aws):
+    from distsync_core.contracts import ItemUpserted
+
+    def item(version, description):
+        return envelope("ItemUpserted", ItemUpserted(item_id="SKU-7", description=description, unit_of_measure="EA",
+                                                     status="active", record_version=version))
+
+    run("masterdata_transformer", bus_event(item(2, "v2")))
+    run("masterdata_transformer", bus_event(item(1, "v1 arriving late")))
+    run("masterdata_transformer", bus_event(item(3, "v3")))
+    run("masterdata_transformer", bus_event(item(3, "v3 again")))  # same version: not newer either
+    [record] = [i for i in aws.items("MASTERDATA_TABLE_NAME") if i["pk"] == "ITEM#SKU-7"]
+    assert (record["description"], int(record["recordVersion"]), record["entity"]) == ("v3", 3, "Item")
+    details = sorted(h["detail"] for h in aws.items("TRACE_TABLE_NAME"))
+    assert sum("older than the stored record" in d for d in details) == 2
+
+
+def test_unversioned_master_data_is_ordered_by_event_time(aws):
+    late = envelope("ItemLocationUpserted", ItemLocationUpserted(
+        **ITEM, unit_of_measure="EA", safety_stock=1, reorder_point=1, supplier_id="S", lead_time_days=1))
+    newer = master(ss=100, rop=200)  # occurred at the same time: ties go to the later arrival
+    run("masterdata_transformer", bus_event(newer))
+    older = late.model_copy(update={"metadata": late.metadata.model_copy(
+        update={"occurred_at": datetime(2026, 11, 26, tzinfo=UTC)})})
+    run("masterdata_transformer", bus_event(older))
+    [record] = aws.items("MASTERDATA_TABLE_NAME")
+    assert float(record["safetyStock"]) == 100
+
+
+def test_a_quarantined_recommendation_is_released_when_its_master_data_arrives(aws):
+    run("planning_transformer", bus_event(recommendation(110, 210, cid="corr-wait")))
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["waitingFor"] == "ITEMLOC#SKU-1#DC-1" and q["status"] == "QUARANTINED"
+    aws.probe(wait=0.2)
+    run("masterdata_transformer", bus_event(master()))
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["status"] == "RELEASED"
+    [released] = aws.probe(wait=0.5)  # the original event, back on the bus
+    assert released["detail"]["metadata"]["correlationId"] == "corr-wait"
+    assert released["detail-type"] == "ReplenishmentRecommended"
+    hops = [(h["stage"], h["outcome"]) for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-wait"]
+    assert ("quarantine", "released") in hops

@@ -10,6 +10,11 @@ from distsync_core.schemas import render_all
 from tests.conftest import ROOT
 
 SAMPLES = {
+    "ItemUpserted": {"itemId": "SKU-1", "description": "Pallet wrap 500 mm", "unitOfMeasure": "EA",
+                     "status": "active", "recordVersion": 3},
+    "LocationUpserted": {"locationId": "DC-1", "name": "East DC", "locationType": "dc"},
+    "SupplierUpserted": {"supplierId": "S-1", "name": "Acme", "defaultLeadTimeDays": 12, "recordVersion": 1},
+    "CustomerUpserted": {"customerId": "C-1", "name": "Corner Shop", "channel": "b2b"},
     "ItemLocationUpserted": {"itemId": "SKU-1", "locationId": "DC-1", "unitOfMeasure": "EA", "safetyStock": 1,
                              "reorderPoint": 2, "supplierId": "S-1", "leadTimeDays": 3},
     "ReplenishmentRecommended": {"itemId": "SKU-1", "locationId": "DC-1", "recommendedSafetyStock": 1,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -73,16 +73,82 @@ class Envelope(ContractModel):
 # ---------------------------------------------------------------------------------------------------
 # Data contracts (v1)
 # ---------------------------------------------------------------------------------------------------
-class ItemLocationUpserted(ContractModel):
+UnitOfMeasure = Annotated[str, Field(pattern=r"^[A-Z]{1,8}$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+RecordVersion = Annotated[int, Field(ge=1, strict=True, description="The ERP's change counter of the record")]
+
+
+class MasterDataModel(ContractModel):
+    """Master data from the ERP (the system of record), versioned: an older version never overwrites a
+    newer one. Without ``recordVersion`` the event time orders the changes."""
+
+    record_version: RecordVersion | None = None
+
+    def master_key(self) -> str:
+        raise NotImplementedError
+
+    def business_key(self) -> str | None:
+        return super().business_key() or self.master_key()
+
+
+class ItemLocationUpserted(MasterDataModel):
     """ERP master data for one item at one location (ERP is the system of record)."""
 
     item_id: Identifier
     location_id: Identifier
-    unit_of_measure: Annotated[str, Field(pattern=r"^[A-Z]{1,8}$")]
+    unit_of_measure: UnitOfMeasure
     safety_stock: Quantity
     reorder_point: Quantity
     supplier_id: Identifier
     lead_time_days: Days
+
+    def master_key(self) -> str:
+        return f"ITEMLOC#{self.item_id}#{self.location_id}"
+
+
+class ItemUpserted(MasterDataModel):
+    """An item (SKU) of the ERP's item master."""
+
+    item_id: Identifier
+    description: Name
+    unit_of_measure: UnitOfMeasure
+    status: Literal["active", "inactive", "discontinued"]
+
+    def master_key(self) -> str:
+        return f"ITEM#{self.item_id}"
+
+
+class LocationUpserted(MasterDataModel):
+    """A stocking location: distribution centre, store, plant."""
+
+    location_id: Identifier
+    name: Name
+    location_type: Literal["dc", "store", "plant", "3pl"]
+
+    def master_key(self) -> str:
+        return f"LOCATION#{self.location_id}"
+
+
+class SupplierUpserted(MasterDataModel):
+    """A supplier with its default lead time."""
+
+    supplier_id: Identifier
+    name: Name
+    default_lead_time_days: Days
+
+    def master_key(self) -> str:
+        return f"SUPPLIER#{self.supplier_id}"
+
+
+class CustomerUpserted(MasterDataModel):
+    """A customer account."""
+
+    customer_id: Identifier
+    name: Name
+    channel: Literal["b2b", "b2c", "marketplace"]
+
+    def master_key(self) -> str:
+        return f"CUSTOMER#{self.customer_id}"
 
 
 class ReplenishmentRecommended(ContractModel):
@@ -144,6 +210,10 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     (c.event_type, c.version): c
     for c in (
         Contract("ItemLocationUpserted", "1", ItemLocationUpserted, frozenset({"erp"}), "distsync.erp"),
+        Contract("ItemUpserted", "1", ItemUpserted, frozenset({"erp"}), "distsync.erp"),
+        Contract("LocationUpserted", "1", LocationUpserted, frozenset({"erp"}), "distsync.erp"),
+        Contract("SupplierUpserted", "1", SupplierUpserted, frozenset({"erp"}), "distsync.erp"),
+        Contract("CustomerUpserted", "1", CustomerUpserted, frozenset({"erp"}), "distsync.erp"),
         Contract(
             "ReplenishmentRecommended", "1", ReplenishmentRecommended, frozenset({"planning"}), "distsync.planning"
         ),

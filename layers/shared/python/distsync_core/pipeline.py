@@ -31,7 +31,12 @@ from .problems import pydantic_errors
 
 
 class PermanentFailure(Exception):
-    """Retrying cannot help (e.g. unknown master data, partner rejected): quarantine with this reason."""
+    """Retrying cannot help (e.g. unknown master data, partner rejected): quarantine with this reason.
+    ``waiting_for`` names the master data whose arrival releases it automatically."""
+
+    def __init__(self, reason: str, waiting_for: str | None = None):
+        super().__init__(reason)
+        self.waiting_for = waiting_for
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,7 @@ class Consumer:
         except _Quarantined as exc:
             self._quarantine(record, envelope, exc.reason, exc.errors, quarantine)
         except PermanentFailure as exc:
-            self._quarantine(record, envelope, str(exc), [], quarantine)
+            self._quarantine(record, envelope, str(exc), [], quarantine, waiting_for=exc.waiting_for)
         except Exception as exc:
             final = receive_count >= max_receives
             outcome = "dead_lettered" if final else "retrying"
@@ -185,6 +190,7 @@ class Consumer:
         reason: str,
         errors: list[dict[str, Any]],
         quarantine: QuarantineStore | None,
+        waiting_for: str | None = None,
     ) -> None:
         meta = envelope.metadata if envelope else None
         if quarantine is None:  # a consumer without a quarantine table must not swallow the event
@@ -197,6 +203,7 @@ class Consumer:
             correlation_id=meta.correlation_id if meta else None,
             event_id=meta.event_id if meta else None,
             event_type=meta.event_type if meta else None,
+            waiting_for=waiting_for,
         )
         logger.warning("event quarantined", extra={"reason": reason, "errors": errors, "quarantineId": qid})
         metrics.add_metric(name="RecordsQuarantined", unit=MetricUnit.Count, value=1)

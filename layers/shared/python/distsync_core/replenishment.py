@@ -28,6 +28,7 @@ class ItemLocationRecord:
 @dataclass(frozen=True)
 class Quarantine:
     reason: str
+    waiting_for: str | None = None  # the master data whose arrival makes it valid
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ Decision = Quarantine | NoChange | ApplyDirectly | RequireApproval
 
 
 def item_location_key(item_id: str, location_id: str) -> str:
-    return f"{item_id}#{location_id}"
+    """The master-data key of an item-location (see ``ItemLocationUpserted.master_key``)."""
+    return f"ITEMLOC#{item_id}#{location_id}"
 
 
 def relative_change_percent(current: float, proposed: float) -> float:
@@ -79,7 +81,8 @@ def decide(
 ) -> Decision:
     if current is None:
         return Quarantine(
-            f"unknown item-location {rec.item_id}@{rec.location_id}: no ItemLocationUpserted in master data"
+            f"unknown item-location {rec.item_id}@{rec.location_id}: no ItemLocationUpserted in master data",
+            waiting_for=item_location_key(rec.item_id, rec.location_id),
         )
     change = max(
         relative_change_percent(current.safety_stock, rec.recommended_safety_stock),

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ..contracts import ItemLocationUpserted, Metadata
+from ..contracts import MasterDataModel, Metadata
 from ..replenishment import ItemLocationRecord, item_location_key
 from . import table
 from .dynamo import from_item, to_item
@@ -20,15 +20,37 @@ class MasterDataStore:
     def __init__(self, table_name: str):
         self._table = table(table_name)
 
-    def upsert(self, data: ItemLocationUpserted, meta: Metadata) -> None:
-        item = data.model_dump(by_alias=True, mode="json")
+    def upsert(self, data: MasterDataModel, meta: Metadata) -> bool:
+        """Store the record unless a newer one is stored already (by recordVersion, else by event time).
+        Returns False when the incoming record is older and was left out."""
+        from botocore.exceptions import ClientError
+
+        item = data.model_dump(by_alias=True, mode="json", exclude_none=True)
         item.update(
-            pk=item_location_key(data.item_id, data.location_id),
+            pk=data.master_key(),
+            entity=type(data).__name__.removesuffix("Upserted"),
             sourceEventId=meta.event_id,
             occurredAt=meta.occurred_at.isoformat(),
             updatedAt=_now_iso(),
         )
-        self._table.put_item(Item=to_item(item))
+        if data.record_version is not None:
+            condition = "attribute_not_exists(pk) OR attribute_not_exists(recordVersion) OR recordVersion < :v"
+            values = {":v": data.record_version}
+        else:
+            condition = "attribute_not_exists(pk) OR occurredAt <= :t"
+            values = {":t": item["occurredAt"]}
+        try:
+            self._table.put_item(Item=to_item(item), ConditionExpression=condition,
+                                 ExpressionAttributeValues=to_item(values))
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def get_record(self, key: str) -> dict[str, Any] | None:
+        raw = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
+        return from_item(raw) if raw else None
 
     def get(self, item_id: str, location_id: str) -> ItemLocationRecord | None:
         found = self._table.get_item(Key={"pk": item_location_key(item_id, location_id)}, ConsistentRead=True)
@@ -70,25 +92,32 @@ class QuarantineStore:
         event_id: str | None = None,
         event_type: str | None = None,
         errors: list[dict[str, Any]] | None = None,
+        waiting_for: str | None = None,
     ) -> str:
+        """``waiting_for``: the master-data key whose arrival releases the event (index byWaitingFor)."""
         quarantine_id = f"q-{event_id}" if event_id else f"q-{uuid.uuid4()}"
-        self._table.put_item(
-            Item=to_item(
-                {
-                    "quarantineId": quarantine_id,
-                    "stage": stage,
-                    "reason": reason,
-                    "errors": errors or [],
-                    "body": body,
-                    "correlationId": correlation_id or "unknown",
-                    "eventId": event_id,
-                    "eventType": event_type,
-                    "quarantinedAt": _now_iso(),
-                    "status": "QUARANTINED",
-                }
-            )
-        )
+        record = {
+            "quarantineId": quarantine_id,
+            "stage": stage,
+            "reason": reason,
+            "errors": errors or [],
+            "body": body,
+            "correlationId": correlation_id or "unknown",
+            "eventId": event_id,
+            "eventType": event_type,
+            "waitingFor": waiting_for,
+            "quarantinedAt": _now_iso(),
+            "status": "QUARANTINED",
+        }
+        self._table.put_item(Item=to_item({k: v for k, v in record.items() if v is not None}))
         return quarantine_id
+
+    def waiting_for(self, key: str) -> list[dict[str, Any]]:
+        """Quarantined events that wait for the master data ``key``."""
+        from boto3.dynamodb.conditions import Key
+
+        page = self._table.query(IndexName="byWaitingFor", KeyConditionExpression=Key("waitingFor").eq(key))
+        return [from_item(i) for i in page.get("Items", []) if i.get("status") == "QUARANTINED"]
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         items = [from_item(i) for i in _scan(self._table)]
