@@ -1,5 +1,5 @@
 """The five DynamoDB tables of the contract: on-demand, PITR, AWS-managed encryption; the trace table has
-a global secondary index by business key.
+a global secondary index by business key, the quarantine table one by the master data an event waits for.
 
 ``prod`` retains the tables (they hold governed master data and pending approvals); every other stage
 destroys them so throw-away stages leave nothing behind.
@@ -14,9 +14,10 @@ from constructs import Construct
 
 _S = dynamodb.AttributeType.STRING
 TRACE_BUSINESS_KEY_INDEX = "byBusinessKey"
+QUARANTINE_WAITING_FOR_INDEX = "byWaitingFor"
 # What Table.grant_write_data grants, on the table only: an index cannot be written, and with an index on
 # the table the CDK grant would add "<table arn>/index/*" (a wildcard cdk-nag rightly flags).
-TRACE_WRITE_ACTIONS = (
+TABLE_WRITE_ACTIONS = (
     "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
@@ -53,6 +54,15 @@ class DataStores(Construct):
         # pk = "<itemId>#<locationId>"
         self.masterdata = table("MasterDataTable", "pk")
         self.quarantine = table("QuarantineTable", "quarantineId")
+        # Quarantined events waiting for master data, by what they wait for ("ITEMLOC#<item>#<location>"),
+        # oldest first: the masterdata transformer releases them when that master data arrives. Records
+        # quarantined for any other reason carry no waitingFor and stay out of it.
+        self.quarantine.add_global_secondary_index(
+            index_name=QUARANTINE_WAITING_FOR_INDEX,
+            partition_key=dynamodb.Attribute(name="waitingFor", type=_S),
+            sort_key=dynamodb.Attribute(name="quarantinedAt", type=_S),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         self.approvals = table("ApprovalsTable", "approvalId")
         # One item per hop of an event; expires via TTL.
         self.trace = table("TraceTable", "correlationId", sort_key="sk", ttl_attribute="expiresAt")
@@ -70,5 +80,25 @@ class DataStores(Construct):
     def grant_trace_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Record hops in the trace table (every function does); reading, incl. the index, is for operators."""
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(TRACE_WRITE_ACTIONS), resource_arns=[self.trace.table_arn]
+            grantee=grantee, actions=list(TABLE_WRITE_ACTIONS), resource_arns=[self.trace.table_arn]
+        )
+
+    def grant_quarantine_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Quarantine events (Table.grant_write_data's actions, on the table only: no "/index/*")."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(TABLE_WRITE_ACTIONS), resource_arns=[self.quarantine.table_arn]
+        )
+
+    def grant_quarantine_release(self, grantee: iam.IGrantable) -> None:
+        """Quarantine events and release those waiting for master data (the masterdata transformer): put,
+        read and conditionally update records on the table; query the byWaitingFor index, by its own ARN."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            resource_arns=[self.quarantine.table_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.quarantine.table_arn}/index/{QUARANTINE_WAITING_FOR_INDEX}"],
         )

@@ -31,11 +31,21 @@ TASK_TIMEOUT = Duration.seconds(10)
 ERP_BACKOFF_SECONDS = "0.5"
 ERP_TIMEOUT_SECONDS = "5"
 
+# Every master-data event type the ERP sends (webhook /v1/webhooks/erp); one rule routes them all to the
+# masterdata pipeline.
+MASTERDATA_DETAIL_TYPES = (
+    "ItemUpserted",
+    "LocationUpserted",
+    "ItemLocationUpserted",
+    "SupplierUpserted",
+    "CustomerUpserted",
+)
+
 # The dashboards by domain (infra/constructs/observability.py); the overview is added to these.
 DOMAINS = (
     Domain(
         key="masterdata",
-        title="Master data (ERP item-locations)",
+        title="Master data (ERP items, locations, item-locations, suppliers, customers)",
         pipelines=("MasterdataPipeline",),
         metrics=("RecordsQuarantined", "RecordsRetried", "RecordsDeadLettered"),
     ),
@@ -188,14 +198,16 @@ class DistsyncStack(Stack):
             "MasterdataTransformerFunction",
             "masterdata_transformer",
             TRANSFORMER_TIMEOUT,
-            "Validates ERP item-location master data and stores the governed record",
+            "Validates ERP master data, stores the governed record and releases events waiting for it",
             MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
             QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
             IDEMPOTENCY_TABLE_NAME=tables.idempotency.table_name,
+            EVENT_BUS_NAME=bus.event_bus_name,
             MAX_RECEIVE_COUNT=max_receive_count,
         )
         tables.masterdata.grant_read_write_data(masterdata_transformer)
-        tables.quarantine.grant_write_data(masterdata_transformer)
+        tables.grant_quarantine_release(masterdata_transformer)
+        bus.grant_put_events_to(masterdata_transformer)  # republishes the events it releases
         tables.idempotency.grant_read_write_data(masterdata_transformer)
 
         planning_transformer = function(
@@ -212,7 +224,7 @@ class DistsyncStack(Stack):
             MAX_RECEIVE_COUNT=max_receive_count,
         )
         tables.masterdata.grant_read_data(planning_transformer)
-        tables.quarantine.grant_write_data(planning_transformer)
+        tables.grant_quarantine_write(planning_transformer)
         tables.idempotency.grant_read_write_data(planning_transformer)
         bus.grant_put_events_to(planning_transformer)
         state_machine.grant_start_execution(planning_transformer)
@@ -244,15 +256,27 @@ class DistsyncStack(Stack):
             MAX_RECEIVE_COUNT=max_receive_count,
         )
 
-        # --- the four domain pipelines: (id, source, detail-type, consumer, batch size) ---
-        pipelines: list[tuple[str, str, str, lambda_.Function, int]] = [
-            ("MasterdataPipeline", "distsync.erp", "ItemLocationUpserted", masterdata_transformer, 10),
-            ("PlanningPipeline", "distsync.planning", "ReplenishmentRecommended", planning_transformer, 10),
-            ("ErpUpdatePipeline", "distsync.replenishment", "ReplenishmentUpdateRequested", erp_updater, 5),
+        # --- the four domain pipelines: (id, source, detail-types, consumer, batch size) ---
+        pipelines: list[tuple[str, str, tuple[str, ...], lambda_.Function, int]] = [
+            ("MasterdataPipeline", "distsync.erp", MASTERDATA_DETAIL_TYPES, masterdata_transformer, 10),
+            (
+                "PlanningPipeline",
+                "distsync.planning",
+                ("ReplenishmentRecommended",),
+                planning_transformer,
+                10,
+            ),
+            (
+                "ErpUpdatePipeline",
+                "distsync.replenishment",
+                ("ReplenishmentUpdateRequested",),
+                erp_updater,
+                5,
+            ),
             (
                 "WarehouseNotificationPipeline",
                 "distsync.erp-adapter",
-                "ReplenishmentParametersUpdated",
+                ("ReplenishmentParametersUpdated",),
                 warehouse_notifier,
                 10,
             ),
@@ -263,14 +287,14 @@ class DistsyncStack(Stack):
                 pipeline_id,
                 bus=bus,
                 sources=[source],
-                detail_types=[detail_type],
+                detail_types=list(detail_types),
                 function=consumer,
                 batch_size=batch_size,
                 max_receive_count=config.max_receive_count,
                 alarm_topic=alarms.topic,
                 removal_policy=removal,
             )
-            for pipeline_id, source, detail_type, consumer, batch_size in pipelines
+            for pipeline_id, source, detail_types, consumer, batch_size in pipelines
         }
 
         webhook = WebhookApi(

@@ -49,6 +49,9 @@ QUEUE_CONSUME = frozenset(
     }
 )
 PUT_EVENTS = frozenset({"events:PutEvents"})
+# quarantine records: put (quarantine), read and conditionally update (release)
+QUARANTINE_RELEASE = frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+INDEX_QUERY = frozenset({"dynamodb:Query"})
 SECRET_READ = frozenset({"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"})
 TASK_RESPONSE = frozenset({"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"})
 START_EXECUTION = frozenset({"states:StartExecution"})
@@ -80,7 +83,8 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
 }
 
 # Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
-# triggers the function, "table:<name>", "bus", "webhook-secret", "approval-state-machine", "*".
+# triggers the function, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
+# "bus", "webhook-secret", "approval-state-machine", "*".
 EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "webhook_api": {
         "log-group": LOG_WRITE,
@@ -103,8 +107,10 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:masterdata": TABLE_READ_WRITE,
-        "table:quarantine": TABLE_WRITE,
+        "table:quarantine": QUARANTINE_RELEASE,
+        "table:quarantine/index/byWaitingFor": INDEX_QUERY,  # events waiting for the arriving master data
         "table:idempotency": TABLE_READ_WRITE,
+        "bus": PUT_EVENTS,  # republishes the events it releases
         "queue": QUEUE_CONSUME,
     },
     "planning_transformer": {
@@ -208,6 +214,24 @@ def _resource_id(resource: Any) -> str | None:
     return None
 
 
+def _named_index(s: Synth, resource: Any) -> tuple[str, str] | None:
+    """(table logical id, index name) if the resource is exactly "<table arn>/index/<name>" for an index
+    that table of this stack has: a concrete index, never "index/*"."""
+    if not (isinstance(resource, dict) and list(resource) == ["Fn::Join"]):
+        return None
+    separator, parts = resource["Fn::Join"]
+    if separator != "" or len(parts) != 2 or not isinstance(parts[1], str):
+        return None
+    table_id = _resource_id(parts[0])
+    prefix, _, name = parts[1].partition("/index/")
+    if prefix or not name or table_id not in s.resources:
+        return None
+    if s.resources[table_id]["Type"] != "AWS::DynamoDB::Table":
+        return None
+    indexes = {i["IndexName"] for i in s.props(table_id).get("GlobalSecondaryIndexes", [])}
+    return (table_id, name) if name in indexes else None
+
+
 def test_every_statement_is_allow_with_named_actions_and_no_wildcard_action(dev: Synth) -> None:
     statements = list(_statements(dev))
     assert len(statements) > 40  # the walk sees the function policies, not an empty list
@@ -238,6 +262,10 @@ def test_every_resource_is_an_arn_of_this_stacks_own_resources(dev: Synth) -> No
         assert len(services) == 1, (role_id, statement["Action"])
         (service,) = services
         for resource in resources:
+            index = _named_index(dev, resource)
+            if index is not None:
+                assert service == "dynamodb", (role_id, resource)
+                continue  # a named index of one of this stack's tables
             logical_id = _resource_id(resource)
             assert logical_id in dev.resources, (role_id, resource)  # no ARN strings, no "/index/*"
             assert dev.resources[logical_id]["Type"] == OWN_RESOURCE_TYPES[service], (role_id, resource)
@@ -266,7 +294,13 @@ def _permissions(s: Synth, role_id: str, folder: str | None) -> dict[str, set[st
         if owner != role_id:
             continue
         for resource in as_list(statement["Resource"]):
-            label = "*" if resource == "*" else labels.get(_resource_id(resource) or "", f"other:{resource}")
+            index = _named_index(s, resource)
+            if resource == "*":
+                label = "*"
+            elif index is not None:
+                label = f"{labels[index[0]]}/index/{index[1]}"
+            else:
+                label = labels.get(_resource_id(resource) or "", f"other:{resource}")
             granted.setdefault(label, set()).update(as_list(statement["Action"]))
     return granted
 

@@ -7,12 +7,19 @@ from synth_support import FOLDERS, Synth, allowed_actions
 
 pytestmark = pytest.mark.infra
 
-# (source, detail-type, consumer folder, batch size) from the contract
+MASTERDATA_DETAIL_TYPES = [
+    "ItemUpserted",
+    "LocationUpserted",
+    "ItemLocationUpserted",
+    "SupplierUpserted",
+    "CustomerUpserted",
+]
+# (source, detail-types, consumer folder, batch size) from the contract
 PIPELINES = [
-    ("distsync.erp", "ItemLocationUpserted", "masterdata_transformer", 10),
-    ("distsync.planning", "ReplenishmentRecommended", "planning_transformer", 10),
-    ("distsync.replenishment", "ReplenishmentUpdateRequested", "erp_updater", 5),
-    ("distsync.erp-adapter", "ReplenishmentParametersUpdated", "warehouse_notifier", 10),
+    ("distsync.erp", MASTERDATA_DETAIL_TYPES, "masterdata_transformer", 10),
+    ("distsync.planning", ["ReplenishmentRecommended"], "planning_transformer", 10),
+    ("distsync.replenishment", ["ReplenishmentUpdateRequested"], "erp_updater", 5),
+    ("distsync.erp-adapter", ["ReplenishmentParametersUpdated"], "warehouse_notifier", 10),
 ]
 
 TIMEOUTS = {
@@ -32,7 +39,8 @@ EXTRA_ENV = {
     "webhook_api": {"EVENT_BUS_NAME", "WEBHOOK_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME"},
     "approval_api": {"APPROVALS_TABLE_NAME", "WEBHOOK_SECRET_ARN"},
     "masterdata_transformer": {
-        "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
+        "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME",
+        "MAX_RECEIVE_COUNT",
     },
     "planning_transformer": {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME",
@@ -48,22 +56,24 @@ EXTRA_ENV = {
 }  # fmt: skip
 
 
-def _queue_of_rule(dev: Synth, source: str, detail_type: str) -> str:
+def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
     rules = [
         r["Properties"]
         for r in dev.of_type("AWS::Events::Rule").values()
-        if r["Properties"]["EventPattern"] == {"source": [source], "detail-type": [detail_type]}
+        if r["Properties"]["EventPattern"] == {"source": [source], "detail-type": detail_types}
     ]
-    assert len(rules) == 1, f"expected one rule for {source}/{detail_type}"
+    assert len(rules) == 1, f"expected one rule for {source}/{detail_types}"
     rule = rules[0]
     assert rule["EventBusName"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
     (target,) = rule["Targets"]
     return target["Arn"]["Fn::GetAtt"][0]
 
 
-@pytest.mark.parametrize(("source", "detail_type", "folder", "batch_size"), PIPELINES)
-def test_pipeline_wiring(dev: Synth, source: str, detail_type: str, folder: str, batch_size: int) -> None:
-    queue_id = _queue_of_rule(dev, source, detail_type)
+@pytest.mark.parametrize(("source", "detail_types", "folder", "batch_size"), PIPELINES)
+def test_pipeline_wiring(
+    dev: Synth, source: str, detail_types: list[str], folder: str, batch_size: int
+) -> None:
+    queue_id = _queue_of_rule(dev, source, detail_types)
     queue = dev.props(queue_id)
     assert queue["VisibilityTimeout"] == 6 * TIMEOUTS[folder]
     assert queue["SqsManagedSseEnabled"] is True

@@ -89,6 +89,20 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         assert dev.resources[logical_id]["DeletionPolicy"] == "Delete"  # only prod retains
 
 
+def test_quarantine_table_is_indexed_by_what_an_event_waits_for(dev: Synth) -> None:
+    p = dev.props(dev.table_ids["quarantine"])
+    (index,) = p["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "byWaitingFor"
+    assert index["KeySchema"] == [
+        {"AttributeName": "waitingFor", "KeyType": "HASH"},
+        {"AttributeName": "quarantinedAt", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert {"AttributeName": "waitingFor", "AttributeType": "S"} in p["AttributeDefinitions"]
+    assert {"AttributeName": "quarantinedAt", "AttributeType": "S"} in p["AttributeDefinitions"]
+    assert "ProvisionedThroughput" not in index  # on demand like the table
+
+
 def _definition(synth: Synth) -> str:
     """The state machine definition with the function ARN GetAtts rendered as <logicalId.Arn>."""
     p = synth.props(synth.logical_id(synth.stack.state_machine))
