@@ -9,7 +9,7 @@ export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
-.PHONY: install run test test-fast synth lint schemas openapi bench clean
+.PHONY: install run test test-fast synth lint schemas openapi catalogue bench clean
 
 install: $(STAMP) node_modules/.installed
 
@@ -46,6 +46,9 @@ schemas: install
 
 openapi: install
 	PYTHONPATH=layers/shared/python $(PY) -m distsync_core.openapi docs/openapi.json
+
+catalogue: install
+	$(BIN)/distsync catalogue --out docs/event-catalogue.md
 
 bench: install
 	$(PY) bench/cold_start.py

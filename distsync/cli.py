@@ -513,6 +513,21 @@ def kpis(
     console.print(f"DLQ depth: {figures['deadLetterQueueDepth']}")
 
 
+@app.command()
+def catalogue(
+    out: Annotated[Path, typer.Option(help="Where to write the catalogue")] = Path("docs/event-catalogue.md"),
+) -> None:
+    """Write the event catalogue (types, producers, consuming pipelines, schemas) generated from the code."""
+    from .catalogue import render
+    from .local.assembly import Assembly
+    from .local.synth import ROOT, synth
+
+    with console.status("synthesizing (cdk synth)..."):
+        assembly = Assembly.load(synth(ROOT / ".distsync" / "local" / "cdk.out"))
+    out.write_text(render(assembly))
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     app()
 

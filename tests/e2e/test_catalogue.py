@@ -1,0 +1,29 @@
+"""The committed event catalogue is what the code and the synthesized template say today."""
+
+import pytest
+
+from distsync.catalogue import consumers, render
+from distsync.local.assembly import Assembly
+from distsync.local.synth import ROOT, synth
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def assembly() -> Assembly:
+    return Assembly.load(synth(ROOT / ".distsync" / "local" / "cdk.out"))  # cached: the e2e stack's synth
+
+
+def test_committed_catalogue_is_current(assembly):
+    committed = (ROOT / "docs" / "event-catalogue.md").read_text()
+    assert committed == render(assembly), "run `make catalogue` and commit docs/event-catalogue.md"
+
+
+def test_every_routed_type_has_a_contract_and_a_consumer(assembly):
+    from distsync_core.contracts import CONTRACTS
+
+    routed = consumers(assembly)
+    known = {(c.bus_source, c.event_type) for c in CONTRACTS.values()}
+    assert set(routed) <= known, "a rule routes an event type that has no contract"
+    assert routed[("distsync.planning", "ReplenishmentRecommended")] == [
+        "PlanningPipeline -> PlanningTransformerFunction"]
