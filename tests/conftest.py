@@ -50,3 +50,16 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self._timeout_ms
+
+
+_signed: dict[bytes, int] = {}
+
+
+def fresh_timestamp(body: bytes) -> int:
+    """A signing timestamp this process has not used for this body before (distsync refuses a replayed
+    signature): now, or one second past the last one used for the same body."""
+    import time
+
+    now = int(time.time())
+    _signed[body] = max(now, _signed.get(body, now - 1) + 1)
+    return _signed[body]

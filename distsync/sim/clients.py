@@ -40,18 +40,18 @@ class SignedClient:
 
     def __init__(self, base_url: str, secret: str):
         self.base_url, self.secret = base_url.rstrip("/"), secret
-        self._last_timestamp = 0
+        self._signed: dict[bytes, int] = {}
 
-    def _fresh_timestamp(self) -> float:
-        # distsync refuses a signature it has seen: never sign two requests with the same timestamp and body
-        now = max(int(time.time()), self._last_timestamp + 1)
-        self._last_timestamp = now
-        return now
+    def _fresh_timestamp(self, body: bytes) -> int:
+        # distsync refuses a signature it has seen: never sign the same body twice with the same timestamp
+        now = int(time.time())
+        self._signed[body] = max(now, self._signed.get(body, now - 1) + 1)
+        return self._signed[body]
 
     def post(self, path: str, payload: Any, *, extra_headers: dict[str, str] | None = None,
              raw: bytes | None = None, now: float | None = None) -> HttpResult:
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json", **signed_headers(self.secret, body, now or self._fresh_timestamp())}
+        headers = {"Content-Type": "application/json", **signed_headers(self.secret, body, now or self._fresh_timestamp(body))}
         headers.update(extra_headers or {})
         return send(self.base_url + path, "POST", body, headers)
 

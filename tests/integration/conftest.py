@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -15,9 +14,9 @@ from moto import mock_aws
 
 from distsync_core.adapters import reset_clients
 from distsync_core.signing import signed_headers
+from tests.conftest import fresh_timestamp
 
 SECRET = "integration-secret"
-_CLOCK = itertools.count()
 TABLES = {
     "MASTERDATA_TABLE_NAME": ("masterdata", [("pk", "HASH")]),
     "QUARANTINE_TABLE_NAME": ("quarantine", [("quarantineId", "HASH")]),
@@ -91,7 +90,7 @@ def api_event(method: str, path: str, resource: str, params: dict[str, str], bod
               headers: dict[str, str] | None = None, sign: bool = True) -> dict[str, Any]:
     hdrs = {"Content-Type": "application/json"}
     if sign and body is not None:  # a fresh timestamp per request: distsync refuses a replayed signature
-        hdrs.update(signed_headers(SECRET, body, time.time() - next(_CLOCK) % 250))
+        hdrs.update(signed_headers(SECRET, body, fresh_timestamp(body)))
     hdrs.update(headers or {})
     return {
         "resource": resource, "path": path, "httpMethod": method, "headers": hdrs,
