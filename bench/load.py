@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
@@ -24,48 +23,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared" / "python")]
 
+from distsync.local import process  # noqa: E402
 from distsync.sim.clients import ErpClientSim, PlanningClient, send  # noqa: E402
+from distsync_core.kpis import percentile  # noqa: E402
 
 SECRET = "bench-load-secret"
 MAX_EVENTS = 20_000  # hard bound whatever the arguments
 
 
 def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
-
-
-def start_stack() -> tuple[subprocess.Popen, str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET)
-    proc = subprocess.Popen([sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            if send(url + "/_local/info", timeout=2).status == 200:
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("local stack did not start")
-
-
-def wait_idle(url: str, timeout: float = 600) -> None:
-    deadline, quiet = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        if send(url + "/_local/idle").body["idle"]:
-            quiet = quiet or time.monotonic()
-            if time.monotonic() - quiet > 1.0:
-                return
-        else:
-            quiet = None
-        time.sleep(0.2)
+    found = percentile(values, q)
+    return float("nan") if found is None else found
 
 
 def main() -> None:
@@ -77,14 +45,14 @@ def main() -> None:
     args = parser.parse_args()
     total = min(MAX_EVENTS, int(args.rate * args.seconds))
 
-    proc, url = (None, args.url) if args.url else start_stack()
+    proc, url = (None, args.url) if args.url else process.start(secret=SECRET)[:2]
     try:
         erp, planning = ErpClientSim(url, SECRET), PlanningClient(url, SECRET)
         run = uuid.uuid4().hex[:6]
         skus = [f"LOAD-{run}-{i}" for i in range(args.items)]
         for sku in skus:
             erp.upsert_item_location(sku, "DC-1", safety_stock=100, reorder_point=200)
-        wait_idle(url)
+        process.wait_idle(url, timeout=600, settle=1.0, poll=0.2)
 
         latencies: list[float] = []
         statuses: dict[int, int] = {}
@@ -111,7 +79,7 @@ def main() -> None:
                 time.sleep(max(0.0, target - time.perf_counter()))
                 pool.submit(post, i)
         sent_for = time.perf_counter() - began
-        wait_idle(url)
+        process.wait_idle(url, timeout=600, settle=1.0, poll=0.2)
         drained_for = time.perf_counter() - began
 
         info = send(url + "/_local/info").body
@@ -147,8 +115,7 @@ def main() -> None:
               f"{'OK' if accounted == len(cids) and 'in_flight' not in finals else 'MISMATCH'}")
     finally:
         if proc:
-            proc.terminate()
-            proc.wait(30)
+            process.stop(proc)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from .process import free_port
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -39,7 +41,7 @@ class MotoServer:
         from moto.server import ThreadedMotoServer
 
         if port == 0:
-            port = _free_port()
+            port = free_port()
         self.port = port
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
@@ -74,14 +76,6 @@ class MotoServer:
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> Callable[..., Any]:

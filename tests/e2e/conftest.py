@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,18 +14,13 @@ from typing import Any
 import boto3
 import pytest
 
+from distsync.local import process as local_process
 from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, send
 from distsync_core.trace import trace_document
 from tests.conftest import ROOT
 
 SECRET = "e2e-webhook-secret"
 START_TIMEOUT = 600  # a clean checkout synthesizes first, which builds the layer from PyPI
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -71,16 +64,8 @@ class LocalStackProcess:
         return [e for e in self.drain_probe() if e["detail"]["metadata"]["correlationId"] == cid]
 
     def wait_idle(self, timeout: float = 90, settle: float = 0.6) -> None:
-        deadline, quiet = time.monotonic() + timeout, None
-        while time.monotonic() < deadline:
-            if send(self.url + "/_local/idle").body["idle"]:
-                quiet = quiet or time.monotonic()
-                if time.monotonic() - quiet >= settle:
-                    return
-            else:
-                quiet = None
-            time.sleep(0.1)
-        raise AssertionError("the local stack did not settle")
+        if not local_process.wait_idle(self.url, timeout, settle):
+            raise AssertionError("the local stack did not settle")
 
     def trace(self, cid: str) -> dict[str, Any]:
         from boto3.dynamodb.conditions import Key
@@ -138,34 +123,11 @@ class LocalStackProcess:
 
 
 def start_local_stack(*extra_args: str, secret: str = SECRET, output: Any = subprocess.DEVNULL,
-                      timeout: float = START_TIMEOUT) -> tuple[subprocess.Popen, str, dict[str, Any]]:
-    """`distsync local up --no-demo` on a free port in its own process; returns once /_local/info answers."""
-    port = free_port()
-    env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=secret, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", str(port), *extra_args],
-        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            result = send(url + "/_local/info", timeout=2)
-            if result.status == 200:
-                return proc, url, result.body
-        except OSError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"the local stack did not start (exit code {proc.poll()})")
+                      ) -> tuple[subprocess.Popen, str, dict[str, Any]]:
+    return local_process.start(*extra_args, secret=secret, output=output, timeout=START_TIMEOUT)
 
 
-def stop_local_stack(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+stop_local_stack = local_process.stop
 
 
 @pytest.fixture(scope="session")
