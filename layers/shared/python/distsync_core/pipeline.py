@@ -147,6 +147,7 @@ class Consumer:
     ) -> None:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         envelope: Envelope | None = None
+        data: ContractModel | None = None
         try:
             envelope, data, replay_name = _parse(record.body)
             logger.set_correlation_id(envelope.metadata.correlation_id)
@@ -167,9 +168,9 @@ class Consumer:
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
         except _Quarantined as exc:
-            self._quarantine(record, envelope, exc.reason, exc.errors, quarantine)
+            self._quarantine(record, envelope, data, exc.reason, exc.errors, quarantine)
         except PermanentFailure as exc:
-            self._quarantine(record, envelope, str(exc), [], quarantine, waiting_for=exc.waiting_for)
+            self._quarantine(record, envelope, data, str(exc), [], quarantine, waiting_for=exc.waiting_for)
         except Exception as exc:
             final = receive_count >= max_receives
             outcome = "dead_lettered" if final else "retrying"
@@ -178,7 +179,7 @@ class Consumer:
             metrics.add_metric(name="RecordsDeadLettered" if final else "RecordsRetried", unit=MetricUnit.Count, value=1)
             if envelope is not None:
                 ledger.hop(envelope.metadata.correlation_id, self.name, outcome, reason,
-                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope))
+                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
             raise
         finally:
             logger.set_correlation_id(None)
@@ -187,6 +188,7 @@ class Consumer:
         self,
         record: SQSRecord,
         envelope: Envelope | None,
+        data: ContractModel | None,
         reason: str,
         errors: list[dict[str, Any]],
         quarantine: QuarantineStore | None,
@@ -209,7 +211,7 @@ class Consumer:
         metrics.add_metric(name="RecordsQuarantined", unit=MetricUnit.Count, value=1)
         if meta:
             ledger.hop(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, event_id=meta.event_id,
-                       business_key=_business_key(envelope))
+                       business_key=_business_key(envelope, data))
 
 
 def _report_recovery(record: SQSRecord) -> None:
@@ -225,7 +227,10 @@ def _report_recovery(record: SQSRecord) -> None:
         metrics.add_metric(name="FailureRecoveryTime", unit=MetricUnit.Seconds, value=max(0.0, seconds))
 
 
-def _business_key(envelope: Envelope | None) -> str | None:
-    data = envelope.data if envelope else {}
-    item, location = data.get("itemId"), data.get("locationId")
+def _business_key(envelope: Envelope | None, data: ContractModel | None) -> str | None:
+    """The contract's own business key; for data that broke its contract, item@location if it has them."""
+    if data is not None:
+        return data.business_key()
+    raw = envelope.data if envelope else {}
+    item, location = raw.get("itemId"), raw.get("locationId")
     return f"{item}@{location}" if isinstance(item, str) and isinstance(location, str) else None
