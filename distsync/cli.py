@@ -268,6 +268,15 @@ def _parse_age(text: str | None) -> float | None:
     raise typer.BadParameter("use a number with s, m, h or d, e.g. 15m")
 
 
+def _window_start(text: str, now: Any) -> Any:
+    """An ISO-8601 time, or an age such as 2h counted back from ``now``."""
+    from datetime import datetime, timedelta
+
+    if "T" in text:
+        return datetime.fromisoformat(text)
+    return now - timedelta(seconds=_parse_age(text))
+
+
 @dlq_app.command("list")
 def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
     """Every DLQ of the stack with its depth, source queue and the age of its oldest message."""
@@ -426,7 +435,7 @@ def replay(
     """Re-publish archived events of a time window (EventBridge archive + replay), or one transaction's
     original events (--correlation-id, from the ledger); consumers are idempotent, so nothing already
     applied is applied again."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from distsync_core.adapters import client
 
@@ -435,8 +444,7 @@ def replay(
 
     target = _target(local, stack)
     now = datetime.now(UTC)
-    age = None if "T" in start else _parse_age(start)
-    window_start = now - timedelta(seconds=age) if age is not None else datetime.fromisoformat(start)
+    window_start = _window_start(start, now)
     window_end = datetime.fromisoformat(end) if end else now
     if correlation_id:
         from distsync_core.ledger import Ledger
@@ -483,7 +491,7 @@ def kpis(
     local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
 ) -> None:
     """SLA figures from the ledger for a time window, with DLQ depth per domain."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from distsync_core.adapters import client
     from distsync_core.kpis import compute
@@ -492,8 +500,7 @@ def kpis(
     from . import dlq
 
     target = _target(local, stack)
-    age = None if "T" in since else _parse_age(since)
-    start = (datetime.now(UTC) - timedelta(seconds=age)).isoformat() if age is not None else since
+    start = _window_start(since, datetime.now(UTC)).isoformat()
     hops = [h for h in Ledger(target.output("TraceTableName")).scan(since=start) if until is None or h["at"] <= until]
     figures = compute(hops)
     sqs = client("sqs")
