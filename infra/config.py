@@ -28,6 +28,13 @@ CONTEXT_DEFAULTS: dict[str, str | int | float] = {
     "wafRateLimitPer5Min": 2000,
     "webhookRateLimit": 100,
     "webhookBurstLimit": 200,
+    "planningBaseUrl": "https://planning.example.invalid/api",
+    "channelsBaseUrl": "https://channels.example.invalid/api",
+    "atpHorizonDays": 14,
+    "leadTimeExceptionPercent": 25,
+    "planningSyncMaxReceiveCount": 20,
+    "planningSyncMaxLagMinutes": 60,
+    "shipmentExceptionTimeoutSeconds": 172800,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -58,6 +65,14 @@ class DistsyncConfig:
     waf_rate_limit_per_5_min: int
     webhook_rate_limit: int
     webhook_burst_limit: int
+    # domains (issue 3)
+    planning_base_url: str
+    channels_base_url: str
+    atp_horizon_days: int
+    lead_time_exception_percent: int
+    planning_sync_max_receive_count: int
+    planning_sync_max_lag_minutes: int
+    shipment_exception_timeout_seconds: int
 
     @property
     def is_prod(self) -> bool:
@@ -86,6 +101,13 @@ class DistsyncConfig:
             waf_rate_limit_per_5_min=int(get("wafRateLimitPer5Min")),
             webhook_rate_limit=int(get("webhookRateLimit")),
             webhook_burst_limit=int(get("webhookBurstLimit")),
+            planning_base_url=str(get("planningBaseUrl")),
+            channels_base_url=str(get("channelsBaseUrl")),
+            atp_horizon_days=int(get("atpHorizonDays")),
+            lead_time_exception_percent=int(get("leadTimeExceptionPercent")),
+            planning_sync_max_receive_count=int(get("planningSyncMaxReceiveCount")),
+            planning_sync_max_lag_minutes=int(get("planningSyncMaxLagMinutes")),
+            shipment_exception_timeout_seconds=int(get("shipmentExceptionTimeoutSeconds")),
         )
         config.validate()
         return config

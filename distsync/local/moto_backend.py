@@ -179,8 +179,11 @@ def fix_template(template: dict[str, Any], created: dict[str, str] | None = None
             res["DependsOn"] = [d for d in depends if d in resources]
         elif isinstance(depends, str) and depends not in resources:
             del res["DependsOn"]
-    for res in resources.values():
+    for lid, res in resources.items():
         props = res.get("Properties", {})
+        # moto: a FIFO queue without a QueueName gets a generated name without the ".fifo" AWS adds.
+        if res["Type"] == "AWS::SQS::Queue" and props.get("FifoQueue") and "QueueName" not in props:
+            props["QueueName"] = f"{lid[:70]}.fifo"
         # moto: KMS keys read their CloudFormation Tags with the KMS API's TagKey/TagValue names.
         if res["Type"] == "AWS::KMS::Key" and props.get("Tags"):
             props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props["Tags"]]

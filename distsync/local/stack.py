@@ -14,6 +14,7 @@ from typing import Any
 
 from distsync.console import Console
 from distsync.sim.erp import ErpSimulator
+from distsync.sim.partner import ChannelsSimulator, PlanningSimulator
 from distsync.sim.wms import WmsSimulator
 
 from .assembly import Assembly
@@ -68,6 +69,8 @@ class LocalStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         self.erp = ErpSimulator().start()
         self.wms = WmsSimulator().start()
+        self.planning = PlanningSimulator().start()
+        self.channels = ChannelsSimulator().start()
         t1 = time.monotonic()
         self._deploy()
         self.timings["deploy"] = time.monotonic() - t1
@@ -78,7 +81,8 @@ class LocalStack:
             self.assembly.routes(),
             self.lambdas.invoke,
             stage=self._api_stage(),
-            extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms},
+            extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms, "/_sim/planning/": self.planning,
+                    "/_sim/channels/": self.channels},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
             handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
         ).start()
@@ -117,7 +121,9 @@ class LocalStack:
             config = lam.get_function_configuration(FunctionName=self.physical[lid])
             env = dict(config.get("Environment", {}).get("Variables", {}))
             # Partner endpoints point at the simulators; everything else is as the stack configured it.
-            for var, url in (("ERP_BASE_URL", self.erp.base_url), ("WMS_BASE_URL", self.wms.base_url)):
+            for var, url in (("ERP_BASE_URL", self.erp.base_url), ("WMS_BASE_URL", self.wms.base_url),
+                             ("PLANNING_BASE_URL", self.planning.base_url),
+                             ("CHANNELS_BASE_URL", self.channels.base_url)):
                 if var in env:
                     env[var] = url
             deployed.append(DeployedFunction(spec, config["FunctionName"], config["FunctionArn"], env))
@@ -202,6 +208,8 @@ class LocalStack:
             "apiUrl": self.url,
             "erpSimulator": self.erp.base_url,
             "wmsSimulator": self.wms.base_url,
+            "planningSimulator": self.planning.base_url,
+            "channelsSimulator": self.channels.base_url,
             "outputs": self.outputs,
             "queues": self.queues(),
             "deadLetterQueues": sorted(self.dead_letter_queues()),
@@ -214,7 +222,7 @@ class LocalStack:
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)
-        for part in ("gateway", "erp", "wms"):
+        for part in ("gateway", "erp", "wms", "planning", "channels"):
             if hasattr(self, part):
                 getattr(self, part).stop()
         if hasattr(self, "lambdas"):

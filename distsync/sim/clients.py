@@ -1,4 +1,5 @@
-"""Partner clients that sign and post webhooks, as an ERP or the planning platform would."""
+"""Partner clients that sign and post webhooks, as an ERP, a WMS/TMS, a supplier portal or the planning
+platform would, and read available to promise as a sales channel would."""
 
 from __future__ import annotations
 
@@ -71,6 +72,19 @@ class SignedClient:
             headers["Idempotency-Key"] = idempotency_key
         return self.post(f"/v1/webhooks/{source}", payload, extra_headers=headers)
 
+    def get(self, path: str, *, now: float | None = None) -> HttpResult:
+        """A signed GET: the signature covers ``"<timestamp>.GET <path>"`` (there is no body)."""
+        target = f"GET {path}".encode()
+        return send(self.base_url + path, "GET", None, signed_headers(self.secret, target, now or time.time()))
+
+    def atp(self, item_id: str, location_id: str) -> HttpResult:
+        return self.get(f"/v1/atp/{item_id}/{location_id}")
+
+    def resolve_exception(self, case_id: str, resolution: str, comment: str = "",
+                          resolved_by: str = "operator") -> HttpResult:
+        return self.post(f"/v1/shipment-exceptions/{case_id}/resolution",
+                         {"resolution": resolution, "comment": comment, "resolvedBy": resolved_by})
+
     def decide(self, approval_id: str, decision: str, comment: str = "", decided_by: str = "planner") -> HttpResult:
         return self.post(f"/v1/approvals/{approval_id}",
                          {"decision": decision, "comment": comment, "decidedBy": decided_by})
@@ -86,6 +100,71 @@ class ErpClientSim(SignedClient):
             "leadTimeDays": lead_time_days,
         }, correlation_id=correlation_id)
 
+    def upsert(self, event_type: str, data: dict[str, Any], *, correlation_id: str | None = None) -> HttpResult:
+        """Any master data type: ItemUpserted, LocationUpserted, SupplierUpserted, CustomerUpserted, ..."""
+        return self.webhook("erp", event_type, data, correlation_id=correlation_id)
+
+    def order_status(self, order_id: str, sequence: int, status: str, lines: list[dict[str, Any]], *,
+                     customer_id: str = "CUST-1", correlation_id: str | None = None) -> HttpResult:
+        return self.webhook("erp", "OrderStatusChanged", {
+            "orderId": order_id, "customerId": customer_id, "sequence": sequence, "status": status, "lines": lines,
+        }, correlation_id=correlation_id)
+
+    def inventory_balance(self, item_id: str, location_id: str, **kw: Any) -> HttpResult:
+        return inventory_balance(self, "erp", item_id, location_id, **kw)
+
+
+def inventory_balance(client: SignedClient, source: str, item_id: str, location_id: str, *, on_hand: float,
+                      allocated: float = 0, in_transit: float = 0, in_transit_due_at: str | None = None,
+                      as_of: str | None = None, lots: list[dict[str, Any]] | None = None,
+                      correlation_id: str | None = None) -> HttpResult:
+    """``InventoryBalanceChanged`` v1, or v2 when ``lots`` are given."""
+    data: dict[str, Any] = {
+        "itemId": item_id, "locationId": location_id, "onHand": on_hand, "allocated": allocated,
+        "inTransit": in_transit, "asOf": as_of or datetime.now(UTC).isoformat(), "sourceSystem": source,
+    }
+    if in_transit_due_at:
+        data["inTransitDueAt"] = in_transit_due_at
+    if lots is not None:
+        data["lots"] = lots
+    return client.webhook(source, "InventoryBalanceChanged", data, version="2" if lots is not None else "1",
+                          correlation_id=correlation_id)
+
+
+class WmsClientSim(SignedClient):
+    """A warehouse (WMS) or transport (TMS, ``source="tms"``) system."""
+
+    def inventory_balance(self, item_id: str, location_id: str, **kw: Any) -> HttpResult:
+        return inventory_balance(self, "wms", item_id, location_id, **kw)
+
+    def milestone(self, shipment_id: str, order_ids: list[str], milestone: str, *, carrier: str = "DHL",
+                  tracking_number: str | None = None, exception: dict[str, Any] | None = None,
+                  source: str = "wms", correlation_id: str | None = None) -> HttpResult:
+        data: dict[str, Any] = {"shipmentId": shipment_id, "orderIds": order_ids, "milestone": milestone,
+                                "carrier": carrier, "milestoneAt": datetime.now(UTC).isoformat()}
+        if tracking_number:
+            data["trackingNumber"] = tracking_number
+        if exception:
+            data["exception"] = exception
+        return self.webhook(source, "ShipmentMilestone", data, correlation_id=correlation_id)
+
+
+class SupplierClientSim(SignedClient):
+    """A supplier collaboration portal."""
+
+    def lead_time(self, supplier_id: str, item_id: str, location_id: str, lead_time_days: int, *,
+                  effective_from: str = "2026-12-01", correlation_id: str | None = None) -> HttpResult:
+        return self.webhook("supplier", "SupplierLeadTimeChanged", {
+            "supplierId": supplier_id, "itemId": item_id, "locationId": location_id,
+            "leadTimeDays": lead_time_days, "effectiveFrom": effective_from,
+        }, correlation_id=correlation_id)
+
+    def confirm_po(self, purchase_order_id: str, supplier_id: str, lines: list[dict[str, Any]], *,
+                   correlation_id: str | None = None) -> HttpResult:
+        return self.webhook("supplier", "PurchaseOrderConfirmed", {
+            "purchaseOrderId": purchase_order_id, "supplierId": supplier_id, "lines": lines,
+        }, correlation_id=correlation_id)
+
 
 class PlanningClient(SignedClient):
     def recommend(self, item_id: str, location_id: str, *, safety_stock: float, reorder_point: float,
@@ -95,3 +174,11 @@ class PlanningClient(SignedClient):
             "itemId": item_id, "locationId": location_id, "recommendedSafetyStock": safety_stock,
             "recommendedReorderPoint": reorder_point, "planningCycleId": planning_cycle_id,
         }, correlation_id=correlation_id, idempotency_key=idempotency_key, occurred_at=occurred_at)
+
+    def forecast(self, item_id: str, location_id: str, forecast_id: str, weekly: list[tuple[str, float]], *,
+                 unit_of_measure: str = "EA", correlation_id: str | None = None) -> HttpResult:
+        return self.webhook("planning", "DemandForecastPublished", {
+            "itemId": item_id, "locationId": location_id, "forecastId": forecast_id,
+            "unitOfMeasure": unit_of_measure,
+            "buckets": [{"weekStart": week, "quantity": qty} for week, qty in weekly],
+        }, correlation_id=correlation_id)

@@ -3,6 +3,9 @@
 - ``PUT  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` apply parameters
 - ``GET  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` read them
 - ``GET  /_sim/erp/updates`` every update it accepted (with idempotency key and correlation id)
+- ``PUT  /api/v1/orders/{order}/delivery-status``, ``PUT /api/v1/purchase-orders/{po}/confirmation``,
+  ``PUT /api/v1/items/{item}/locations/{location}/demand-forecast``: recorded once per Idempotency-Key;
+  ``GET /_sim/erp/records`` lists them
 - ``POST /_sim/erp/faults`` ``{"status": 503, "count": 3}``: the next N calls fail with that status;
   ``"delaySeconds"`` makes them slow first (timeouts); ``{"status": 200, "delaySeconds": 2, "count": 5}``
   makes the next N calls slow but successful
@@ -19,6 +22,11 @@ from typing import Any
 
 from .http import JsonRequest, JsonServer
 
+_RECORDED = (
+    ("delivery-status", re.compile(r"/api/v1/orders/(?P<orderId>[^/]+)/delivery-status")),
+    ("po-confirmation", re.compile(r"/api/v1/purchase-orders/(?P<purchaseOrderId>[^/]+)/confirmation")),
+    ("demand-forecast", re.compile(r"/api/v1/items/(?P<itemId>[^/]+)/locations/(?P<locationId>[^/]+)/demand-forecast")),
+)
 _PARAMS = re.compile(r"/api/v1/items/(?P<item>[^/]+)/locations/(?P<location>[^/]+)/replenishment-parameters")
 
 
@@ -28,6 +36,7 @@ class ErpSimulator(JsonServer):
         self.parameters: dict[tuple[str, str], dict[str, Any]] = {}
         self.updates: list[dict[str, Any]] = []
         self.calls = 0
+        self.records: list[dict[str, Any]] = []
         self._responses: dict[str, dict[str, Any]] = {}
         self._fault: dict[str, Any] = {"status": 0, "count": 0, "delaySeconds": 0}
         super().__init__(
@@ -36,6 +45,8 @@ class ErpSimulator(JsonServer):
                 ("GET", _PARAMS, self._get),
                 ("GET", re.compile(r"/_sim/erp/updates"), lambda _r: (200, {"updates": self.snapshot()}, {})),
                 ("POST", re.compile(r"/_sim/erp/faults"), self._faults),
+                ("GET", re.compile(r"/_sim/erp/records"), lambda _r: (200, {"records": self.recorded()}, {})),
+                *(("PUT", pattern, self._recorder(kind)) for kind, pattern in _RECORDED),
             ],
             port=port,
         )
@@ -105,3 +116,30 @@ class ErpSimulator(JsonServer):
         with self._lock:
             found = self.parameters.get((item, location))
         return (200, found, {}) if found else (404, {"error": "no parameters"}, {})
+
+    def recorded(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self.records if kind is None or r["kind"] == kind]
+
+    def _recorder(self, kind: str):
+        def record(request: JsonRequest, **params: str) -> tuple[int, Any, dict[str, str]]:
+            fault = self._take_fault()
+            if fault:
+                if fault["delaySeconds"]:
+                    time.sleep(fault["delaySeconds"])
+                if fault["status"] != 200:
+                    return fault["status"], {"error": "injected fault"}, {}
+            key = request.header("Idempotency-Key")
+            if not key:
+                return 400, {"error": "Idempotency-Key header is required"}, {}
+            with self._lock:
+                if key in self._responses:
+                    return 200, self._responses[key], {"Idempotent-Replayed": "true"}
+                entry = {"kind": kind, **params, "body": request.json(), "idempotencyKey": key,
+                         "correlationId": request.header("X-Correlation-Id"),
+                         "receivedAt": datetime.now(UTC).isoformat(), "updateId": f"erp-{uuid.uuid4().hex[:12]}"}
+                self.records.append(entry)
+                self._responses[key] = entry
+            return 200, entry, {}
+
+        return record

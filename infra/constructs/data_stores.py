@@ -1,4 +1,4 @@
-"""The five DynamoDB tables of the contract: on-demand, PITR, AWS-managed encryption; the trace table has
+"""The DynamoDB tables of the contract: on-demand, PITR, AWS-managed encryption; the trace table has
 a global secondary index by business key, the quarantine table one by the master data an event waits for.
 
 ``prod`` retains the tables (they hold governed master data and pending approvals); every other stage
@@ -76,6 +76,12 @@ class DataStores(Construct):
         )
         # Owned by Powertools idempotency, whose default TTL attribute is "expiration".
         self.idempotency = table("IdempotencyTable", "id", ttl_attribute="expiration")
+        # The available-to-promise projection: the newest balance per item-location (pk "<item>#<location>").
+        self.inventory = table("InventoryTable", "pk")
+        # The last applied update of every order (sequence check of the orders pipeline).
+        self.orders = table("OrdersTable", "orderId")
+        # Open and closed shipment exception cases, with the task token of the workflow waiting for each.
+        self.exception_cases = table("ExceptionCasesTable", "caseId")
 
     def grant_trace_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Record hops in the trace table (every function does); reading, incl. the index, is for operators."""

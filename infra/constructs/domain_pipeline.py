@@ -4,6 +4,13 @@ The queue between the rule and the function buffers bursts and gives per-message
 source mapping reports partial batch failures, so only the failed records are retried, and a record that
 keeps failing moves to the DLQ after ``max_receive_count`` receives. Any message in a DLQ is an incident,
 hence the alarm on "> 0 visible messages".
+
+Variants, by parameter:
+- ``fifo=True``: FIFO queue and DLQ, for consumers that must see a message group strictly in order. An
+  EventBridge rule can only give a FIFO target one fixed message group, so a FIFO pipeline has no rule: a
+  router function (fed by an ordinary pipeline) sends to it with the group it needs (``grant_send_to``).
+- ``max_lag_minutes``: an alarm on the age of the oldest message in the queue itself, for pipelines that are
+  expected to back up while a partner is down and must only alert past the business threshold.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ class DomainPipeline(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        bus: events.IEventBus,
+        bus: events.IEventBus | None,
         sources: Sequence[str],
         detail_types: Sequence[str],
         function: lambda_.Function,
@@ -41,6 +48,8 @@ class DomainPipeline(Construct):
         max_receive_count: int,
         alarm_topic: sns.ITopic,
         removal_policy: RemovalPolicy,
+        fifo: bool = False,
+        max_lag_minutes: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if function.timeout is None:
@@ -48,9 +57,14 @@ class DomainPipeline(Construct):
         visibility_timeout = Duration.seconds(function.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
         self.function = function  # the consumer (monitored with its queue, infra/constructs/observability.py)
 
+        if fifo == bool(bus):
+            raise ValueError(f"{construct_id}: a FIFO pipeline is fed by a router, any other by a bus rule")
+        fifo_props = {"fifo": True, "content_based_deduplication": False} if fifo else {}
+
         self.dlq = sqs.Queue(
             self,
             "DeadLetterQueue",
+            **fifo_props,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,
@@ -61,6 +75,7 @@ class DomainPipeline(Construct):
         self.queue = sqs.Queue(
             self,
             "Queue",
+            **fifo_props,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=visibility_timeout,
@@ -68,13 +83,18 @@ class DomainPipeline(Construct):
             removal_policy=removal_policy,
         )
 
-        self.rule = events.Rule(
-            self,
-            "Rule",
-            event_bus=bus,
-            description=f"{construct_id}: {', '.join(detail_types)} from {', '.join(sources)}",
-            event_pattern=events.EventPattern(source=list(sources), detail_type=list(detail_types)),
-            targets=[targets.SqsQueue(self.queue)],
+        self.detail_types = tuple(detail_types)
+        self.rule = (
+            events.Rule(
+                self,
+                "Rule",
+                event_bus=bus,
+                description=f"{construct_id}: {', '.join(detail_types)} from {', '.join(sources)}",
+                event_pattern=events.EventPattern(source=list(sources), detail_type=list(detail_types)),
+                targets=[targets.SqsQueue(self.queue)],
+            )
+            if bus is not None
+            else None
         )
 
         function.add_event_source(
@@ -101,3 +121,26 @@ class DomainPipeline(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.dlq_alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+
+        self.lag_alarm: cloudwatch.Alarm | None = None
+        if max_lag_minutes is not None:
+            self.lag_alarm = cloudwatch.Alarm(
+                self,
+                "QueueLagAlarm",
+                alarm_name=f"{Stack.of(self).stack_name}-{construct_id}-lag",
+                alarm_description=f"{construct_id}: the oldest message has waited more than {max_lag_minutes} min; "
+                "the partner behind this pipeline has been unavailable past the business threshold",
+                metric=self.queue.metric_approximate_age_of_oldest_message(
+                    period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                threshold=max_lag_minutes * 60,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            self.lag_alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+
+    def grant_send_to(self, router: lambda_.Function, environment_variable: str) -> None:
+        """Let ``router`` feed this pipeline's queue, whose URL it finds in ``environment_variable``."""
+        self.queue.grant_send_messages(router)
+        router.add_environment(environment_variable, self.queue.queue_url)

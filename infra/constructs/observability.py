@@ -49,11 +49,21 @@ COUNT_METRICS = (
     "ApprovalsApproved",
     "ApprovalsRejected",
     "ErpUpdatesApplied",
+    "StaleBalancesIgnored",
+    "OrderUpdatesOutOfOrder",
+    "ShipmentExceptionsOpened",
+    "PlanningExceptionsRaised",
 )
 FORECAST_TO_ERP_LATENCY = "ForecastToErpLatency"  # Milliseconds: recommendation received -> ERP updated
 APPROVAL_TURNAROUND = "ApprovalTurnaround"  # Seconds: approval requested -> decided
 FAILURE_RECOVERY_TIME = "FailureRecoveryTime"  # Seconds: dead-lettered -> delivered after a redrive
-LATENCY_METRICS = {FORECAST_TO_ERP_LATENCY: "ms", APPROVAL_TURNAROUND: "s", FAILURE_RECOVERY_TIME: "s"}
+LATENCY_METRICS = {
+    FORECAST_TO_ERP_LATENCY: "ms",
+    APPROVAL_TURNAROUND: "s",
+    FAILURE_RECOVERY_TIME: "s",
+    "InventoryFreshness": "s",  # balance as-of -> applied to the ATP projection
+    "OrderStatusPropagation": "s",  # order changed in the ERP -> warehouse and channels informed
+}
 
 # Emitted by the shared pipeline consumer with only the service dimension, i.e. summed over all consumers.
 CONSUMER_METRICS = ("RecordsQuarantined", "RecordsRetried", "RecordsDeadLettered")
@@ -83,7 +93,7 @@ class Domain:
     title: str
     pipelines: tuple[str, ...] = ()  # ids in DistsyncStack.pipelines (queue, DLQ and consumer function)
     functions: tuple[str, ...] = ()  # folders in DistsyncStack.functions besides the pipeline consumers
-    state_machine: bool = False
+    state_machine: str | None = None  # key in the stack's state machines
     api: bool = False
     metrics: tuple[str, ...] = ()  # names from COUNT_METRICS / LATENCY_METRICS
 
@@ -129,7 +139,7 @@ class Observability(Construct):
         domains: Sequence[Domain],
         pipelines: Mapping[str, DomainPipeline],
         functions: Mapping[str, lambda_.Function],
-        state_machine: sfn.IStateMachine,
+        state_machines: Mapping[str, sfn.IStateMachine],
         api: apigateway.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -153,7 +163,7 @@ class Observability(Construct):
         # --- dashboards ---
         self.dashboards: dict[str, cloudwatch.Dashboard] = {}
         for domain in self.domains:
-            self._domain_dashboard(domain, pipelines, functions, state_machine, api)
+            self._domain_dashboard(domain, pipelines, functions, state_machines, api)
         self._overview_dashboard(pipelines, api)
 
     # ------------------------------------------------------------------ domains
@@ -368,7 +378,7 @@ class Observability(Construct):
         domain: Domain,
         pipelines: Mapping[str, DomainPipeline],
         functions: Mapping[str, lambda_.Function],
-        state_machine: sfn.IStateMachine,
+        state_machines: Mapping[str, sfn.IStateMachine],
         api: apigateway.RestApi,
     ) -> None:
         facade = self._facade(f"{_camel(domain.key)}Monitoring", f"distsync-{self._stage}-{domain.key}")
@@ -405,9 +415,9 @@ class Observability(Construct):
             )
         if domain.state_machine:
             facade.monitor_step_function(
-                state_machine=state_machine,
-                human_readable_name="Approval workflow",
-                alarm_friendly_name="ApprovalWorkflow",
+                state_machine=state_machines[domain.state_machine],
+                human_readable_name=f"{domain.state_machine} workflow",
+                alarm_friendly_name=f"{_camel(domain.state_machine)}Workflow",
             )
         if domain.api:
             self._monitor_api(facade, api)

@@ -65,6 +65,8 @@ class WebhookApi(Construct):
         stage: str,
         webhook_function: lambda_.IFunction,
         approval_function: lambda_.IFunction,
+        atp_function: lambda_.IFunction,
+        exception_function: lambda_.IFunction,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         webhook_rate_limit: int,
@@ -139,6 +141,12 @@ class WebhookApi(Construct):
         self._add_method(webhooks, "POST", webhook_function, path_parameters=("source",))
         approvals = v1.add_resource("approvals").add_resource("{approvalId}")
         self._add_method(approvals, "POST", approval_function, path_parameters=("approvalId",))
+        atp = v1.add_resource("atp").add_resource("{itemId}").add_resource("{locationId}")
+        self._add_method(atp, "GET", atp_function, path_parameters=("itemId", "locationId"))
+        resolution = (
+            v1.add_resource("shipment-exceptions").add_resource("{caseId}").add_resource("resolution")
+        )
+        self._add_method(resolution, "POST", exception_function, path_parameters=("caseId",))
 
         self.web_acl = WebAcl(
             self,

@@ -12,6 +12,7 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra import REPO_ROOT
 from infra.config import DistsyncConfig, retention_days
 from infra.constructs.alarm_topic import AlarmTopic
 from infra.constructs.approval_workflow import ApprovalWorkflow
@@ -22,6 +23,7 @@ from infra.constructs.event_backbone import EventBackbone
 from infra.constructs.observability import AlarmThresholds, Domain, Observability
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.webhook_api import WebhookApi, WebhookSecret
+from infra.constructs.workflow import AslWorkflow
 
 API_TIMEOUT = Duration.seconds(10)
 TRANSFORMER_TIMEOUT = Duration.seconds(30)
@@ -41,6 +43,8 @@ MASTERDATA_DETAIL_TYPES = (
     "CustomerUpserted",
 )
 
+EXCEPTION_ASL_PATH = REPO_ROOT / "state_machines" / "shipment_exception.asl.json"
+
 # The dashboards by domain (infra/constructs/observability.py); the overview is added to these.
 DOMAINS = (
     Domain(
@@ -51,10 +55,10 @@ DOMAINS = (
     ),
     Domain(
         key="planning",
-        title="Planning & replenishment (recommendations, planner approvals)",
-        pipelines=("PlanningPipeline",),
+        title="Planning & replenishment (recommendations, planner approvals, forecasts, planning sync)",
+        pipelines=("PlanningPipeline", "ForecastPipeline", "PlanningSyncPipeline"),
         functions=("approval_api", "approval_request", "approval_outcome"),
-        state_machine=True,
+        state_machine="approval",
         metrics=(
             "UpdatesAutoApproved",
             "ApprovalsStarted",
@@ -75,6 +79,33 @@ DOMAINS = (
         title="Warehouse notifications",
         pipelines=("WarehouseNotificationPipeline",),
         metrics=("RecordsRetried", "RecordsDeadLettered"),
+    ),
+    Domain(
+        key="inventory",
+        title="Inventory availability (balances, available to promise)",
+        pipelines=("InventoryPipeline",),
+        functions=("atp_api",),
+        metrics=("StaleBalancesIgnored", "RecordsQuarantined", "InventoryFreshness"),
+    ),
+    Domain(
+        key="orders",
+        title="Orders (ERP order status to warehouse and customer channels, in order)",
+        pipelines=("OrderIntakePipeline", "OrderPipeline"),
+        metrics=("OrderUpdatesOutOfOrder", "RecordsQuarantined", "OrderStatusPropagation"),
+    ),
+    Domain(
+        key="fulfillment",
+        title="Shipments and fulfillment (milestones, exceptions)",
+        pipelines=("ShipmentPipeline",),
+        functions=("shipment_exception_task", "exception_api"),
+        state_machine="shipment-exception",
+        metrics=("ShipmentExceptionsOpened", "RecordsRetried", "RecordsDeadLettered"),
+    ),
+    Domain(
+        key="supplier",
+        title="Supplier collaboration (lead times, purchase order confirmations)",
+        pipelines=("SupplierPipeline",),
+        metrics=("PlanningExceptionsRaised", "RecordsQuarantined"),
     ),
     Domain(
         key="webhook-api",
@@ -256,46 +287,215 @@ class DistsyncStack(Stack):
             MAX_RECEIVE_COUNT=max_receive_count,
         )
 
-        # --- the four domain pipelines: (id, source, detail-types, consumer, batch size) ---
-        pipelines: list[tuple[str, str, tuple[str, ...], lambda_.Function, int]] = [
-            ("MasterdataPipeline", "distsync.erp", MASTERDATA_DETAIL_TYPES, masterdata_transformer, 10),
-            (
-                "PlanningPipeline",
-                "distsync.planning",
-                ("ReplenishmentRecommended",),
-                planning_transformer,
+        erp_environment = {
+            "ERP_BASE_URL": config.erp_base_url,
+            "ERP_MAX_ATTEMPTS": str(config.erp_max_attempts),
+            "ERP_BACKOFF_SECONDS": ERP_BACKOFF_SECONDS,
+            "ERP_TIMEOUT_SECONDS": ERP_TIMEOUT_SECONDS,
+        }
+
+        # --- inventory availability ---
+        inventory_transformer = function(
+            "InventoryTransformerFunction",
+            "inventory_transformer",
+            TRANSFORMER_TIMEOUT,
+            "Keeps the available-to-promise projection from ERP/WMS balances (newest as-of wins)",
+            MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
+            INVENTORY_TABLE_NAME=tables.inventory.table_name,
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            IDEMPOTENCY_TABLE_NAME=tables.idempotency.table_name,
+            EVENT_BUS_NAME=bus.event_bus_name,
+            ATP_HORIZON_DAYS=str(config.atp_horizon_days),
+            MAX_RECEIVE_COUNT=max_receive_count,
+        )
+        tables.masterdata.grant_read_data(inventory_transformer)
+        tables.inventory.grant_read_write_data(inventory_transformer)
+        tables.grant_quarantine_write(inventory_transformer)
+        tables.idempotency.grant_read_write_data(inventory_transformer)
+        bus.grant_put_events_to(inventory_transformer)
+
+        atp_api = function(
+            "AtpApiFunction",
+            "atp_api",
+            API_TIMEOUT,
+            "Serves available to promise per item-location from the inventory projection",
+            INVENTORY_TABLE_NAME=tables.inventory.table_name,
+            WEBHOOK_SECRET_ARN=secret.secret_arn,
+            ATP_HORIZON_DAYS=str(config.atp_horizon_days),
+        )
+        tables.inventory.grant_read_data(atp_api)
+        secret.grant_read(atp_api)
+
+        planning_sync = function(
+            "PlanningSyncFunction",
+            "planning_sync",
+            TRANSFORMER_TIMEOUT,
+            "Forwards availability and planning exceptions to the planning platform's API",
+            PLANNING_BASE_URL=config.planning_base_url,
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            MAX_RECEIVE_COUNT=str(config.planning_sync_max_receive_count),
+        )
+        tables.grant_quarantine_write(planning_sync)
+
+        # --- orders: router into the FIFO queue (one message group per order), then the in-order consumer ---
+        order_router = function(
+            "OrderRouterFunction",
+            "order_router",
+            TRANSFORMER_TIMEOUT,
+            "Routes ERP order updates into the orders FIFO queue, grouped by order id",
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            MAX_RECEIVE_COUNT=max_receive_count,
+        )
+        tables.grant_quarantine_write(order_router)
+
+        order_transformer = function(
+            "OrderTransformerFunction",
+            "order_transformer",
+            TRANSFORMER_TIMEOUT,
+            "Applies order updates in sequence and informs the warehouse and customer channels",
+            ORDERS_TABLE_NAME=tables.orders.table_name,
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            IDEMPOTENCY_TABLE_NAME=tables.idempotency.table_name,
+            WMS_BASE_URL=config.wms_base_url,
+            CHANNELS_BASE_URL=config.channels_base_url,
+            MAX_RECEIVE_COUNT=max_receive_count,
+        )
+        tables.orders.grant_read_write_data(order_transformer)
+        tables.grant_quarantine_write(order_transformer)
+        tables.idempotency.grant_read_write_data(order_transformer)
+
+        # --- shipments and the exception workflow ---
+        exception_task = function(
+            "ShipmentExceptionTaskFunction",
+            "shipment_exception_task",
+            TASK_TIMEOUT,
+            "Opens and closes shipment exception cases (workflow tasks) and tells customer channels",
+            EXCEPTIONS_TABLE_NAME=tables.exception_cases.table_name,
+            CHANNELS_BASE_URL=config.channels_base_url,
+        )
+        tables.exception_cases.grant_write_data(exception_task)
+        exception_workflow = AslWorkflow(
+            self,
+            "ShipmentExceptionWorkflow",
+            asl_path=EXCEPTION_ASL_PATH,
+            comment="Shipment exception: notify, wait for a resolution, escalate when the window closes",
+            functions={"ExceptionTaskFunctionArn": exception_task},
+            numbers={"ExceptionTimeoutSeconds": config.shipment_exception_timeout_seconds},
+            log_retention=log_retention,
+            removal_policy=removal,
+        )
+        self.exception_state_machine = exception_workflow.state_machine
+
+        shipment_transformer = function(
+            "ShipmentTransformerFunction",
+            "shipment_transformer",
+            ERP_UPDATER_TIMEOUT,
+            "Sends shipment milestones to the ERP and customer channels; exceptions open a case",
+            **erp_environment,
+            CHANNELS_BASE_URL=config.channels_base_url,
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            IDEMPOTENCY_TABLE_NAME=tables.idempotency.table_name,
+            EXCEPTION_STATE_MACHINE_ARN=self.exception_state_machine.state_machine_arn,
+            MAX_RECEIVE_COUNT=max_receive_count,
+        )
+        tables.grant_quarantine_write(shipment_transformer)
+        tables.idempotency.grant_read_write_data(shipment_transformer)
+        self.exception_state_machine.grant_start_execution(shipment_transformer)
+
+        exception_api = function(
+            "ExceptionApiFunction",
+            "exception_api",
+            API_TIMEOUT,
+            "Accepts signed shipment exception resolutions and resumes the waiting workflow",
+            EXCEPTIONS_TABLE_NAME=tables.exception_cases.table_name,
+            WEBHOOK_SECRET_ARN=secret.secret_arn,
+        )
+        tables.exception_cases.grant_read_write_data(exception_api)
+        self.exception_state_machine.grant_task_response(exception_api)
+        secret.grant_read(exception_api)
+
+        # --- supplier collaboration ---
+        supplier_transformer = function(
+            "SupplierTransformerFunction",
+            "supplier_transformer",
+            ERP_UPDATER_TIMEOUT,
+            "Lead times to planning (exceptions above the threshold), PO confirmations to the ERP",
+            **erp_environment,
+            PLANNING_BASE_URL=config.planning_base_url,
+            MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            IDEMPOTENCY_TABLE_NAME=tables.idempotency.table_name,
+            EVENT_BUS_NAME=bus.event_bus_name,
+            LEAD_TIME_EXCEPTION_PERCENT=str(config.lead_time_exception_percent),
+            MAX_RECEIVE_COUNT=max_receive_count,
+        )
+        tables.masterdata.grant_read_write_data(supplier_transformer)  # records the supplier's lead time
+        tables.grant_quarantine_write(supplier_transformer)
+        tables.idempotency.grant_read_write_data(supplier_transformer)
+        bus.grant_put_events_to(supplier_transformer)
+
+        # --- demand forecasts into the ERP ---
+        forecast_transformer = function(
+            "ForecastTransformerFunction",
+            "forecast_transformer",
+            ERP_UPDATER_TIMEOUT,
+            "Writes planning's weekly demand forecasts into the ERP's planning tables",
+            **erp_environment,
+            MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
+            QUARANTINE_TABLE_NAME=tables.quarantine.table_name,
+            IDEMPOTENCY_TABLE_NAME=tables.idempotency.table_name,
+            MAX_RECEIVE_COUNT=max_receive_count,
+        )
+        tables.masterdata.grant_read_data(forecast_transformer)
+        tables.grant_quarantine_write(forecast_transformer)
+        tables.idempotency.grant_read_write_data(forecast_transformer)
+
+        # --- the domain pipelines, one DomainPipeline each ---
+        # id -> (bus sources, detail types, consumer, batch size, extra DomainPipeline options)
+        pipelines: dict[str, tuple[tuple[str, ...], tuple[str, ...], lambda_.Function, int, dict[str, Any]]] = {
+            "MasterdataPipeline": (("distsync.erp",), MASTERDATA_DETAIL_TYPES, masterdata_transformer, 10, {}),
+            "PlanningPipeline": (("distsync.planning",), ("ReplenishmentRecommended",), planning_transformer, 10, {}),
+            "ErpUpdatePipeline": (("distsync.replenishment",), ("ReplenishmentUpdateRequested",), erp_updater, 5, {}),
+            "WarehouseNotificationPipeline": (
+                ("distsync.erp-adapter",), ("ReplenishmentParametersUpdated",), warehouse_notifier, 10, {}
+            ),
+            "InventoryPipeline": (("distsync.inventory",), ("InventoryBalanceChanged",), inventory_transformer, 10, {}),
+            # Planning is not critical to operations: while it is down, its updates wait in the queue (more
+            # receives before the DLQ) and the lag alarm fires only past the business threshold.
+            "PlanningSyncPipeline": (
+                ("distsync.atp", "distsync.planning-exceptions"),
+                ("InventoryAvailabilityUpdated", "PlanningException"),
+                planning_sync,
                 10,
+                {
+                    "max_receive_count": config.planning_sync_max_receive_count,
+                    "max_lag_minutes": config.planning_sync_max_lag_minutes,
+                },
             ),
-            (
-                "ErpUpdatePipeline",
-                "distsync.replenishment",
-                ("ReplenishmentUpdateRequested",),
-                erp_updater,
-                5,
+            "OrderIntakePipeline": (("distsync.orders",), ("OrderStatusChanged",), order_router, 10, {}),
+            "OrderPipeline": ((), (), order_transformer, 10, {"fifo": True}),
+            "ShipmentPipeline": (("distsync.fulfillment",), ("ShipmentMilestone",), shipment_transformer, 5, {}),
+            "SupplierPipeline": (
+                ("distsync.supplier",), ("SupplierLeadTimeChanged", "PurchaseOrderConfirmed"), supplier_transformer, 5, {}
             ),
-            (
-                "WarehouseNotificationPipeline",
-                "distsync.erp-adapter",
-                ("ReplenishmentParametersUpdated",),
-                warehouse_notifier,
-                10,
-            ),
-        ]
+            "ForecastPipeline": (("distsync.forecast",), ("DemandForecastPublished",), forecast_transformer, 5, {}),
+        }
         self.pipelines = {
             pipeline_id: DomainPipeline(
                 self,
                 pipeline_id,
-                bus=bus,
-                sources=[source],
-                detail_types=list(detail_types),
+                bus=None if options.get("fifo") else bus,
+                sources=sources,
+                detail_types=detail_types,
                 function=consumer,
                 batch_size=batch_size,
-                max_receive_count=config.max_receive_count,
+                **{"max_receive_count": config.max_receive_count, **options},
                 alarm_topic=alarms.topic,
                 removal_policy=removal,
             )
-            for pipeline_id, source, detail_types, consumer, batch_size in pipelines
+            for pipeline_id, (sources, detail_types, consumer, batch_size, options) in pipelines.items()
         }
+        self.pipelines["OrderPipeline"].grant_send_to(order_router, "ORDERS_QUEUE_URL")
 
         webhook = WebhookApi(
             self,
@@ -303,6 +503,8 @@ class DistsyncStack(Stack):
             stage=config.stage,
             webhook_function=webhook_api,
             approval_function=approval_api,
+            atp_function=atp_api,
+            exception_function=exception_api,
             log_retention=log_retention,
             removal_policy=removal,
             webhook_rate_limit=config.webhook_rate_limit,
@@ -329,7 +531,7 @@ class DistsyncStack(Stack):
             domains=DOMAINS,
             pipelines=self.pipelines,
             functions=self.functions,
-            state_machine=state_machine,
+            state_machines={"approval": state_machine, "shipment-exception": self.exception_state_machine},
             api=api,
         )
 
@@ -342,6 +544,10 @@ class DistsyncStack(Stack):
             "ApprovalsTableName": tables.approvals.table_name,
             "TraceTableName": tables.trace.table_name,
             "ApprovalStateMachineArn": state_machine.state_machine_arn,
+            "ExceptionStateMachineArn": self.exception_state_machine.state_machine_arn,
+            "InventoryTableName": tables.inventory.table_name,
+            "OrdersTableName": tables.orders.table_name,
+            "ExceptionCasesTableName": tables.exception_cases.table_name,
             "WebhookSecretArn": secret.secret_arn,
             "AlarmTopicArn": alarms.topic.topic_arn,
         }

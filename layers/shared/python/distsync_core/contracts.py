@@ -8,11 +8,12 @@ produce it and the pydantic model of its ``data``. Unknown types or versions are
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 # Identifiers travel into ERP URLs and DynamoDB keys: keep them to a safe, bounded alphabet.
@@ -193,6 +194,183 @@ class ReplenishmentParametersUpdated(ContractModel):
     approval_id: str | None = None
 
 
+# ---------------------------------------------------------------------------------------------------
+# Inventory availability
+# ---------------------------------------------------------------------------------------------------
+class InventoryBalanceChanged(ContractModel):
+    """A stock balance of one item at one location, as of a point in time, from the ERP or the WMS (v1)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    on_hand: Quantity
+    allocated: Quantity
+    in_transit: Quantity
+    in_transit_due_at: AwareDatetime | None = Field(
+        default=None, description="When the in-transit quantity is due; without it, it is not promised"
+    )
+    as_of: AwareDatetime = Field(description="When the balance was true in the source system")
+    source_system: Literal["erp", "wms"]
+
+
+class Lot(ContractModel):
+    lot_number: Identifier
+    quantity: Quantity
+    expires_on: date | None = None
+    serial_numbers: list[Identifier] = Field(default_factory=list, max_length=100)
+
+
+class InventoryBalanceChangedV2(InventoryBalanceChanged):
+    """v2 adds the on-hand quantity by lot (with serial numbers); a v1 event is upcast with no lots."""
+
+    lots: list[Lot] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _lots_within_on_hand(self) -> InventoryBalanceChangedV2:
+        if sum(lot.quantity for lot in self.lots) > self.on_hand:
+            raise ValueError("the lots hold more than onHand")
+        return self
+
+
+class InventoryAvailabilityUpdated(ContractModel):
+    """distsync applied a newer balance to the available-to-promise projection (what planning receives)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    on_hand: Quantity
+    allocated: Quantity
+    in_transit: Quantity
+    in_transit_due_at: AwareDatetime | None = None
+    available_to_promise: float
+    as_of: AwareDatetime
+    source_system: Literal["erp", "wms"]
+    lot_count: int = Field(default=0, ge=0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Orders
+# ---------------------------------------------------------------------------------------------------
+class OrderLine(ContractModel):
+    line_number: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    item_id: Identifier
+    quantity: Quantity
+    status: Literal["open", "allocated", "backordered", "picked", "shipped", "delivered", "cancelled"]
+    promised_date: date | None = None
+
+
+class OrderStatusChanged(ContractModel):
+    """A customer order's status from the ERP; ``sequence`` is the ERP's change counter of the order."""
+
+    order_id: Identifier
+    customer_id: Identifier
+    sequence: Annotated[int, Field(ge=1, strict=True)]
+    status: Literal["created", "confirmed", "allocated", "picking", "shipped", "delivered", "cancelled", "on_hold"]
+    lines: list[OrderLine] = Field(min_length=1, max_length=500)
+
+    def business_key(self) -> str | None:
+        return f"ORDER#{self.order_id}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shipments / fulfillment
+# ---------------------------------------------------------------------------------------------------
+class ShipmentExceptionDetail(ContractModel):
+    kind: Literal["delayed", "damaged", "lost", "refused", "address_issue"]
+    description: Name
+    new_estimated_delivery: date | None = None
+
+
+class ShipmentMilestone(ContractModel):
+    """A shipment reached a milestone in the WMS or TMS; ``exception`` goes with milestone "exception"."""
+
+    shipment_id: Identifier
+    order_ids: list[Identifier] = Field(min_length=1, max_length=50)
+    milestone: Literal["picked", "packed", "shipped", "delivered", "exception"]
+    carrier: Name
+    tracking_number: Identifier | None = None
+    milestone_at: AwareDatetime
+    exception: ShipmentExceptionDetail | None = None
+
+    @model_validator(mode="after")
+    def _exception_iff_exception_milestone(self) -> ShipmentMilestone:
+        if (self.milestone == "exception") != (self.exception is not None):
+            raise ValueError('"exception" is required for milestone "exception" and only for it')
+        return self
+
+    def business_key(self) -> str | None:
+        return f"SHIPMENT#{self.shipment_id}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Supplier collaboration
+# ---------------------------------------------------------------------------------------------------
+class SupplierLeadTimeChanged(ContractModel):
+    """A supplier's new lead time for one item delivered to one location."""
+
+    supplier_id: Identifier
+    item_id: Identifier
+    location_id: Identifier
+    lead_time_days: Days
+    effective_from: date
+
+
+class ConfirmedLine(ContractModel):
+    line_number: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    item_id: Identifier
+    location_id: Identifier
+    confirmed_quantity: Quantity
+    confirmed_delivery_date: date
+
+
+class PurchaseOrderConfirmed(ContractModel):
+    """A supplier confirmed quantities and dates of a purchase order."""
+
+    purchase_order_id: Identifier
+    supplier_id: Identifier
+    lines: list[ConfirmedLine] = Field(min_length=1, max_length=500)
+
+    def business_key(self) -> str | None:
+        return f"PO#{self.purchase_order_id}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Planning: forecasts and exceptions
+# ---------------------------------------------------------------------------------------------------
+class ForecastBucket(ContractModel):
+    week_start: date
+    quantity: Quantity
+
+
+class DemandForecastPublished(ContractModel):
+    """Planning's weekly demand forecast for one item-location (for the ERP's planning tables)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    forecast_id: Identifier
+    unit_of_measure: UnitOfMeasure
+    buckets: list[ForecastBucket] = Field(min_length=1, max_length=104)
+
+    @model_validator(mode="after")
+    def _weeks_ascending(self) -> DemandForecastPublished:
+        weeks = [b.week_start for b in self.buckets]
+        if any(a >= b for a, b in zip(weeks, weeks[1:], strict=False)):
+            raise ValueError("bucket weekStart dates must be strictly ascending")
+        return self
+
+
+class PlanningException(ContractModel):
+    """Something planners must look at, raised by distsync (e.g. a supplier lead time jumped)."""
+
+    exception_id: Identifier
+    kind: Literal["lead_time_change", "forecast_deviation", "stockout_risk", "excess_stock"]
+    severity: Literal["info", "warning", "critical"]
+    item_id: Identifier | None = None
+    location_id: Identifier | None = None
+    supplier_id: Identifier | None = None
+    message: Name
+    current_value: float | None = None
+    previous_value: float | None = None
+
+
 @dataclass(frozen=True)
 class Contract:
     event_type: str
@@ -200,6 +378,9 @@ class Contract:
     model: type[ContractModel]
     producers: frozenset[str]  # webhook sources (erp, planning) or internal components
     bus_source: str  # EventBridge `source` the event is published with
+    # Versioning policy: consumers work on the latest version; an older version's data is upcast to the
+    # next version by this function (and so on) before it is validated against the latest model.
+    upcast: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def schema_name(self) -> str:
@@ -231,8 +412,45 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             frozenset({"distsync.erp-adapter"}),
             "distsync.erp-adapter",
         ),
+        Contract(
+            "InventoryBalanceChanged",
+            "1",
+            InventoryBalanceChanged,
+            frozenset({"erp", "wms"}),
+            "distsync.inventory",
+            upcast=lambda data: {**data, "lots": []},
+        ),
+        Contract(
+            "InventoryBalanceChanged", "2", InventoryBalanceChangedV2, frozenset({"erp", "wms"}), "distsync.inventory"
+        ),
+        Contract(
+            "InventoryAvailabilityUpdated",
+            "1",
+            InventoryAvailabilityUpdated,
+            frozenset({"distsync.inventory"}),
+            "distsync.atp",
+        ),
+        Contract("OrderStatusChanged", "1", OrderStatusChanged, frozenset({"erp"}), "distsync.orders"),
+        Contract("ShipmentMilestone", "1", ShipmentMilestone, frozenset({"wms", "tms"}), "distsync.fulfillment"),
+        Contract("SupplierLeadTimeChanged", "1", SupplierLeadTimeChanged, frozenset({"supplier"}), "distsync.supplier"),
+        Contract("PurchaseOrderConfirmed", "1", PurchaseOrderConfirmed, frozenset({"supplier"}), "distsync.supplier"),
+        Contract(
+            "DemandForecastPublished", "1", DemandForecastPublished, frozenset({"planning"}), "distsync.forecast"
+        ),
+        Contract(
+            "PlanningException",
+            "1",
+            PlanningException,
+            frozenset({"distsync.supplier"}),
+            "distsync.planning-exceptions",
+        ),
     )
 }
+
+
+def latest_version(event_type: str) -> Contract:
+    """The newest registered version of a type (versions are integers as strings)."""
+    return max((c for (t, _), c in CONTRACTS.items() if t == event_type), key=lambda c: int(c.version))
 
 
 class UnknownContractError(ValueError):
@@ -289,3 +507,24 @@ def parse_data(envelope: Envelope) -> ContractModel:
     """Validate an envelope's data against its registered contract (raises on unknown or invalid)."""
     contract = contract_for(envelope.metadata.event_type, envelope.metadata.event_version)
     return contract.model.model_validate(envelope.data)
+
+
+def upcast_to_latest(envelope: Envelope) -> ContractModel:
+    """Validate the data against its own version, then upcast it version by version to the latest model.
+
+    Archived and replayed events keep their original version on the bus; consumers only see the latest.
+    """
+    contract = contract_for(envelope.metadata.event_type, envelope.metadata.event_version)
+    model = contract.model.model_validate(envelope.data)
+    latest = latest_version(contract.event_type)
+    if contract is latest:
+        return model
+    data = model.model_dump(by_alias=True, mode="json")
+    version = int(contract.version)
+    while version < int(latest.version):
+        step = contract_for(contract.event_type, str(version))
+        if step.upcast is None:
+            raise UnknownContractError(f"{contract.event_type} v{version} has no upcaster to v{version + 1}")
+        data = step.upcast(data)
+        version += 1
+    return latest.model.model_validate(data)

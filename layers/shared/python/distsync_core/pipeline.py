@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from . import ledger
 from .adapters.stores import QuarantineStore
 from .config import env, env_int
-from .contracts import ContractModel, Envelope, UnknownContractError, parse_data
+from .contracts import ContractModel, Envelope, UnknownContractError, upcast_to_latest
 from .observability import logger, metrics
 from .problems import pydantic_errors
 
@@ -47,6 +47,7 @@ class Delivery:
     data: ContractModel
     receive_count: int
     stage: str
+    raw_body: str = ""  # the SQS message body as received (the EventBridge event)
 
     @property
     def correlation_id(self) -> str:
@@ -77,7 +78,7 @@ def _parse(body: str) -> tuple[Envelope, ContractModel, str | None]:
     except (ValueError, KeyError, TypeError) as exc:
         raise _Quarantined(f"not an EventBridge event with a distsync envelope: {exc}") from exc
     try:
-        return envelope, parse_data(envelope), event.get("replay-name")
+        return envelope, upcast_to_latest(envelope), event.get("replay-name")
     except UnknownContractError as exc:
         raise _Quarantined(str(exc)) from exc
     except ValidationError as exc:
@@ -89,12 +90,20 @@ class Consumer:
     """A named pipeline consumer (the name is its trace stage prefix and idempotency scope)."""
 
     name: str
-    accepts: type[ContractModel]
+    accepts: type[ContractModel] | tuple[type[ContractModel], ...]
     handle: Handle
     idempotent: bool = True
+    # A FIFO queue: records of a message group are handled strictly in order. After a failure the group's
+    # later records go back to the queue untried (Powertools SqsFifoPartialProcessor); other groups go on.
+    fifo: bool = False
 
     def __post_init__(self) -> None:
-        self._processor = BatchProcessor(event_type=EventType.SQS)
+        if self.fifo:
+            from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
+
+            self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        else:
+            self._processor = BatchProcessor(event_type=EventType.SQS)
         self._once: Callable[..., Any] | None = None
 
     # Lazily built: the idempotency store needs the table name from the environment.
@@ -152,8 +161,10 @@ class Consumer:
             envelope, data, replay_name = _parse(record.body)
             logger.set_correlation_id(envelope.metadata.correlation_id)
             if not isinstance(data, self.accepts):  # misrouted: no retry can make this consumer take it
-                raise _Quarantined(f"{self.name} consumes {self.accepts.__name__}, not {envelope.metadata.event_type}")
-            delivery = Delivery(envelope, data, receive_count, self.name)
+                accepted = self.accepts if isinstance(self.accepts, tuple) else (self.accepts,)
+                names = ", ".join(a.__name__ for a in accepted)
+                raise _Quarantined(f"{self.name} consumes {names}, not {envelope.metadata.event_type}")
+            delivery = Delivery(envelope, data, receive_count, self.name, record.body)
             if replay_name:
                 delivery.record("replayed", f"re-sent by replay {replay_name}; idempotency skips what was applied")
             if once is not None:

@@ -20,11 +20,14 @@ _STATUS_BY_OUTCOME: dict[str, str | None] = {
     "pending_approval": "pending_approval",
     "delivered": "delivered",
     "rejected": "rejected",
+    "escalated": "escalated",  # a workflow's window closed without a decision (shipment exception)
     "quarantined": "quarantined",
     "dead_lettered": "dead_lettered",
 }
 OUTCOMES = frozenset(_STATUS_BY_OUTCOME)
-STATUSES = ("in_flight", "delivered", "pending_approval", "rejected", "quarantined", "dead_lettered")
+STATUSES = (
+    "in_flight", "delivered", "pending_approval", "rejected", "escalated", "quarantined", "dead_lettered",
+)
 
 
 def status_of(hops: Iterable[Mapping[str, Any]]) -> str:

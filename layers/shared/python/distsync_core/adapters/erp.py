@@ -1,8 +1,9 @@
-"""ERP REST adapter: idempotent PUT of replenishment parameters, retried with backoff on 429/5xx.
+"""Partner REST adapters (ERP, planning platform, WMS, customer channels): idempotent calls, retried with
+backoff on 429/5xx.
 
-The ERP is the system of record; it honours ``Idempotency-Key`` so a retried or redelivered update is
-applied once. Retryable failures that outlast the attempts raise :class:`ErpUnavailable` (the message is
-retried by SQS and dead-lettered at the end); a 4xx rejection raises :class:`ErpRejected` (permanent).
+Partners honour ``Idempotency-Key`` so a retried or redelivered call is applied once. Retryable failures that
+outlast the attempts raise :class:`PartnerUnavailable` (the message is retried by SQS and dead-lettered at the
+end); a 4xx rejection raises :class:`PartnerRejected` (permanent: quarantined with the partner's reason).
 """
 
 from __future__ import annotations
@@ -27,10 +28,15 @@ class WmsUnavailable(PartnerUnavailable):
     pass
 
 
-class ErpRejected(RuntimeError):
-    def __init__(self, status: int, detail: str):
-        super().__init__(f"ERP rejected the update with HTTP {status}: {detail}")
+class PartnerRejected(RuntimeError):
+    def __init__(self, status: int, detail: str, partner: str = "partner"):
+        super().__init__(f"{partner} rejected the call with HTTP {status}: {detail}")
         self.status = status
+
+
+class ErpRejected(PartnerRejected):
+    def __init__(self, status: int, detail: str, partner: str = "ERP"):
+        super().__init__(status, detail, partner)
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,14 @@ class ErpResult:
     replayed: bool  # the ERP had already applied this idempotency key
 
 
-class ErpClient:
-    def __init__(self, base_url: str, max_attempts: int, backoff_seconds: float, timeout_seconds: float):
+class PartnerClient:
+    """JSON over HTTPS to one partner system, idempotent and retried."""
+
+    name = "partner"
+    unavailable: type[PartnerUnavailable] = PartnerUnavailable
+    rejected: type[PartnerRejected] = PartnerRejected
+
+    def __init__(self, base_url: str, max_attempts: int = 3, backoff_seconds: float = 0.2, timeout_seconds: float = 5):
         import urllib3  # lazy: urllib3 ships with botocore in the Lambda runtime
 
         self.base_url = base_url.rstrip("/")
@@ -57,6 +69,42 @@ class ErpClient:
         self._timeout = urllib3.Timeout(total=timeout_seconds)
         self._http = urllib3.PoolManager(retries=self._retry, timeout=self._timeout)
 
+    def send(self, method: str, path: str, payload: dict[str, Any], *, idempotency_key: str,
+             correlation_id: str) -> ErpResult:
+        """``path`` is relative to the base URL, with its parameters already quoted (see :func:`segment`)."""
+        return self._send(method, f"{self.base_url}{path}", payload, idempotency_key, correlation_id)
+
+    def _send(self, method: str, url: str, payload: dict[str, Any], key: str, correlation_id: str) -> ErpResult:
+        import urllib3
+
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key, "X-Correlation-Id": correlation_id}
+        try:
+            resp = self._http.request(method, url, body=json.dumps(payload).encode(), headers=headers)
+        except urllib3.exceptions.HTTPError as exc:  # connection errors and timeouts after the retries
+            raise self.unavailable(
+                f"{self.name} unreachable after retries: {exc.__class__.__name__}: {exc}"
+            ) from exc
+        text = resp.data.decode("utf-8", "replace")
+        if resp.status in RETRYABLE_STATUSES:
+            raise self.unavailable(
+                f"{self.name} answered HTTP {resp.status} after {self._retry.total + 1} attempts: {text[:200]}"
+            )
+        if resp.status >= 400:
+            raise self.rejected(resp.status, text[:500], self.name)
+        body = json.loads(text) if text else {}
+        return ErpResult(resp.status, body, replayed=resp.headers.get("Idempotent-Replayed") == "true")
+
+
+def segment(value: str) -> str:
+    """One URL path segment (identifiers are validated by the contracts; quoting is belt and braces)."""
+    return quote(value, safe="")
+
+
+class ErpClient(PartnerClient):
+    name = "ERP"
+    unavailable = ErpUnavailable
+    rejected = ErpRejected
+
     def put_replenishment_parameters(
         self, item_id: str, location_id: str, payload: dict[str, Any], *, idempotency_key: str, correlation_id: str
     ) -> ErpResult:
@@ -66,51 +114,79 @@ class ErpClient:
         )
         return self._send("PUT", url, payload, idempotency_key, correlation_id)
 
-    def _send(self, method: str, url: str, payload: dict[str, Any], key: str, correlation_id: str) -> ErpResult:
-        import urllib3
+    def put_delivery_status(self, order_id: str, payload: dict[str, Any], *, idempotency_key: str,
+                            correlation_id: str) -> ErpResult:
+        return self.send("PUT", f"/v1/orders/{segment(order_id)}/delivery-status", payload,
+                         idempotency_key=idempotency_key, correlation_id=correlation_id)
 
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key, "X-Correlation-Id": correlation_id}
-        try:
-            resp = self._http.request(method, url, body=json.dumps(payload).encode(), headers=headers)
-        except urllib3.exceptions.HTTPError as exc:  # connection errors and timeouts after the retries
-            raise ErpUnavailable(f"ERP unreachable after retries: {exc.__class__.__name__}: {exc}") from exc
-        text = resp.data.decode("utf-8", "replace")
-        if resp.status in RETRYABLE_STATUSES:
-            raise ErpUnavailable(f"ERP answered HTTP {resp.status} after {self._retry.total + 1} attempts: {text[:200]}")
-        if resp.status >= 400:
-            raise ErpRejected(resp.status, text[:500])
-        body = json.loads(text) if text else {}
-        return ErpResult(resp.status, body, replayed=resp.headers.get("Idempotent-Replayed") == "true")
+    def put_po_confirmation(self, purchase_order_id: str, payload: dict[str, Any], *, idempotency_key: str,
+                            correlation_id: str) -> ErpResult:
+        return self.send("PUT", f"/v1/purchase-orders/{segment(purchase_order_id)}/confirmation", payload,
+                         idempotency_key=idempotency_key, correlation_id=correlation_id)
+
+    def put_demand_forecast(self, item_id: str, location_id: str, payload: dict[str, Any], *,
+                            idempotency_key: str, correlation_id: str) -> ErpResult:
+        return self.send("PUT", f"/v1/items/{segment(item_id)}/locations/{segment(location_id)}/demand-forecast",
+                         payload, idempotency_key=idempotency_key, correlation_id=correlation_id)
 
 
-class WmsClient:
-    """Warehouse notification endpoint (a simulated WMS locally)."""
+class PlanningUnavailable(PartnerUnavailable):
+    pass
 
-    def __init__(self, base_url: str, timeout_seconds: float = 5):
-        import urllib3
 
-        self.base_url = base_url.rstrip("/")
-        self._http = urllib3.PoolManager(
-            retries=urllib3.Retry(total=2, status_forcelist=RETRYABLE_STATUSES, allowed_methods=None, backoff_factor=0.2),
-            timeout=urllib3.Timeout(total=timeout_seconds),
-        )
+class PlanningApiClient(PartnerClient):
+    """The planning platform's REST API (balances, lead times, exceptions)."""
+
+    name = "planning"
+    unavailable = PlanningUnavailable
+
+
+class ChannelsUnavailable(PartnerUnavailable):
+    pass
+
+
+class ChannelsClient(PartnerClient):
+    """Customer-facing channels (order tracking, portal, marketplace feeds) behind one notification API."""
+
+    name = "customer channels"
+    unavailable = ChannelsUnavailable
+
+
+class WmsClient(PartnerClient):
+    """The warehouse system: replenishment notifications and order releases (a simulated WMS locally)."""
+
+    name = "WMS"
+    unavailable = WmsUnavailable
 
     def notify(self, payload: dict[str, Any], *, idempotency_key: str, correlation_id: str) -> int:
-        import urllib3
+        return self.send("POST", "/v1/replenishment-notifications", payload,
+                         idempotency_key=idempotency_key, correlation_id=correlation_id).status
 
-        try:
-            resp = self._http.request(
-                "POST",
-                f"{self.base_url}/v1/replenishment-notifications",
-                body=json.dumps(payload).encode(),
-                headers={
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": idempotency_key,
-                    "X-Correlation-Id": correlation_id,
-                },
+
+# One connection pool per container and partner, configured from the function's environment.
+_clients: dict[str, PartnerClient] = {}
+
+
+def partner(kind: str) -> Any:
+    """``erp`` (ERP_BASE_URL, ERP_MAX_ATTEMPTS, ...), ``planning`` (PLANNING_BASE_URL), ``channels``
+    (CHANNELS_BASE_URL) or ``wms`` (WMS_BASE_URL)."""
+    from ..config import env, env_float, env_int
+
+    if kind not in _clients:
+        if kind == "erp":
+            _clients[kind] = ErpClient(
+                env("ERP_BASE_URL"),
+                max_attempts=env_int("ERP_MAX_ATTEMPTS", 4),
+                backoff_seconds=env_float("ERP_BACKOFF_SECONDS", 0.5),
+                timeout_seconds=env_float("ERP_TIMEOUT_SECONDS", 5),
             )
-        except urllib3.exceptions.HTTPError as exc:
-            raise WmsUnavailable(f"WMS unreachable: {exc}") from exc
-        if resp.status >= 400:
-            raise WmsUnavailable(f"WMS answered HTTP {resp.status}")
-        return resp.status
+        elif kind == "planning":
+            # Few attempts: when planning is down the message waits in its queue, not in the function.
+            _clients[kind] = PlanningApiClient(env("PLANNING_BASE_URL"), max_attempts=2)
+        elif kind == "channels":
+            _clients[kind] = ChannelsClient(env("CHANNELS_BASE_URL"))
+        elif kind == "wms":
+            _clients[kind] = WmsClient(env("WMS_BASE_URL"))
+        else:
+            raise ValueError(f"unknown partner {kind!r}")
+    return _clients[kind]

@@ -77,6 +77,15 @@ class MasterDataStore:
             ExpressionAttributeValues=to_item({":ss": safety_stock, ":rop": reorder_point, ":at": _now_iso()}),
         )
 
+    def record_supplier_lead_time(self, item_id: str, location_id: str, lead_time_days: int) -> None:
+        """The lead time the supplier last reported (the ERP's own lead time stays as the ERP sent it)."""
+        self._table.update_item(
+            Key={"pk": item_location_key(item_id, location_id)},
+            UpdateExpression="SET supplierLeadTimeDays = :d, supplierLeadTimeAt = :at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":d": lead_time_days, ":at": _now_iso()}),
+        )
+
 
 class QuarantineStore:
     def __init__(self, table_name: str):
@@ -147,6 +156,10 @@ class QuarantineStore:
 
 
 class ApprovalStore:
+    """Pending decisions with the task token of the workflow that waits for them (first decision wins)."""
+
+    KEY = "approvalId"
+
     def __init__(self, table_name: str):
         self._table = table(table_name)
 
@@ -157,7 +170,7 @@ class ApprovalStore:
         try:
             self._table.put_item(
                 Item=to_item({**record, "status": "PENDING", "requestedAt": _now_iso()}),
-                ConditionExpression="attribute_not_exists(approvalId) OR #s = :pending",
+                ConditionExpression=f"attribute_not_exists({self.KEY}) OR #s = :pending",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":pending": "PENDING"},
             )
@@ -166,7 +179,7 @@ class ApprovalStore:
                 raise
 
     def get(self, approval_id: str) -> dict[str, Any] | None:
-        raw = self._table.get_item(Key={"approvalId": approval_id}, ConsistentRead=True).get("Item")
+        raw = self._table.get_item(Key={self.KEY: approval_id}, ConsistentRead=True).get("Item")
         return from_item(raw) if raw else None
 
     def claim_decision(self, approval_id: str, decision: str, comment: str, decided_by: str) -> bool:
@@ -175,7 +188,7 @@ class ApprovalStore:
 
         try:
             self._table.update_item(
-                Key={"approvalId": approval_id},
+                Key={self.KEY: approval_id},
                 UpdateExpression="SET #s = :deciding, decision = :d, #c = :c, decidedBy = :by, decidedAt = :at",
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status", "#c": "comment"},
@@ -196,7 +209,7 @@ class ApprovalStore:
 
     def release_claim(self, approval_id: str) -> None:
         self._table.update_item(
-            Key={"approvalId": approval_id},
+            Key={self.KEY: approval_id},
             UpdateExpression="SET #s = :pending REMOVE decision, decidedBy, decidedAt",
             ConditionExpression="#s = :deciding",
             ExpressionAttributeNames={"#s": "status"},
@@ -207,7 +220,7 @@ class ApprovalStore:
         """Close the approval; returns the record as it was (for the turnaround time)."""
         old = self._table.update_item(
             ReturnValues="ALL_OLD",
-            Key={"approvalId": approval_id},
+            Key={self.KEY: approval_id},
             UpdateExpression="SET #s = :s, outcomeComment = :c, closedAt = :at REMOVE taskToken",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": status, ":c": comment, ":at": _now_iso()},
@@ -217,6 +230,12 @@ class ApprovalStore:
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         items = [from_item(i) for i in _scan(self._table)]
         return [i for i in items if status is None or i.get("status") == status]
+
+
+class ExceptionCaseStore(ApprovalStore):
+    """Open shipment exceptions waiting for a resolution (same life cycle as an approval)."""
+
+    KEY = "caseId"
 
 
 class SeenSignatures:

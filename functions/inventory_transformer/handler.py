@@ -1,0 +1,79 @@
+"""Inventory pipeline: ERP/WMS stock balances into the available-to-promise projection.
+
+A balance for an item-location unknown to master data is quarantined until it arrives; a stale balance (as
+of a time not newer than the stored one) is left out; a newer one replaces the projection and is published
+as ``InventoryAvailabilityUpdated`` for the planning platform. v1 events arrive upcast to v2 (no lots).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from distsync_core.adapters.events import EventPublisher
+from distsync_core.adapters.projections import InventoryStore
+from distsync_core.adapters.stores import MasterDataStore
+from distsync_core.config import env, env_float
+from distsync_core.contracts import (
+    CONTRACTS,
+    InventoryAvailabilityUpdated,
+    InventoryBalanceChangedV2,
+    derive_id,
+    new_envelope,
+    utcnow,
+)
+from distsync_core.inventory import available_to_promise
+from distsync_core.observability import instrument, metrics
+from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.replenishment import item_location_key
+
+AVAILABILITY_CONTRACT = CONTRACTS[("InventoryAvailabilityUpdated", "1")]
+
+
+def project_balance(delivery: Delivery) -> None:
+    balance: InventoryBalanceChangedV2 = delivery.data
+    meta = delivery.envelope.metadata
+    key = f"{balance.item_id}@{balance.location_id}"
+    if MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(balance.item_id, balance.location_id) is None:
+        raise PermanentFailure(
+            f"unknown item-location {key}: no ItemLocationUpserted in master data",
+            waiting_for=item_location_key(balance.item_id, balance.location_id),
+        )
+    if not InventoryStore(env("INVENTORY_TABLE_NAME")).apply(balance, meta):
+        delivery.record("delivered", f"stale balance for {key} as of {balance.as_of.isoformat()}: a newer one "
+                                     "is stored, left out")
+        metrics.add_metric(name="StaleBalancesIgnored", unit=MetricUnit.Count, value=1)
+        return
+
+    atp = available_to_promise(balance.on_hand, balance.allocated, balance.in_transit, balance.in_transit_due_at,
+                               now=utcnow(), horizon_days=env_float("ATP_HORIZON_DAYS", 14))
+    availability = InventoryAvailabilityUpdated(
+        item_id=balance.item_id,
+        location_id=balance.location_id,
+        on_hand=balance.on_hand,
+        allocated=balance.allocated,
+        in_transit=balance.in_transit,
+        in_transit_due_at=balance.in_transit_due_at,
+        available_to_promise=atp.available_to_promise,
+        as_of=balance.as_of,
+        source_system=balance.source_system,
+        lot_count=len(balance.lots),
+    )
+    EventPublisher(env("EVENT_BUS_NAME")).publish([
+        new_envelope(AVAILABILITY_CONTRACT, availability, source="distsync.inventory", caused_by=meta,
+                     event_id=derive_id(meta.event_id, AVAILABILITY_CONTRACT.event_type))
+    ])
+    # Inventory freshness: how old the balance is when distsync has applied it.
+    metrics.add_metric(name="InventoryFreshness", unit=MetricUnit.Seconds,
+                       value=max(0.0, (utcnow() - balance.as_of).total_seconds()))
+    delivery.record("ok", f"ATP {key} = {atp.available_to_promise:g} (on hand {balance.on_hand:g}, allocated "
+                          f"{balance.allocated:g}, inbound counted {atp.inbound_counted:g}) as of "
+                          f"{balance.as_of.isoformat()}")
+
+
+consumer = Consumer("inventory", InventoryBalanceChangedV2, project_balance)
+
+
+@instrument
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return consumer(event, context)

@@ -1,0 +1,71 @@
+"""The two tasks of the shipment-exception workflow (state_machines/shipment_exception.asl.json).
+
+- ``open`` (``.waitForTaskToken``): store the case with its task token, tell the customer channels; the
+  workflow then waits for a resolution (API or ``distsync exceptions resolve``) until its window closes.
+- ``close``: record the resolution (or the escalation after the window) and tell the customer channels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from distsync_core import ledger
+from distsync_core.adapters.erp import partner
+from distsync_core.adapters.stores import ExceptionCaseStore
+from distsync_core.config import env
+from distsync_core.contracts import Envelope, ShipmentMilestone
+from distsync_core.observability import instrument, logger
+
+
+class ExceptionTask(BaseModel):
+    action: Literal["open", "close"]
+    case: dict[str, Any]
+    taskToken: str | None = None
+    executionArn: str | None = None
+
+
+@instrument
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    task = ExceptionTask.model_validate(event)
+    case_id = task.case["caseId"]
+    envelope = Envelope.model_validate(task.case["milestone"])
+    shipment = ShipmentMilestone.model_validate(envelope.data)
+    cid = envelope.metadata.correlation_id
+    logger.set_correlation_id(cid)
+    store = ExceptionCaseStore(env("EXCEPTIONS_TABLE_NAME"))
+    notice = {"caseId": case_id, "shipmentId": shipment.shipment_id, "orderIds": shipment.order_ids,
+              "kind": shipment.exception.kind if shipment.exception else None}
+
+    if task.action == "open":
+        store.put_pending({
+            "caseId": case_id,
+            "taskToken": task.taskToken,
+            "executionArn": task.executionArn,
+            "correlationId": cid,
+            "shipmentId": shipment.shipment_id,
+            "orderIds": shipment.order_ids,
+            "kind": notice["kind"],
+            "description": shipment.exception.description if shipment.exception else "",
+            "carrier": shipment.carrier,
+        })
+        partner("channels").send("POST", "/v1/exception-notices", {**notice, "status": "OPEN"},
+                                 idempotency_key=f"{case_id}-open", correlation_id=cid)
+        ledger.hop(cid, "shipment-exception", "pending_approval",
+                   f"case {case_id} ({notice['kind']}) waits for a resolution", caseId=case_id,
+                   business_key=shipment.business_key())
+        return {"caseId": case_id}
+
+    resolution = task.case.get("resolution") or {}
+    outcome = resolution.get("decision", "escalated")
+    comment = resolution.get("comment", "")
+    status = "RESOLVED" if outcome != "escalated" else "ESCALATED"
+    store.record_outcome(case_id, status, comment)
+    partner("channels").send("POST", "/v1/exception-notices", {**notice, "status": status, "resolution": outcome},
+                             idempotency_key=f"{case_id}-close", correlation_id=cid)
+    ledger.hop(cid, "shipment-exception", "delivered" if status == "RESOLVED" else "escalated",
+               f"case {case_id} {status.lower()}: {outcome} {comment}".strip(), caseId=case_id,
+               business_key=shipment.business_key())
+    return {"caseId": case_id, "status": status}

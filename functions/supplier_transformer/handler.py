@@ -1,0 +1,111 @@
+"""Supplier pipeline: supplier collaboration into planning and the ERP.
+
+- ``SupplierLeadTimeChanged``: checked against master data (supplier and item-location), forwarded to the
+  planning platform as the lead-time parameter; a change above ``leadTimeExceptionPercent`` of the lead time
+  known so far raises a ``PlanningException``.
+- ``PurchaseOrderConfirmed``: the confirmed quantities and dates go to the ERP (the PO's system of record).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from distsync_core.adapters.erp import PartnerRejected, partner, segment
+from distsync_core.adapters.events import EventPublisher
+from distsync_core.adapters.stores import MasterDataStore
+from distsync_core.config import env, env_float
+from distsync_core.contracts import (
+    CONTRACTS,
+    PlanningException,
+    PurchaseOrderConfirmed,
+    SupplierLeadTimeChanged,
+    derive_id,
+    new_envelope,
+)
+from distsync_core.observability import instrument, metrics
+from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.replenishment import item_location_key
+from distsync_core.supplier import assess_lead_time
+
+EXCEPTION_CONTRACT = CONTRACTS[("PlanningException", "1")]
+
+
+def _require_supplier(masterdata: MasterDataStore, supplier_id: str) -> None:
+    key = f"SUPPLIER#{supplier_id}"
+    if masterdata.get_record(key) is None:
+        raise PermanentFailure(f"unknown supplier {supplier_id}: no SupplierUpserted in master data", waiting_for=key)
+
+
+def handle_supplier_event(delivery: Delivery) -> None:
+    masterdata = MasterDataStore(env("MASTERDATA_TABLE_NAME"))
+    _require_supplier(masterdata, delivery.data.supplier_id)
+    try:
+        if isinstance(delivery.data, SupplierLeadTimeChanged):
+            _lead_time(delivery, masterdata)
+        else:
+            _po_confirmation(delivery)
+    except PartnerRejected as exc:
+        raise PermanentFailure(str(exc)) from exc
+
+
+def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
+    change: SupplierLeadTimeChanged = delivery.data
+    meta = delivery.envelope.metadata
+    key = item_location_key(change.item_id, change.location_id)
+    record = masterdata.get_record(key)
+    if record is None:
+        raise PermanentFailure(f"unknown item-location {change.item_id}@{change.location_id}: no "
+                               "ItemLocationUpserted in master data", waiting_for=key)
+    previous = int(record.get("supplierLeadTimeDays", record["leadTimeDays"]))
+    assessment = assess_lead_time(previous, change.lead_time_days, env_float("LEAD_TIME_EXCEPTION_PERCENT", 25))
+
+    partner("planning").send(
+        "PUT", f"/v1/lead-times/{segment(change.supplier_id)}/{segment(change.item_id)}/{segment(change.location_id)}",
+        change.model_dump(by_alias=True, mode="json"), idempotency_key=meta.event_id,
+        correlation_id=meta.correlation_id,
+    )
+    masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
+    detail = (f"lead time of {change.item_id}@{change.location_id} from {change.supplier_id}: {previous} -> "
+              f"{change.lead_time_days} days ({assessment.change_percent}%), sent to planning")
+    if not assessment.exceptional:
+        delivery.record("delivered", detail)
+        return
+    exception = PlanningException(
+        exception_id=f"pex-{derive_id(meta.event_id, 'PlanningException')[:20]}",
+        kind="lead_time_change",
+        severity=assessment.severity,
+        item_id=change.item_id,
+        location_id=change.location_id,
+        supplier_id=change.supplier_id,
+        message=f"supplier {change.supplier_id} changed the lead time from {previous} to {change.lead_time_days} "
+                f"days ({assessment.change_percent}%, threshold {assessment.threshold_percent}%)",
+        current_value=change.lead_time_days,
+        previous_value=previous,
+    )
+    EventPublisher(env("EVENT_BUS_NAME")).publish([
+        new_envelope(EXCEPTION_CONTRACT, exception, source="distsync.supplier", caused_by=meta,
+                     event_id=derive_id(meta.event_id, EXCEPTION_CONTRACT.event_type))
+    ])
+    metrics.add_metric(name="PlanningExceptionsRaised", unit=MetricUnit.Count, value=1)
+    delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
+
+
+def _po_confirmation(delivery: Delivery) -> None:
+    po: PurchaseOrderConfirmed = delivery.data
+    meta = delivery.envelope.metadata
+    result = partner("erp").put_po_confirmation(
+        po.purchase_order_id, po.model_dump(by_alias=True, mode="json"),
+        idempotency_key=derive_id(meta.event_id, "erp"), correlation_id=meta.correlation_id,
+    )
+    how = "had already recorded" if result.replayed else "recorded"
+    delivery.record("delivered", f"ERP {how} the confirmation of {po.purchase_order_id} by {po.supplier_id} "
+                                 f"({len(po.lines)} line(s))")
+
+
+consumer = Consumer("supplier", (SupplierLeadTimeChanged, PurchaseOrderConfirmed), handle_supplier_event)
+
+
+@instrument
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return consumer(event, context)

@@ -1,0 +1,92 @@
+"""Projections distsync keeps for the business: available to promise per item-location, and the last
+applied update of every order (for the sequence check)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..contracts import InventoryBalanceChangedV2, Metadata, OrderStatusChanged
+from ..orders import AppliedOrder
+from . import table
+from .dynamo import from_item, to_item
+
+
+def utc_iso(at: datetime) -> str:
+    """Fixed-width UTC ISO time: compares correctly as a string in a condition expression."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _conditional(fn: Any, **kwargs: Any) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        fn(**kwargs)
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+class InventoryStore:
+    """pk ``<itemId>#<locationId>``: the newest balance (by as-of time) and its lots."""
+
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    @staticmethod
+    def key(item_id: str, location_id: str) -> dict[str, str]:
+        return {"pk": f"{item_id}#{location_id}"}
+
+    def apply(self, balance: InventoryBalanceChangedV2, meta: Metadata) -> bool:
+        """Store the balance unless one as new or newer is stored; False when it was stale and left out."""
+        item = balance.model_dump(by_alias=True, mode="json", exclude_none=True)
+        item.update(
+            self.key(balance.item_id, balance.location_id),
+            asOf=utc_iso(balance.as_of),
+            sourceEventId=meta.event_id,
+            correlationId=meta.correlation_id,
+            updatedAt=utc_iso(datetime.now(UTC)),
+        )
+        return _conditional(
+            self._table.put_item,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(pk) OR asOf < :asOf OR sourceEventId = :eid",
+            ExpressionAttributeValues={":asOf": item["asOf"], ":eid": meta.event_id},
+        )
+
+    def get(self, item_id: str, location_id: str) -> dict[str, Any] | None:
+        raw = self._table.get_item(Key=self.key(item_id, location_id), ConsistentRead=True).get("Item")
+        return from_item(raw) if raw else None
+
+
+class OrderStore:
+    """pk ``orderId``: the last applied update of each order."""
+
+    def __init__(self, table_name: str):
+        self._table = table(table_name)
+
+    def applied(self, order_id: str) -> AppliedOrder | None:
+        raw = self._table.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
+        if not raw:
+            return None
+        item = from_item(raw)
+        return AppliedOrder(sequence=int(item["sequence"]), event_id=item["lastEventId"])
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        raw = self._table.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
+        return from_item(raw) if raw else None
+
+    def apply(self, order: OrderStatusChanged, meta: Metadata) -> bool:
+        """Record the update unless a later sequence was applied meanwhile."""
+        item = order.model_dump(by_alias=True, mode="json", exclude_none=True)
+        item.update(lastEventId=meta.event_id, correlationId=meta.correlation_id,
+                    updatedAt=utc_iso(datetime.now(UTC)))
+        return _conditional(
+            self._table.put_item,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(orderId) OR #seq < :seq OR lastEventId = :eid",
+            ExpressionAttributeNames={"#seq": "sequence"},
+            ExpressionAttributeValues=to_item({":seq": order.sequence, ":eid": meta.event_id}),
+        )
