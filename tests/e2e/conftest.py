@@ -15,7 +15,15 @@ import boto3
 import pytest
 
 from distsync.local import process as local_process
-from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, send
+from distsync.sim.clients import (
+    ErpClientSim,
+    HttpResult,
+    PlanningClient,
+    SignedClient,
+    SupplierClientSim,
+    WmsClientSim,
+    send,
+)
 from distsync_core.trace import trace_document
 from tests.conftest import ROOT
 
@@ -34,6 +42,8 @@ class LocalStackProcess:
         self.erp = ErpClientSim(self.url, SECRET)
         self.planning = PlanningClient(self.url, SECRET)
         self.api = SignedClient(self.url, SECRET)
+        self.wms = WmsClientSim(self.url, SECRET)  # also the TMS (source="tms")
+        self.supplier = SupplierClientSim(self.url, SECRET)
         kw = dict(endpoint_url=self.info["awsEndpoint"], region_name="us-east-1",
                   aws_access_key_id="testing", aws_secret_access_key="testing")
         self.sqs = boto3.client("sqs", **kw)
@@ -77,6 +87,19 @@ class LocalStackProcess:
     def erp_updates(self, cid: str | None = None) -> list[dict[str, Any]]:
         updates = send(self.url + "/_sim/erp/updates").body["updates"]
         return [u for u in updates if cid is None or u["correlationId"] == cid]
+
+    def expect(self, result: HttpResult, cid: str, final_status: str) -> str:
+        """Assert a webhook was accepted under ``cid`` and register the status its transaction must end in
+        (checked for every accepted event by test_zz_accounting.py)."""
+        assert result.status == 202, result.body
+        assert result.body["correlationId"] == cid
+        self.accepted[cid] = final_status
+        return cid
+
+    def sim_records(self, simulator: str, kind: str | None = None, cid: str | None = None) -> list[dict[str, Any]]:
+        """Calls a partner simulator recorded (``planning``, ``channels``, ``erp``), once per idempotency key."""
+        records = send(f"{self.url}/_sim/{simulator}/records").body["records"]
+        return [r for r in records if (kind is None or r["kind"] == kind) and (cid is None or r["correlationId"] == cid)]
 
     def wms_notifications(self, cid: str) -> list[dict[str, Any]]:
         return [n for n in send(self.url + "/_sim/wms/notifications").body["notifications"] if n["correlationId"] == cid]
