@@ -18,7 +18,7 @@ from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
 
 def exception_case_id(event_id: str) -> str:
     """One case per exception event: a redelivered milestone cannot open a second one."""
-    return f"exc-{derive_id(event_id, 'ShipmentException')[:24]}"
+    return f"exc-{derive_id(event_id, 'ShipmentException').replace('-', '')[:20]}"
 
 
 def handle_milestone(delivery: Delivery) -> None:

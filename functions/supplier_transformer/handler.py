@@ -72,7 +72,7 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         delivery.record("delivered", detail)
         return
     exception = PlanningException(
-        exception_id=f"pex-{derive_id(meta.event_id, 'PlanningException')[:20]}",
+        exception_id=f"pex-{derive_id(meta.event_id, 'PlanningException').replace('-', '')[:20]}",
         kind="lead_time_change",
         severity=assessment.severity,
         item_id=change.item_id,
