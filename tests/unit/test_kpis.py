@@ -45,6 +45,25 @@ def test_kpis_from_known_timings():
     assert k["orderStatusPropagation"]["count"] == 0 and k["orderStatusPropagation"]["p50Seconds"] is None
 
 
+def test_order_propagation_and_inventory_freshness_from_known_timings():
+    hops = [
+        # order update applied 3 s after the webhook; a second one after 7 s; a quarantined one not counted
+        hop("o1", 0, "webhook", "ok", eventType="OrderStatusChanged"), hop("o1", 1, "order-router", "ok"),
+        hop("o1", 3, "orders", "delivered"),
+        hop("o2", 0, "webhook", "ok", eventType="OrderStatusChanged"), hop("o2", 7, "orders", "delivered"),
+        hop("o3", 0, "webhook", "ok", eventType="OrderStatusChanged"), hop("o3", 2, "orders", "quarantined"),
+        # a balance visible in planning after 12 s; the ATP projection hop alone does not count
+        hop("i1", 0, "webhook", "ok", eventType="InventoryBalanceChanged"), hop("i1", 1, "inventory", "ok"),
+        hop("i1", 12, "planning-sync", "delivered"),
+        hop("i2", 0, "webhook", "ok", eventType="InventoryBalanceChanged"), hop("i2", 1, "inventory", "ok"),
+    ]
+    k = compute(hops)
+    assert k["orderStatusPropagation"] == {"count": 2, "p50Seconds": 3.0, "p95Seconds": 7.0, "maxSeconds": 7.0}
+    assert k["inventoryVisibilityFreshness"] == {"count": 1, "p50Seconds": 12.0, "p95Seconds": 12.0,
+                                                 "maxSeconds": 12.0}
+    assert k["byStatus"] == {"delivered": 3, "in_flight": 1, "quarantined": 1}
+
+
 def test_nearest_rank_percentile():
     assert percentile([], 50) is None
     assert percentile([5.0], 95) == 5.0

@@ -3,9 +3,9 @@
 - forecast-to-ERP latency: a ``ReplenishmentRecommended`` webhook accepted -> the ERP update applied
 - approval turnaround: approval requested -> decided (approved, rejected or timed out)
 - failure recovery time: first dead-lettered -> delivered afterwards (after a redrive or replay)
+- order status propagation: an ``OrderStatusChanged`` webhook accepted -> warehouse and channels informed
+- inventory visibility freshness: an ``InventoryBalanceChanged`` webhook accepted -> the balance in planning
 - transactions by status
-Order status propagation and inventory visibility freshness need their domains; they report ``None``
-(with ``count`` 0) until those pipelines exist.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def compute(hops: Iterable[Hop]) -> dict[str, Any]:
     for hop in hops:
         by_cid[hop["correlationId"]].append(hop)
 
-    forecast, approvals, recovery = [], [], []
+    forecast, approvals, recovery, orders, inventory = [], [], [], [], []
     statuses: dict[str, int] = defaultdict(int)
     for transaction in by_cid.values():
         transaction.sort(key=lambda h: h["at"])
@@ -65,6 +65,8 @@ def compute(hops: Iterable[Hop]) -> dict[str, Any]:
         applied = _first(transaction, lambda h: h["stage"] == "erp" and h["outcome"] == "delivered")
         if received and applied:
             forecast.append((_at(applied) - _at(received)).total_seconds())
+        orders += _span(transaction, "OrderStatusChanged", "orders")
+        inventory += _span(transaction, "InventoryBalanceChanged", "planning-sync")
         requested = _first(transaction, lambda h: h["outcome"] == "pending_approval")
         if requested:
             decided = _first(transaction, lambda h: h["stage"] == "approval" and h["outcome"] in ("approved", "rejected"),
@@ -83,6 +85,15 @@ def compute(hops: Iterable[Hop]) -> dict[str, Any]:
         "forecastToErpLatency": _summary(forecast),
         "approvalTurnaround": _summary(approvals),
         "failureRecoveryTime": _summary(recovery),
-        "orderStatusPropagation": _summary([]),
-        "inventoryVisibilityFreshness": _summary([]),
+        "orderStatusPropagation": _summary(orders),
+        "inventoryVisibilityFreshness": _summary(inventory),
     }
+
+
+def _span(transaction: list[Hop], event_type: str, stage: str) -> list[float]:
+    """[seconds] from the webhook that accepted ``event_type`` to ``stage`` delivering it, if both happened."""
+    received = _first(transaction, lambda h: h["stage"] == "webhook" and h.get("eventType") == event_type)
+    if not received:
+        return []
+    done = _first(transaction, lambda h: h["stage"] == stage and h["outcome"] == "delivered", after=_at(received))
+    return [(_at(done) - _at(received)).total_seconds()] if done else []
