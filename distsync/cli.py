@@ -23,10 +23,12 @@ local_app = typer.Typer(help="Run the synthesized stack locally on moto", no_arg
 approvals_app = typer.Typer(help="Replenishment approvals waiting for planners", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Events held back with the reason", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive", no_args_is_help=True)
+exceptions_app = typer.Typer(help="Shipment exception cases waiting for a resolution", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(exceptions_app, name="exceptions")
 console = Console()
 
 LocalOpt = Annotated[
@@ -38,8 +40,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 STATUS_STYLE = {
     "delivered": "green", "pending_approval": "yellow", "rejected": "magenta",
-    "quarantined": "red", "dead_lettered": "red", "in_flight": "cyan",
+    "quarantined": "red", "dead_lettered": "red", "in_flight": "cyan", "escalated": "magenta",
 }
+# Business keys the ledger indexes: item@location, or ORDER#<id>, SHIPMENT#<id>, PO#<id>, ITEM#<id>, ...
+BUSINESS_KEY_MARKERS = ("@", "#")
 
 
 def _target(local: str | None, stack: str) -> Target:
@@ -135,7 +139,8 @@ def _render_trace(doc: dict[str, Any]) -> None:
 
 @app.command()
 def trace(
-    key: Annotated[str, typer.Argument(help="A correlation id, or a business key such as SKU-100@DC-EAST")],
+    key: Annotated[str, typer.Argument(help="A correlation id, or a business key such as SKU-100@DC-EAST, "
+                                            "ORDER#SO-1 or SHIPMENT#SH-1")],
     local: LocalOpt = None,
     stack: StackOpt = "distsync-dev",
     as_json: JsonOpt = False,
@@ -147,7 +152,8 @@ def trace(
     target = _target(local, stack)
     ledger = Ledger(target.output("TraceTableName"))
     hops = ledger.hops(key)
-    if hops or "@" not in key:
+    business_key = any(m in key for m in BUSINESS_KEY_MARKERS)
+    if hops or not business_key:
         docs = [trace_document(key, hops)] if hops else []
     else:  # a business key: every transaction about it, oldest first
         by_cid: dict[str, list[dict[str, Any]]] = {}
@@ -160,7 +166,7 @@ def trace(
         console.print(f"[yellow]no hops recorded for {key}[/]")
         raise typer.Exit(1)
     if as_json:
-        _print_json(docs[0] if "@" not in key or hops else {"businessKey": key, "transactions": docs})
+        _print_json(docs[0] if not business_key or hops else {"businessKey": key, "transactions": docs})
         return
     for doc in docs:
         _render_trace(doc)
@@ -221,6 +227,74 @@ def approvals_reject(
 ) -> None:
     """Reject a pending replenishment change."""
     _decide(approval_id, "reject", comment, by, local, stack, as_json)
+
+
+@app.command()
+def atp(
+    item_id: str, location_id: str, local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Available to promise of an item at a location (through the signed ATP API)."""
+    from distsync.sim.clients import SignedClient
+
+    target = _target(local, stack)
+    result = SignedClient(target.api_url, target.signing_secret("atp")).atp(item_id, location_id)
+    if as_json:
+        _print_json(result.body)
+    elif result.status == 200:
+        b = result.body
+        console.print(f"[bold]{item_id}@{location_id}[/]: available to promise [green]{b['availableToPromise']:g}[/]"
+                      f" (on hand {b['onHand']:g} - allocated {b['allocated']:g} + inbound {b['inboundCounted']:g}"
+                      f" due within {b['horizonDays']:g} days), as of {b['asOf']} from {b['sourceSystem']}")
+    else:
+        console.print(f"[red]HTTP {result.status}: {result.body.get('detail') if isinstance(result.body, dict) else result.body}[/]")
+    if result.status != 200:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------------- exceptions
+@exceptions_app.command("list")
+def exceptions_list(
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+    status: Annotated[str | None, typer.Option(help="PENDING, RESOLVED, ESCALATED")] = "PENDING",
+) -> None:
+    """Shipment exception cases (open ones by default)."""
+    from distsync_core.adapters.stores import ExceptionCaseStore
+
+    target = _target(local, stack)
+    items = ExceptionCaseStore(target.output("ExceptionCasesTableName")).list(status.upper() if status else None)
+    rows = [{k: v for k, v in i.items() if k != "taskToken"} for i in items]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("case", "shipment", "orders", "kind", "description", "status", "correlation id")
+    for r in rows:
+        table.add_row(r["caseId"], r["shipmentId"], ", ".join(r.get("orderIds", [])), r.get("kind") or "",
+                      r.get("description", ""), r["status"], r["correlationId"])
+    console.print(table)
+
+
+@exceptions_app.command("resolve")
+def exceptions_resolve(
+    case_id: str,
+    resolution: Annotated[str, typer.Argument(help="reshipped, refunded, delivered_late, written_off or other")],
+    comment: str = "", by: Annotated[str, typer.Option("--by")] = "cli",
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Resolve an open shipment exception (through the signed resolution API); the workflow closes it."""
+    from distsync.sim.clients import SignedClient
+
+    target = _target(local, stack)
+    result = SignedClient(target.api_url, target.signing_secret("exceptions")).resolve_exception(
+        case_id, resolution, comment, by
+    )
+    if as_json:
+        _print_json({"status": result.status, "body": result.body})
+    elif result.status == 200:
+        console.print(f"[green]{case_id}: {resolution} sent[/]")
+    else:
+        console.print(f"[red]{case_id}: HTTP {result.status}: {result.body}[/]")
+    if result.status != 200:
+        raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------------------------------- quarantine

@@ -38,6 +38,10 @@ class Target:
 
     def approvals_secret(self) -> str:
         """The key that signs planner decisions (the approval API verifies the ``approvals`` source's keys)."""
+        return self.signing_secret("approvals")
+
+    def signing_secret(self, source: str) -> str:
+        """The current key of a signing source (``approvals``, ``exceptions``, ``atp``)."""
         if self.local:
             from distsync.local.stack import webhook_secret
 
@@ -46,9 +50,9 @@ class Target:
         from distsync_core.adapters.secrets import secrets_for
 
         value = client("secretsmanager").get_secret_value(SecretId=self.output("WebhookSecretArn"))["SecretString"]
-        keys = secrets_for(value, "approvals")
+        keys = secrets_for(value, source)
         if not keys:
-            raise OpsError("the webhook secret holds no key for approvals (nor a default list)")
+            raise OpsError(f"the webhook secret holds no key for {source} (nor a default list)")
         return keys[0]
 
 
