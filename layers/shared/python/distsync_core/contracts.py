@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -226,7 +227,8 @@ class InventoryBalanceChangedV2(InventoryBalanceChanged):
 
     @model_validator(mode="after")
     def _lots_within_on_hand(self) -> InventoryBalanceChangedV2:
-        if sum(lot.quantity for lot in self.lots) > self.on_hand:
+        # In decimal: as floats, lots of 0.1 and 0.2 would hold more than an onHand of 0.3.
+        if sum(Decimal(str(lot.quantity)) for lot in self.lots) > Decimal(str(self.on_hand)):
             raise ValueError("the lots hold more than onHand")
         return self
 
