@@ -73,6 +73,7 @@ def local_up(
 ) -> None:
     """Synthesize the CDK app, deploy it into an in-process moto and serve it on 127.0.0.1."""
     from .local.demo import run as run_demo
+    from .local.demo import run_domains
     from .local.moto_backend import LOCAL_CREDENTIALS, REGION
     from .local.stack import LocalStack
 
@@ -103,6 +104,16 @@ def local_up(
                 _render_trace(trace_document(cid, traces.hops(cid)))
             updates = stack.erp.snapshot()
             console.print(f"ERP simulator accepted {len(updates)} update(s); WMS notified {len(stack.wms.snapshot())} time(s).")
+            flows = run_domains(stack, say=console.print)
+            summary = Table("domain", "correlation id", "status", "what it shows", "last hop",
+                            title="one flow per domain (distsync trace <correlation id> for the whole timeline)")
+            for domain, cid, what in flows:
+                doc = trace_document(cid, traces.hops(cid))
+                last = doc["hops"][-1] if doc["hops"] else {"stage": "", "detail": ""}
+                style = STATUS_STYLE.get(doc["status"], "white")
+                summary.add_row(domain, cid, f"[{style}]{doc['status']}[/]", what,
+                                f"{last['stage']}: {last['detail']}")
+            console.print(summary)
         if exit_after_demo:
             return
         console.print(f"serving on {stack.url}: Ctrl-C to stop. Ops console: {stack.url}/console; "

@@ -1,12 +1,19 @@
-"""The demo scenario `make run` plays: master data, then four recommendations that take the four paths
-(direct ERP update through a flaky ERP, approval approved, approval rejected, quarantine)."""
+"""The demo scenario `make run` plays.
+
+1. Replenishment: master data, then four recommendations that take the four paths (direct ERP update through
+   a flaky ERP, approval approved, approval rejected, quarantine); their traces are printed in full.
+2. One flow per domain (:func:`run_domains`): master data governance, inventory and ATP (with a v2 event and
+   a stale balance), orders in sequence (with a late update), shipments (with an exception case resolved),
+   supplier lead time and PO confirmation, a demand forecast; a summary line per transaction is printed.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient
+from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, SupplierClientSim, WmsClientSim
 
 from .stack import LocalStack, webhook_secret
 
@@ -52,6 +59,105 @@ def run(stack: LocalStack, say: Callable[[str], None] = print) -> list[str]:
     stack.wait_idle()
     say(f"   settled in {time.monotonic() - started:.1f} s")
     return [f"demo-masterdata-{m[0]}" for m in MASTER_DATA] + [r[0] for r in RECOMMENDATIONS]
+
+
+def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[tuple[str, str, str]]:
+    """One flow per domain; returns (domain, correlation id, what it shows) for the summary."""
+    secret = webhook_secret()
+    erp, wms = ErpClientSim(stack.url, secret), WmsClientSim(stack.url, secret)
+    tms = WmsClientSim(stack.url, secret)
+    supplier, planning = SupplierClientSim(stack.url, secret), PlanningClient(stack.url, secret)
+    flows: list[tuple[str, str, str]] = []
+
+    def sent(domain: str, cid: str, what: str, result) -> None:
+        _expect(result, 202)
+        flows.append((domain, cid, what))
+
+    now = datetime.now(UTC)
+    say("4. master data governance: the ERP publishes a supplier, a customer and an item (versioned)")
+    sent("master data", "demo-md-supplier", "SupplierUpserted SUP-1",
+         erp.upsert("SupplierUpserted", {"supplierId": "SUP-1", "name": "Acme Packaging", "defaultLeadTimeDays": 7,
+                                         "recordVersion": 3}, correlation_id="demo-md-supplier"))
+    sent("master data", "demo-md-customer", "CustomerUpserted CUST-1",
+         erp.upsert("CustomerUpserted", {"customerId": "CUST-1", "name": "Corner Shop", "channel": "b2b"},
+                    correlation_id="demo-md-customer"))
+    sent("master data", "demo-md-item", "ItemUpserted SKU-100 v2",
+         erp.upsert("ItemUpserted", {"itemId": "SKU-100", "description": "Pallet wrap 500 mm", "unitOfMeasure": "EA",
+                                     "status": "active", "recordVersion": 2}, correlation_id="demo-md-item"))
+    stack.wait_idle()
+
+    say("5. inventory: the WMS posts a balance by lot (InventoryBalanceChanged v2); an older ERP balance (v1) "
+        "arrives late and is left out; ATP is read over the signed API")
+    sent("inventory", "demo-inventory-wms", "v2 balance with lots -> ATP projection -> planning",
+         wms.inventory_balance("SKU-100", "DC-EAST", on_hand=480, allocated=120, in_transit=200,
+                               in_transit_due_at=(now + timedelta(days=3)).isoformat(), as_of=now.isoformat(),
+                               lots=[{"lotNumber": "L-2611", "quantity": 300, "expiresOn": "2027-06-30"},
+                                     {"lotNumber": "L-2612", "quantity": 180}],
+                               correlation_id="demo-inventory-wms"))
+    stack.wait_idle()
+    sent("inventory", "demo-inventory-stale", "older v1 balance from the ERP: left out",
+         erp.inventory_balance("SKU-100", "DC-EAST", on_hand=300, allocated=0,
+                               as_of=(now - timedelta(hours=2)).isoformat(), correlation_id="demo-inventory-stale"))
+    stack.wait_idle()
+    atp = SignedClient(stack.url, secret).atp("SKU-100", "DC-EAST")
+    _expect(atp, 200)
+    say(f"   GET /v1/atp/SKU-100/DC-EAST -> available to promise {atp.body['availableToPromise']:g} "
+        f"(480 on hand - 120 allocated + 200 inbound within {atp.body['horizonDays']:g} days)")
+
+    say("6. orders: the ERP publishes updates 1 and 3 of SO-1001, then update 2 arrives late")
+    line = {"lineNumber": 1, "itemId": "SKU-100", "quantity": 24, "promisedDate": (now + timedelta(days=2)).date().isoformat()}
+    for seq, status, line_status, cid in ((1, "confirmed", "open", "demo-order-1"), (3, "shipped", "shipped", "demo-order-3")):
+        sent("orders", cid, f"SO-1001 update {seq} ({status}) -> warehouse and channels, in order",
+             erp.order_status("SO-1001", seq, status, [{**line, "status": line_status}], correlation_id=cid))
+        stack.wait_idle()
+    sent("orders", "demo-order-2-late", "SO-1001 update 2 after 3: rejected as out of order",
+         erp.order_status("SO-1001", 2, "allocated", [{**line, "status": "allocated"}], correlation_id="demo-order-2-late"))
+    stack.wait_idle()
+
+    say("7. shipments: the WMS reports SH-501 shipped; the TMS reports SH-502 delayed, which opens an exception "
+        "case that an operator resolves")
+    sent("shipments", "demo-shipment", "SH-501 shipped -> ERP delivery status, customers informed",
+         wms.milestone("SH-501", ["SO-1001"], "shipped", tracking_number="1Z999", correlation_id="demo-shipment"))
+    sent("shipments", "demo-shipment-exception", "SH-502 delayed -> exception case -> resolved",
+         tms.milestone("SH-502", ["SO-1001"], "exception", source="tms", correlation_id="demo-shipment-exception",
+                       exception={"kind": "delayed", "description": "missed the linehaul",
+                                  "newEstimatedDelivery": (now + timedelta(days=4)).date().isoformat()}))
+    stack.wait_idle()
+    for case in _open_cases(stack):
+        _expect(SignedClient(stack.url, secret).resolve_exception(case["caseId"], "delivered_late",
+                                                                  "customer accepted the new date", "demo-operator"), 200)
+    stack.wait_idle()
+
+    say("8. supplier: SUP-1 doubles the lead time of SKU-100 at DC-EAST (a planning exception) and confirms PO-7001")
+    sent("supplier", "demo-lead-time", "lead time 7 -> 14 days -> planning, PlanningException raised",
+         supplier.lead_time("SUP-1", "SKU-100", "DC-EAST", 14, correlation_id="demo-lead-time"))
+    sent("supplier", "demo-po-confirmation", "PO-7001 confirmed -> ERP",
+         supplier.confirm_po("PO-7001", "SUP-1", [{"lineNumber": 1, "itemId": "SKU-100", "locationId": "DC-EAST",
+                                                   "confirmedQuantity": 400,
+                                                   "confirmedDeliveryDate": (now + timedelta(days=9)).date().isoformat()}],
+                             correlation_id="demo-po-confirmation"))
+
+    say("9. planning: a 4-week demand forecast for SKU-100 at DC-EAST goes to the ERP's planning tables")
+    monday = (now - timedelta(days=now.weekday())).date()
+    sent("planning", "demo-forecast", "DemandForecastPublished -> ERP planning tables",
+         planning.forecast("SKU-100", "DC-EAST", "FC-2026-48",
+                           [((monday + timedelta(weeks=w)).isoformat(), q) for w, q in enumerate((120, 135, 128, 150))],
+                           correlation_id="demo-forecast"))
+    stack.wait_idle()
+    return flows
+
+
+def _open_cases(stack: LocalStack, timeout: float = 20) -> list[dict]:
+    from distsync_core.adapters.stores import ExceptionCaseStore
+
+    store = ExceptionCaseStore(stack.outputs["ExceptionCasesTableName"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = store.list("PENDING")
+        if pending:
+            return pending
+        time.sleep(0.2)
+    return []
 
 
 def _pending_approvals(stack: LocalStack, timeout: float = 20) -> list[dict]:
