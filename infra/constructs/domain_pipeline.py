@@ -22,6 +22,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sns as sns
@@ -141,6 +142,10 @@ class DomainPipeline(Construct):
             self.lag_alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
 
     def grant_send_to(self, router: lambda_.Function, environment_variable: str) -> None:
-        """Let ``router`` feed this pipeline's queue, whose URL it finds in ``environment_variable``."""
-        self.queue.grant_send_messages(router)
+        """Let ``router`` feed this pipeline's queue, whose URL it finds in ``environment_variable``.
+
+        ``sqs:SendMessage`` only: the router has the URL, so it needs none of the ``GetQueueUrl``/
+        ``GetQueueAttributes`` that ``Queue.grant_send_messages`` adds (the queue uses SQS-managed SSE, so no
+        KMS permission either)."""
+        iam.Grant.add_to_principal(grantee=router, actions=["sqs:SendMessage"], resource_arns=[self.queue.queue_arn])
         router.add_environment(environment_variable, self.queue.queue_url)

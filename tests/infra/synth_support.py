@@ -29,6 +29,17 @@ FOLDERS = (
     "warehouse_notifier",
     "approval_request",
     "approval_outcome",
+    # issue 3: inventory/ATP, orders, shipments and their exception workflow, suppliers, forecasts
+    "inventory_transformer",
+    "atp_api",
+    "planning_sync",
+    "order_router",
+    "order_transformer",
+    "shipment_transformer",
+    "shipment_exception_task",
+    "exception_api",
+    "supplier_transformer",
+    "forecast_transformer",
 )
 
 
@@ -49,6 +60,13 @@ PROD_CONTEXT: dict[str, str] = {
     "wafRateLimitPer5Min": "500",
     "webhookRateLimit": "50",
     "webhookBurstLimit": "80",
+    "planningBaseUrl": "https://planning.example.com/api",
+    "channelsBaseUrl": "https://channels.example.com/api",
+    "atpHorizonDays": "21",
+    "leadTimeExceptionPercent": "40",
+    "planningSyncMaxReceiveCount": "50",
+    "planningSyncMaxLagMinutes": "240",
+    "shipmentExceptionTimeoutSeconds": "7200",
 }
 
 
@@ -90,6 +108,9 @@ class Synth:
             "approvals": t.approvals,
             "trace": t.trace,
             "idempotency": t.idempotency,
+            "inventory": t.inventory,
+            "orders": t.orders,
+            "exception_cases": t.exception_cases,
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

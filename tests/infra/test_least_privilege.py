@@ -48,6 +48,8 @@ QUEUE_CONSUME = frozenset(
         "sqs:ReceiveMessage",
     }
 )
+# a router feeding a FIFO pipeline: it has the queue URL, so only SendMessage (no GetQueueUrl/Attributes)
+QUEUE_SEND = frozenset({"sqs:SendMessage"})
 PUT_EVENTS = frozenset({"events:PutEvents"})
 # quarantine records: put (quarantine), read and conditionally update (release)
 QUARANTINE_RELEASE = frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
@@ -83,8 +85,9 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
 }
 
 # Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
-# triggers the function, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
-# "bus", "webhook-secret", "approval-state-machine", "*".
+# triggers the function, "orders-queue" = the orders FIFO queue (OrderPipeline) when it is not the
+# function's own trigger, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
+# "bus", "webhook-secret", "approval-state-machine", "exception-state-machine", "*".
 EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "webhook_api": {
         "log-group": LOG_WRITE,
@@ -152,6 +155,91 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:approvals": TABLE_READ_WRITE,
         "bus": PUT_EVENTS,
     },
+    # --- issue 3 domains ---
+    "inventory_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ,  # is the item-location known?
+        "table:inventory": TABLE_READ_WRITE,  # newest as-of wins (conditional put)
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "bus": PUT_EVENTS,  # InventoryAvailabilityUpdated
+        "queue": QUEUE_CONSUME,
+    },
+    "atp_api": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:inventory": TABLE_READ,  # reads the projection, never writes it
+        "webhook-secret": SECRET_READ,
+    },
+    "planning_sync": {  # planning deduplicates on the Idempotency-Key: no idempotency table
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:quarantine": TABLE_WRITE,
+        "queue": QUEUE_CONSUME,
+    },
+    "order_router": {  # consumes the intake queue, may only send to the orders FIFO queue
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:quarantine": TABLE_WRITE,
+        "queue": QUEUE_CONSUME,
+        "orders-queue": QUEUE_SEND,
+    },
+    "order_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:orders": TABLE_READ_WRITE,  # sequence check and the applied update
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "queue": QUEUE_CONSUME,  # the orders FIFO queue
+    },
+    "shipment_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "exception-state-machine": START_EXECUTION,  # an exception milestone opens a case
+        "queue": QUEUE_CONSUME,
+    },
+    "shipment_exception_task": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:exception_cases": TABLE_WRITE,  # put the pending case, update its outcome
+    },
+    "exception_api": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:exception_cases": TABLE_READ_WRITE,  # read the case, claim the decision
+        "exception-state-machine": TASK_RESPONSE,
+        "webhook-secret": SECRET_READ,
+    },
+    "supplier_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ_WRITE,  # records the supplier's lead time on the item-location
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "bus": PUT_EVENTS,  # PlanningException
+        "queue": QUEUE_CONSUME,
+    },
+    "forecast_transformer": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ,
+        "table:quarantine": TABLE_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,
+        "queue": QUEUE_CONSUME,
+    },
 }
 
 # Roles that belong to no function: (assumed by, statements by resource label, AWS managed policies)
@@ -163,6 +251,14 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
             "*": SFN_LOG_DELIVERY | SFN_XRAY,
             "function:approval_request": frozenset({"lambda:InvokeFunction"}),
             "function:approval_outcome": frozenset({"lambda:InvokeFunction"}),
+        },
+        (),
+    ),
+    "shipment exception state machine": (
+        "states.amazonaws.com",
+        {
+            "*": SFN_LOG_DELIVERY | SFN_XRAY,
+            "function:shipment_exception_task": frozenset({"lambda:InvokeFunction"}),
         },
         (),
     ),
@@ -277,6 +373,8 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels[s.logical_id(s.stack.backbone.bus)] = "bus"
     labels[s.logical_id(s.stack.node.find_child("WebhookSecret").secret)] = "webhook-secret"
     labels[s.logical_id(s.stack.state_machine)] = "approval-state-machine"
+    labels[s.logical_id(s.stack.exception_state_machine)] = "exception-state-machine"
+    labels[s.logical_id(s.stack.pipelines["OrderPipeline"].queue)] = "orders-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
     if folder is not None:
         function = s.props(s.function_ids[folder])
@@ -315,12 +413,27 @@ def test_function_permissions_are_exactly_the_table(dev: Synth) -> None:
         assert actual == {label: set(actions) for label, actions in expected.items()}, folder
 
 
+def _state_machine_roles(s: Synth) -> dict[str, str]:
+    """EXPECTED_OTHER_ROLES name -> role logical id, for the roles two state machines share a principal for."""
+    machines = {
+        "approval state machine": s.stack.state_machine,
+        "shipment exception state machine": s.stack.exception_state_machine,
+    }
+    return {name: s.props(s.logical_id(sm))["RoleArn"]["Fn::GetAtt"][0] for name, sm in machines.items()}
+
+
 def test_every_other_role_is_expected_and_exactly_as_listed(dev: Synth) -> None:
     function_roles = {dev.props(fn_id)["Role"]["Fn::GetAtt"][0] for fn_id in dev.function_ids.values()}
     others = {role_id for role_id in dev.of_type("AWS::IAM::Role") if role_id not in function_roles}
+    owned = _state_machine_roles(dev)
+    assert len(set(owned.values())) == len(owned)  # one role per state machine, none shared
     matched: set[str] = set()
     for name, (principal, expected, managed) in EXPECTED_OTHER_ROLES.items():
         candidates = [r for r in others if _principal(dev, r) == principal]
+        if name in owned:
+            candidates = [r for r in candidates if r == owned[name]]
+        else:
+            candidates = [r for r in candidates if r not in owned.values()]
         assert len(candidates) == 1, name
         (role_id,) = candidates
         matched.add(role_id)
