@@ -1,0 +1,236 @@
+"""The orders pipeline against moto and the WMS / channels simulators over HTTP: the router into the FIFO
+queue (one message group per order), then the in-order consumer (sequence check, quarantine, idempotency)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from distsync.local.pollers import sqs_record
+from distsync.sim.partner import ChannelsSimulator
+from distsync.sim.wms import WmsSimulator
+from distsync_core.adapters import erp as partners
+from distsync_core.contracts import CONTRACTS, OrderLine, OrderStatusChanged, new_envelope
+from tests.conftest import FakeLambdaContext, load_handler
+from tests.integration.conftest import bus_event, sqs_event
+
+STATUSES = ("created", "confirmed", "allocated", "picking", "shipped", "delivered")
+
+
+@pytest.fixture
+def orders(aws, monkeypatch):
+    """The orders table, the orders FIFO queue and simulated WMS and customer channels."""
+    boto3.client("dynamodb").create_table(
+        TableName="orders", KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="orders.fifo", Attributes={
+        "FifoQueue": "true", "ContentBasedDeduplication": "false", "VisibilityTimeout": "30"})["QueueUrl"]
+    wms, channels = WmsSimulator().start(), ChannelsSimulator().start()
+    monkeypatch.setenv("ORDERS_TABLE_NAME", "orders")
+    monkeypatch.setenv("ORDERS_QUEUE_URL", url)
+    monkeypatch.setenv("WMS_BASE_URL", wms.base_url)
+    monkeypatch.setenv("CHANNELS_BASE_URL", channels.base_url)
+    monkeypatch.setattr(partners, "_clients", {})  # partner clients are cached per process: use these simulators
+    yield Orders(url, wms, channels)
+    wms.stop()
+    channels.stop()
+
+
+class Orders:
+    def __init__(self, queue_url: str, wms: WmsSimulator, channels: ChannelsSimulator):
+        self.queue_url, self.wms, self.channels = queue_url, wms, channels
+
+    def receive_all(self) -> list[dict[str, Any]]:
+        """Everything in the FIFO queue (deleted), in the order the queue hands it out."""
+        sqs, out = boto3.client("sqs"), []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                       AttributeNames=["All"]).get("Messages", [])
+            if not msgs:
+                return out
+            out.extend(msgs)
+            sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+
+    def wms_sequences(self, order_id: str) -> list[int]:
+        """Sequences the WMS received for an order, in arrival order (each idempotency key once)."""
+        return [u["sequence"] for u in self.wms.order_updates() if u["orderId"] == order_id]
+
+    def channel_sequences(self, order_id: str) -> list[int]:
+        return [r["body"]["sequence"] for r in self.channels.snapshot("order-update") if r["body"]["orderId"] == order_id]
+
+
+def order_update(order_id: str, sequence: int, cid: str | None = None) -> dict[str, Any]:
+    data = OrderStatusChanged(order_id=order_id, customer_id="CUST-1", sequence=sequence,
+                              status=STATUSES[(sequence - 1) % len(STATUSES)],
+                              lines=[OrderLine(line_number=1, item_id="SKU-1", quantity=3, status="open")])
+    envelope = new_envelope(CONTRACTS[("OrderStatusChanged", "1")], data, source="erp",
+                            correlation_id=cid or f"{order_id}-{sequence}")
+    return bus_event(envelope)
+
+
+def scan(table: str) -> list[dict[str, Any]]:
+    return boto3.resource("dynamodb").Table(table).scan()["Items"]
+
+
+def event_id(event: dict[str, Any]) -> str:
+    return event["detail"]["metadata"]["eventId"]
+
+
+def fifo_event(*events: dict[str, Any], receive_count: int = 1) -> dict[str, Any]:
+    """A FIFO batch as the event source mapping hands it over: the message group is the order id."""
+    batch = sqs_event(*events, receive_count=receive_count)
+    for record, event in zip(batch["Records"], events, strict=True):
+        record["attributes"].update(MessageGroupId=event["detail"]["data"]["orderId"],
+                                    MessageDeduplicationId=event_id(event), SequenceNumber="1")
+    return batch
+
+
+def route(*events: dict[str, Any], receive_count: int = 1) -> dict[str, Any]:
+    return load_handler("order_router").lambda_handler(sqs_event(*events, receive_count=receive_count),
+                                                       FakeLambdaContext("order_router"))
+
+
+def transform(batch: dict[str, Any]) -> dict[str, Any]:
+    return load_handler("order_transformer").lambda_handler(batch, FakeLambdaContext("order_transformer"))
+
+
+def failed(result: dict[str, Any]) -> list[str]:
+    return [f["itemIdentifier"] for f in result["batchItemFailures"]]
+
+
+def test_router_queues_each_update_in_its_orders_group_deduplicated_by_event_id(aws, orders):
+    a1, b1, a2 = order_update("SO-A", 1), order_update("SO-B", 1), order_update("SO-A", 2)
+    assert route(a1, b1, a2) == {"batchItemFailures": []}
+    assert route(a1, receive_count=2) == {"batchItemFailures": []}  # SQS redelivered a1 to the router
+
+    queued = orders.receive_all()
+    assert [(m["Attributes"]["MessageGroupId"], m["Attributes"]["MessageDeduplicationId"]) for m in queued] == [
+        ("SO-A", event_id(a1)), ("SO-B", event_id(b1)), ("SO-A", event_id(a2))]
+    assert [json.loads(m["Body"]) for m in queued] == [a1, b1, a2]  # the EventBridge event, untouched
+    hops = [(h["stage"], h["outcome"], h["businessKey"]) for h in aws.items("TRACE_TABLE_NAME")
+            if h["correlationId"] == "SO-A-2"]
+    assert hops == [("order-router", "ok", "ORDER#SO-A")]
+
+
+def test_updates_pass_the_fifo_queue_and_reach_the_warehouse_and_channels_in_order(aws, orders):
+    updates = [order_update("SO-A", 1), order_update("SO-B", 1), order_update("SO-A", 2),
+               order_update("SO-B", 2), order_update("SO-A", 3)]
+    route(*updates)
+    messages = orders.receive_all()
+    batch = {"Records": [sqs_record(m, "arn:aws:sqs:us-east-1:123456789012:orders.fifo") for m in messages]}
+    assert transform(batch) == {"batchItemFailures": []}
+
+    assert orders.wms_sequences("SO-A") == [1, 2, 3] and orders.wms_sequences("SO-B") == [1, 2]
+    assert orders.channel_sequences("SO-A") == [1, 2, 3] and orders.channel_sequences("SO-B") == [1, 2]
+    [wms_a3] = [u for u in orders.wms.order_updates() if u["orderId"] == "SO-A" and u["sequence"] == 3]
+    assert (wms_a3["idempotencyKey"], wms_a3["correlationId"], wms_a3["status"]) == (
+        event_id(updates[4]), "SO-A-3", "allocated")
+    stored = {i["orderId"]: i for i in scan("orders")}
+    assert (int(stored["SO-A"]["sequence"]), stored["SO-A"]["lastEventId"]) == (3, event_id(updates[4]))
+    assert int(stored["SO-B"]["sequence"]) == 2
+    [hop] = [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "SO-A-3" and h["stage"] == "orders"]
+    assert hop["outcome"] == "delivered" and "update 3 (allocated) applied" in hop["detail"]
+
+
+def test_a_failure_holds_back_the_rest_of_its_order_while_other_orders_proceed(aws, orders):
+    a1, b1, a2, b2, a3 = (order_update("SO-A", 1), order_update("SO-B", 1), order_update("SO-A", 2),
+                          order_update("SO-B", 2), order_update("SO-A", 3))
+    orders.channels.inject_faults(503, 3)  # the channels fail every attempt of the first call (a1's)
+    result = transform(fifo_event(a1, b1, a2, b2, a3))
+    # a1 failed; a2 and a3 were not tried (they go back to the queue behind a1); SO-B went on.
+    assert failed(result) == ["m-0", "m-2", "m-4"]
+    assert orders.channel_sequences("SO-A") == [] and orders.channel_sequences("SO-B") == [1, 2]
+    assert orders.wms_sequences("SO-A") == [1]  # a1 reached the WMS before the channels failed
+    assert orders.wms_sequences("SO-B") == [1, 2]
+    assert {i["orderId"]: int(i["sequence"]) for i in scan("orders")} == {"SO-B": 2}
+    assert aws.items("QUARANTINE_TABLE_NAME") == []
+    outcomes = {h["correlationId"]: h["outcome"] for h in aws.items("TRACE_TABLE_NAME") if h["stage"] == "orders"}
+    assert outcomes == {"SO-A-1": "retrying", "SO-B-1": "delivered", "SO-B-2": "delivered"}
+
+    # The queue hands the group back in order: everything applied once, in order, nothing quarantined.
+    assert transform(fifo_event(a1, a2, a3, receive_count=2)) == {"batchItemFailures": []}
+    assert orders.wms_sequences("SO-A") == [1, 2, 3] and orders.channel_sequences("SO-A") == [1, 2, 3]
+    assert aws.items("QUARANTINE_TABLE_NAME") == []
+
+
+def test_a_whole_batch_failing_is_raised_so_every_record_returns(aws, orders):
+    orders.channels.set_down(True)
+    with pytest.raises(BatchProcessingError):
+        transform(fifo_event(order_update("SO-A", 1), order_update("SO-A", 2)))
+    assert scan("orders") == []
+
+
+def test_an_update_arriving_late_is_quarantined_with_the_reason_and_its_order_goes_on(aws, orders):
+    a1, a3, a2, a4 = (order_update("SO-A", 1), order_update("SO-A", 3), order_update("SO-A", 2),
+                      order_update("SO-A", 4))
+    assert transform(fifo_event(a1, a3, a2, a4)) == {"batchItemFailures": []}
+
+    assert orders.wms_sequences("SO-A") == [1, 3, 4] and orders.channel_sequences("SO-A") == [1, 3, 4]
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert (q["stage"], q["eventId"], q["correlationId"], q["status"]) == ("orders", event_id(a2), "SO-A-2",
+                                                                          "QUARANTINED")
+    assert q["reason"] == "out of order: order SO-A update sequence 2 arrived after sequence 3 was applied"
+    assert json.loads(q["body"]) == a2  # the original event, for a release
+    hops = {h["correlationId"]: h for h in aws.items("TRACE_TABLE_NAME") if h["stage"] == "orders"}
+    assert {cid: h["outcome"] for cid, h in hops.items()} == {
+        "SO-A-1": "delivered", "SO-A-3": "delivered", "SO-A-2": "quarantined", "SO-A-4": "delivered"}
+    assert "(1 earlier update(s) never arrived)" in hops["SO-A-3"]["detail"]
+    assert "never arrived" not in hops["SO-A-4"]["detail"]
+    [stored] = scan("orders")
+    assert (int(stored["sequence"]), stored["lastEventId"]) == (4, event_id(a4))
+
+
+def test_the_same_change_sent_again_as_a_new_event_is_not_applied_twice(aws, orders):
+    a1 = order_update("SO-A", 1)
+    again = order_update("SO-A", 1, cid="SO-A-1-again")  # same change, a new event id
+    assert transform(fifo_event(a1, again)) == {"batchItemFailures": []}
+    assert orders.wms_sequences("SO-A") == [1] and orders.channel_sequences("SO-A") == [1]
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["correlationId"] == "SO-A-1-again" and "sequence 1 arrived after sequence 1 was applied" in q["reason"]
+
+
+def test_redelivery_of_an_applied_update_has_no_second_effect(aws, orders):
+    a1, a2 = order_update("SO-A", 1), order_update("SO-A", 2)
+    transform(fifo_event(a1, a2))
+    assert transform(fifo_event(a1, receive_count=2)) == {"batchItemFailures": []}  # after a2: idempotency skips it
+    assert transform(fifo_event(a2, receive_count=2)) == {"batchItemFailures": []}
+    assert orders.wms_sequences("SO-A") == [1, 2] and orders.channel_sequences("SO-A") == [1, 2]
+    assert len(orders.wms.order_updates()) == 2 and len(orders.channels.snapshot()) == 2
+    assert aws.items("QUARANTINE_TABLE_NAME") == []
+    [stored] = scan("orders")
+    assert (int(stored["sequence"]), stored["lastEventId"]) == (2, event_id(a2))
+    outcomes = [h["outcome"] for h in aws.items("TRACE_TABLE_NAME") if h["stage"] == "orders"]
+    assert outcomes == ["delivered", "delivered"]
+
+
+def test_an_update_whose_invocation_died_after_applying_it_is_resumed_not_quarantined(aws, orders):
+    """The idempotency record did not survive (the invocation died after the order store was written; the
+    record expired before the retry): the sequence check recognises the very event and finishes its work."""
+    a1 = order_update("SO-A", 1)
+    transform(fifo_event(a1))
+    idempotency = boto3.resource("dynamodb").Table("idempotency")
+    for item in aws.items("IDEMPOTENCY_TABLE_NAME"):
+        idempotency.delete_item(Key={"id": item["id"]})
+    assert transform(fifo_event(a1, receive_count=2)) == {"batchItemFailures": []}
+    assert aws.items("QUARANTINE_TABLE_NAME") == []
+    assert orders.wms_sequences("SO-A") == [1] and orders.channel_sequences("SO-A") == [1]  # partners dedupe
+    [stored] = scan("orders")
+    assert (int(stored["sequence"]), stored["lastEventId"]) == (1, event_id(a1))
+
+
+def test_a_partner_rejection_is_quarantined_and_the_next_update_still_applies(aws, orders):
+    a1 = order_update("SO-A", 1)
+    orders.channels.inject_faults(422, 1)
+    a2 = order_update("SO-A", 2)
+    assert transform(fifo_event(a1, a2)) == {"batchItemFailures": []}
+    [q] = aws.items("QUARANTINE_TABLE_NAME")
+    assert q["eventId"] == event_id(a1) and "customer channels rejected the call with HTTP 422" in q["reason"]
+    assert orders.channel_sequences("SO-A") == [2]
+    [stored] = scan("orders")
+    assert int(stored["sequence"]) == 2
