@@ -6,6 +6,7 @@ test_least_privilege.py; these tests read the same policies by contract column.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -26,7 +27,19 @@ TABLE_ACCESS = {
     "warehouse_notifier": {"trace": "w"},
     "approval_request": {"approvals": "w", "trace": "w"},
     "approval_outcome": {"approvals": "rw", "trace": "w"},
-}
+    "inventory_transformer": {
+        "masterdata": "r", "inventory": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w",
+    },
+    "atp_api": {"inventory": "r", "trace": "w"},
+    "planning_sync": {"quarantine": "w", "trace": "w"},
+    "order_router": {"quarantine": "w", "trace": "w"},
+    "order_transformer": {"orders": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    "shipment_transformer": {"quarantine": "w", "idempotency": "rw", "trace": "w"},
+    "shipment_exception_task": {"exception_cases": "w", "trace": "w"},
+    "exception_api": {"exception_cases": "rw", "trace": "w"},
+    "supplier_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    "forecast_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+}  # fmt: skip
 
 
 def INDEX_ARN(dev: Synth, table: str, index: str) -> dict[str, Any]:  # noqa: N802
@@ -82,6 +95,8 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "planning_transformer",
         "erp_updater",
         "approval_outcome",
+        "inventory_transformer",  # InventoryAvailabilityUpdated
+        "supplier_transformer",  # PlanningException
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [
@@ -100,36 +115,85 @@ def test_warehouse_notifier_is_confined_to_its_queue_and_the_trace_table(dev: Sy
 
 def test_state_machine_permissions(dev: Synth) -> None:
     sm_ref = {"Ref": dev.logical_id(dev.stack.state_machine)}
-    assert _holders(dev, "states:StartExecution") == {"planning_transformer"}
+    exception_ref = {"Ref": dev.logical_id(dev.stack.exception_state_machine)}
+    # (starter, decider) of each workflow, each on its own state machine only
+    workflows = {"planning_transformer": sm_ref, "shipment_transformer": exception_ref}
+    deciders = {"approval_api": sm_ref, "exception_api": exception_ref}
+    assert _holders(dev, "states:StartExecution") == set(workflows)
+    for folder, ref in workflows.items():
+        states = [
+            (a, r) for a, r in allowed_actions(dev.function_statements(folder)) if a.startswith("states:")
+        ]
+        assert states == [("states:StartExecution", ref)], folder
     for action in ("states:SendTaskSuccess", "states:SendTaskFailure"):
-        assert _holders(dev, action) == {"approval_api"}
-    task_actions = {
-        a: r for a, r in allowed_actions(dev.function_statements("approval_api")) if a.startswith("states:")
-    }
-    assert {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"} <= set(
-        task_actions
-    )
-    assert all(r == sm_ref for r in task_actions.values())
-    # no other role anywhere (e.g. the API Gateway or state machine role) may start the workflow
+        assert _holders(dev, action) == set(deciders)
+    for folder, ref in deciders.items():
+        task_actions = {
+            a: r for a, r in allowed_actions(dev.function_statements(folder)) if a.startswith("states:")
+        }
+        assert {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"} <= set(
+            task_actions
+        ), folder
+        assert all(r == ref for r in task_actions.values()), folder
+    # no other role anywhere (e.g. the API Gateway or state machine role) may start a workflow
     starters = [s for s in _all_statements(dev) if "states:StartExecution" in as_list(s["Action"])]
-    assert len(starters) == 1 and starters[0]["Resource"] == sm_ref
+    assert sorted(json.dumps(s["Resource"]) for s in starters) == sorted(
+        json.dumps(ref) for ref in workflows.values()
+    )
 
 
 def test_only_the_api_functions_read_the_webhook_secret(dev: Synth) -> None:
     secret_ref = {"Ref": dev.logical_id(dev.stack.node.find_child("WebhookSecret").secret)}
     readers = [s for s in _all_statements(dev) if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
     assert all(s["Resource"] == secret_ref for s in readers)
-    assert _holders(dev, "secretsmanager:GetSecretValue") == {"webhook_api", "approval_api"}
-    assert len(readers) == 2
+    api_functions = {"webhook_api", "approval_api", "atp_api", "exception_api"}
+    assert _holders(dev, "secretsmanager:GetSecretValue") == api_functions
+    assert len(readers) == len(api_functions)
 
 
 def test_only_pipeline_consumers_read_queues(dev: Synth) -> None:
-    assert _holders(dev, "sqs:ReceiveMessage") == {
+    consumers = {folder for folder, fn_id in dev.function_ids.items() if _consumed_queue(dev, fn_id)}
+    assert consumers == {
         "masterdata_transformer",
         "planning_transformer",
         "erp_updater",
         "warehouse_notifier",
+        "inventory_transformer",
+        "planning_sync",
+        "order_router",
+        "order_transformer",
+        "shipment_transformer",
+        "supplier_transformer",
+        "forecast_transformer",
     }
+    assert _holders(dev, "sqs:ReceiveMessage") == consumers
+    for folder in consumers:  # each one reads its own queue and no other
+        received = [
+            r for a, r in allowed_actions(dev.function_statements(folder)) if a == "sqs:ReceiveMessage"
+        ]
+        assert received == [{"Fn::GetAtt": [_consumed_queue(dev, dev.function_ids[folder]), "Arn"]}], folder
+
+
+def _consumed_queue(dev: Synth, fn_id: str) -> str | None:
+    """The queue an event source mapping feeds the function from, if any."""
+    (queue_id,) = [
+        m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": fn_id}
+    ] or [None]
+    return queue_id
+
+
+def test_only_the_order_router_sends_to_a_queue_and_only_to_the_orders_fifo_queue(dev: Synth) -> None:
+    orders_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.pipelines["OrderPipeline"].queue), "Arn"]}
+    sends = [
+        (a, r) for s in _all_statements(dev) if s["Effect"] == "Allow"
+        for a in as_list(s["Action"]) if a == "sqs:SendMessage" for r in as_list(s["Resource"])
+    ]  # fmt: skip
+    assert sends == [("sqs:SendMessage", orders_queue)]
+    assert _holders(dev, "sqs:SendMessage") == {"order_router"}
+    router = dev.props(dev.function_ids["order_router"])["Environment"]["Variables"]
+    assert router["ORDERS_QUEUE_URL"] == {"Ref": orders_queue["Fn::GetAtt"][0]}
 
 
 def test_state_machine_role_invokes_exactly_the_two_task_functions(dev: Synth) -> None:
@@ -138,3 +202,12 @@ def test_state_machine_role_invokes_exactly_the_two_task_functions(dev: Synth) -
     assert sorted(r["Fn::GetAtt"][0] for r in invoked) == sorted(
         [dev.function_ids["approval_request"], dev.function_ids["approval_outcome"]]
     )
+
+
+def test_exception_state_machine_role_invokes_only_its_task_function(dev: Synth) -> None:
+    role_id = dev.props(dev.logical_id(dev.stack.exception_state_machine))["RoleArn"]["Fn::GetAtt"][0]
+    lambda_actions = [
+        (a, r) for a, r in allowed_actions(dev.role_statements(role_id)) if a.startswith("lambda:")
+    ]
+    task = {"Fn::GetAtt": [dev.function_ids["shipment_exception_task"], "Arn"]}
+    assert lambda_actions == [("lambda:InvokeFunction", task)]  # the unqualified ARN, no "<arn>:*"
