@@ -20,11 +20,25 @@ def _construct(resource: dict[str, Any]) -> str:
     return parts[1] if len(parts) > 2 else path
 
 
+def _routed_onward(assembly: Assembly, function_id: str, consumer_of: dict[str, str]) -> str:
+    """" -> <pipeline> (FIFO) -> <function>" when the function feeds another pipeline's queue (a router)."""
+    variables = assembly.resources[function_id]["Properties"].get("Environment", {}).get("Variables", {})
+    for value in variables.values():
+        queue = value.get("Ref") if isinstance(value, dict) else None
+        if queue in consumer_of:
+            fifo = " (FIFO)" if assembly.resources[queue]["Properties"].get("FifoQueue") else ""
+            return f" -> {_construct(assembly.resources[queue])}{fifo} -> {consumer_of[queue]}"
+    return ""
+
+
 def consumers(assembly: Assembly) -> dict[tuple[str, str], list[str]]:
-    """(bus source, detail type) -> ["<pipeline> -> <function>"] for every rule with an SQS target."""
+    """(bus source, detail type) -> ["<pipeline> -> <function>"] for every rule with an SQS target; a router
+    function's onward pipeline is appended."""
+    specs = assembly.event_sources()
+    consumer_of = {s.queue_logical_id: _construct(assembly.resources[s.function_logical_id]) for s in specs}
     functions_by_queue = {
-        spec.queue_logical_id: _construct(assembly.resources[spec.function_logical_id])
-        for spec in assembly.event_sources()
+        s.queue_logical_id: consumer_of[s.queue_logical_id] + _routed_onward(assembly, s.function_logical_id, consumer_of)
+        for s in specs
     }
     found: dict[tuple[str, str], list[str]] = {}
     for rule in assembly.of_type("AWS::Events::Rule").values():
@@ -63,4 +77,13 @@ def render(assembly: Assembly) -> str:
             f"| `{contract.event_type}` | {contract.version} | {producers} | `{contract.bus_source}` | {readers} "
             f"| [{contract.schema_name}](../schemas/{contract.schema_name}.json) |"
         )
+    upcasts = [c for c in sorted(CONTRACTS.values(), key=lambda c: (c.event_type, c.version)) if c.upcast]
+    if upcasts:
+        lines += [
+            "",
+            "Versioning: every version listed is accepted; consumers see the newest version only. An older",
+            "version is validated against its own schema, then upcast step by step:",
+            "",
+            *(f"- `{c.event_type}` v{c.version} -> v{int(c.version) + 1}" for c in upcasts),
+        ]
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ Variants, by parameter:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -51,7 +51,10 @@ class DomainPipeline(Construct):
         removal_policy: RemovalPolicy,
         fifo: bool = False,
         max_lag_minutes: int | None = None,
+        routes: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """``sources`` x ``detail_types`` become one rule; ``routes`` (bus source -> its detail types) instead
+        gives one rule per source, for a pipeline that takes different types from different sources."""
         super().__init__(scope, construct_id)
         if function.timeout is None:
             raise ValueError(f"{construct_id}: the function needs an explicit timeout")
@@ -84,19 +87,24 @@ class DomainPipeline(Construct):
             removal_policy=removal_policy,
         )
 
-        self.detail_types = tuple(detail_types)
-        self.rule = (
-            events.Rule(
-                self,
-                "Rule",
-                event_bus=bus,
-                description=f"{construct_id}: {', '.join(detail_types)} from {', '.join(sources)}",
-                event_pattern=events.EventPattern(source=list(sources), detail_type=list(detail_types)),
-                targets=[targets.SqsQueue(self.queue)],
-            )
-            if bus is not None
-            else None
-        )
+        routes = dict(routes) if routes else ({source: tuple(detail_types) for source in sources} if sources else {})
+        self.detail_types = tuple(t for types in routes.values() for t in types)
+        self.rules: list[events.Rule] = []
+        if bus is not None:
+            if not routes:
+                raise ValueError(f"{construct_id}: a bus-fed pipeline needs sources and detail types")
+            for index, (source, types) in enumerate(routes.items()):
+                self.rules.append(
+                    events.Rule(
+                        self,
+                        "Rule" if index == 0 else f"Rule{index + 1}",
+                        event_bus=bus,
+                        description=f"{construct_id}: {', '.join(types)} from {source}",
+                        event_pattern=events.EventPattern(source=[source], detail_type=list(types)),
+                        targets=[targets.SqsQueue(self.queue)],
+                    )
+                )
+        self.rule = self.rules[0] if self.rules else None
 
         function.add_event_source(
             event_sources.SqsEventSource(

@@ -463,11 +463,15 @@ class DistsyncStack(Stack):
             # Planning is not critical to operations: while it is down, its updates wait in the queue (more
             # receives before the DLQ) and the lag alarm fires only past the business threshold.
             "PlanningSyncPipeline": (
-                ("distsync.atp", "distsync.planning-exceptions"),
-                ("InventoryAvailabilityUpdated", "PlanningException"),
+                (),
+                (),
                 planning_sync,
                 10,
                 {
+                    "routes": {
+                        "distsync.atp": ("InventoryAvailabilityUpdated",),
+                        "distsync.planning-exceptions": ("PlanningException",),
+                    },
                     "max_receive_count": config.planning_sync_max_receive_count,
                     "max_lag_minutes": config.planning_sync_max_lag_minutes,
                 },
