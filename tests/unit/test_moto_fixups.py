@@ -37,3 +37,15 @@ def test_fix_ups():
     assert fixed["Outputs"] == {"BusName": {"Value": "distsync-dev"}}
     assert "Rules" not in fixed
     assert "Mapping" in TEMPLATE["Resources"]  # the synthesized template itself is untouched
+
+
+def test_fifo_queues_without_a_name_get_one_ending_in_fifo():
+    template = {"Resources": {
+        "OrdersQueue": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}},
+        "NamedQueue": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True, "QueueName": "mine.fifo"}},
+        "StandardQueue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+    }}
+    res = fix_template(template)["Resources"]
+    assert res["OrdersQueue"]["Properties"]["QueueName"] == "OrdersQueue.fifo"
+    assert res["NamedQueue"]["Properties"]["QueueName"] == "mine.fifo"
+    assert "QueueName" not in res["StandardQueue"]["Properties"]
