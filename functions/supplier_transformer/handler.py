@@ -65,10 +65,10 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         change.model_dump(by_alias=True, mode="json"), idempotency_key=meta.event_id,
         correlation_id=meta.correlation_id,
     )
-    masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
     detail = (f"lead time of {change.item_id}@{change.location_id} from {change.supplier_id}: {previous} -> "
               f"{change.lead_time_days} days ({assessment.change_percent}%), sent to planning")
     if not assessment.exceptional:
+        masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
         delivery.record("delivered", detail)
         return
     exception = PlanningException(
@@ -87,6 +87,9 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         new_envelope(EXCEPTION_CONTRACT, exception, source="distsync.supplier", caused_by=meta,
                      event_id=derive_id(meta.event_id, EXCEPTION_CONTRACT.event_type))
     ])
+    # Recorded only once the exception is on the bus: a retry after a failed publish must compare with the
+    # lead time known before this change, or it would find no change and never raise the exception.
+    masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
     metrics.add_metric(name="PlanningExceptionsRaised", unit=MetricUnit.Count, value=1)
     delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
 
