@@ -1,4 +1,5 @@
-"""Operators' tools on the running stack: trace by business key, quarantine release, replay, KPIs."""
+"""Operators' tools on the running stack: trace by business key, quarantine release, replay, KPIs, ATP,
+shipment exception cases."""
 
 from __future__ import annotations
 
@@ -97,3 +98,52 @@ def test_kpis_report_the_sessions_figures(stack):
     assert k["transactions"] >= 1 and k["forecastToErpLatency"]["count"] >= 1
     assert 0 < k["forecastToErpLatency"]["p50Seconds"] <= k["forecastToErpLatency"]["p95Seconds"] < 120
     assert any("ErpUpdate" in name for name in k["deadLetterQueueDepth"])
+
+
+def test_trace_an_order_by_its_business_key(stack):
+    order = f"SO-{uuid.uuid4().hex[:8]}"
+    line = {"lineNumber": 1, "itemId": "SKU-1", "quantity": 3, "status": "open"}
+    cids = []
+    for seq, status in ((1, "confirmed"), (2, "allocated")):
+        cid = f"{order}-{seq}"
+        stack.expect(stack.erp.order_status(order, seq, status, [line], correlation_id=cid), cid, "delivered")
+        cids.append(cid)
+        stack.wait_idle()
+    result = stack.cli("trace", f"ORDER#{order}", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [t["correlationId"] for t in doc["transactions"]] == cids
+    assert [t["status"] for t in doc["transactions"]] == ["delivered", "delivered"]
+
+
+def test_atp_command_reads_the_signed_api(stack):
+    item = stack.new_item()
+    cid = f"atp-{item}"
+    stack.expect(stack.wms.inventory_balance(item, "DC-1", on_hand=70, allocated=25, correlation_id=cid), cid,
+                 "delivered")
+    stack.wait_idle()
+    result = stack.cli("atp", item, "DC-1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["availableToPromise"] == 45
+    missing = stack.cli("atp", sku(), "DC-1", "--json")
+    assert missing.returncode == 1 and json.loads(missing.stdout)["status"] == 404
+
+
+def test_exception_case_listed_and_resolved_from_the_cli(stack):
+    shipment = f"SH-{uuid.uuid4().hex[:8]}"
+    cid = f"exc-{shipment}"
+    stack.expect(stack.wms.milestone(shipment, ["SO-1"], "exception", correlation_id=cid,
+                                     exception={"kind": "damaged", "description": "wet cartons"}), cid, "delivered")
+    stack.wait_idle()
+    listed = stack.cli("exceptions", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [case] = [c for c in json.loads(listed.stdout) if c["shipmentId"] == shipment]
+    assert case["status"] == "PENDING" and case["kind"] == "damaged" and "taskToken" not in case
+    resolved = stack.cli("exceptions", "resolve", case["caseId"], "reshipped", "--comment", "new cartons", "--json")
+    assert resolved.returncode == 0 and json.loads(resolved.stdout)["status"] == 200
+    again = stack.cli("exceptions", "resolve", case["caseId"], "refunded", "--json")
+    assert again.returncode == 1 and json.loads(again.stdout)["status"] == 409
+    stack.wait_idle()
+    assert stack.trace(cid)["status"] == "delivered"
+    closed = json.loads(stack.cli("exceptions", "list", "--status", "RESOLVED", "--json").stdout)
+    assert [c["decision"] for c in closed if c["caseId"] == case["caseId"]] == ["reshipped"]
