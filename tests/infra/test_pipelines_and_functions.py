@@ -1,9 +1,11 @@
-"""Domain pipelines and the eight functions: the properties the runtime and operations rely on."""
+"""Domain pipelines and the functions: the properties the runtime and operations rely on."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from synth_support import FOLDERS, Synth, allowed_actions
+from synth_support import FOLDERS, PROD_CONTEXT, Synth, allowed_actions
 
 pytestmark = pytest.mark.infra
 
@@ -14,13 +16,42 @@ MASTERDATA_DETAIL_TYPES = [
     "SupplierUpserted",
     "CustomerUpserted",
 ]
-# (source, detail-types, consumer folder, batch size) from the contract
+# (pipeline id, rules as {source: detail-types} (one rule each), consumer folder, batch size) from the contract
 PIPELINES = [
-    ("distsync.erp", MASTERDATA_DETAIL_TYPES, "masterdata_transformer", 10),
-    ("distsync.planning", ["ReplenishmentRecommended"], "planning_transformer", 10),
-    ("distsync.replenishment", ["ReplenishmentUpdateRequested"], "erp_updater", 5),
-    ("distsync.erp-adapter", ["ReplenishmentParametersUpdated"], "warehouse_notifier", 10),
+    ("MasterdataPipeline", {"distsync.erp": MASTERDATA_DETAIL_TYPES}, "masterdata_transformer", 10),
+    ("PlanningPipeline", {"distsync.planning": ["ReplenishmentRecommended"]}, "planning_transformer", 10),
+    ("ErpUpdatePipeline", {"distsync.replenishment": ["ReplenishmentUpdateRequested"]}, "erp_updater", 5),
+    (
+        "WarehouseNotificationPipeline",
+        {"distsync.erp-adapter": ["ReplenishmentParametersUpdated"]},
+        "warehouse_notifier",
+        10,
+    ),
+    ("InventoryPipeline", {"distsync.inventory": ["InventoryBalanceChanged"]}, "inventory_transformer", 10),
+    # two sources, each with its own type: one rule per source (no source x type cross product)
+    (
+        "PlanningSyncPipeline",
+        {
+            "distsync.atp": ["InventoryAvailabilityUpdated"],
+            "distsync.planning-exceptions": ["PlanningException"],
+        },
+        "planning_sync",
+        10,
+    ),
+    ("OrderIntakePipeline", {"distsync.orders": ["OrderStatusChanged"]}, "order_router", 10),
+    ("ShipmentPipeline", {"distsync.fulfillment": ["ShipmentMilestone"]}, "shipment_transformer", 5),
+    (
+        "SupplierPipeline",
+        {"distsync.supplier": ["SupplierLeadTimeChanged", "PurchaseOrderConfirmed"]},
+        "supplier_transformer",
+        5,
+    ),
+    ("ForecastPipeline", {"distsync.forecast": ["DemandForecastPublished"]}, "forecast_transformer", 5),
 ]
+# fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
+FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
+# pipelines whose redrive count is not maxReceiveCount: pipeline id -> its own context key
+OWN_RECEIVE_COUNT = {"PlanningSyncPipeline": "planningSyncMaxReceiveCount"}
 
 TIMEOUTS = {
     "webhook_api": 10,
@@ -31,10 +62,21 @@ TIMEOUTS = {
     "warehouse_notifier": 30,
     "approval_request": 10,
     "approval_outcome": 10,
+    "inventory_transformer": 30,
+    "atp_api": 10,
+    "planning_sync": 30,
+    "order_router": 30,
+    "order_transformer": 30,
+    "shipment_transformer": 60,  # ERP calls, like erp_updater
+    "shipment_exception_task": 10,
+    "exception_api": 10,
+    "supplier_transformer": 60,
+    "forecast_transformer": 60,
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
 COMMON_ENV |= {"TRACE_TABLE_NAME"}
+ERP_ENV = {"ERP_BASE_URL", "ERP_MAX_ATTEMPTS", "ERP_BACKOFF_SECONDS", "ERP_TIMEOUT_SECONDS"}
 EXTRA_ENV = {
     "webhook_api": {"EVENT_BUS_NAME", "WEBHOOK_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME"},
     "approval_api": {"APPROVALS_TABLE_NAME", "WEBHOOK_SECRET_ARN"},
@@ -53,7 +95,39 @@ EXTRA_ENV = {
     "warehouse_notifier": {"WMS_BASE_URL", "MAX_RECEIVE_COUNT"},
     "approval_request": {"APPROVALS_TABLE_NAME"},
     "approval_outcome": {"APPROVALS_TABLE_NAME", "EVENT_BUS_NAME"},
+    "inventory_transformer": {
+        "MASTERDATA_TABLE_NAME", "INVENTORY_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
+        "EVENT_BUS_NAME", "ATP_HORIZON_DAYS", "MAX_RECEIVE_COUNT",
+    },
+    "atp_api": {"INVENTORY_TABLE_NAME", "WEBHOOK_SECRET_ARN", "ATP_HORIZON_DAYS"},
+    "planning_sync": {"PLANNING_BASE_URL", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
+    "order_router": {"QUARANTINE_TABLE_NAME", "ORDERS_QUEUE_URL", "MAX_RECEIVE_COUNT"},
+    "order_transformer": {
+        "ORDERS_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "WMS_BASE_URL",
+        "CHANNELS_BASE_URL", "MAX_RECEIVE_COUNT",
+    },
+    "shipment_transformer": ERP_ENV | {
+        "CHANNELS_BASE_URL", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EXCEPTION_STATE_MACHINE_ARN",
+        "MAX_RECEIVE_COUNT",
+    },
+    "shipment_exception_task": {"EXCEPTIONS_TABLE_NAME", "CHANNELS_BASE_URL"},
+    "exception_api": {"EXCEPTIONS_TABLE_NAME", "WEBHOOK_SECRET_ARN"},
+    "supplier_transformer": ERP_ENV | {
+        "PLANNING_BASE_URL", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
+        "EVENT_BUS_NAME", "LEAD_TIME_EXCEPTION_PERCENT", "MAX_RECEIVE_COUNT",
+    },
+    "forecast_transformer": ERP_ENV | {
+        "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
+    },
 }  # fmt: skip
+
+
+def _rules_targeting(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
+    return [
+        r["Properties"]
+        for r in synth.of_type("AWS::Events::Rule").values()
+        if any(t["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for t in r["Properties"]["Targets"])
+    ]
 
 
 def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
@@ -69,36 +143,177 @@ def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
     return target["Arn"]["Fn::GetAtt"][0]
 
 
-@pytest.mark.parametrize(("source", "detail_types", "folder", "batch_size"), PIPELINES)
+def _mappings_of(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
+    return [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
+
+
+def _dlq_depth_alarms(synth: Synth, dlq_id: str) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq_id, "QueueName"]}
+    ]
+
+
+@pytest.mark.parametrize(("pipeline_id", "routes", "folder", "batch_size"), PIPELINES)
 def test_pipeline_wiring(
-    dev: Synth, source: str, detail_types: list[str], folder: str, batch_size: int
+    dev: Synth, pipeline_id: str, routes: dict[str, list[str]], folder: str, batch_size: int
 ) -> None:
-    queue_id = _queue_of_rule(dev, source, detail_types)
+    pipeline = dev.stack.pipelines[pipeline_id]
+    queue_id = dev.logical_id(pipeline.queue)
+    for source, detail_types in routes.items():
+        assert _queue_of_rule(dev, source, detail_types) == queue_id, (source, detail_types)
+    assert len(_rules_targeting(dev, queue_id)) == len(routes)  # no other rule feeds this queue
     queue = dev.props(queue_id)
     assert queue["VisibilityTimeout"] == 6 * TIMEOUTS[folder]
     assert queue["SqsManagedSseEnabled"] is True
-    assert queue["RedrivePolicy"]["maxReceiveCount"] == 3
+    assert "FifoQueue" not in queue
+    expected_receives = 20 if pipeline_id in OWN_RECEIVE_COUNT else 3  # cdk.json
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == expected_receives
+    dlq_id = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert dlq_id == dev.logical_id(pipeline.dlq)
+    assert len(_dlq_depth_alarms(dev, dlq_id)) == 1, pipeline_id
 
-    mappings = [
-        m["Properties"]
-        for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
-        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    ]
+    mappings = _mappings_of(dev, queue_id)
     assert len(mappings) == 1
     assert mappings[0]["FunctionName"] == {"Ref": dev.function_ids[folder]}
     assert mappings[0]["BatchSize"] == batch_size
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_pipelines_are_exactly_the_contracts(dev: Synth) -> None:
+    assert set(dev.stack.pipelines) == {p[0] for p in PIPELINES} | {p[0] for p in FIFO_PIPELINES}
+
+
+def test_orders_pipeline_is_fifo_fed_only_by_the_router(dev: Synth) -> None:
+    (pipeline_id, folder, batch_size) = FIFO_PIPELINES[0]
+    pipeline = dev.stack.pipelines[pipeline_id]
+    queue_id, dlq_id = dev.logical_id(pipeline.queue), dev.logical_id(pipeline.dlq)
+    queue, dlq = dev.props(queue_id), dev.props(dlq_id)
+    # a FIFO queue needs a FIFO DLQ; deduplication by the router's id (the event id), never by content
+    for props in (queue, dlq):
+        assert props["FifoQueue"] is True
+        assert props["ContentBasedDeduplication"] is False
+        assert props["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": 3,
+    }
+    assert queue["VisibilityTimeout"] == 6 * TIMEOUTS[folder]
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert len(_dlq_depth_alarms(dev, dlq_id)) == 1
+    # no rule (an EventBridge rule could give a FIFO target only one fixed message group)
+    assert pipeline.rule is None
+    assert _rules_targeting(dev, queue_id) == [] and _rules_targeting(dev, dlq_id) == []
+    # the only FIFO queues are these two
+    fifo = {lid for lid, q in dev.of_type("AWS::SQS::Queue").items() if q["Properties"].get("FifoQueue")}
+    assert fifo == {queue_id, dlq_id}
+
+    # order_transformer consumes the FIFO queue, reporting partial batch failures
+    (mapping,) = _mappings_of(dev, queue_id)
+    assert mapping["FunctionName"] == {"Ref": dev.function_ids[folder]}
+    assert mapping["BatchSize"] == batch_size
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert _mappings_of(dev, dlq_id) == []
+
+    # order_router consumes the intake queue (the rule's target) and may only send to the FIFO queue
+    intake_id = dev.logical_id(dev.stack.pipelines["OrderIntakePipeline"].queue)
+    (intake,) = _mappings_of(dev, intake_id)
+    assert intake["FunctionName"] == {"Ref": dev.function_ids["order_router"]}
+    router = list(allowed_actions(dev.function_statements("order_router")))
+    assert {
+        (a, r["Fn::GetAtt"][0]) for a, r in router if a.startswith("sqs:") and a != "sqs:SendMessage"
+    } == {
+        (a, intake_id)
+        for a in (
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+        )
+    }
+    assert [r for a, r in router if a == "sqs:SendMessage"] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+    env = dev.props(dev.function_ids["order_router"])["Environment"]["Variables"]
+    assert env["ORDERS_QUEUE_URL"] == {"Ref": queue_id}
+
+
+def _planning_sync(synth: Synth) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(its queue, its lag alarm, its consumer's environment)."""
+    pipeline = synth.stack.pipelines["PlanningSyncPipeline"]
+    queue_id = synth.logical_id(pipeline.queue)
+    lag = [
+        a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+        and a["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    ]
+    assert len(lag) == 1
+    env = synth.props(synth.function_ids["planning_sync"])["Environment"]["Variables"]
+    return synth.props(queue_id), lag[0], env
+
+
+@pytest.mark.parametrize(
+    ("context", "receives", "lag_minutes", "stage"),
+    [
+        ({}, 20, 60, "dev"),  # cdk.json
+        (
+            PROD_CONTEXT,
+            int(PROD_CONTEXT["planningSyncMaxReceiveCount"]),
+            int(PROD_CONTEXT["planningSyncMaxLagMinutes"]),
+            "prod",
+        ),
+    ],
+    ids=["cdk-json", "string-context"],
+)
+def test_planning_sync_redrive_and_lag_alarm_follow_context(
+    synth: Any, context: dict[str, str], receives: int, lag_minutes: int, stage: str
+) -> None:
+    s: Synth = synth(**context)
+    queue, lag, env = _planning_sync(s)
+    # planning may be down for a while: its own receive count, not maxReceiveCount (5 in PROD_CONTEXT)
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == receives
+    assert env["MAX_RECEIVE_COUNT"] == str(receives)  # the consumer counts receives the same way
+    assert lag["AlarmName"] == f"distsync-{stage}-PlanningSyncPipeline-lag"
+    assert lag["Namespace"] == "AWS/SQS"
+    assert (lag["Statistic"], lag["Period"]) == ("Maximum", 300)
+    assert lag["Threshold"] == lag_minutes * 60
+    assert lag["ComparisonOperator"] == "GreaterThanThreshold"
+    assert lag["EvaluationPeriods"] == 1 and lag["TreatMissingData"] == "notBreaching"
+    assert lag["AlarmActions"] == [{"Ref": s.logical_id(s.stack.node.find_child("Alarms").topic)}]
+
+
+def test_only_planning_sync_has_a_queue_lag_alarm(dev: Synth) -> None:
+    with_lag = {pid for pid, p in dev.stack.pipelines.items() if p.lag_alarm is not None}
+    assert with_lag == {"PlanningSyncPipeline"}
+    dlqs = {dev.logical_id(p.dlq) for p in dev.stack.pipelines.values()}
+    queue_age = [
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in dev.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+    ]
+    assert [q for q in queue_age if q not in dlqs] == [
+        dev.logical_id(dev.stack.pipelines["PlanningSyncPipeline"].queue)
+    ]
+
+
 def test_every_consumer_queue_has_redrive_sse_and_ssl(dev: Synth) -> None:
     queues = dev.of_type("AWS::SQS::Queue")
     consumer_queues = {k: q["Properties"] for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     dlq_ids = {q["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in consumer_queues.values()}
-    assert len(consumer_queues) == 4 and len(dlq_ids) == 4
+    pipelines = len(PIPELINES) + len(FIFO_PIPELINES)
+    assert len(consumer_queues) == pipelines and len(dlq_ids) == pipelines
     # every queue is either a consumer queue or one of their DLQs: no queue without a DLQ
     assert set(queues) == set(consumer_queues) | dlq_ids
-    for props in consumer_queues.values():
-        assert props["RedrivePolicy"]["maxReceiveCount"] == 3
+    own_count = {dev.logical_id(dev.stack.pipelines[pid].queue) for pid in OWN_RECEIVE_COUNT}
+    for lid, props in consumer_queues.items():
+        assert props["RedrivePolicy"]["maxReceiveCount"] == (20 if lid in own_count else 3)
         assert props["SqsManagedSseEnabled"] is True
     for dlq_id in dlq_ids:
         assert dev.props(dlq_id)["SqsManagedSseEnabled"] is True
@@ -145,7 +360,7 @@ def test_every_dlq_alarms_to_the_alarm_topic(dev: Synth) -> None:
 
 def test_every_event_source_mapping_reports_batch_item_failures(dev: Synth) -> None:
     mappings = dev.of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 4
+    assert len(mappings) == len(PIPELINES) + len(FIFO_PIPELINES)
     for m in mappings.values():
         assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -176,6 +391,28 @@ def test_functions_share_runtime_layer_tracing_and_logging(dev: Synth) -> None:
 
 
 def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
+    # variables several functions have, with the same value wherever they appear (cdk.json defaults)
+    tables = {
+        "MASTERDATA_TABLE_NAME": "masterdata",
+        "QUARANTINE_TABLE_NAME": "quarantine",
+        "APPROVALS_TABLE_NAME": "approvals",
+        "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "INVENTORY_TABLE_NAME": "inventory",
+        "ORDERS_TABLE_NAME": "orders",
+        "EXCEPTIONS_TABLE_NAME": "exception_cases",
+    }
+    shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
+    shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.backbone.bus)}
+    erp_env = dev.props(dev.function_ids["erp_updater"])["Environment"]["Variables"]
+    shared.update({name: erp_env[name] for name in ERP_ENV})  # one ERP client configuration
+    shared.update(
+        {
+            "WMS_BASE_URL": "https://wms.example.invalid/api",
+            "PLANNING_BASE_URL": "https://planning.example.invalid/api",
+            "CHANNELS_BASE_URL": "https://channels.example.invalid/api",
+            "ATP_HORIZON_DAYS": "14",
+        }
+    )
     for folder, fn_id in dev.function_ids.items():
         env = dev.props(fn_id)["Environment"]["Variables"]
         assert set(env) == COMMON_ENV | EXTRA_ENV[folder], folder
@@ -184,18 +421,10 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
         assert env["STAGE"] == "dev"
         assert env["TRACE_TABLE_NAME"] == {"Ref": dev.table_ids["trace"]}
-        for name, table in (
-            ("MASTERDATA_TABLE_NAME", "masterdata"),
-            ("QUARANTINE_TABLE_NAME", "quarantine"),
-            ("APPROVALS_TABLE_NAME", "approvals"),
-            ("IDEMPOTENCY_TABLE_NAME", "idempotency"),
-        ):
-            if name in env:
-                assert env[name] == {"Ref": dev.table_ids[table]}, (folder, name)
-        if "EVENT_BUS_NAME" in env:
-            assert env["EVENT_BUS_NAME"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
-        if "MAX_RECEIVE_COUNT" in env:
-            assert env["MAX_RECEIVE_COUNT"] == "3"
+        for name in set(env) & set(shared):
+            assert env[name] == shared[name], (folder, name)
+        if "MAX_RECEIVE_COUNT" in env:  # planning_sync: planningSyncMaxReceiveCount, like its queue
+            assert env["MAX_RECEIVE_COUNT"] == ("20" if folder == "planning_sync" else "3"), folder
 
     erp = dev.props(dev.function_ids["erp_updater"])["Environment"]["Variables"]
     assert erp["ERP_BASE_URL"] == "https://erp.example.invalid/api"
@@ -210,6 +439,31 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
     assert planning["APPROVAL_THRESHOLD_PERCENT"] == "20"
     assert planning["APPROVAL_STATE_MACHINE_ARN"] == {"Ref": dev.logical_id(dev.stack.state_machine)}
     secret_id = dev.logical_id(dev.stack.node.find_child("WebhookSecret").secret)
-    for folder in ("webhook_api", "approval_api"):
+    for folder in ("webhook_api", "approval_api", "atp_api", "exception_api"):
         env = dev.props(dev.function_ids[folder])["Environment"]["Variables"]
         assert env["WEBHOOK_SECRET_ARN"] == {"Ref": secret_id}
+    supplier = dev.props(dev.function_ids["supplier_transformer"])["Environment"]["Variables"]
+    assert supplier["LEAD_TIME_EXCEPTION_PERCENT"] == "25"
+    shipment = dev.props(dev.function_ids["shipment_transformer"])["Environment"]["Variables"]
+    assert shipment["EXCEPTION_STATE_MACHINE_ARN"] == {
+        "Ref": dev.logical_id(dev.stack.exception_state_machine)
+    }
+
+
+def test_new_context_flows_into_the_function_environments(prod: Synth) -> None:
+    # synth_support.PROD_CONTEXT: the issue-3 keys as strings, like `cdk synth -c key=value`
+    def env(folder: str) -> dict[str, Any]:
+        return prod.props(prod.function_ids[folder])["Environment"]["Variables"]
+
+    for folder in ("inventory_transformer", "atp_api"):
+        assert env(folder)["ATP_HORIZON_DAYS"] == "21", folder
+    for folder in ("planning_sync", "supplier_transformer"):
+        assert env(folder)["PLANNING_BASE_URL"] == "https://planning.example.com/api", folder
+    for folder in ("order_transformer", "shipment_transformer", "shipment_exception_task"):
+        assert env(folder)["CHANNELS_BASE_URL"] == "https://channels.example.com/api", folder
+    assert env("supplier_transformer")["LEAD_TIME_EXCEPTION_PERCENT"] == "40"
+    for folder in ("shipment_transformer", "supplier_transformer", "forecast_transformer"):
+        assert env(folder)["ERP_BASE_URL"] == "https://erp.example.com/api", folder
+    for folder in ("inventory_transformer", "order_router", "order_transformer", "forecast_transformer"):
+        assert env(folder)["MAX_RECEIVE_COUNT"] == "5", folder  # maxReceiveCount
+    assert env("planning_sync")["MAX_RECEIVE_COUNT"] == "50"  # planningSyncMaxReceiveCount
