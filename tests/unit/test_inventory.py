@@ -207,8 +207,8 @@ def test_a_missing_upcaster_is_a_clear_error_not_a_silent_pass(monkeypatch):
 SECRET, TS = "s3cret", 1_800_000_000.0
 
 
-def webhook(data: dict, version: str, source: str = "wms"):
-    raw = json.dumps({"eventType": "InventoryBalanceChanged", "eventVersion": version,
+def webhook(data: dict, version: str, source: str = "wms", event_type: str = "InventoryBalanceChanged"):
+    raw = json.dumps({"eventType": event_type, "eventVersion": version,
                       "occurredAt": "2026-11-27T12:00:00+00:00", "data": data}).encode()
     headers = {"content-type": "application/json", **signed_headers(SECRET, raw, TS)}
     return accept(source, headers, raw, [SECRET], TS)
@@ -226,6 +226,10 @@ def test_intake_refuses_an_unknown_version_as_a_400_problem():
     problem = info.value.body()
     assert problem["status"] == 400
     assert "eventVersion '3' of InventoryBalanceChanged is not supported (supported: 1, 2)" in problem["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["eventVersion"]  # the type is known, its version is not
+    with pytest.raises(ProblemError) as info:
+        webhook(V1, "1", event_type="StockLevel")
+    assert [e["field"] for e in info.value.body()["errors"]] == ["eventType"]
 
 
 def test_intake_refuses_v2_lots_above_on_hand_naming_the_rule():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from .contracts import ContractModel, Envelope, contract_for, new_envelope
+from .contracts import CONTRACTS, ContractModel, Envelope, contract_for, new_envelope
 from .problems import (
     BadRequest,
     ContractViolation,
@@ -110,7 +110,9 @@ def accept(
     try:
         contract = contract_for(body.eventType, body.eventVersion)
     except ValueError as exc:
-        raise ContractViolation(str(exc), [{"field": "eventType", "message": str(exc)}]) from exc
+        # A known type in an unsupported version: the version is what is wrong.
+        field = "eventVersion" if any(t == body.eventType for t, _ in CONTRACTS) else "eventType"
+        raise ContractViolation(str(exc), [{"field": field, "message": str(exc)}]) from exc
     if source not in contract.producers:
         msg = f"{body.eventType} is not accepted from source {source!r} (producers: {', '.join(sorted(contract.producers))})"
         raise ContractViolation(msg, [{"field": "source", "message": msg}])
