@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
-from synth_support import REPO_ROOT, Synth
+from synth_support import PROD_CONTEXT, REPO_ROOT, Synth, allowed_actions
 
 pytestmark = pytest.mark.infra
 
@@ -19,6 +21,10 @@ OUTPUTS = {
     "ApprovalStateMachineArn",
     "WebhookSecretArn",
     "AlarmTopicArn",
+    "ExceptionStateMachineArn",
+    "InventoryTableName",
+    "OrdersTableName",
+    "ExceptionCasesTableName",
 }
 
 
@@ -72,6 +78,9 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "approvals": ([("approvalId", "HASH")], None),
         "trace": ([("correlationId", "HASH"), ("sk", "RANGE")], "expiresAt"),
         "idempotency": ([("id", "HASH")], "expiration"),
+        "inventory": ([("pk", "HASH")], None),
+        "orders": ([("orderId", "HASH")], None),
+        "exception_cases": ([("caseId", "HASH")], None),
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():
@@ -103,9 +112,10 @@ def test_quarantine_table_is_indexed_by_what_an_event_waits_for(dev: Synth) -> N
     assert "ProvisionedThroughput" not in index  # on demand like the table
 
 
-def _definition(synth: Synth) -> str:
-    """The state machine definition with the function ARN GetAtts rendered as <logicalId.Arn>."""
-    p = synth.props(synth.logical_id(synth.stack.state_machine))
+def _definition(synth: Synth, state_machine: Any = None) -> str:
+    """The state machine definition (the approval one by default) with the function ARN GetAtts rendered as
+    <logicalId.Arn>."""
+    p = synth.props(synth.logical_id(state_machine or synth.stack.state_machine))
     parts = p["DefinitionString"]["Fn::Join"][1]
     return "".join(x if isinstance(x, str) else f"<{x['Fn::GetAtt'][0]}.{x['Fn::GetAtt'][1]}>" for x in parts)
 
@@ -128,6 +138,49 @@ def test_approval_state_machine_definition_and_observability(dev: Synth) -> None
     assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
     log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert dev.props(log_group_id)["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize(
+    ("context", "timeout", "retention"),
+    [({}, 172800, 30), (PROD_CONTEXT, int(PROD_CONTEXT["shipmentExceptionTimeoutSeconds"]), 90)],
+    ids=["cdk-json", "string-context"],
+)
+def test_shipment_exception_state_machine_definition_and_observability(
+    synth: Any, context: dict[str, str], timeout: int, retention: int
+) -> None:
+    s: Synth = synth(**context)
+    sm = s.stack.exception_state_machine
+    text = _definition(s, sm)
+    assert "${" not in text
+    states = json.loads(text)["States"]
+    task = f"<{s.function_ids['shipment_exception_task']}.Arn>"
+    open_case = states["OpenCase"]
+    assert open_case["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert open_case["Parameters"]["FunctionName"] == task
+    assert open_case["TimeoutSeconds"] == timeout  # shipmentExceptionTimeoutSeconds, an integer
+    assert open_case["Catch"][0]["ErrorEquals"] == ["States.Timeout"]
+    assert open_case["Catch"][0]["Next"] == "Escalate"
+    assert states["CloseCase"]["Parameters"]["FunctionName"] == task
+    # every task state invokes that one function
+    functions = {st["Parameters"]["FunctionName"] for st in states.values() if st["Type"] == "Task"}
+    assert functions == {task}
+
+    p = s.props(s.logical_id(sm))
+    assert p["StateMachineType"] == "STANDARD"
+    assert p["TracingConfiguration"] == {"Enabled": True}
+    logging = p["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert s.props(log_group_id)["RetentionInDays"] == retention
+    assert log_group_id != s.logical_id(s.stack.state_machine.node.scope.log_group)  # a log group of its own
+
+    # its role may invoke exactly the task function, by its unqualified ARN
+    role_id = p["RoleArn"]["Fn::GetAtt"][0]
+    assert role_id != s.props(s.logical_id(s.stack.state_machine))["RoleArn"]["Fn::GetAtt"][0]
+    invoked = [(a, r) for a, r in allowed_actions(s.role_statements(role_id)) if a.startswith("lambda:")]
+    assert invoked == [
+        ("lambda:InvokeFunction", {"Fn::GetAtt": [s.function_ids["shipment_exception_task"], "Arn"]})
+    ]
 
 
 def test_rest_api_resources_stage_and_integrations(dev: Synth) -> None:
@@ -153,6 +206,8 @@ def test_rest_api_resources_stage_and_integrations(dev: Synth) -> None:
         ("GET", "/health"): dev.function_ids["webhook_api"],
         ("POST", "/v1/webhooks/{source}"): dev.function_ids["webhook_api"],
         ("POST", "/v1/approvals/{approvalId}"): dev.function_ids["approval_api"],
+        ("GET", "/v1/atp/{itemId}/{locationId}"): dev.function_ids["atp_api"],
+        ("POST", "/v1/shipment-exceptions/{caseId}/resolution"): dev.function_ids["exception_api"],
     }
 
     (stage_id,) = dev.of_type("AWS::ApiGateway::Stage")
@@ -169,6 +224,41 @@ def test_rest_api_resources_stage_and_integrations(dev: Synth) -> None:
     default = settings[("/*", "*")]
     assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (100, 200)
     assert len(dev.of_type("AWS::ApiGateway::Account")) == 1  # execution logging needs the CloudWatch role
+
+
+def test_methods_with_path_parameters_have_them_validated(dev: Synth) -> None:
+    (validator_id,) = dev.of_type("AWS::ApiGateway::RequestValidator")
+    validator = dev.props(validator_id)
+    assert (validator["ValidateRequestParameters"], validator["ValidateRequestBody"]) == (True, False)
+    resources = dev.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(ref: dict) -> str:
+        if "Fn::GetAtt" in ref:
+            return ""
+        props = resources[ref["Ref"]]["Properties"]
+        return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+    methods = {
+        (p["HttpMethod"], path_of(p["ResourceId"])): p
+        for p in (m["Properties"] for m in dev.of_type("AWS::ApiGateway::Method").values())
+    }
+    expected = {
+        ("GET", "/health"): [],
+        ("POST", "/v1/webhooks/{source}"): ["source"],
+        ("POST", "/v1/approvals/{approvalId}"): ["approvalId"],
+        ("GET", "/v1/atp/{itemId}/{locationId}"): ["itemId", "locationId"],
+        ("POST", "/v1/shipment-exceptions/{caseId}/resolution"): ["caseId"],
+    }
+    assert set(methods) == set(expected)
+    for key, names in expected.items():
+        p = methods[key]
+        if not names:
+            assert "RequestParameters" not in p and "RequestValidatorId" not in p, key
+            continue
+        # every parameter of the path is required, and the validator checks them before the function runs
+        assert p["RequestParameters"] == {f"method.request.path.{n}": True for n in names}, key
+        assert p["RequestValidatorId"] == {"Ref": validator_id}, key
+        assert sorted(re.findall(r"\{(\w+)\}", key[1])) == sorted(names), key
 
 
 def test_webhook_secret_is_generated(dev: Synth) -> None:
@@ -200,6 +290,15 @@ def test_outputs(dev: Synth) -> None:
     assert outputs["EventBusName"]["Value"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
     assert outputs["MasterDataTableName"]["Value"] == {"Ref": dev.table_ids["masterdata"]}
     assert outputs["ApprovalStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.state_machine)}
+    assert outputs["ExceptionStateMachineArn"]["Value"] == {
+        "Ref": dev.logical_id(dev.stack.exception_state_machine)
+    }
+    for output_id, table in (
+        ("InventoryTableName", "inventory"),
+        ("OrdersTableName", "orders"),
+        ("ExceptionCasesTableName", "exception_cases"),
+    ):
+        assert outputs[output_id]["Value"] == {"Ref": dev.table_ids[table]}, output_id
 
 
 def test_context_flows_into_names_environment_retention_and_policies(prod: Synth) -> None:
@@ -217,9 +316,12 @@ def test_context_flows_into_names_environment_retention_and_policies(prod: Synth
     erp = prod.props(prod.function_ids["erp_updater"])["Environment"]["Variables"]
     assert erp["ERP_BASE_URL"] == "https://erp.example.com/api"
 
-    for q in prod.of_type("AWS::SQS::Queue").values():
+    planning_sync = prod.logical_id(prod.stack.pipelines["PlanningSyncPipeline"].queue)
+    for lid, q in prod.of_type("AWS::SQS::Queue").items():
         if "RedrivePolicy" in q["Properties"]:
-            assert q["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+            # planningSyncMaxReceiveCount for the planning sync queue, maxReceiveCount for every other one
+            expected = 50 if lid == planning_sync else 5
+            assert q["Properties"]["RedrivePolicy"]["maxReceiveCount"] == expected, lid
     for lg in prod.of_type("AWS::Logs::LogGroup").values():
         assert lg["Properties"]["RetentionInDays"] == 90
     for table_id in prod.table_ids.values():
