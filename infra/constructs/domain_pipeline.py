@@ -16,6 +16,7 @@ Variants, by parameter:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -52,9 +53,11 @@ class DomainPipeline(Construct):
         fifo: bool = False,
         max_lag_minutes: int | None = None,
         routes: Mapping[str, Sequence[str]] | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
         """``sources`` x ``detail_types`` become one rule; ``routes`` (bus source -> its detail types) instead
-        gives one rule per source, for a pipeline that takes different types from different sources."""
+        gives one rule per source, for a pipeline that takes different types from different sources.
+        ``detail`` narrows the rules further by the event's detail (e.g. a bucket and a key prefix)."""
         super().__init__(scope, construct_id)
         if function.timeout is None:
             raise ValueError(f"{construct_id}: the function needs an explicit timeout")
@@ -100,7 +103,9 @@ class DomainPipeline(Construct):
                         "Rule" if index == 0 else f"Rule{index + 1}",
                         event_bus=bus,
                         description=f"{construct_id}: {', '.join(types)} from {source}",
-                        event_pattern=events.EventPattern(source=[source], detail_type=list(types)),
+                        event_pattern=events.EventPattern(
+                            source=[source], detail_type=list(types), detail=dict(detail) if detail else None
+                        ),
                         targets=[targets.SqsQueue(self.queue)],
                     )
                 )
