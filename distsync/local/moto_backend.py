@@ -248,3 +248,18 @@ def make_state_machines_executable(arns: list[str]) -> None:
         if any(existing.arn == arn for existing in target.state_machines):
             continue
         target.create_state_machine(name=sm.name, definition=sm.definition, roleArn=sm.roleArn)
+
+
+def enable_bucket_notifications(server: MotoServer, template: dict[str, Any], physical: dict[str, str]) -> list[str]:
+    """moto's CloudFormation ignores a bucket's NotificationConfiguration: apply its EventBridge switch through
+    the S3 API (moto then sends object-created events to the matching rules). Returns the buckets switched on."""
+    s3 = server.client("s3")
+    enabled = []
+    for lid, res in template["Resources"].items():
+        config = res.get("Properties", {}).get("NotificationConfiguration", {})
+        if res["Type"] == "AWS::S3::Bucket" and config.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+            s3.put_bucket_notification_configuration(
+                Bucket=physical[lid], NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+            enabled.append(physical[lid])
+    return enabled

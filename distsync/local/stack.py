@@ -26,6 +26,7 @@ from .moto_backend import (
     MotoServer,
     create_secrets,
     emulate_bootstrap,
+    enable_bucket_notifications,
     fix_template,
     make_state_machines_executable,
     route_lambda_invokes,
@@ -113,6 +114,7 @@ class LocalStack:
         make_state_machines_executable(
             [self.physical[lid] for lid in self.assembly.of_type("AWS::StepFunctions::StateMachine")]
         )
+        enable_bucket_notifications(self.moto, template, self.physical)
 
     def _start_functions(self) -> None:
         lam = self.moto.client("lambda")
