@@ -147,6 +147,12 @@ class DistsyncStack(Stack):
         max_receive_count = str(config.max_receive_count)
         # folder -> function, for the pipelines below and for tests/infra
         self.functions: dict[str, lambda_.Function] = {}
+        # What the slices below (and infra/constructs for issue 6) add to: dashboards, workflows, outputs.
+        self.domains: list[Domain] = list(DOMAINS)
+        self.state_machines: dict[str, Any] = {}
+        self.extra_outputs: dict[str, str] = {}
+        self.bus, self.alarm_topic, self.removal, self.log_retention = bus, alarms.topic, removal, log_retention
+        self.layer, self.webhook_secret = layer, secret
 
         def function(construct_id: str, folder: str, timeout: Duration, description: str, **env: str):
             fn = DistsyncFunction(
@@ -164,6 +170,8 @@ class DistsyncStack(Stack):
             tables.grant_trace_write(fn)  # every function records its hop
             self.functions[folder] = fn
             return fn
+
+        self.make_function = function  # (construct id, folder, timeout, description, **environment)
 
         # --- approval workflow (its functions first: the definition embeds their ARNs) ---
         approval_request = function(
@@ -501,6 +509,10 @@ class DistsyncStack(Stack):
         }
         self.pipelines["OrderPipeline"].grant_send_to(order_router, "ORDERS_QUEUE_URL")
 
+        # --- issue 6 slices: partner files, forecast cycles, reconciliation (one construct each, in
+        # infra/constructs; each adds its functions with self.make_function, its pipelines with
+        # self.add_pipeline, and its domain, state machines and outputs to the collections above) ---
+
         webhook = WebhookApi(
             self,
             "WebhookApi",
@@ -532,10 +544,14 @@ class DistsyncStack(Stack):
                 forecast_to_erp_sla_seconds=config.forecast_to_erp_sla_seconds,
                 approval_turnaround_sla_hours=config.approval_turnaround_sla_hours,
             ),
-            domains=DOMAINS,
+            domains=self.domains,
             pipelines=self.pipelines,
             functions=self.functions,
-            state_machines={"approval": state_machine, "shipment-exception": self.exception_state_machine},
+            state_machines={
+                "approval": state_machine,
+                "shipment-exception": self.exception_state_machine,
+                **self.state_machines,
+            },
             api=api,
         )
 
@@ -554,6 +570,21 @@ class DistsyncStack(Stack):
             "ExceptionCasesTableName": tables.exception_cases.table_name,
             "WebhookSecretArn": secret.secret_arn,
             "AlarmTopicArn": alarms.topic.topic_arn,
+            **self.extra_outputs,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
+
+    def add_pipeline(self, pipeline_id: str, *, function: lambda_.Function, batch_size: int, **options: Any) -> DomainPipeline:
+        """A DomainPipeline on the distsync bus with the stack's defaults (max receive count, alarm topic,
+        removal policy); ``options`` as DomainPipeline takes them (``bus``, ``routes``, ``detail``, ``fifo``...)."""
+        options.setdefault("bus", self.bus)
+        options.setdefault("max_receive_count", self.config.max_receive_count)
+        options.setdefault("sources", ())
+        options.setdefault("detail_types", ())
+        pipeline = DomainPipeline(
+            self, pipeline_id, function=function, batch_size=batch_size, alarm_topic=self.alarm_topic,
+            removal_policy=self.removal, **options,
+        )
+        self.pipelines[pipeline_id] = pipeline
+        return pipeline
