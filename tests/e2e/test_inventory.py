@@ -138,8 +138,10 @@ def test_bad_balances_are_refused_at_the_door_and_never_reach_the_bus(stack):
     assert body["detail"] == "data breaks the InventoryBalanceChanged-v2 contract"
     data = {"itemId": sku, "locationId": "DC-1", "onHand": 1, "allocated": 0, "inTransit": 0,
             "asOf": iso(datetime.now(UTC)), "sourceSystem": "wms"}
-    assert_problem(stack.wms.webhook("wms", "InventoryBalanceChanged", data, version="3", correlation_id=unknown),
-                   400, "eventVersion '3' of InventoryBalanceChanged is not supported (supported: 1, 2)")
+    body = assert_problem(stack.wms.webhook("wms", "InventoryBalanceChanged", data, version="3",
+                                            correlation_id=unknown),
+                          400, "eventVersion '3' of InventoryBalanceChanged is not supported (supported: 1, 2)")
+    assert [e["field"] for e in body["errors"]] == ["eventVersion"]
     body = assert_problem(stack.wms.webhook("wms", "InventoryBalanceChanged", {**data, "lots": LOTS},
                                             version="1", correlation_id=lots_in_v1), 400, "InventoryBalanceChanged-v1")
     assert [e["field"] for e in body["errors"]] == ["data.lots"]
