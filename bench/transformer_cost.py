@@ -4,9 +4,12 @@ the same record in the same run (the floor any JSON-in/JSON-out transformer pays
   planning    the SQS record body (an EventBridge event) -> envelope parse + contract validation
               (``distsync_core.pipeline._parse``, exactly what the consumer runs) + ``replenishment.decide``
   masterdata  the same parse + validation of an ItemLocationUpserted event
+  inventory   an InventoryBalanceChanged v2 event (two lots, in transit due within the horizon) -> the same
+              parse + validation (incl. the lots-within-onHand check) + ``inventory.available_to_promise``
+  inventory v1  the same for a v1 event, upcast to v2 on the way (what an older sender costs)
 
 Informational rows add what the handler does next without AWS: the outgoing update envelope serialized
-for PutEvents (planning), the DynamoDB item built (masterdata). No AWS, no network, no moto.
+for PutEvents (planning, inventory), the DynamoDB item built (masterdata). No AWS, no network, no moto.
 
 Time is ``time.process_time`` over a block of iterations, per record; each figure is the median of the
 repeats, and the operations are interleaved within each repeat so machine load hits them alike.
@@ -30,20 +33,29 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
 from distsync_core.adapters.dynamo import to_item  # noqa: E402
 from distsync_core.contracts import (  # noqa: E402
     CONTRACTS,
+    InventoryAvailabilityUpdated,
+    InventoryBalanceChanged,
+    InventoryBalanceChangedV2,
     ItemLocationUpserted,
+    Lot,
     ReplenishmentRecommended,
     derive_id,
     new_envelope,
 )
+from distsync_core.inventory import available_to_promise  # noqa: E402
 from distsync_core.pipeline import _parse  # noqa: E402
 from distsync_core.replenishment import ApplyDirectly, ItemLocationRecord, decide  # noqa: E402
 
 TARGET_RATIO = 10.0
 DISTINCT = 100  # records cycled through, so nothing is parsed from a warm identical string every time
 UPDATE = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
+AVAILABILITY = CONTRACTS[("InventoryAvailabilityUpdated", "1")]
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # the balances' as-of; ATP is computed as of this time
 
 
 def bus_body(envelope: Any, source: str) -> str:
@@ -69,6 +81,22 @@ def masterdata_bodies() -> list[str]:
         item_id=f"SKU-{i:05d}", location_id=f"DC-{i % 7}", unit_of_measure="EA", safety_stock=100,
         reorder_point=200, supplier_id="SUP-1", lead_time_days=4), source="erp", correlation_id=f"corr-{i}"),
         "distsync.erp") for i in range(DISTINCT)]
+
+
+def inventory_bodies(version: str) -> list[str]:
+    """Balances as the WMS sends them: v2 with two lots (one with serial numbers), or v1 without lots."""
+    contract = CONTRACTS[("InventoryBalanceChanged", version)]
+    bodies = []
+    for i in range(DISTINCT):
+        fields = dict(item_id=f"SKU-{i:05d}", location_id=f"DC-{i % 7}", on_hand=120 + i % 9, allocated=30,
+                      in_transit=50, in_transit_due_at=NOW + timedelta(days=3), as_of=NOW, source_system="wms")
+        data = (InventoryBalanceChanged(**fields) if version == "1" else InventoryBalanceChangedV2(**fields, lots=[
+            Lot(lot_number=f"L-{i}-1", quantity=80, expires_on=datetime(2027, 6, 30).date(),
+                serial_numbers=[f"S-{i}-1", f"S-{i}-2"]),
+            Lot(lot_number=f"L-{i}-2", quantity=40)]))
+        bodies.append(bus_body(new_envelope(contract, data, source="wms", correlation_id=f"corr-{i}"),
+                               "distsync.inventory"))
+    return bodies
 
 
 def current(item_id: str, location_id: str) -> ItemLocationRecord:
@@ -102,6 +130,27 @@ def masterdata_item(body: str) -> Any:
     return to_item(item)
 
 
+def inventory(body: str) -> Any:
+    """What the inventory consumer computes per record: parse + validate (v1 upcast to v2) + ATP."""
+    envelope, balance, _ = _parse(body)
+    return available_to_promise(balance.on_hand, balance.allocated, balance.in_transit, balance.in_transit_due_at,
+                                now=NOW, horizon_days=14)
+
+
+def inventory_and_serialize(body: str) -> str:
+    envelope, balance, _ = _parse(body)
+    atp = available_to_promise(balance.on_hand, balance.allocated, balance.in_transit, balance.in_transit_due_at,
+                               now=NOW, horizon_days=14)
+    availability = InventoryAvailabilityUpdated(
+        item_id=balance.item_id, location_id=balance.location_id, on_hand=balance.on_hand,
+        allocated=balance.allocated, in_transit=balance.in_transit, in_transit_due_at=balance.in_transit_due_at,
+        available_to_promise=atp.available_to_promise, as_of=balance.as_of, source_system=balance.source_system,
+        lot_count=len(balance.lots))
+    meta = envelope.metadata
+    return new_envelope(AVAILABILITY, availability, source="distsync.inventory", caused_by=meta,
+                        event_id=derive_id(meta.event_id, AVAILABILITY.event_type)).model_dump_json(by_alias=True)
+
+
 def json_roundtrip(body: str) -> str:
     return json.dumps(json.loads(body))
 
@@ -122,13 +171,21 @@ def main() -> None:
 
     cases: dict[str, tuple[Callable[[str], Any], list[str]]] = {}
     pbodies, mbodies = planning_bodies(), masterdata_bodies()
+    ibodies, i1bodies = inventory_bodies("2"), inventory_bodies("1")
     assert isinstance(plan(pbodies[0]), ApplyDirectly)
+    assert inventory(ibodies[0]).available_to_promise == 140 and len(_parse(ibodies[0])[1].lots) == 2
+    assert isinstance(_parse(i1bodies[0])[1], InventoryBalanceChangedV2)  # upcast
     cases["planning: parse + validate + decide"] = (plan, pbodies)
     cases["planning: json.loads + json.dumps"] = (json_roundtrip, pbodies)
     cases["planning: ... + update envelope serialized"] = (plan_and_serialize, pbodies)
     cases["masterdata: parse + validate"] = (masterdata, mbodies)
     cases["masterdata: json.loads + json.dumps"] = (json_roundtrip, mbodies)
     cases["masterdata: ... + DynamoDB item built"] = (masterdata_item, mbodies)
+    cases["inventory: parse + validate + ATP"] = (inventory, ibodies)
+    cases["inventory: json.loads + json.dumps"] = (json_roundtrip, ibodies)
+    cases["inventory: ... + availability envelope serialized"] = (inventory_and_serialize, ibodies)
+    cases["inventory v1: parse + upcast + validate + ATP"] = (inventory, i1bodies)
+    cases["inventory v1: json.loads + json.dumps"] = (json_roundtrip, i1bodies)
 
     for fn, bodies in cases.values():  # warm-up: imports, pydantic's first-use work
         per_record_us(fn, bodies, 200)
@@ -140,13 +197,16 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.2f}; {args.iterations} records per block, median of {args.repeats} "
-          f"blocks; record body {len(pbodies[0])} B (planning), {len(mbodies[0])} B (masterdata)")
-    print(f"{'CPU time per record':<46}{'us':>8}{'x json':>8}{'spread us':>14}")
+          f"blocks; record body {len(pbodies[0])} B (planning), {len(mbodies[0])} B (masterdata), "
+          f"{len(ibodies[0])} B (inventory v2), {len(i1bodies[0])} B (inventory v1)")
+    print(f"{'CPU time per record':<52}{'us':>8}{'x json':>8}{'spread us':>14}")
     for name, value in median.items():
         base = median[f"{name.split(':')[0]}: json.loads + json.dumps"]
         spread = f"{min(samples[name]):.1f}-{max(samples[name]):.1f}"
-        print(f"{name:<46}{value:>8.1f}{value / base:>8.2f}{spread:>14}")
-    for pipeline, case in (("planning", "parse + validate + decide"), ("masterdata", "parse + validate")):
+        print(f"{name:<52}{value:>8.1f}{value / base:>8.2f}{spread:>14}")
+    for pipeline, case in (("planning", "parse + validate + decide"), ("masterdata", "parse + validate"),
+                           ("inventory", "parse + validate + ATP"),
+                           ("inventory v1", "parse + upcast + validate + ATP")):
         ratio = median[f"{pipeline}: {case}"] / median[f"{pipeline}: json.loads + json.dumps"]
         verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
         print(f"{pipeline}: {ratio:.1f}x plain JSON ({verdict} the {TARGET_RATIO:.0f}x target)")
