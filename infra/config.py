@@ -35,6 +35,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float] = {
     "planningSyncMaxReceiveCount": 20,
     "planningSyncMaxLagMinutes": 60,
     "shipmentExceptionTimeoutSeconds": 172800,
+    "fileArchiveTransitionDays": 90,
+    "fileRejectedExpiryDays": 365,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -73,6 +75,9 @@ class DistsyncConfig:
     planning_sync_max_receive_count: int
     planning_sync_max_lag_minutes: int
     shipment_exception_timeout_seconds: int
+    # partner files (issue 6)
+    file_archive_transition_days: int
+    file_rejected_expiry_days: int
 
     @property
     def is_prod(self) -> bool:
@@ -108,6 +113,8 @@ class DistsyncConfig:
             planning_sync_max_receive_count=int(get("planningSyncMaxReceiveCount")),
             planning_sync_max_lag_minutes=int(get("planningSyncMaxLagMinutes")),
             shipment_exception_timeout_seconds=int(get("shipmentExceptionTimeoutSeconds")),
+            file_archive_transition_days=int(get("fileArchiveTransitionDays")),
+            file_rejected_expiry_days=int(get("fileRejectedExpiryDays")),
         )
         config.validate()
         return config

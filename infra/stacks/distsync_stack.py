@@ -20,6 +20,7 @@ from infra.constructs.data_stores import DataStores
 from infra.constructs.distsync_function import DistsyncFunction
 from infra.constructs.domain_pipeline import DomainPipeline
 from infra.constructs.event_backbone import EventBackbone
+from infra.constructs.file_landing import FileLanding
 from infra.constructs.observability import AlarmThresholds, Domain, Observability
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.webhook_api import WebhookApi, WebhookSecret
@@ -512,6 +513,14 @@ class DistsyncStack(Stack):
         # --- issue 6 slices: partner files, forecast cycles, reconciliation (one construct each, in
         # infra/constructs; each adds its functions with self.make_function, its pipelines with
         # self.add_pipeline, and its domain, state machines and outputs to the collections above) ---
+        self.landing = FileLanding(
+            self,
+            "FileLanding",
+            removal_policy=removal,
+            archive_transition_days=config.file_archive_transition_days,
+            rejected_expiry_days=config.file_rejected_expiry_days,
+        )
+        self.extra_outputs["LandingBucketName"] = self.landing.bucket.bucket_name
 
         webhook = WebhookApi(
             self,
