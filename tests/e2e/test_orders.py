@@ -1,0 +1,147 @@
+"""Orders end to end on the local stack: ERP order updates through the webhook, the router into the orders
+FIFO queue (one message group per order) and the in-order consumer, to the simulated WMS and customer
+channels. Includes the out-of-order deliveries fault (issue #5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from distsync.sim.clients import send
+
+pytestmark = pytest.mark.e2e
+
+STATUSES = ("created", "confirmed", "allocated", "picking", "shipped", "delivered")
+LINES = [{"lineNumber": 1, "itemId": "SKU-E2E", "quantity": 4, "status": "open"}]
+
+
+def new_order() -> str:
+    return f"SO-{uuid.uuid4().hex[:10]}"
+
+
+def status_of(sequence: int) -> str:
+    return STATUSES[(sequence - 1) % len(STATUSES)]
+
+
+def send_update(stack, order_id: str, sequence: int, expect: str) -> str:
+    """ERP order update ``sequence`` under the correlation id ``<order>-<sequence>``; returns its event id."""
+    cid = f"{order_id}-{sequence}"
+    result = stack.erp.order_status(order_id, sequence, status_of(sequence), LINES, correlation_id=cid)
+    stack.expect(result, cid, expect)
+    return result.body["eventId"]
+
+
+def wms_updates(stack, order_id: str) -> list[dict[str, Any]]:
+    """Updates the WMS recorded for the order, in arrival order (once per idempotency key)."""
+    return [o for o in send(stack.url + "/_sim/wms/orders").body["orders"] if o["orderId"] == order_id]
+
+
+def channel_updates(stack, order_id: str) -> list[dict[str, Any]]:
+    return [r for r in stack.sim_records("channels", "order-update") if r["body"]["orderId"] == order_id]
+
+
+def quarantined(stack, event_id: str) -> dict[str, Any] | None:
+    table = stack.dynamodb.Table(stack.info["outputs"]["QuarantineTableName"])
+    return table.get_item(Key={"quarantineId": f"q-{event_id}"}, ConsistentRead=True).get("Item")
+
+
+def stored_order(stack, order_id: str) -> dict[str, Any]:
+    return stack.dynamodb.Table(stack.info["outputs"]["OrdersTableName"]).get_item(
+        Key={"orderId": order_id}, ConsistentRead=True)["Item"]
+
+
+def test_updates_of_one_order_sent_in_order_reach_the_warehouse_and_channels_in_order(stack):
+    order = new_order()
+    event_ids = [send_update(stack, order, seq, expect="delivered") for seq in range(1, 7)]  # back to back
+    stack.wait_idle()
+
+    wms = wms_updates(stack, order)
+    assert [(u["sequence"], u["status"]) for u in wms] == [(s, status_of(s)) for s in range(1, 7)]
+    assert [u["idempotencyKey"] for u in wms] == event_ids  # each update once, under its event id
+    assert [u["correlationId"] for u in wms] == [f"{order}-{s}" for s in range(1, 7)]
+    assert [r["body"]["sequence"] for r in channel_updates(stack, order)] == list(range(1, 7))
+    for seq in range(1, 7):
+        trace = stack.trace(f"{order}-{seq}")
+        stages = [(h["stage"], h["outcome"]) for h in trace["hops"]]
+        assert trace["status"] == "delivered", trace
+        assert stages == [("webhook", "ok"), ("order-router", "ok"), ("orders", "delivered")], trace
+        assert "never arrived" not in trace["hops"][-1]["detail"]
+    assert (int(stored_order(stack, order)["sequence"]), stored_order(stack, order)["lastEventId"]) == (6, event_ids[-1])
+
+
+def test_out_of_order_deliveries_are_quarantined_and_every_other_update_applied_once_in_order(stack):
+    """Three orders interleaved; some updates reach distsync late (3 before 2, 5 before 4). Each round is
+    sent back to back and settles before the next one, so "late" is deterministic."""
+    a, b, c = new_order(), new_order(), new_order()
+    rounds: list[list[tuple[str, int]]] = [
+        [(a, 1), (b, 1), (c, 1), (b, 2), (c, 2)],
+        [(a, 3), (c, 4), (b, 3), (a, 4)],  # a skips 2 and c skips 3 (for now)
+        [(a, 2), (c, 3), (b, 5)],  # a2 and c3 arrive late; b skips 4
+        [(b, 4), (a, 5), (c, 5)],  # b4 arrives late
+    ]
+    late = {(a, 2): 4, (c, 3): 4, (b, 4): 5}  # late update -> the sequence applied when it arrived
+    event_ids: dict[tuple[str, int], str] = {}
+    for batch in rounds:
+        for order, seq in batch:
+            expect = "quarantined" if (order, seq) in late else "delivered"
+            event_ids[(order, seq)] = send_update(stack, order, seq, expect)
+        stack.wait_idle()
+
+    applied = {a: [1, 3, 4, 5], b: [1, 2, 3, 5], c: [1, 2, 4, 5]}
+    for order, sequences in applied.items():
+        wms, channels = wms_updates(stack, order), channel_updates(stack, order)
+        # every other update applied, in order, once (the partners record each idempotency key once, and
+        # the list would show a second key for the same sequence)
+        assert [u["sequence"] for u in wms] == sequences, (order, wms)
+        assert [r["body"]["sequence"] for r in channels] == sequences, (order, channels)
+        assert [u["idempotencyKey"] for u in wms] == [event_ids[(order, s)] for s in sequences]
+        assert int(stored_order(stack, order)["sequence"]) == 5
+
+    for (order, seq), applied_seq in late.items():
+        reason = f"out of order: order {order} update sequence {seq} arrived after sequence {applied_seq} was applied"
+        record = quarantined(stack, event_ids[(order, seq)])
+        assert record and (record["reason"], record["stage"], record["status"]) == (reason, "orders", "QUARANTINED")
+        trace = stack.trace(f"{order}-{seq}")
+        assert trace["status"] == "quarantined" and trace["hops"][-1]["detail"] == reason
+
+    # in = delivered + quarantined, nothing in flight, nothing lost
+    finals = {key: stack.trace(f"{key[0]}-{key[1]}")["status"] for key in event_ids}
+    counts = {s: list(finals.values()).count(s) for s in set(finals.values())}
+    assert len(event_ids) == 15 and counts == {"delivered": 12, "quarantined": 3}
+    assert sum(len(wms_updates(stack, o)) for o in (a, b, c)) == 12
+    assert sum(len(channel_updates(stack, o)) for o in (a, b, c)) == 12
+    for order, seq in [(a, 3), (c, 4), (b, 5)]:  # the skipped ones are reported as gaps
+        assert "(1 earlier update(s) never arrived)" in stack.trace(f"{order}-{seq}")["hops"][-1]["detail"]
+
+
+def test_the_same_webhook_twice_with_different_signatures_is_applied_once(stack):
+    order = new_order()
+    data = {"orderId": order, "customerId": "CUST-1", "sequence": 1, "status": "confirmed", "lines": LINES}
+    occurred = datetime.now(UTC).isoformat()
+
+    # With an Idempotency-Key: the retry gets the first answer and nothing is published again.
+    first = stack.erp.webhook("erp", "OrderStatusChanged", data, correlation_id=f"{order}-1",
+                              idempotency_key=f"erp-{order}-1", occurred_at=occurred)
+    retry = stack.erp.webhook("erp", "OrderStatusChanged", data, correlation_id=f"{order}-1",
+                              idempotency_key=f"erp-{order}-1", occurred_at=occurred)
+    stack.expect(first, f"{order}-1", "delivered")
+    assert retry.status == 202 and retry.body == first.body
+
+    # Without one (the ERP re-sent the change as a new event): accepted, and held back as already applied.
+    stack.wait_idle()
+    resent = stack.erp.webhook("erp", "OrderStatusChanged", data, occurred_at=occurred)
+    resent_cid = stack.expect(resent, resent.body["correlationId"], "quarantined")
+    stack.wait_idle()
+
+    [wms] = wms_updates(stack, order)
+    assert wms["idempotencyKey"] == first.body["eventId"]
+    assert len(channel_updates(stack, order)) == 1
+    record = quarantined(stack, resent.body["eventId"])
+    assert record and "update sequence 1 arrived after sequence 1 was applied" in record["reason"]
+    assert stack.trace(f"{order}-1")["status"] == "delivered"
+    assert stack.trace(resent_cid)["status"] == "quarantined"
+    webhook_hops = [h for h in stack.trace(f"{order}-1")["hops"] if h["stage"] == "webhook"]
+    assert len(webhook_hops) == 1  # the retry published nothing
