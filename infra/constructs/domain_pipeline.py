@@ -137,11 +137,13 @@ class DomainPipeline(Construct):
         self.dlq_alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
 
         self.lag_alarm: cloudwatch.Alarm | None = None
+        self.lag_alarm_name: str | None = None  # shown by name on the dashboards, like the DLQ alarm
         if max_lag_minutes is not None:
+            self.lag_alarm_name = f"{Stack.of(self).stack_name}-{construct_id}-lag"
             self.lag_alarm = cloudwatch.Alarm(
                 self,
                 "QueueLagAlarm",
-                alarm_name=f"{Stack.of(self).stack_name}-{construct_id}-lag",
+                alarm_name=self.lag_alarm_name,
                 alarm_description=f"{construct_id}: the oldest message has waited more than {max_lag_minutes} min; "
                 "the partner behind this pipeline has been unavailable past the business threshold",
                 metric=self.queue.metric_approximate_age_of_oldest_message(

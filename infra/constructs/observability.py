@@ -149,11 +149,14 @@ class Observability(Construct):
         self.domains = self._complete(domains, pipelines, functions)
 
         # --- alarms: key -> the alarm created here; alarm_names also holds the pipelines' own DLQ depth
-        # alarms ("dlq-depth:<PipelineId>"), which stay in DomainPipeline ---
+        # alarms ("dlq-depth:<PipelineId>") and queue lag alarms ("queue-lag:<PipelineId>"), which stay in
+        # DomainPipeline ---
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.alarm_names: dict[str, str] = {}
         for pipeline_id, pipeline in pipelines.items():
             self.alarm_names[f"dlq-depth:{pipeline_id}"] = pipeline.dlq_alarm_name
+            if pipeline.lag_alarm_name is not None:
+                self.alarm_names[f"queue-lag:{pipeline_id}"] = pipeline.lag_alarm_name
             self._dlq_age_alarm(pipeline_id, pipeline)
         for folder, function in functions.items():
             self._error_rate_alarm(folder, function)
@@ -388,7 +391,8 @@ class Observability(Construct):
         watched: list[tuple[str, lambda_.IFunction]] = []
         for pipeline_id in domain.pipelines:
             pipeline = pipelines[pipeline_id]
-            alarms += [f"dlq-depth:{pipeline_id}", f"dlq-age:{pipeline_id}"]
+            keys = (f"dlq-depth:{pipeline_id}", f"dlq-age:{pipeline_id}", f"queue-lag:{pipeline_id}")
+            alarms += [key for key in keys if key in self.alarm_names]  # a queue lag alarm if it has one
             folder = next(f for f, fn in functions.items() if fn is pipeline.function)
             watched.append((folder, pipeline.function))
         watched += [(folder, functions[folder]) for folder in domain.functions]

@@ -13,13 +13,32 @@ from infra.constructs.observability import Domain, Observability
 
 pytestmark = pytest.mark.infra
 
-PIPELINES = ("MasterdataPipeline", "PlanningPipeline", "ErpUpdatePipeline", "WarehouseNotificationPipeline")
+PIPELINES = (
+    "MasterdataPipeline",
+    "PlanningPipeline",
+    "ErpUpdatePipeline",
+    "WarehouseNotificationPipeline",
+    "InventoryPipeline",
+    "PlanningSyncPipeline",
+    "OrderIntakePipeline",
+    "OrderPipeline",
+    "ShipmentPipeline",
+    "SupplierPipeline",
+    "ForecastPipeline",
+)
 # dashboard key -> (pipelines, function folders, business metrics it must show)
 DOMAIN_DASHBOARDS = {
     "masterdata": (["MasterdataPipeline"], ["masterdata_transformer"], {"RecordsQuarantined"}),
     "planning": (
-        ["PlanningPipeline"],
-        ["planning_transformer", "approval_api", "approval_request", "approval_outcome"],
+        ["PlanningPipeline", "ForecastPipeline", "PlanningSyncPipeline"],
+        [
+            "planning_transformer",
+            "forecast_transformer",
+            "planning_sync",
+            "approval_api",
+            "approval_request",
+            "approval_outcome",
+        ],
         {
             "UpdatesAutoApproved",
             "ApprovalsStarted",
@@ -30,8 +49,26 @@ DOMAIN_DASHBOARDS = {
     ),
     "erp-adapter": (["ErpUpdatePipeline"], ["erp_updater"], {"ErpUpdatesApplied", "ForecastToErpLatency"}),
     "warehouse": (["WarehouseNotificationPipeline"], ["warehouse_notifier"], {"RecordsDeadLettered"}),
+    "inventory": (
+        ["InventoryPipeline"],
+        ["inventory_transformer", "atp_api"],
+        {"StaleBalancesIgnored", "InventoryFreshness"},
+    ),
+    "orders": (
+        ["OrderIntakePipeline", "OrderPipeline"],
+        ["order_router", "order_transformer"],
+        {"OrderUpdatesOutOfOrder", "OrderStatusPropagation"},
+    ),
+    "fulfillment": (
+        ["ShipmentPipeline"],
+        ["shipment_transformer", "shipment_exception_task", "exception_api"],
+        {"ShipmentExceptionsOpened"},
+    ),
+    "supplier": (["SupplierPipeline"], ["supplier_transformer"], {"PlanningExceptionsRaised"}),
     "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),
 }
+# dashboard key -> the state machine it shows (DistsyncStack attribute)
+STATE_MACHINES = {"planning": "state_machine", "fulfillment": "exception_state_machine"}
 EMF = {"Namespace": "Distsync", "Dimensions": [{"Name": "service", "Value": "distsync"}]}
 
 
@@ -134,6 +171,31 @@ def test_one_dashboard_per_domain_plus_overview(dev: Synth) -> None:
     _, planning = _dashboard(dev, "planning")
     sm = f"<{dev.logical_id(dev.stack.state_machine)}>"
     assert ("AWS/States", "ExecutionsFailed", sm) in _metrics(planning)
+
+
+def test_workflows_and_the_planning_sync_lag_alarm_are_on_their_domain_dashboards(dev: Synth) -> None:
+    names = dev.stack.observability.alarm_names
+    _, planning = _dashboard(dev, "planning")
+    for key, attribute in STATE_MACHINES.items():
+        sm = f"<{dev.logical_id(getattr(dev.stack, attribute))}>"
+        for name in ("ExecutionsStarted", "ExecutionsFailed", "ExecutionsTimedOut"):
+            assert ("AWS/States", name, sm) in _metrics(_dashboard(dev, key)[1]), (key, name)
+    # planning sync's queue lag alarm is on its domain's dashboard (and the overview: every alarm)
+    assert names["queue-lag:PlanningSyncPipeline"] == "distsync-dev-PlanningSyncPipeline-lag"
+    assert names["queue-lag:PlanningSyncPipeline"] in _alarmed(planning)
+
+
+def test_every_pipeline_and_function_is_on_exactly_one_domain_dashboard(dev: Synth) -> None:
+    assert set(dev.stack.pipelines) == set(PIPELINES)
+    placed_pipelines = [p for pipelines, _, _ in DOMAIN_DASHBOARDS.values() for p in pipelines]
+    assert sorted(placed_pipelines) == sorted(PIPELINES)
+    placed_functions = [f for _, folders, _ in DOMAIN_DASHBOARDS.values() for f in folders]
+    assert sorted(placed_functions) == sorted(FOLDERS)
+    # and on no other domain dashboard than its own (the overview shows all of them)
+    for key in DOMAIN_DASHBOARDS:
+        shown = {dim for ns, _, dim in _metrics(_dashboard(dev, key)[1]) if ns == "AWS/Lambda"}
+        expected = {f"<{dev.function_ids[folder]}>" for folder in DOMAIN_DASHBOARDS[key][1]}
+        assert shown == expected, key
 
 
 def test_overview_shows_api_every_dlq_and_the_slas(dev: Synth) -> None:
