@@ -117,6 +117,28 @@ def test_out_of_order_deliveries_are_quarantined_and_every_other_update_applied_
         assert "(1 earlier update(s) never arrived)" in stack.trace(f"{order}-{seq}")["hops"][-1]["detail"]
 
 
+def test_a_transient_failure_holds_back_its_orders_later_updates_while_other_orders_go_on(stack):
+    """The channels fail every attempt of the first call (a1's): a1 is retried, a2 and a3 wait behind it in
+    their message group and apply in order afterwards; order b does not wait. Nothing is quarantined."""
+    a, b = new_order(), new_order()
+    assert stack.api.post("/_sim/channels/faults", {"status": 503, "count": 3}).status == 200
+    sent = [(a, 1), (b, 1), (a, 2), (b, 2), (a, 3)]
+    event_ids = {(o, s): send_update(stack, o, s, expect="delivered") for o, s in sent}
+    stack.wait_idle()
+
+    assert [u["sequence"] for u in wms_updates(stack, a)] == [1, 2, 3]
+    assert [r["body"]["sequence"] for r in channel_updates(stack, a)] == [1, 2, 3]
+    assert [r["body"]["sequence"] for r in channel_updates(stack, b)] == [1, 2]
+    assert all(quarantined(stack, eid) is None for eid in event_ids.values())
+    a1 = [(h["stage"], h["outcome"]) for h in stack.trace(f"{a}-1")["hops"]]
+    assert a1 == [("webhook", "ok"), ("order-router", "ok"), ("orders", "retrying"), ("orders", "delivered")], a1
+    assert all(stack.trace(f"{o}-{s}")["status"] == "delivered" for o, s in sent)
+    # b went on while a1 waited for its retry
+    reached = {(r["body"]["orderId"], r["body"]["sequence"]): r["receivedAt"]
+               for r in stack.sim_records("channels", "order-update")}
+    assert reached[(b, 2)] < reached[(a, 1)]
+
+
 def test_the_same_webhook_twice_with_different_signatures_is_applied_once(stack):
     order = new_order()
     data = {"orderId": order, "customerId": "CUST-1", "sequence": 1, "status": "confirmed", "lines": LINES}
