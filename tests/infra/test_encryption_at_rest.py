@@ -23,7 +23,7 @@ STORES_DATA = {
     "AWS::StepFunctions::StateMachine": "AWS owned key (Step Functions default) for executions",
     "AWS::Lambda::Function": "environment variables with the AWS managed key aws/lambda (no secrets in them)",
     "AWS::Lambda::LayerVersion": "code stored by Lambda, encrypted at rest by the service",
-    "AWS::S3::Bucket": "BucketEncryption required (the template has no bucket today)",
+    "AWS::S3::Bucket": "BucketEncryption required (the partner file landing bucket and its access logs: SSE-S3)",
 }
 HOLDS_NO_DATA = {
     "AWS::IAM::Role",
@@ -31,6 +31,7 @@ HOLDS_NO_DATA = {
     "AWS::KMS::Key",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::S3::BucketPolicy",  # TLS only; S3 server access log delivery (test_least_privilege)
     "AWS::Events::Rule",
     "AWS::EventSchemas::Registry",
     "AWS::EventSchemas::Schema",  # the public event contracts (schemas/*.json)

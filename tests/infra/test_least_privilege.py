@@ -444,10 +444,10 @@ def test_every_other_role_is_expected_and_exactly_as_listed(dev: Synth) -> None:
 
 
 def test_resource_policies_grant_only_to_services_or_deny(dev: Synth) -> None:
-    """Queue/topic/key policies: an Allow names an AWS service or this account, never anyone ("*")."""
+    """Queue/topic/bucket/key policies: an Allow names an AWS service or this account, never anyone ("*")."""
     documents = [
         (lid, res["Properties"]["PolicyDocument"])
-        for kind in ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy")
+        for kind in ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy")
         for lid, res in dev.of_type(kind).items()
     ] + [(lid, res["Properties"]["KeyPolicy"]) for lid, res in dev.of_type("AWS::KMS::Key").items()]
     assert documents
