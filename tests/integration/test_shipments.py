@@ -14,6 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.awslambda.models import LambdaBackend
 
+from distsync.local.lambdas import InvokeError
 from distsync.local.moto_backend import route_lambda_invokes
 from distsync.sim.erp import ErpSimulator
 from distsync.sim.partner import ChannelsSimulator
@@ -70,8 +71,14 @@ def shipments(aws, monkeypatch):
     monkeypatch.setenv("CHANNELS_BASE_URL", channels.base_url)
     monkeypatch.setattr(partners, "_clients", {})  # partner clients are cached per process: use these simulators
     task = load_handler("shipment_exception_task")
-    previous = route_lambda_invokes(
-        lambda name, event: task.lambda_handler(event, FakeLambdaContext(name.split(":")[-1])))
+
+    def invoke(function_name: str, event: dict[str, Any]) -> Any:
+        try:
+            return task.lambda_handler(event, FakeLambdaContext(function_name.split(":")[-1]))
+        except Exception as exc:  # a function error, as the Lambda service reports it to Step Functions
+            raise InvokeError(function_name, {"errorType": type(exc).__name__, "errorMessage": str(exc)}) from exc
+
+    previous = route_lambda_invokes(invoke)
     state = Shipments(erp, channels)
     monkeypatch.setenv("EXCEPTION_STATE_MACHINE_ARN", state.workflow())
     yield state
@@ -248,6 +255,36 @@ def test_no_resolution_within_the_window_escalates_the_case(aws, shipments, monk
     assert [n["body"]["status"] for n in shipments.channels.snapshot("exception-notice")] == ["OPEN", "ESCALATED"]
     status, body = resolve(case_id, {"resolution": "reshipped"})
     assert status == 409 and body["caseStatus"] == "ESCALATED"
+
+
+def fail_first(channels: ChannelsSimulator, kind: str, calls: int) -> None:
+    """The channels answer 503 to the first ``calls`` calls of ``kind`` (one task attempt makes 3)."""
+    seen = {"n": 0}
+
+    def accept(call_kind, _params, _body):
+        if call_kind == kind and seen["n"] < calls:
+            seen["n"] += 1
+            return 503, {"error": "channels briefly down"}
+        return None
+
+    channels.accept = accept
+
+
+def test_a_brief_channels_outage_while_opening_or_closing_a_case_is_retried(aws, shipments):
+    """The task fails when the channels stay down through its HTTP retries; the workflow retries the task
+    instead of failing, which would leave the case with a dead task token and the transaction in flight."""
+    fail_first(shipments.channels, "exception-notice", 3)
+    _, case_id, execution_arn = open_case(aws, shipments)
+    wait_for(lambda: shipments.channels.snapshot("exception-notice"), timeout=30)
+    assert finished(shipments.sfn, execution_arn) is None
+    wait_for(lambda: ("shipment-exception", "pending_approval") in hops(aws, "corr-x"))
+
+    fail_first(shipments.channels, "exception-notice", 3)
+    assert resolve(case_id, {"resolution": "delivered_late"})[0] == 200  # the token of the retried attempt
+    assert wait_for(lambda: finished(shipments.sfn, execution_arn), timeout=30) == "SUCCEEDED"
+    assert [n["body"]["status"] for n in shipments.channels.snapshot("exception-notice")] == ["OPEN", "RESOLVED"]
+    assert shipments.cases()[0]["status"] == "RESOLVED"
+    assert hops(aws, "corr-x")[-1] == ("shipment-exception", "delivered")
 
 
 def test_the_resolution_api_refuses_unknown_unsigned_and_invalid_requests(aws, shipments):
