@@ -40,6 +40,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
               "kind": shipment.exception.kind if shipment.exception else None}
 
     if task.action == "open":
+        # Channels first: an attempt that fails there (and is retried by the workflow) leaves no task token
+        # behind that a resolution could use; the stored token is always the waiting attempt's.
+        partner("channels").send("POST", "/v1/exception-notices", {**notice, "status": "OPEN"},
+                                 idempotency_key=f"{case_id}-open", correlation_id=cid)
         store.put_pending({
             "caseId": case_id,
             "taskToken": task.taskToken,
@@ -51,8 +55,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "description": shipment.exception.description if shipment.exception else "",
             "carrier": shipment.carrier,
         })
-        partner("channels").send("POST", "/v1/exception-notices", {**notice, "status": "OPEN"},
-                                 idempotency_key=f"{case_id}-open", correlation_id=cid)
         ledger.hop(cid, "shipment-exception", "pending_approval",
                    f"case {case_id} ({notice['kind']}) waits for a resolution", caseId=case_id,
                    business_key=shipment.business_key())

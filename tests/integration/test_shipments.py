@@ -287,6 +287,23 @@ def test_a_brief_channels_outage_while_opening_or_closing_a_case_is_retried(aws,
     assert hops(aws, "corr-x")[-1] == ("shipment-exception", "delivered")
 
 
+def test_an_open_attempt_that_fails_leaves_no_task_token_to_resolve_with(aws, shipments):
+    """The workflow retries a failed open with a new task token: the failed attempt's token must not be
+    stored, or a resolution arriving between the attempts would be sent to a dead token."""
+    event = milestone("SHP-9", ["SO-7"], kind="exception", exception="lost", cid="corr-t")
+    task = load_handler("shipment_exception_task")
+    opening = {"action": "open", "case": {"caseId": "exc-test", "milestone": event["detail"]},
+               "taskToken": "token-attempt-1", "executionArn": "arn:x"}
+    fail_first(shipments.channels, "exception-notice", 3)
+    with pytest.raises(partners.ChannelsUnavailable):
+        task.lambda_handler(opening, FakeLambdaContext("shipment_exception_task"))
+    assert shipments.cases() == []
+    assert resolve("exc-test", {"resolution": "reshipped"})[0] == 404
+    task.lambda_handler({**opening, "taskToken": "token-attempt-2"}, FakeLambdaContext("shipment_exception_task"))
+    [case] = shipments.cases()
+    assert (case["status"], case["taskToken"]) == ("PENDING", "token-attempt-2")
+
+
 def test_the_resolution_api_refuses_unknown_unsigned_and_invalid_requests(aws, shipments):
     _, case_id, execution_arn = open_case(aws, shipments)
     assert resolve("exc-unknown", {"resolution": "reshipped"})[0] == 404
