@@ -37,12 +37,19 @@ CONTEXT_DEFAULTS: dict[str, str | int | float] = {
     "shipmentExceptionTimeoutSeconds": 172800,
     "fileArchiveTransitionDays": 90,
     "fileRejectedExpiryDays": 365,
+    "cycleTolerancePercent": 2,
+    "cycleChunkSize": 500,
+    "cycleMaxConcurrency": 10,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
 WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
 # API Gateway's default account-level throttle (per region): a method limit above it has no effect.
 ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10_000, 5_000
+
+# A Distributed Map batch (ItemBatcher) is at most 256 KB of JSON: 1000 rows of the longest identifiers the
+# contract allows stay below it. Distributed Map runs at most 10 000 child executions at once.
+MAX_CYCLE_CHUNK_SIZE, MAX_DISTRIBUTED_MAP_CONCURRENCY = 1_000, 10_000
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
@@ -78,6 +85,10 @@ class DistsyncConfig:
     # partner files (issue 6)
     file_archive_transition_days: int
     file_rejected_expiry_days: int
+    # forecast cycles at planning scale (issue 6, infra/constructs/forecast_cycles.py)
+    cycle_tolerance_percent: float
+    cycle_chunk_size: int
+    cycle_max_concurrency: int
 
     @property
     def is_prod(self) -> bool:
@@ -115,6 +126,9 @@ class DistsyncConfig:
             shipment_exception_timeout_seconds=int(get("shipmentExceptionTimeoutSeconds")),
             file_archive_transition_days=int(get("fileArchiveTransitionDays")),
             file_rejected_expiry_days=int(get("fileRejectedExpiryDays")),
+            cycle_tolerance_percent=float(get("cycleTolerancePercent")),
+            cycle_chunk_size=int(get("cycleChunkSize")),
+            cycle_max_concurrency=int(get("cycleMaxConcurrency")),
         )
         config.validate()
         return config
@@ -141,6 +155,18 @@ class DistsyncConfig:
             )
         if self.webhook_burst_limit < self.webhook_rate_limit:
             raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
+        self._validate_cycles()
+
+    def _validate_cycles(self) -> None:
+        if self.cycle_tolerance_percent >= self.approval_threshold_percent:
+            raise ValueError(
+                "cycleTolerancePercent must be below approvalThresholdPercent (a change no larger than the "
+                "tolerance is no change at all; one above the threshold waits for a planner)"
+            )
+        if not 1 <= self.cycle_chunk_size <= MAX_CYCLE_CHUNK_SIZE:
+            raise ValueError(f"cycleChunkSize must be in 1..{MAX_CYCLE_CHUNK_SIZE} (a batch is at most 256 KB)")
+        if not 1 <= self.cycle_max_concurrency <= MAX_DISTRIBUTED_MAP_CONCURRENCY:
+            raise ValueError(f"cycleMaxConcurrency must be in 1..{MAX_DISTRIBUTED_MAP_CONCURRENCY}")
 
 
 # CloudWatch Logs accepts only these retention periods; they are listed in the order of logs.RetentionDays.

@@ -52,8 +52,11 @@ class AslWorkflow(Construct):
         numbers: Mapping[str, int],
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        state_machine_name: str | None = None,
     ) -> None:
-        """``functions``: placeholder name -> the function whose ARN fills it (and which the role may invoke)."""
+        """``functions``: placeholder name -> the function whose ARN fills it (and which the role may invoke).
+        ``state_machine_name``: a fixed name, for a definition whose role must name its own ARN (a Distributed
+        Map starts child executions of its own state machine; a Ref to it from its role would be circular)."""
         super().__init__(scope, construct_id)
         definition = render_asl(
             asl_path.read_text(encoding="utf-8"),
@@ -65,6 +68,7 @@ class AslWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=state_machine_name,
             comment=comment,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(definition),

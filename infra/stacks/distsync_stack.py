@@ -21,6 +21,7 @@ from infra.constructs.distsync_function import DistsyncFunction
 from infra.constructs.domain_pipeline import DomainPipeline
 from infra.constructs.event_backbone import EventBackbone
 from infra.constructs.file_landing import FileLanding
+from infra.constructs.forecast_cycles import ForecastCycles
 from infra.constructs.observability import AlarmThresholds, Domain, Observability
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.webhook_api import WebhookApi, WebhookSecret
@@ -521,6 +522,7 @@ class DistsyncStack(Stack):
             rejected_expiry_days=config.file_rejected_expiry_days,
         )
         self.extra_outputs["LandingBucketName"] = self.landing.bucket.bucket_name
+        self.forecast_cycles = ForecastCycles(self, "ForecastCycles", landing=self.landing)
 
         webhook = WebhookApi(
             self,

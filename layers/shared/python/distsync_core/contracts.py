@@ -195,6 +195,40 @@ class ReplenishmentParametersUpdated(ContractModel):
     approval_id: str | None = None
 
 
+RowCount = Annotated[int, Field(ge=0, strict=True)]
+
+
+class ForecastCycleCompleted(ContractModel):
+    """A whole planning cycle file (the bulk path) was processed: what it held and what distsync did with it.
+
+    Only material changes (above ``tolerancePercent`` against the last applied parameters) became
+    ``ReplenishmentRecommended`` events; rows for unknown item-locations and malformed rows are listed in
+    the rejected-rows report under ``rejectedReport``."""
+
+    cycle_id: Identifier
+    status: Literal["completed", "rejected", "failed"] = Field(
+        description="completed: every row was read; rejected: the file itself is unusable (see reason); "
+        "failed: processing stopped after retries (counts are what was done until then)"
+    )
+    source_file: str = Field(description="Key of the cycle file in the landing bucket")
+    rows_read: RowCount
+    changed: RowCount = Field(description="Rows with a material change (a ReplenishmentRecommended each)")
+    unchanged: RowCount = Field(description="Rows within the tolerance of the last applied parameters")
+    rejected: RowCount = Field(description="Rows for unknown item-locations or malformed rows")
+    approvals_required: RowCount = Field(description="Changes above the approval threshold (a planner decides)")
+    events_emitted: RowCount
+    tolerance_percent: float = Field(ge=0, le=100, allow_inf_nan=False)
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    rejected_report: str | None = Field(
+        default=None, description="s3://<landing bucket>/rejected/cycles/<cycleId>/: the rejected rows (JSON)"
+    )
+    reason: str | None = Field(default=None, description="Why the file was rejected or processing failed")
+
+    def business_key(self) -> str | None:
+        return f"CYCLE#{self.cycle_id}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # Inventory availability
 # ---------------------------------------------------------------------------------------------------
@@ -413,6 +447,13 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             ReplenishmentParametersUpdated,
             frozenset({"distsync.erp-adapter"}),
             "distsync.erp-adapter",
+        ),
+        Contract(
+            "ForecastCycleCompleted",
+            "1",
+            ForecastCycleCompleted,
+            frozenset({"distsync.cycles"}),
+            "distsync.cycles",
         ),
         Contract(
             "InventoryBalanceChanged",

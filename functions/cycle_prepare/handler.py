@@ -1,0 +1,75 @@
+"""Forecast cycle, step 1 (state machine task): check the cycle file and make it readable by the
+Distributed Map's CSV reader, which reads plain CSV only: a gzip file (or one with a byte order mark) is
+streamed into ``work/cycles/<cycleId>.csv``. A file that can never be processed (name, header, broken gzip)
+raises ``CycleFileRejected`` with a report under ``rejected/cycles/<cycleId>/``; the state machine catches it
+and the summary reports the cycle as rejected."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from distsync_core import ledger
+from distsync_core.adapters.cycles import CycleRunStore, copy_as_plain_csv, put_json, read_head
+from distsync_core.config import env
+from distsync_core.cycles import (
+    CycleFileRejected,
+    check_header,
+    cycle_correlation_id,
+    cycle_file,
+    rejected_file_key,
+    work_key,
+)
+from distsync_core.observability import instrument, logger
+
+STAGE = "cycle"
+
+
+def _first_line(data: bytes) -> str:
+    text = data.decode("utf-8", errors="replace")
+    if "\n" not in text and len(data) >= 4096:
+        raise CycleFileRejected("no line break in the first 4096 bytes: not a CSV cycle file")
+    return text.split("\n", 1)[0]
+
+
+def prepare(bucket: str, key: str, cycle_id: str) -> dict[str, Any]:
+    cycle = cycle_file(key)
+    if cycle.cycle_id != cycle_id:
+        raise CycleFileRejected(f"{key} is not the file of cycle {cycle_id}")
+    head = read_head(bucket, key)
+    has_bom = head.startswith(b"\xef\xbb\xbf")
+    csv_key = key
+    size = None
+    if cycle.compressed or has_bom:
+        csv_key = work_key(cycle_id)
+        try:
+            head, size = copy_as_plain_csv(bucket, key, csv_key, gzip=cycle.compressed, strip_bom=True)
+        except (zlib.error, EOFError) as exc:
+            raise CycleFileRejected(f"{key} is not a readable gzip file: {exc}") from exc
+    if not head.strip():
+        raise CycleFileRejected(f"{key} is empty")
+    check_header(_first_line(head))
+    run = CycleRunStore(env("CYCLE_RUNS_TABLE_NAME")).start(cycle_id, source_key=key, csv_key=csv_key,
+                                                             compressed=cycle.compressed)
+    return {"bucket": bucket, "csvKey": csv_key, "sourceKey": key, "startedAt": run["startedAt"],
+            "plainBytes": size}
+
+
+@instrument
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    bucket, key, cycle_id = event["bucket"], event["key"], event["cycleId"]
+    cid = cycle_correlation_id(cycle_id)
+    logger.set_correlation_id(cid)
+    try:
+        prepared = prepare(bucket, key, cycle_id)
+    except CycleFileRejected as exc:
+        put_json(env("LANDING_BUCKET_NAME"), rejected_file_key(cycle_id),
+                 {"cycleId": cycle_id, "file": key, "reason": str(exc)})
+        logger.warning("cycle file rejected", extra={"key": key, "reason": str(exc)})
+        raise
+    detail = f"{key} ready for the chunked read as {prepared['csvKey']}"
+    ledger.hop(cid, STAGE, "ok", detail, business_key=f"CYCLE#{cycle_id}")
+    logger.info("cycle file prepared", extra=prepared)
+    return prepared

@@ -1,0 +1,218 @@
+"""``ForecastCycles``: the bulk path for whole planning cycles (issue 6, "Forecast cycles at planning scale").
+
+The planning platform drops ``cycles/<cycleId>.csv[.gz]`` (``itemId,locationId,safetyStock,reorderPoint``)
+into the landing bucket. S3 sends "Object Created" to the account's default bus; a ``DomainPipeline`` on it
+(bucket and ``cycles/`` prefix) feeds ``cycle_starter``, which starts the cycle state machine with the cycle
+id as the execution name (the same file twice: one run). The state machine
+(``state_machines/forecast_cycle.asl.json``):
+
+1. ``cycle_prepare``: checks name and header; a gzip file (or one with a BOM) is streamed into
+   ``work/cycles/<cycleId>.csv``, since the Distributed Map's CSV reader reads plain CSV only;
+2. a **Distributed Map** (ItemReader S3 CSV, ``ItemBatcher`` of ``cycleChunkSize`` rows, ``MaxConcurrency``
+   ``cycleMaxConcurrency``, Express child workflows): ``cycle_chunk`` per batch compares rows with the last
+   applied parameters (master data, ``BatchGetItem``), emits only material changes (above
+   ``cycleTolerancePercent``) as ``ReplenishmentRecommended``, reports rejected rows to
+   ``rejected/cycles/<cycleId>/`` and adds its counts to the cycle runs table;
+3. ``cycle_summary``: publishes ``ForecastCycleCompleted`` from those totals (rejected or failed runs too).
+
+Wired into the stack by constructing it once; it adds its functions (``stack.make_function``), its pipeline
+(``stack.add_pipeline``), its dashboard domain, state machine and outputs to the stack's collections.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra import REPO_ROOT
+from infra.constructs.file_landing import FileLanding
+from infra.constructs.observability import Domain
+from infra.constructs.workflow import AslWorkflow
+from infra.nag import acknowledge
+
+if TYPE_CHECKING:
+    from infra.stacks.distsync_stack import DistsyncStack
+
+ASL_PATH = REPO_ROOT / "state_machines" / "forecast_cycle.asl.json"
+CYCLE_PREFIX = "cycles/"  # where planning drops cycle files (distsync_core.cycles.CYCLE_PREFIX)
+WORK_PREFIX = "work/cycles/"  # plain CSV copies for the CSV reader (distsync_core.cycles.WORK_PREFIX)
+REJECTED_PREFIX = "rejected/cycles/"  # rejected-rows reports (distsync_core.cycles.REJECTED_PREFIX)
+WORK_EXPIRY = Duration.days(7)  # the summary deletes a copy; this only clears those of runs that died
+
+STARTER_TIMEOUT = Duration.seconds(30)
+PREPARE_TIMEOUT = Duration.minutes(5)  # streams a gzip cycle (~45 MB plain per million rows) into S3
+CHUNK_TIMEOUT = Duration.seconds(60)
+SUMMARY_TIMEOUT = Duration.seconds(30)
+
+TABLE_UPDATE = ("dynamodb:UpdateItem",)
+# TransactWriteItems is authorized per contained action: the chunk marker (Put) and the totals (Update).
+TABLE_COUNT = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+
+
+class ForecastCycles(Construct):
+    def __init__(self, stack: DistsyncStack, construct_id: str, *, landing: FileLanding) -> None:
+        super().__init__(stack, construct_id)
+        config = stack.config
+        bucket = landing.bucket
+        tables = stack.tables
+
+        # One item per cycle (sk "RUN": status, times, totals) + one marker per counted batch ("CHUNK#<n>").
+        self.runs = dynamodb.Table(
+            self,
+            "CycleRunsTable",
+            partition_key=dynamodb.Attribute(name="cycleId", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="expiresAt",
+            removal_policy=stack.removal,
+        )
+        bucket.add_lifecycle_rule(id="expire-cycle-work-copies", prefix=WORK_PREFIX, expiration=WORK_EXPIRY)
+
+        def objects(*prefixes: str) -> list[str]:
+            return [bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+
+        def allow(fn, actions: tuple[str, ...] | list[str], resources: list[str]) -> None:
+            iam.Grant.add_to_principal(grantee=fn, actions=list(actions), resource_arns=resources)
+
+        common = {
+            "CYCLE_RUNS_TABLE_NAME": self.runs.table_name,
+            "LANDING_BUCKET_NAME": bucket.bucket_name,
+        }
+        tolerance = str(config.cycle_tolerance_percent)
+
+        # --- the state machine's tasks ---
+        self.prepare = stack.make_function(
+            "CyclePrepareFunction",
+            "cycle_prepare",
+            PREPARE_TIMEOUT,
+            "Checks a forecast cycle file and makes it plain CSV for the Distributed Map's reader",
+            **common,
+        )
+        allow(self.prepare, ["s3:GetObject"], objects(CYCLE_PREFIX))
+        # multipart upload of the plain copy (Create/UploadPart/Complete are s3:PutObject) and its abort
+        allow(self.prepare, ["s3:PutObject", "s3:AbortMultipartUpload"], objects(WORK_PREFIX))
+        allow(self.prepare, ["s3:PutObject"], objects(REJECTED_PREFIX))  # the rejected file's report
+        allow(self.prepare, TABLE_UPDATE, [self.runs.table_arn])
+
+        self.chunk = stack.make_function(
+            "CycleChunkFunction",
+            "cycle_chunk",
+            CHUNK_TIMEOUT,
+            "Compares a batch of cycle rows with the last applied parameters and emits the material changes",
+            **common,
+            MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
+            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            CYCLE_TOLERANCE_PERCENT=tolerance,
+            APPROVAL_THRESHOLD_PERCENT=str(config.approval_threshold_percent),
+        )
+        allow(self.chunk, ["dynamodb:BatchGetItem"], [tables.masterdata.table_arn])
+        allow(self.chunk, TABLE_COUNT, [self.runs.table_arn])
+        allow(self.chunk, ["s3:PutObject"], objects(REJECTED_PREFIX))
+        stack.bus.grant_put_events_to(self.chunk)
+
+        self.summary = stack.make_function(
+            "CycleSummaryFunction",
+            "cycle_summary",
+            SUMMARY_TIMEOUT,
+            "Publishes the forecast cycle's summary from the totals its batches added up",
+            **common,
+            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            CYCLE_TOLERANCE_PERCENT=tolerance,
+        )
+        allow(self.summary, TABLE_UPDATE, [self.runs.table_arn])
+        allow(self.summary, ["s3:DeleteObject"], objects(WORK_PREFIX))  # the plain copy, once read
+        stack.bus.grant_put_events_to(self.summary)
+
+        # --- the state machine (fixed name: its role names its own ARN for the Distributed Map) ---
+        name = f"{Stack.of(self).stack_name}-forecast-cycle"
+        self.workflow = AslWorkflow(
+            self,
+            "CycleWorkflow",
+            asl_path=ASL_PATH,
+            comment="Forecast cycle: prepare the file, Distributed Map over its rows in batches, summary event",
+            functions={
+                "CyclePrepareFunctionArn": self.prepare,
+                "CycleChunkFunctionArn": self.chunk,
+                "CycleSummaryFunctionArn": self.summary,
+            },
+            numbers={"CycleChunkSize": config.cycle_chunk_size, "CycleMaxConcurrency": config.cycle_max_concurrency},
+            log_retention=stack.log_retention,
+            removal_policy=stack.removal,
+            state_machine_name=name,
+        )
+        self.state_machine = self.workflow.state_machine
+        own_arn = Stack.of(self).format_arn(service="states", resource="stateMachine", resource_name=name,
+                                            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        executions = Stack.of(self).format_arn(service="states", resource="execution", resource_name=f"{name}/*",
+                                               arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        role = self.state_machine.role
+        # The ItemReader reads the cycle file (or its plain copy); the Distributed Map runs its batches as
+        # child executions of this state machine.
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"],
+                                                         resources=objects(CYCLE_PREFIX, WORK_PREFIX)))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[own_arn]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["states:DescribeExecution", "states:StopExecution"],
+                                                         resources=[executions]))
+
+        # --- cdk-nag: object grants are by key prefix (a cycle's objects are only known at run time) ---
+        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+        prefix_reason = (
+            "S3 object permissions of the forecast-cycle slice, limited to its own key prefixes of the landing "
+            "bucket ({prefixes}): the cycle files, their plain copies and reports are named per cycle at run time."
+        )
+        for fn, prefixes in ((self.prepare, (CYCLE_PREFIX, WORK_PREFIX, REJECTED_PREFIX)),
+                             (self.chunk, (REJECTED_PREFIX,)), (self.summary, (WORK_PREFIX,)),
+                             (self.state_machine, (CYCLE_PREFIX, WORK_PREFIX))):
+            policy = fn.role.node.find_child("DefaultPolicy")
+            for prefix in prefixes:
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}*]",
+                            prefix_reason.format(prefixes=", ".join(prefixes)))
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}/*]",
+            "A Distributed Map runs its batches as child executions of this state machine, whose ids are only "
+            "known at run time: describe/stop on the executions of this one state machine (AWS's documented "
+            "least-privilege policy for Distributed Map).",
+        )
+
+        # --- trigger: S3 "Object Created" (default bus) -> queue -> starter ---
+        self.starter = stack.make_function(
+            "CycleStarterFunction",
+            "cycle_starter",
+            STARTER_TIMEOUT,
+            "Starts the forecast cycle state machine for a cycle file that landed (one run per cycle id)",
+            CYCLE_STATE_MACHINE_ARN=self.state_machine.state_machine_arn,
+        )
+        self.state_machine.grant_start_execution(self.starter)
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+        self.pipeline = stack.add_pipeline(
+            "CycleFilePipeline",
+            function=self.starter,
+            batch_size=10,
+            bus=default_bus,
+            routes={"aws.s3": ["Object Created"]},
+            detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"prefix": CYCLE_PREFIX}]}},
+        )
+
+        stack.domains.append(
+            Domain(
+                key="forecast-cycles",
+                title="Forecast cycles (planning cycle files in bulk: Distributed Map, material changes)",
+                pipelines=("CycleFilePipeline",),
+                functions=("cycle_prepare", "cycle_chunk", "cycle_summary"),
+                state_machine="forecast-cycle",
+            )
+        )
+        stack.state_machines["forecast-cycle"] = self.state_machine
+        stack.extra_outputs["CycleStateMachineArn"] = self.state_machine.state_machine_arn
+        stack.extra_outputs["CycleRunsTableName"] = self.runs.table_name
+
