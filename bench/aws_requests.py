@@ -9,6 +9,14 @@ entries and wrapped as the rule delivers them to the next queue):
   erp_updater             the N ReplenishmentUpdateRequested, batches of 5, ERP = ErpSimulator (loopback)
   warehouse_notifier      the N ReplenishmentParametersUpdated, batches of 10, WMS = WmsSimulator (loopback)
   approval tasks          M approvals through approval_request + approval_outcome (approve), per approval
+  inventory_transformer   N InventoryBalanceChanged v2 (one lot) for those item-locations, batches of 10
+  planning_sync           the N InventoryAvailabilityUpdated, batches of 10, planning = PlanningSimulator
+  order_router            N OrderStatusChanged (N/2 orders x 2 updates), batches of 10, into a FIFO queue
+  order_transformer       the N messages the router sent (taken from its SendMessage calls, with their
+                          message groups), FIFO batches of 10, WMS + channels = simulators
+  shipment_transformer    N ShipmentMilestone (one order each, no exception), batches of 5, ERP + channels
+  supplier_transformer    N events, batches of 5: lead-time changes (4 -> 5 days, at the 25 % threshold:
+                          no planning exception) and PO confirmations (2 lines) alternating
 
 Every botocore API call made while a handler runs is counted by service, operation and target (table
 name for DynamoDB), through a ``before-call`` hook registered in botocore's built-in handlers, so every
@@ -39,7 +47,7 @@ import time
 import uuid
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +63,9 @@ import pytest  # noqa: E402
 
 import tests.conftest as tc  # noqa: E402  (sets test credentials + region, puts the layer on sys.path)
 
-BATCH = {"masterdata": 10, "planning": 10, "erp": 5, "warehouse": 10}  # docs/infrastructure-contract.md
+# docs/infrastructure-contract.md and infra/stacks/distsync_stack.py (the pipelines' batch sizes)
+BATCH = {"masterdata": 10, "planning": 10, "erp": 5, "warehouse": 10, "inventory": 10, "planning-sync": 10,
+         "order-router": 10, "orders": 10, "shipments": 5, "supplier": 5}
 TARGET_RATIO = 1.5
 
 
@@ -70,6 +80,7 @@ class Calls:
         self.aws_seconds = 0.0
         self.partner_seconds = 0.0
         self.published: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []  # SQS SendMessage parameters (the order router's FIFO messages)
         self.entries: Counter[str] = Counter()  # PutEvents entries (what EventBridge bills)
         self.wcu: Counter[str] = Counter()  # DynamoDB write / read request units the counted requests consume
         self.rcu: Counter[str] = Counter()
@@ -84,6 +95,8 @@ class Calls:
         if self.stage and model.name == "PutEvents":  # what the rules would deliver to the next pipeline
             self.published.extend(_as_delivered(entry) for entry in params.get("Entries", []))
             self.entries[self.stage] += len(params.get("Entries", []))
+        if self.stage and model.name == "SendMessage":
+            self.sent.append(dict(params))
 
     def before_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
         self._started.append(time.perf_counter())
@@ -194,11 +207,22 @@ import boto3  # noqa: E402
 boto3.DEFAULT_SESSION = None  # a session made before the hook was added would not count: start afresh
 
 from distsync.sim.erp import ErpSimulator  # noqa: E402
+from distsync.sim.partner import ChannelsSimulator, PlanningSimulator  # noqa: E402
 from distsync.sim.wms import WmsSimulator  # noqa: E402
+from distsync_core.adapters.stores import MasterDataStore  # noqa: E402
 from distsync_core.contracts import (  # noqa: E402
     CONTRACTS,
+    ConfirmedLine,
+    InventoryBalanceChangedV2,
     ItemLocationUpserted,
+    Lot,
+    OrderLine,
+    OrderStatusChanged,
+    PurchaseOrderConfirmed,
     ReplenishmentUpdateRequested,
+    ShipmentMilestone,
+    SupplierLeadTimeChanged,
+    SupplierUpserted,
     new_envelope,
 )
 from tests.integration import conftest as itc  # noqa: E402
@@ -213,6 +237,7 @@ class Stage:
         self.module = tc.load_handler(folder)  # one warm container per pipeline
         self.context = tc.FakeLambdaContext(folder)
         self.invocations: list[tuple[float, float, float]] = []  # wall s, of which in AWS calls, in ERP/WMS calls
+        self.started = self.finished = time.monotonic()  # the stage's wall time, its input built included
 
     def invoke(self, event: dict[str, Any]) -> Any:
         with CALLS.counting(self.name), contextlib.redirect_stdout(io.StringIO()):  # EMF lines
@@ -220,6 +245,7 @@ class Stage:
             result = self.module.lambda_handler(event, self.context)
             self.invocations.append((time.perf_counter() - t0, CALLS.aws_seconds - aws0,
                                      CALLS.partner_seconds - partner0))
+        self.finished = time.monotonic()
         return result
 
     def median_ms(self) -> tuple[float, float, float]:
@@ -228,16 +254,23 @@ class Stage:
                 statistics.median(w - a for w, a, _ in self.invocations) * 1000,
                 statistics.median(w - a - p for w, a, p in self.invocations) * 1000)
 
-    def consume(self, bodies: list[Any], batch: int, budget: Budget) -> None:
-        """SQS batches as the event source mapping delivers them (full batches under load)."""
+    def consume(self, bodies: list[Any], batch: int, budget: Budget, groups: list[str] | None = None,
+                after: Callable[[], None] | None = None) -> None:
+        """SQS batches as the event source mapping delivers them (full batches under load); ``groups``: the
+        FIFO message group of each body; ``after``: run (not counted) after each batch."""
         for start in range(0, len(bodies), batch):
             if not budget.left(self.name):
                 break
             chunk = bodies[start : start + batch]
-            result = self.invoke(itc.sqs_event(*chunk))
+            event = itc.sqs_event(*chunk)
+            for record, group in zip(event["Records"], (groups or [])[start : start + batch], strict=False):
+                record["attributes"]["MessageGroupId"] = group
+            result = self.invoke(event)
             if result != {"batchItemFailures": []}:
                 raise SystemExit(f"{self.name}: a batch failed: {result}")
             self.events += len(chunk)
+            if after:
+                after()
 
 
 def master(i: int) -> Any:
@@ -266,8 +299,9 @@ class Budget:
     """Each stage may run until its cumulative share of the time budget is spent, then stops at a batch
     boundary: the run ends by itself on a slow or busy machine, with fewer events (and says so)."""
 
-    SHARES = {"masterdata": 0.21, "webhook": 0.36, "planning": 0.63, "erp": 0.95, "warehouse": 0.98,
-              "approval": 1.0}  # cumulative, after the stages' cost on an idle machine (setup included)
+    SHARES = {"masterdata": 0.09, "webhook": 0.13, "planning": 0.25, "erp": 0.38, "warehouse": 0.39,
+              "approval": 0.40, "inventory": 0.56, "planning-sync": 0.58, "order-router": 0.64, "orders": 0.81,
+              "shipments": 0.89, "supplier": 1.0}  # cumulative, after the stages' cost (setup included)
 
     def __init__(self, seconds: float) -> None:
         self.start, self.seconds = time.monotonic(), seconds
@@ -322,6 +356,8 @@ def run_chain(n: int, approvals: int, budget: Budget) -> dict[str, Stage]:
 
             if approvals:
                 run_approvals(stages, approvals, budget)
+
+            run_domains(stages, md.events, budget, mp, erp=erp, wms=wms)
     finally:
         erp.stop()
         wms.stop()
@@ -356,6 +392,123 @@ def run_approvals(stages: dict[str, Stage], m: int, budget: Budget) -> None:
     drain("ReplenishmentUpdateRequested", oc.events)
 
 
+def balance(i: int) -> Any:
+    data = InventoryBalanceChangedV2(
+        item_id=f"SKU-{i:05d}", location_id=f"DC-{i % 7}", on_hand=120, allocated=30, in_transit=0,
+        as_of=datetime.now(UTC), source_system="wms", lots=[Lot(lot_number=f"L-{i}", quantity=120)])
+    return new_envelope(CONTRACTS[("InventoryBalanceChanged", "2")], data, source="wms", correlation_id=f"inv-{i}")
+
+
+def order_update(i: int) -> Any:  # order i // 2, sequence 1 then 2
+    data = OrderStatusChanged(
+        order_id=f"SO-{i // 2:05d}", customer_id="CUST-1", sequence=i % 2 + 1,
+        status="confirmed" if i % 2 == 0 else "allocated",
+        lines=[OrderLine(line_number=1, item_id=f"SKU-{i // 2:05d}", quantity=3, status="open")])
+    return new_envelope(CONTRACTS[("OrderStatusChanged", "1")], data, source="erp", correlation_id=f"so-{i // 2}")
+
+
+def milestone(i: int) -> Any:
+    data = ShipmentMilestone(shipment_id=f"SHP-{i:05d}", order_ids=[f"SO-{i:05d}"], milestone="shipped",
+                             carrier="DHL", tracking_number=f"TRK{i:07d}", milestone_at=datetime.now(UTC))
+    return new_envelope(CONTRACTS[("ShipmentMilestone", "1")], data, source="wms", correlation_id=f"shp-{i}")
+
+
+def supplier_event(i: int) -> Any:
+    """Even i: a lead-time change of SKU-i (4 -> 5 days: 25 %, not above the threshold); odd i: a PO."""
+    if i % 2 == 0:
+        data: Any = SupplierLeadTimeChanged(supplier_id="SUP-1", item_id=f"SKU-{i:05d}", location_id=f"DC-{i % 7}",
+                                            lead_time_days=5, effective_from=datetime(2026, 12, 1).date())
+        contract = CONTRACTS[("SupplierLeadTimeChanged", "1")]
+    else:
+        data = PurchaseOrderConfirmed(purchase_order_id=f"PO-{i:05d}", supplier_id="SUP-1", lines=[
+            ConfirmedLine(line_number=n, item_id=f"SKU-{i:05d}", location_id=f"DC-{i % 7}", confirmed_quantity=40,
+                          confirmed_delivery_date=datetime(2026, 12, 10 + n).date()) for n in (1, 2)])
+        contract = CONTRACTS[("PurchaseOrderConfirmed", "1")]
+    return new_envelope(contract, data, source="supplier", correlation_id=f"sup-{i}")
+
+
+def lead_times(n: int) -> int:
+    """How many of the first n supplier events are lead-time changes (the others are PO confirmations)."""
+    return (n + 1) // 2
+
+
+def _domain_setup(mp: pytest.MonkeyPatch, planning: PlanningSimulator, channels: ChannelsSimulator) -> str:
+    """Not counted: the projection tables and the orders FIFO queue as the stack has them, the partners'
+    URLs, supplier SUP-1 in master data. Returns the queue's URL."""
+    from distsync_core.adapters import erp as partner_clients
+
+    ddb = boto3.client("dynamodb")
+    for table, key in (("inventory", "pk"), ("orders", "orderId")):
+        ddb.create_table(TableName=table, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+    queue_url = boto3.client("sqs").create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for var, value in (("INVENTORY_TABLE_NAME", "inventory"), ("ORDERS_TABLE_NAME", "orders"),
+                       ("ORDERS_QUEUE_URL", queue_url), ("PLANNING_BASE_URL", planning.base_url),
+                       ("CHANNELS_BASE_URL", channels.base_url)):
+        mp.setenv(var, value)
+    mp.setattr(partner_clients, "_clients", {})  # partner clients read their URLs when first used
+    supplier = SupplierUpserted(supplier_id="SUP-1", name="Bench Supplier", default_lead_time_days=4)
+    MasterDataStore("masterdata").upsert(supplier, new_envelope(
+        CONTRACTS[("SupplierUpserted", "1")], supplier, source="erp", correlation_id="md-sup").metadata)
+    return queue_url
+
+
+def _empty_queue(queue_url: str) -> None:
+    """moto's FIFO SendMessage slows down as its queue grows: keep it empty (not counted)."""
+    sqs = boto3.client("sqs")
+    while msgs := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(msgs)])
+
+
+def _check(ok: bool, failure: str) -> None:
+    if not ok:
+        raise SystemExit(failure)
+
+
+def run_domains(stages: dict[str, Stage], n: int, budget: Budget, mp: pytest.MonkeyPatch, *, erp: ErpSimulator,
+                wms: WmsSimulator) -> None:
+    """Inventory -> planning sync, orders (router -> FIFO consumer), shipments, supplier: n events each, for
+    the item-locations the masterdata stage stored."""
+    planning, channels = PlanningSimulator().start(), ChannelsSimulator().start()
+    try:
+        queue_url = _domain_setup(mp, planning, channels)
+
+        inv = stages["inventory"] = Stage("inventory", "inventory_transformer")
+        inv.consume([itc.bus_event(balance(i)) for i in range(n)], BATCH["inventory"], budget)
+        ps = stages["planning-sync"] = Stage("planning-sync", "planning_sync")
+        ps.consume(drain("InventoryAvailabilityUpdated", inv.events), BATCH["planning-sync"], budget)
+        got = len(planning.snapshot("inventory-balance"))
+        _check(got == ps.events, f"planning got {got} of {ps.events} balances")
+
+        rt = stages["order-router"] = Stage("order-router", "order_router")
+        rt.consume([itc.bus_event(order_update(i)) for i in range(n)], BATCH["order-router"], budget,
+                   after=lambda: _empty_queue(queue_url))
+        sent, CALLS.sent = CALLS.sent, []
+        _check(len(sent) == rt.events, f"the order router sent {len(sent)} of {rt.events} updates")
+        od = stages["orders"] = Stage("orders", "order_transformer")
+        od.consume([m["MessageBody"] for m in sent], BATCH["orders"], budget,
+                   groups=[m["MessageGroupId"] for m in sent])
+        got = (len(wms.order_updates()), len(channels.snapshot("order-update")))
+        _check(got == (od.events, od.events), f"WMS / channels got {got} of {od.events} order updates")
+
+        sh = stages["shipments"] = Stage("shipments", "shipment_transformer")
+        sh.consume([itc.bus_event(milestone(i)) for i in range(n)], BATCH["shipments"], budget)
+        got = (len(erp.recorded("delivery-status")), len(channels.snapshot("shipment-update")))
+        _check(got == (sh.events, sh.events), f"ERP / channels got {got} of {sh.events} shipment updates")
+
+        su = stages["supplier"] = Stage("supplier", "supplier_transformer")
+        su.consume([itc.bus_event(supplier_event(i)) for i in range(n)], BATCH["supplier"], budget)
+        got = (len(planning.snapshot("lead-time")), len(erp.recorded("po-confirmation")))
+        _check(got == (lead_times(su.events), su.events - lead_times(su.events)),
+               f"supplier: planning got {got[0]} lead times, the ERP {got[1]} PO confirmations of {su.events}")
+        _check(not CALLS.published, f"unexpected events on the bus: {Counter(e['detail-type'] for e in CALLS.published)}")
+    finally:
+        planning.stop()
+        channels.stop()
+
+
 # ----------------------------------------------------------------------------- floor and naive models
 def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]:
     """Per-pipeline call counts for n events: (floor, naive, what the floor assumes)."""
@@ -370,10 +523,17 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
         return floor, naive, why
     batch = BATCH[name]
     batches = math.ceil(n / batch)
-    if name == "warehouse":
+    if name in ("warehouse", "planning-sync"):  # the partner deduplicates on the event id
         floor = Counter({f"{ddb}.BatchWriteItem[trace]": batches * math.ceil(batch / 25)})
         naive = Counter({f"{ddb}.PutItem[trace]": n})
         return floor, naive, f"no idempotency table; ledger hops of a batch of {batch} in one BatchWriteItem (25 max)"
+    if name == "order-router":  # the FIFO queue deduplicates on the event id
+        floor = Counter({"SQS.SendMessageBatch": batches * math.ceil(batch / 10),
+                         f"{ddb}.BatchWriteItem[trace]": batches * math.ceil(batch / 25)})
+        naive = Counter({"SQS.SendMessage": n, f"{ddb}.PutItem[trace]": n})
+        return floor, naive, (f"no idempotency table; the batch's {batch} messages in one SendMessageBatch (10 "
+                              "entries, each with its own message group and deduplication id); hops in one "
+                              "BatchWriteItem")
     # Idempotent consumers: the claim is a conditional write per event (BatchWriteItem takes no condition);
     # the completion mark, unconditional puts and ledger hops share BatchWriteItems (25 items, any tables).
     floor = Counter({f"{ddb}.PutItem[idempotency]": n})
@@ -384,8 +544,12 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
         batchable += 1  # the master data upsert is an unconditional put
         tables.append("masterdata")
         naive[f"{ddb}.PutItem[masterdata]"] = n
-        why = (f"batch {batch}: claim = conditional PutItem per event; completion + master data put + hop "
-               f"= {batchable * batch} items -> {math.ceil(batchable * batch / 25)} BatchWriteItem per batch")
+        # Which quarantined events wait for the stored key: one Query of the byWaitingFor index per stored
+        # record (Query cannot be batched).
+        floor[f"{ddb}.Query[quarantine]"] = naive[f"{ddb}.Query[quarantine]"] = n
+        why = (f"batch {batch}: claim = conditional PutItem per event; one Query per stored record for the "
+               f"quarantined events waiting for it; completion + master data put + hop = {batchable * batch} "
+               f"items -> {math.ceil(batchable * batch / 25)} BatchWriteItem per batch")
     elif name == "planning":
         floor[f"{ddb}.BatchGetItem[masterdata]"] = batches  # all keys known at batch start, 100 keys per call
         floor[f"{ev}.PutEvents"] = batches * math.ceil(batch / 10)
@@ -394,6 +558,34 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
         why = (f"batch {batch}: claim per event; master data of the batch in one BatchGetItem (100 keys, "
                f"ConsistentRead); the batch's updates in one PutEvents (10 entries); completion + hop = "
                f"{batchable * batch} items -> {math.ceil(batchable * batch / 25)} BatchWriteItem")
+    elif name == "inventory":
+        floor[f"{ddb}.BatchGetItem[masterdata]"] = batches
+        floor[f"{ddb}.PutItem[inventory]"] = n  # conditional on asOf: cannot be batched
+        floor[f"{ev}.PutEvents"] = batches * math.ceil(batch / 10)
+        naive.update({f"{ddb}.GetItem[masterdata]": n, f"{ddb}.PutItem[inventory]": n, f"{ev}.PutEvents": n})
+        why = (f"batch {batch}: claim per event; master data of the batch in one BatchGetItem; the projection "
+               f"put is conditional (newer asOf) per event; the batch's availabilities in one PutEvents; "
+               f"completion + hop = {batchable * batch} items -> {math.ceil(batchable * batch / 25)} BatchWriteItem")
+    elif name == "orders":
+        floor[f"{ddb}.BatchGetItem[orders]"] = batches  # the applied sequences of the batch's orders
+        floor[f"{ddb}.PutItem[orders]"] = n  # conditional on the sequence: cannot be batched
+        naive.update({f"{ddb}.GetItem[orders]": n, f"{ddb}.PutItem[orders]": n})
+        why = (f"FIFO batch {batch}: claim per event; the applied sequences of the batch's orders in one "
+               f"BatchGetItem; the sequence-conditional put per event; completion + hop = {batchable * batch} "
+               f"items -> {math.ceil(batchable * batch / 25)} BatchWriteItem; WMS and channels calls are not AWS")
+    elif name == "shipments":
+        why = (f"batch {batch}: claim per event; completion + hop = {batchable * batch} items -> "
+               f"{math.ceil(batchable * batch / 25)} BatchWriteItem; ERP and channels calls are not AWS "
+               "(an exception milestone adds a StartExecution; none here)")
+    elif name == "supplier":
+        lt = lead_times(n)
+        floor[f"{ddb}.BatchGetItem[masterdata]"] = batches  # supplier + item-location keys of the batch
+        floor[f"{ddb}.UpdateItem[masterdata]"] = lt  # the supplier's lead time, conditional: not batchable
+        naive.update({f"{ddb}.GetItem[masterdata]": n + lt, f"{ddb}.UpdateItem[masterdata]": lt})
+        why = (f"batch {batch}, {lt} lead times + {n - lt} PO confirmations: claim per event; the suppliers and "
+               "item-locations of the batch in one BatchGetItem; the reported lead time is a conditional "
+               f"UpdateItem per lead time; completion + hop = {batchable * batch} items -> "
+               f"{math.ceil(batchable * batch / 25)} BatchWriteItem; planning and ERP calls are not AWS")
     else:  # erp
         floor[f"{ddb}.UpdateItem[masterdata]"] = n  # conditional update: cannot be batched
         floor[f"{ev}.PutEvents"] = batches * math.ceil(batch / 10)
@@ -410,11 +602,20 @@ ABOVE_TARGET_WHY = {
     "masterdata": "Powertools idempotency costs two single-item writes per event (conditional PutItem claim, "
                   "UpdateItem completion) and the master data upsert is one PutItem per event; only the ledger "
                   "is batched. (The upsert is idempotent by itself: this consumer could skip the idempotency "
-                  "table, which alone would bring it to ~1,100.)",
+                  "table, which alone would bring it to ~2,100.)",
     "planning": "per event: idempotency claim + completion, one GetItem for master data and one PutEvents of "
                 "one entry (EventPublisher is called per record, not per batch); only the ledger is batched",
     "erp": "idempotency claim + completion and one PutEvents of one entry per event; the batch of 5 gives "
            "little to batch, and the per-event conditional UpdateItem of master data is in the floor too",
+    "inventory": "per event: idempotency claim + completion, one GetItem for master data and one PutEvents of "
+                 "one entry (EventPublisher is called per record); only the ledger is batched",
+    "order-router": "one SendMessage per event; SendMessageBatch takes 10 entries, each with its own message "
+                    "group and deduplication id, so one call per batch would do",
+    "orders": "per event: idempotency claim + completion and one GetItem of the order's applied sequence (the "
+              "batch's orders could be read in one BatchGetItem, tracking the batch's own applies in memory)",
+    "shipments": "the idempotency completion mark is one UpdateItem per event; the ledger alone is batched",
+    "supplier": "per event: idempotency claim + completion and a GetItem of the supplier, per lead time a second "
+                "GetItem for the item-location; one BatchGetItem per batch would read them all",
 }
 
 
@@ -425,8 +626,12 @@ def per_1000(count: float, n: int) -> float:
 
 def report(stages: dict[str, Stage], asked: int) -> dict[str, Any]:
     out: dict[str, Any] = {"events": asked, "pipelines": {}}
-    for name in ("webhook", "masterdata", "planning", "erp", "warehouse"):
-        st = stages[name]
+    for name in ("webhook", "masterdata", "planning", "erp", "warehouse", "inventory", "planning-sync",
+                 "order-router", "orders", "shipments", "supplier"):
+        st = stages.get(name)
+        if st is None or st.events == 0:
+            print(f"\n== {name}: not run (out of time budget)")
+            continue
         n = st.events
         counted = CALLS.by_stage[name]
         floor, naive, why = floor_and_naive(name, n)
@@ -435,7 +640,7 @@ def report(stages: dict[str, Stage], asked: int) -> dict[str, Any]:
         wall, local, own = st.median_ms()
         cut = f" (cut from {asked} by the time budget)" if n < asked else ""
         print(f"\n== {name} ({st.folder}): {n} events{cut}, {len(st.invocations)} invocations"
-              f"{'' if name == 'webhook' else f' (batch {BATCH[name]})'}")
+              f"{'' if name == 'webhook' else f' (batch {BATCH[name]})'}, {st.finished - st.started:.0f} s")
         print(f"   {'calls per 1,000 events':<52}{'counted':>9}{'floor':>9}{'naive':>9}")
         for op in sorted(set(counted) | set(floor) | set(naive)):
             print(f"   {op:<52}{per_1000(counted[op], n):>9.0f}{per_1000(floor[op], n):>9.0f}"
@@ -487,6 +692,7 @@ PRICE = {
     "lambda_gb_s": 0.0000166667,  # x86_64
     "lambda_request": 0.20 / 1e6,
     "sqs_request": 0.40 / 1e6,  # standard queue, per 64 KB chunk
+    "sqs_fifo_request": 0.50 / 1e6,  # FIFO queue (the orders pipeline)
     "eventbridge_event": 1.00 / 1e6,  # custom event published, per 64 KB chunk
     "ddb_wru": 0.625 / 1e6,  # on-demand write request unit
     "ddb_rru": 0.125 / 1e6,  # on-demand read request unit
@@ -499,10 +705,13 @@ MEMORY_GB = 0.5  # every function: 512 MB (docs/infrastructure-contract.md)
 # is assumed to take 1769/512 = 3.5x longer at 512 MB.
 CPU_SLOWDOWN = 1769 / 512
 # Assumed round trips from a Lambda in the same region (warm connections), per call.
-LATENCY_MS = {"DynamoDB.GetItem": 5, "DynamoDB.PutItem": 6, "DynamoDB.UpdateItem": 6, "DynamoDB.BatchWriteItem": 10,
-              "DynamoDB.BatchGetItem": 10, "EventBridge.PutEvents": 15, "Secrets Manager.GetSecretValue": 20,
-              "SFN.StartExecution": 25, "SFN.SendTaskSuccess": 25}
-PARTNER_MS = {"erp": 150, "warehouse": 100}  # assumed ERP PUT / WMS POST round trip
+LATENCY_MS = {"DynamoDB.GetItem": 5, "DynamoDB.PutItem": 6, "DynamoDB.UpdateItem": 6, "DynamoDB.Query": 8,
+              "DynamoDB.BatchWriteItem": 10, "DynamoDB.BatchGetItem": 10, "EventBridge.PutEvents": 15,
+              "Secrets Manager.GetSecretValue": 20, "SFN.StartExecution": 25, "SFN.SendTaskSuccess": 25,
+              "SQS.SendMessage": 8}
+# Assumed partner round trips per event: ERP PUT 150 ms, WMS / planning / channels 100 ms each (sequential).
+PARTNER_MS = {"erp": 150, "warehouse": 100, "planning-sync": 100, "orders": 200, "shipments": 250,
+              "supplier": 125}  # orders: WMS + channels; shipments: ERP + channels; supplier: half each
 APPROVAL_SHARE = 0.10  # assumed share of recommendations above the threshold (all approved)
 SFN_TRANSITIONS = 2  # RequestPlannerDecision + RecordOutcome (a timeout adds MarkTimedOut)
 APPROVAL_API = {"calls": {"DynamoDB.GetItem": 1, "DynamoDB.UpdateItem": 1, "SFN.SendTaskSuccess": 1},
@@ -532,8 +741,30 @@ def _approval_row(pipelines: dict[str, Any]) -> dict[str, float]:
     return row
 
 
+def _flows(rows: dict[str, dict[str, float]]) -> dict[str, float]:
+    """USD per million business transactions of each flow, from the pipelines it passes."""
+    flows: dict[str, float] = {}
+    if {"webhook", "planning", "erp", "warehouse"} <= rows.keys():
+        flows["replenishment flow (webhook+planning+erp+warehouse)"] = sum(
+            rows[k]["total"] for k in ("webhook", "planning", "erp", "warehouse"))
+        if "approval (per approval)" in rows:
+            flows[f"  + {APPROVAL_SHARE:.0%} of recommendations through an approval"] = (
+                flows["replenishment flow (webhook+planning+erp+warehouse)"]
+                + APPROVAL_SHARE * rows["approval (per approval)"]["total"])
+    if {"webhook", "masterdata"} <= rows.keys():
+        flows["master data flow (webhook+masterdata)"] = rows["webhook"]["total"] + rows["masterdata"]["total"]
+    # The other domains' flows: their webhook costs what the planning webhook measured (same calls per request).
+    for flow, parts in (("inventory flow (webhook+inventory+planning-sync)", ("inventory", "planning-sync")),
+                        ("order flow (webhook+order-router+orders)", ("order-router", "orders")),
+                        ("shipment flow (webhook+shipments)", ("shipments",)),
+                        ("supplier flow (webhook+supplier)", ("supplier",))):
+        if {"webhook", *parts} <= rows.keys():
+            flows[flow] = rows["webhook"]["total"] + sum(rows[p]["total"] for p in parts)
+    return flows
+
+
 def cost_model(figures: dict[str, Any]) -> dict[str, Any]:
-    """USD per million business events, per pipeline and for the two flows."""
+    """USD per million business events, per pipeline and per flow."""
     rows: dict[str, dict[str, float]] = {}
     for name, f in figures["pipelines"].items():
         if "counted_per_1000" not in f:
@@ -546,7 +777,7 @@ def cost_model(figures: dict[str, Any]) -> dict[str, Any]:
         sqs = 0 if name == "webhook" else 1e6 * (1 + 2 / batch)  # EventBridge -> SendMessage; Receive + DeleteBatch
         rows[name] = {
             "lambda": _lambda_cost(invocations, ms), "billed_ms": ms,
-            "sqs": sqs * PRICE["sqs_request"],
+            "sqs": sqs * PRICE["sqs_fifo_request" if name == "orders" else "sqs_request"],
             "eventbridge": f["entries_per_1000"] * 1000 * PRICE["eventbridge_event"],
             "dynamodb": (f["wcu_per_1000"] * PRICE["ddb_wru"] + f["rcu_per_1000"] * PRICE["ddb_rru"]) * 1000,
             "apigw": 1e6 * PRICE["apigw_rest_request"] if name == "webhook" else 0,
@@ -558,16 +789,7 @@ def cost_model(figures: dict[str, Any]) -> dict[str, Any]:
     cols = ("lambda", "sqs", "eventbridge", "dynamodb", "apigw", "sfn", "secrets")
     for row in rows.values():
         row["total"] = sum(row[c] for c in cols)
-    flows = {}
-    if {"webhook", "planning", "erp", "warehouse"} <= rows.keys():
-        flows["replenishment flow (webhook+planning+erp+warehouse)"] = sum(
-            rows[k]["total"] for k in ("webhook", "planning", "erp", "warehouse"))
-        if "approval (per approval)" in rows:
-            flows[f"  + {APPROVAL_SHARE:.0%} of recommendations through an approval"] = (
-                flows["replenishment flow (webhook+planning+erp+warehouse)"]
-                + APPROVAL_SHARE * rows["approval (per approval)"]["total"])
-    if {"webhook", "masterdata"} <= rows.keys():
-        flows["master data flow (webhook+masterdata)"] = rows["webhook"]["total"] + rows["masterdata"]["total"]
+    flows = _flows(rows)
 
     print("\n== cost model: USD per 1 million business events, us-east-1 list prices (see docs/performance.md)")
     print(f"   {'pipeline':<26}{'billed ms':>10}" + "".join(f"{c:>12}" for c in (*cols, "total")))
@@ -579,7 +801,8 @@ def cost_model(figures: dict[str, Any]) -> dict[str, Any]:
     print("   measured: calls, entries, write/read units (counted) and handler time outside AWS calls (moto run);")
     print(f"   assumed: prices; handler time x {CPU_SLOWDOWN:.1f} at 512 MB; per-call AWS latency (ms) "
           + ", ".join(f"{k} {v}" for k, v in LATENCY_MS.items())
-          + f"; ERP {PARTNER_MS['erp']} ms, WMS {PARTNER_MS['warehouse']} ms per call; full batches; SQS: 1 send "
+          + f"; ERP {PARTNER_MS['erp']} ms, WMS / planning / channels {PARTNER_MS['warehouse']} ms per call; full "
+          "batches; SQS: 1 send "
           f"per event + 1 receive and 1 delete per batch; {APPROVAL_SHARE:.0%} approvals, {SFN_TRANSITIONS} "
           "transitions each; the approval API's calls (read from its code).")
     return {"rows": rows, "flows": flows}
@@ -589,7 +812,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--approvals", type=int, default=50, help="approved changes through the workflow tasks")
-    parser.add_argument("--budget", type=float, default=105.0,
+    parser.add_argument("--budget", type=float, default=300.0,
                         help="seconds for the measured stages; a stage out of time stops early (and says so)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
