@@ -1,0 +1,397 @@
+"""What parsing a partner file produces: the partner profile it is read for, canonical events, errors with
+their position, transactions (the unit that is accepted or rejected as a whole) and the parsed file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class FileFormat(StrEnum):
+    X12 = "x12"
+    EDIFACT = "edifact"
+    CSV = "csv"
+    UNKNOWN = "unknown"
+
+
+# Item number qualifiers tried in this order (X12 element 235 and EDIFACT 7143 codes): the first one a
+# line carries is distsync's item id. SK SKU, BP buyer's part, IN buyer's item, VN/VP vendor's item/part,
+# SA supplier's article, MG/MF manufacturer's part/article, EN EAN, UP UPC, UK GTIN-14, SRV GS1 GTIN.
+DEFAULT_ITEM_QUALIFIERS = ("SK", "BP", "IN", "VN", "VP", "SA", "MG", "MF", "EN", "UP", "UK", "SRV")
+WEBHOOK_SOURCES = frozenset({"erp", "planning", "wms", "tms", "supplier"})
+
+
+class Code(StrEnum):
+    """Machine-readable error codes (stable: the acknowledgments and the error report use them)."""
+
+    # file
+    EMPTY_FILE = "empty_file"
+    UNKNOWN_FORMAT = "unknown_format"
+    FORMAT_NOT_ALLOWED = "format_not_allowed"
+    UNREADABLE = "unreadable"
+    INVALID_CHARACTER = "invalid_character"
+    # envelopes
+    ENVELOPE_INVALID = "envelope_invalid"
+    UNKNOWN_SENDER = "unknown_sender"
+    UNKNOWN_RECEIVER = "unknown_receiver"
+    INTERCHANGE_CONTROL_MISMATCH = "interchange_control_mismatch"
+    INTERCHANGE_COUNT_MISMATCH = "interchange_count_mismatch"
+    INTERCHANGE_TRAILER_MISSING = "interchange_trailer_missing"
+    DATA_OUTSIDE_ENVELOPE = "data_outside_envelope"
+    GROUP_CONTROL_MISMATCH = "group_control_mismatch"
+    GROUP_COUNT_MISMATCH = "group_count_mismatch"
+    GROUP_TRAILER_MISSING = "group_trailer_missing"
+    SET_CONTROL_MISMATCH = "set_control_mismatch"
+    SET_COUNT_MISMATCH = "set_count_mismatch"
+    SET_TRAILER_MISSING = "set_trailer_missing"
+    DUPLICATE_CONTROL_NUMBER = "duplicate_control_number"
+    UNSUPPORTED_TRANSACTION = "unsupported_transaction"
+    INTERCHANGE_REJECTED = "interchange_rejected"
+    GROUP_REJECTED = "group_rejected"
+    # segments and elements
+    UNKNOWN_SEGMENT = "unknown_segment"
+    SEGMENT_NOT_IN_TRANSACTION = "segment_not_in_transaction"
+    SEGMENT_MISSING = "segment_missing"
+    SEGMENT_REPEATED = "segment_repeated"
+    ELEMENT_MISSING = "element_missing"
+    ELEMENT_TOO_LONG = "element_too_long"
+    ELEMENT_TOO_SHORT = "element_too_short"
+    INVALID_NUMBER = "invalid_number"
+    INVALID_CODE = "invalid_code"
+    INVALID_DATE = "invalid_date"
+    INVALID_TIME = "invalid_time"
+    # content
+    MISSING_DATA = "missing_data"
+    UNKNOWN_LOCATION = "unknown_location"
+    CONTRACT_VIOLATION = "contract_violation"
+    SOURCE_NOT_ALLOWED = "source_not_allowed"
+    # csv
+    INVALID_HEADER = "invalid_header"
+    WRONG_FIELD_COUNT = "wrong_field_count"
+    DUPLICATE_ROW = "duplicate_row"
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    """Who sent a file and how to read it.
+
+    ``source`` is the webhook source the partner stands for (``erp``, ``planning``, ``wms``, ``tms``,
+    ``supplier``): a transaction becomes an event only if the contract lets that source produce it.
+    ``sender_ids`` are the partner's EDI ids (ISA06/GS02, UNB/UNG sender): an interchange or group from
+    any other id is rejected. ``receiver_ids`` (optional) are distsync's ids the partner must address.
+    ``location_map`` translates the partner's location codes (N1/NAD/LOC) to distsync location ids
+    (unmapped codes are used as they are); ``default_location_id`` is used when a file names none.
+    Dates without a time zone are read in ``timezone``.
+    """
+
+    partner_id: str
+    source: str
+    sender_ids: tuple[str, ...] = ()
+    receiver_ids: tuple[str, ...] = ()
+    formats: frozenset[FileFormat] = frozenset({FileFormat.X12, FileFormat.EDIFACT, FileFormat.CSV})
+    default_location_id: str | None = None
+    location_map: Mapping[str, str] = field(default_factory=dict, hash=False)
+    item_qualifiers: tuple[str, ...] = DEFAULT_ITEM_QUALIFIERS
+    default_carrier: str | None = None
+    supplier_id: str | None = None
+    timezone: str = "UTC"
+    default_unit_of_measure: str = "EA"
+
+    def __post_init__(self) -> None:
+        if self.source not in WEBHOOK_SOURCES:
+            raise ValueError(f"unknown source {self.source!r} (known: {', '.join(sorted(WEBHOOK_SOURCES))})")
+        object.__setattr__(self, "sender_ids", tuple(s.strip() for s in self.sender_ids))
+        object.__setattr__(self, "receiver_ids", tuple(s.strip() for s in self.receiver_ids))
+        object.__setattr__(self, "formats", frozenset(FileFormat(f) for f in self.formats))
+        self.tz()  # fail on an unknown zone when the profile is made, not on the first file
+
+    def tz(self) -> tzinfo:
+        if self.timezone in ("UTC", "Z"):
+            return UTC
+        from zoneinfo import ZoneInfo  # only partners with a named zone pay for it
+
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_supplier_id(self) -> str:
+        return self.supplier_id or self.partner_id
+
+
+@dataclass(frozen=True)
+class FileError:
+    """One problem, with where it is. ``line`` is the 1-based line of the file; ``segment_position`` the
+    1-based position of the segment in the file (ISA / UNB is 1; UNA is not counted) and
+    ``transaction_position`` its position in its transaction set or message (ST / UNH is 1)."""
+
+    code: Code
+    reason: str
+    severity: Literal["error", "warning"] = "error"
+    line: int | None = None
+    segment_position: int | None = None
+    transaction_position: int | None = None
+    segment_id: str | None = None
+    element: str | None = None  # e.g. "SE01", "QTY02", "UNT 0074", a CSV column
+    element_position: int | None = None  # 1-based data element position in the segment
+    component_position: int | None = None
+    element_ref: str | None = None  # X12 data element reference number (for AK4)
+    value: str | None = None
+    transaction_index: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": str(self.code), "severity": self.severity, "reason": self.reason}
+        for key, name in (
+            ("line", "line"),
+            ("segment_position", "segmentPosition"),
+            ("transaction_position", "positionInTransaction"),
+            ("segment_id", "segmentId"),
+            ("element", "element"),
+            ("value", "value"),
+            ("transaction_index", "transactionIndex"),
+        ):
+            value = getattr(self, key)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class CanonicalEvent:
+    """A canonical event ready for the bus: ``data`` is camelCase JSON, validated by the contract model."""
+
+    event_type: str
+    event_version: str
+    source: str
+    data: dict[str, Any]
+    occurred_at: datetime | None = None
+    business_key: str | None = None
+
+    def webhook_body(self, default_occurred_at: datetime | None = None) -> dict[str, Any]:
+        """The body the webhook contract takes (``occurredAt`` falls back to ``default_occurred_at``)."""
+        occurred = self.occurred_at or default_occurred_at or datetime.now(UTC)
+        return {
+            "eventType": self.event_type,
+            "eventVersion": self.event_version,
+            "occurredAt": occurred.isoformat(),
+            "data": self.data,
+        }
+
+
+@dataclass
+class Transaction:
+    """The unit accepted or rejected as a whole: an X12 transaction set, an EDIFACT message, a CSV line
+    (item-location master data) or the lines of one item-location (forecasts). Accepted means no error:
+    its events are then all valid; a rejected transaction contributes no event at all."""
+
+    index: int
+    kind: str  # "846", "855", "856", "997", "850", "DESADV", "INVRPT", "item-location", "forecast", ...
+    control_number: str | None = None
+    group_control_number: str | None = None
+    first_line: int | None = None
+    last_line: int | None = None
+    first_segment: int | None = None  # file position of ST / UNH
+    segment_count: int | None = None  # segments actually found, header and trailer included
+    lines: tuple[int, ...] = ()  # CSV: the data lines this transaction covers
+    header: dict[str, str] = field(default_factory=dict)  # what an acknowledgment copies (ST03, UNH S009)
+    events: list[CanonicalEvent] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    warnings: list[FileError] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
+
+    @property
+    def status(self) -> str:
+        return "accepted" if self.accepted else "rejected"
+
+    def add(self, issue: FileError) -> None:
+        target = self.errors if issue.severity == "error" else self.warnings
+        target.append(_with_index(issue, self.index))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "kind": self.kind, "status": self.status}
+        for key, name in (
+            ("control_number", "controlNumber"),
+            ("group_control_number", "groupControlNumber"),
+        ):
+            if getattr(self, key) is not None:
+                out[name] = getattr(self, key)
+        if self.first_line is not None:
+            out["lines"] = list(self.lines) if self.lines else [self.first_line, self.last_line]
+        if self.accepted:
+            out["events"] = [
+                {"eventType": e.event_type, "eventVersion": e.event_version, "businessKey": e.business_key}
+                for e in self.events
+            ]
+        out["errors"] = [e.to_dict() for e in self.errors]
+        out["warnings"] = [w.to_dict() for w in self.warnings]
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+def _with_index(issue: FileError, index: int) -> FileError:
+    if issue.transaction_index == index:
+        return issue
+    from dataclasses import replace
+
+    return replace(issue, transaction_index=index)
+
+
+@dataclass
+class Interchange:
+    """The outer envelope (ISA/IEA or UNB/UNZ) as received; the acknowledgment swaps sender and receiver."""
+
+    sender_id: str
+    sender_qualifier: str
+    receiver_id: str
+    receiver_qualifier: str
+    control_number: str
+    date: str
+    time: str
+    version: str  # ISA12, or the UNB syntax identifier and version ("UNOC:3")
+    test: bool = False
+    ack_requested: bool = False
+    separators: dict[str, str] = field(default_factory=dict)
+    newline_after_segment: bool = False
+
+
+@dataclass
+class Group:
+    """A functional group (GS/GE, UNG/UNE) and the transactions in it."""
+
+    functional_id: str
+    control_number: str
+    sender_id: str
+    receiver_id: str
+    version: str
+    date: str = ""
+    time: str = ""
+    transaction_indexes: list[int] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    header: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedFile:
+    """Everything read from one file. Never raised: a file that cannot be read is a ParsedFile with errors."""
+
+    format: FileFormat
+    partner: PartnerProfile
+    checksum: str  # sha256 hex of the raw bytes: the same file twice has the same checksum
+    kind: str | None = None  # CSV: "item-location" or "forecast"
+    interchange: Interchange | None = None
+    groups: list[Group] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)  # file level: format, envelopes, header
+    warnings: list[FileError] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[CanonicalEvent]:
+        """The events of the accepted transactions, in file order."""
+        return [e for t in self.transactions if t.accepted for e in t.events]
+
+    @property
+    def accepted_transactions(self) -> list[Transaction]:
+        return [t for t in self.transactions if t.accepted]
+
+    @property
+    def rejected_transactions(self) -> list[Transaction]:
+        return [t for t in self.transactions if not t.accepted]
+
+    @property
+    def status(self) -> str:
+        """``accepted`` (no error anywhere), ``rejected`` (nothing accepted) or ``partially_accepted``."""
+        accepted = self.accepted_transactions
+        if not accepted:
+            return "rejected"
+        if self.errors or len(accepted) < len(self.transactions):
+            return "partially_accepted"
+        return "accepted"
+
+    def add(self, issue: FileError) -> None:
+        (self.errors if issue.severity == "error" else self.warnings).append(issue)
+
+    def all_errors(self) -> list[FileError]:
+        return [*self.errors, *(e for t in self.transactions for e in t.errors)]
+
+    def accounting(self) -> dict[str, Any]:
+        """Every unit of the file (transaction set, message, CSV data line) is either in an accepted
+        transaction (and so in its events) or in a rejected one (and so in the error report)."""
+        unit = {FileFormat.X12: "transaction_set", FileFormat.EDIFACT: "message"}.get(self.format, "line")
+        if unit == "line":
+            in_events = sorted(n for t in self.accepted_transactions for n in t.lines)
+            in_errors = sorted(n for t in self.rejected_transactions for n in t.lines)
+        else:
+            in_events = [t.index for t in self.accepted_transactions]
+            in_errors = [t.index for t in self.rejected_transactions]
+        return {
+            "unit": unit,
+            "total": len(in_events) + len(in_errors),
+            "inEvents": len(in_events),
+            "inErrors": len(in_errors),
+            "events": len(self.events),
+            "acceptedUnits": in_events,
+            "rejectedUnits": in_errors,
+        }
+
+    def acknowledgment(self, *, control_number: int = 1, at: datetime | None = None) -> bytes | None:
+        """The functional acknowledgment to send back: an X12 997 (with a TA1 when the interchange itself
+        is rejected or asked for one) or an EDIFACT CONTRL, accepting or rejecting each transaction set /
+        message. ``control_number`` is the interchange (and group) control number of the answer: the
+        caller keeps that counter per partner. None when there is nothing to acknowledge: CSV files (their
+        answer is :meth:`error_report`), files whose envelope could not be read, and X12 997s (an
+        acknowledgment is never acknowledged)."""
+        at = at or datetime.now(UTC)
+        if self.interchange is None:
+            return None
+        if self.format is FileFormat.X12:
+            from .x12_ack import build_997
+
+            return build_997(self, control_number, at)
+        if self.format is FileFormat.EDIFACT:
+            from .edifact_ack import build_contrl
+
+            return build_contrl(self, control_number, at)
+        return None
+
+    def error_report(self) -> dict[str, Any]:
+        """Machine-readable report: the file, a summary with the unit accounting, every error and warning
+        (file level and per transaction, each naming line, segment position, segment id, element, reason)
+        and each transaction with its status."""
+        file: dict[str, Any] = {
+            "format": str(self.format),
+            "partnerId": self.partner.partner_id,
+            "checksum": f"sha256:{self.checksum}",
+            "status": self.status,
+        }
+        if self.kind:
+            file["kind"] = self.kind
+        if self.interchange is not None:
+            file["interchange"] = {
+                "controlNumber": self.interchange.control_number,
+                "senderId": self.interchange.sender_id,
+                "receiverId": self.interchange.receiver_id,
+                "test": self.interchange.test,
+            }
+        errors = self.all_errors()
+        warnings = [*self.warnings, *(w for t in self.transactions for w in t.warnings)]
+        return {
+            "file": file,
+            "summary": {
+                "transactions": len(self.transactions),
+                "accepted": len(self.accepted_transactions),
+                "rejected": len(self.rejected_transactions),
+                "events": len(self.events),
+                "errors": len(errors),
+                "warnings": len(warnings),
+                "accounting": self.accounting(),
+            },
+            "errors": [e.to_dict() for e in errors],
+            "warnings": [w.to_dict() for w in warnings],
+            "transactions": [t.to_dict() for t in self.transactions],
+        }
