@@ -40,6 +40,14 @@ FOLDERS = (
     "exception_api",
     "supplier_transformer",
     "forecast_transformer",
+    # issue 6: forecast cycles at planning scale (infra/constructs/forecast_cycles.py)
+    "cycle_starter",
+    "cycle_prepare",
+    "cycle_chunk",
+    "cycle_summary",
+    # issue 6: financial reconciliation (infra/constructs/reconciliation.py)
+    "posting_recorder",
+    "reconciliation",
 )
 
 
@@ -67,6 +75,8 @@ PROD_CONTEXT: dict[str, str] = {
     "planningSyncMaxReceiveCount": "50",
     "planningSyncMaxLagMinutes": "240",
     "shipmentExceptionTimeoutSeconds": "7200",
+    "reconciliationSchedule": "cron(0 6 ? * MON-FRI *)",
+    "reconciliationTimeZone": "Europe/Berlin",
 }
 
 
@@ -111,6 +121,8 @@ class Synth:
             "inventory": t.inventory,
             "orders": t.orders,
             "exception_cases": t.exception_cases,
+            "cycle_runs": self.stack.forecast_cycles.runs,
+            "postings": self.stack.reconciliation.postings,
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

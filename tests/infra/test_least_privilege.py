@@ -57,6 +57,15 @@ INDEX_QUERY = frozenset({"dynamodb:Query"})
 SECRET_READ = frozenset({"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"})
 TASK_RESPONSE = frozenset({"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"})
 START_EXECUTION = frozenset({"states:StartExecution"})
+# a Distributed Map's state machine: its child executions (of itself) and the CSV its ItemReader reads
+CHILD_EXECUTIONS = frozenset({"states:DescribeExecution", "states:StopExecution"})
+INVOKE = frozenset({"lambda:InvokeFunction"})
+OBJECT_READ = frozenset({"s3:GetObject"})
+OBJECT_WRITE = frozenset({"s3:PutObject"})
+OBJECT_DELETE = frozenset({"s3:DeleteObject"})
+MULTIPART_WRITE = frozenset({"s3:PutObject", "s3:AbortMultipartUpload"})
+TABLE_UPDATE = frozenset({"dynamodb:UpdateItem"})
+TABLE_COUNT = frozenset({"dynamodb:PutItem", "dynamodb:UpdateItem"})  # TransactWriteItems: Put + Update
 SFN_LOG_DELIVERY = frozenset(
     {
         "logs:CreateLogDelivery",
@@ -87,7 +96,9 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
 # Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
 # triggers the function, "orders-queue" = the orders FIFO queue (OrderPipeline) when it is not the
 # function's own trigger, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
-# "bus", "webhook-secret", "approval-state-machine", "exception-state-machine", "*".
+# "bus", "webhook-secret", "approval-state-machine", "exception-state-machine", "cycle-state-machine", "*",
+# "landing:<prefix>*" (objects under one key prefix of the landing bucket, never the whole bucket),
+# "self:stateMachine" / "self:execution/*" (a state machine's own ARN / its executions, by its name).
 EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "webhook_api": {
         "log-group": LOG_WRITE,
@@ -240,6 +251,56 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:idempotency": TABLE_READ_WRITE,
         "queue": QUEUE_CONSUME,
     },
+    # --- issue 6: forecast cycles at planning scale ---
+    "cycle_starter": {  # S3 "Object Created" from its queue -> StartExecution (named after the cycle)
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "queue": QUEUE_CONSUME,
+        "cycle-state-machine": START_EXECUTION,
+    },
+    "cycle_prepare": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:cycle_runs": TABLE_UPDATE,  # the run record
+        "landing:cycles/*": OBJECT_READ,  # the cycle file
+        "landing:work/cycles/*": MULTIPART_WRITE,  # its plain copy, streamed (multipart upload)
+        "landing:rejected/cycles/*": OBJECT_WRITE,  # the report of a rejected file
+    },
+    "cycle_chunk": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": frozenset({"dynamodb:BatchGetItem"}),  # the last applied parameters, 100 per call
+        "table:cycle_runs": TABLE_COUNT,  # chunk marker + ADD to the totals, in one transaction
+        "landing:rejected/cycles/*": OBJECT_WRITE,  # rejected rows
+        "bus": PUT_EVENTS,  # ReplenishmentRecommended
+    },
+    "cycle_summary": {
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:cycle_runs": TABLE_UPDATE,  # closes the run and reads it back (ReturnValues ALL_NEW)
+        "landing:work/cycles/*": OBJECT_DELETE,  # the plain copy, once read
+        "bus": PUT_EVENTS,  # ForecastCycleCompleted
+    },
+    # --- issue 6: financial reconciliation ---
+    "posting_recorder": {  # no idempotency table: the conditional put on the posting id is the once-only
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:postings": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),  # conditional put, then compare
+        "table:quarantine": TABLE_WRITE,  # a posting id recorded with other values
+        "queue": QUEUE_CONSUME,
+    },
+    "reconciliation": {  # invoked by its schedule or `distsync reconcile`; calls the ERP's export API
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:postings/index/byPeriod": INDEX_QUERY,  # recorded postings per date and domain, nothing else
+        "bus": PUT_EVENTS,  # ReconciliationCompleted
+    },
 }
 
 # Roles that belong to no function: (assumed by, statements by resource label, AWS managed policies)
@@ -262,6 +323,27 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
         },
         (),
     ),
+    "forecast cycle state machine": (
+        "states.amazonaws.com",
+        {
+            "*": SFN_LOG_DELIVERY | SFN_XRAY,
+            "function:cycle_prepare": INVOKE,
+            "function:cycle_chunk": INVOKE,
+            "function:cycle_summary": INVOKE,
+            "landing:cycles/*": OBJECT_READ,  # the Distributed Map's ItemReader
+            "landing:work/cycles/*": OBJECT_READ,
+            "self:stateMachine": START_EXECUTION,  # the Distributed Map's child executions
+            "self:execution/*": CHILD_EXECUTIONS,
+        },
+        (),
+    ),
+    # EventBridge Scheduler's role for the daily reconciliation: invoke that one function (assumable only by
+    # this account's schedule of that name)
+    "reconciliation schedule": (
+        "scheduler.amazonaws.com",
+        {"function:reconciliation": frozenset({"lambda:InvokeFunction"})},
+        (),
+    ),
     # the account-level role API Gateway writes execution logs with (acknowledged AwsSolutions-IAM4)
     "API Gateway CloudWatch": ("apigateway.amazonaws.com", {}, (API_GATEWAY_LOGS_POLICY,)),
 }
@@ -275,6 +357,7 @@ OWN_RESOURCE_TYPES = {
     "secretsmanager": "AWS::SecretsManager::Secret",
     "lambda": "AWS::Lambda::Function",
     "logs": "AWS::Logs::LogGroup",
+    "s3": "AWS::S3::Bucket",  # object ARNs under a key prefix only (_bucket_objects)
 }
 
 
@@ -328,6 +411,45 @@ def _named_index(s: Synth, resource: Any) -> tuple[str, str] | None:
     return (table_id, name) if name in indexes else None
 
 
+def _bucket_objects(s: Synth, resource: Any) -> tuple[str, str] | None:
+    """(bucket logical id, "<prefix>*") if the resource is exactly "<bucket arn>/<prefix>*" for a bucket of
+    this stack and a non-empty key prefix: objects under one prefix, never "<bucket arn>/*"."""
+    if not (isinstance(resource, dict) and list(resource) == ["Fn::Join"]):
+        return None
+    separator, parts = resource["Fn::Join"]
+    if separator != "" or len(parts) != 2 or not isinstance(parts[1], str):
+        return None
+    bucket_id = _resource_id(parts[0])
+    if bucket_id not in s.resources or s.resources[bucket_id]["Type"] != "AWS::S3::Bucket":
+        return None
+    prefix = parts[1].removeprefix("/")
+    if not parts[1].startswith("/") or not prefix.endswith("/*") or "*" in prefix[:-1]:
+        return None
+    return bucket_id, prefix
+
+
+_OWN_ARN_HEAD = ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}]
+
+
+def _own_state_machine(s: Synth, resource: Any) -> tuple[str, str] | None:
+    """(state machine logical id, "stateMachine" | "execution/*") if the resource is that state machine's own
+    ARN or the ARN of its executions, built from its fixed StateMachineName (a Distributed Map's role must name
+    its own state machine, which a Ref from the role would make circular)."""
+    if not (isinstance(resource, dict) and list(resource) == ["Fn::Join"]):
+        return None
+    separator, parts = resource["Fn::Join"]
+    if separator != "" or len(parts) != 7 or parts[:6] != _OWN_ARN_HEAD or not isinstance(parts[6], str):
+        return None
+    names = {r["Properties"].get("StateMachineName"): lid
+             for lid, r in s.of_type("AWS::StepFunctions::StateMachine").items()}
+    kind, _, name = parts[6].removeprefix(":").partition(":")
+    if kind == "stateMachine" and name in names:
+        return names[name], "stateMachine"
+    if kind == "execution" and name.endswith("/*") and name[:-2] in names:
+        return names[name[:-2]], "execution/*"
+    return None
+
+
 def test_every_statement_is_allow_with_named_actions_and_no_wildcard_action(dev: Synth) -> None:
     statements = list(_statements(dev))
     assert len(statements) > 40  # the walk sees the function policies, not an empty list
@@ -362,6 +484,14 @@ def test_every_resource_is_an_arn_of_this_stacks_own_resources(dev: Synth) -> No
             if index is not None:
                 assert service == "dynamodb", (role_id, resource)
                 continue  # a named index of one of this stack's tables
+            if _bucket_objects(dev, resource) is not None:
+                assert service == "s3", (role_id, resource)
+                continue  # objects under one key prefix of one of this stack's buckets
+            own = _own_state_machine(dev, resource)
+            if own is not None:  # only a state machine's own role may name its own ARN
+                assert service == "states", (role_id, resource)
+                assert dev.props(own[0])["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}, (role_id, resource)
+                continue
             logical_id = _resource_id(resource)
             assert logical_id in dev.resources, (role_id, resource)  # no ARN strings, no "/index/*"
             assert dev.resources[logical_id]["Type"] == OWN_RESOURCE_TYPES[service], (role_id, resource)
@@ -374,6 +504,7 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels[s.logical_id(s.stack.node.find_child("WebhookSecret").secret)] = "webhook-secret"
     labels[s.logical_id(s.stack.state_machine)] = "approval-state-machine"
     labels[s.logical_id(s.stack.exception_state_machine)] = "exception-state-machine"
+    labels[s.logical_id(s.stack.forecast_cycles.state_machine)] = "cycle-state-machine"
     labels[s.logical_id(s.stack.pipelines["OrderPipeline"].queue)] = "orders-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
     if folder is not None:
@@ -393,10 +524,17 @@ def _permissions(s: Synth, role_id: str, folder: str | None) -> dict[str, set[st
             continue
         for resource in as_list(statement["Resource"]):
             index = _named_index(s, resource)
+            objects = _bucket_objects(s, resource)
+            own = _own_state_machine(s, resource)
             if resource == "*":
                 label = "*"
             elif index is not None:
                 label = f"{labels[index[0]]}/index/{index[1]}"
+            elif objects is not None:
+                bucket = "landing" if objects[0] == s.logical_id(s.stack.landing.bucket) else objects[0]
+                label = f"{bucket}:{objects[1]}"
+            elif own is not None:
+                label = f"self:{own[1]}"
             else:
                 label = labels.get(_resource_id(resource) or "", f"other:{resource}")
             granted.setdefault(label, set()).update(as_list(statement["Action"]))
@@ -418,6 +556,7 @@ def _state_machine_roles(s: Synth) -> dict[str, str]:
     machines = {
         "approval state machine": s.stack.state_machine,
         "shipment exception state machine": s.stack.exception_state_machine,
+        "forecast cycle state machine": s.stack.forecast_cycles.state_machine,
     }
     return {name: s.props(s.logical_id(sm))["RoleArn"]["Fn::GetAtt"][0] for name, sm in machines.items()}
 

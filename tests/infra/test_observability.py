@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +26,7 @@ PIPELINES = (
     "ShipmentPipeline",
     "SupplierPipeline",
     "ForecastPipeline",
+    "CycleFilePipeline",
 )
 # dashboard key -> (pipelines, function folders, business metrics it must show)
 DOMAIN_DASHBOARDS = {
@@ -66,9 +68,18 @@ DOMAIN_DASHBOARDS = {
     ),
     "supplier": (["SupplierPipeline"], ["supplier_transformer"], {"PlanningExceptionsRaised"}),
     "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),
+    "forecast-cycles": (
+        ["CycleFilePipeline"],
+        ["cycle_starter", "cycle_prepare", "cycle_chunk", "cycle_summary"],
+        set(),
+    ),
 }
-# dashboard key -> the state machine it shows (DistsyncStack attribute)
-STATE_MACHINES = {"planning": "state_machine", "fulfillment": "exception_state_machine"}
+# dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
+STATE_MACHINES = {
+    "planning": "state_machine",
+    "fulfillment": "exception_state_machine",
+    "forecast-cycles": "forecast_cycles.state_machine",
+}
 EMF = {"Namespace": "Distsync", "Dimensions": [{"Name": "service", "Value": "distsync"}]}
 
 
@@ -177,7 +188,7 @@ def test_workflows_and_the_planning_sync_lag_alarm_are_on_their_domain_dashboard
     names = dev.stack.observability.alarm_names
     _, planning = _dashboard(dev, "planning")
     for key, attribute in STATE_MACHINES.items():
-        sm = f"<{dev.logical_id(getattr(dev.stack, attribute))}>"
+        sm = f"<{dev.logical_id(functools.reduce(getattr, attribute.split('.'), dev.stack))}>"
         for name in ("ExecutionsStarted", "ExecutionsFailed", "ExecutionsTimedOut"):
             assert ("AWS/States", name, sm) in _metrics(_dashboard(dev, key)[1]), (key, name)
     # planning sync's queue lag alarm is on its domain's dashboard (and the overview: every alarm)

@@ -39,6 +39,10 @@ TABLE_ACCESS = {
     "exception_api": {"exception_cases": "rw", "trace": "w"},
     "supplier_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     "forecast_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    "cycle_starter": {"trace": "w"},
+    "cycle_prepare": {"cycle_runs": "w", "trace": "w"},  # the run record (UpdateItem)
+    "cycle_chunk": {"masterdata": "r", "cycle_runs": "w", "trace": "w"},  # BatchGetItem; counts (Put + Update)
+    "cycle_summary": {"cycle_runs": "w", "trace": "w"},  # closes the run, reads it back (ALL_NEW)
 }  # fmt: skip
 
 
@@ -97,6 +101,8 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "approval_outcome",
         "inventory_transformer",  # InventoryAvailabilityUpdated
         "supplier_transformer",  # PlanningException
+        "cycle_chunk",  # ReplenishmentRecommended (material changes of a forecast cycle)
+        "cycle_summary",  # ForecastCycleCompleted
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [
@@ -117,7 +123,8 @@ def test_state_machine_permissions(dev: Synth) -> None:
     sm_ref = {"Ref": dev.logical_id(dev.stack.state_machine)}
     exception_ref = {"Ref": dev.logical_id(dev.stack.exception_state_machine)}
     # (starter, decider) of each workflow, each on its own state machine only
-    workflows = {"planning_transformer": sm_ref, "shipment_transformer": exception_ref}
+    cycle_ref = {"Ref": dev.logical_id(dev.stack.forecast_cycles.state_machine)}
+    workflows = {"planning_transformer": sm_ref, "shipment_transformer": exception_ref, "cycle_starter": cycle_ref}
     deciders = {"approval_api": sm_ref, "exception_api": exception_ref}
     assert _holders(dev, "states:StartExecution") == set(workflows)
     for folder, ref in workflows.items():
@@ -135,10 +142,14 @@ def test_state_machine_permissions(dev: Synth) -> None:
             task_actions
         ), folder
         assert all(r == ref for r in task_actions.values()), folder
-    # no other role anywhere (e.g. the API Gateway or state machine role) may start a workflow
+    # no other role anywhere (e.g. the API Gateway or state machine role) may start a workflow, except the
+    # forecast cycle state machine its own Distributed Map's child executions (its own ARN, by its name)
     starters = [s for s in _all_statements(dev) if "states:StartExecution" in as_list(s["Action"])]
+    cycle_name = dev.props(dev.logical_id(dev.stack.forecast_cycles.state_machine))["StateMachineName"]
+    own = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":",
+                             {"Ref": "AWS::AccountId"}, f":stateMachine:{cycle_name}"]]}
     assert sorted(json.dumps(s["Resource"]) for s in starters) == sorted(
-        json.dumps(ref) for ref in workflows.values()
+        json.dumps(ref) for ref in [*workflows.values(), own]
     )
 
 
@@ -165,6 +176,7 @@ def test_only_pipeline_consumers_read_queues(dev: Synth) -> None:
         "shipment_transformer",
         "supplier_transformer",
         "forecast_transformer",
+        "cycle_starter",
     }
     assert _holders(dev, "sqs:ReceiveMessage") == consumers
     for folder in consumers:  # each one reads its own queue and no other

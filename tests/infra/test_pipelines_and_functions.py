@@ -50,6 +50,9 @@ PIPELINES = [
 ]
 # fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
 FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
+# fed by S3 "Object Created" on the account's default bus (the landing bucket, one key prefix each):
+# (pipeline id, consumer folder, batch size); wiring asserted in tests/infra/test_forecast_cycles.py
+FILE_PIPELINES = [("CycleFilePipeline", "cycle_starter", 10)]
 # pipelines whose redrive count is not maxReceiveCount: pipeline id -> its own context key
 OWN_RECEIVE_COUNT = {"PlanningSyncPipeline": "planningSyncMaxReceiveCount"}
 
@@ -72,6 +75,10 @@ TIMEOUTS = {
     "exception_api": 10,
     "supplier_transformer": 60,
     "forecast_transformer": 60,
+    "cycle_starter": 30,
+    "cycle_prepare": 300,  # streams a gzip cycle file into a plain copy
+    "cycle_chunk": 60,
+    "cycle_summary": 30,
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -119,6 +126,13 @@ EXTRA_ENV = {
     "forecast_transformer": ERP_ENV | {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
     },
+    "cycle_starter": {"CYCLE_STATE_MACHINE_ARN"},
+    "cycle_prepare": {"CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME"},
+    "cycle_chunk": {
+        "CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME",
+        "CYCLE_TOLERANCE_PERCENT", "APPROVAL_THRESHOLD_PERCENT",
+    },
+    "cycle_summary": {"CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME", "CYCLE_TOLERANCE_PERCENT"},
 }  # fmt: skip
 
 
@@ -187,7 +201,7 @@ def test_pipeline_wiring(
 
 
 def test_pipelines_are_exactly_the_contracts(dev: Synth) -> None:
-    assert set(dev.stack.pipelines) == {p[0] for p in PIPELINES} | {p[0] for p in FIFO_PIPELINES}
+    assert set(dev.stack.pipelines) == {p[0] for p in PIPELINES + FIFO_PIPELINES + FILE_PIPELINES}
 
 
 def test_orders_pipeline_is_fifo_fed_only_by_the_router(dev: Synth) -> None:
@@ -307,7 +321,7 @@ def test_every_consumer_queue_has_redrive_sse_and_ssl(dev: Synth) -> None:
     queues = dev.of_type("AWS::SQS::Queue")
     consumer_queues = {k: q["Properties"] for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     dlq_ids = {q["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in consumer_queues.values()}
-    pipelines = len(PIPELINES) + len(FIFO_PIPELINES)
+    pipelines = len(PIPELINES) + len(FIFO_PIPELINES) + len(FILE_PIPELINES)
     assert len(consumer_queues) == pipelines and len(dlq_ids) == pipelines
     # every queue is either a consumer queue or one of their DLQs: no queue without a DLQ
     assert set(queues) == set(consumer_queues) | dlq_ids
@@ -360,7 +374,7 @@ def test_every_dlq_alarms_to_the_alarm_topic(dev: Synth) -> None:
 
 def test_every_event_source_mapping_reports_batch_item_failures(dev: Synth) -> None:
     mappings = dev.of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == len(PIPELINES) + len(FIFO_PIPELINES)
+    assert len(mappings) == len(PIPELINES) + len(FIFO_PIPELINES) + len(FILE_PIPELINES)
     for m in mappings.values():
         assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -400,6 +414,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         "INVENTORY_TABLE_NAME": "inventory",
         "ORDERS_TABLE_NAME": "orders",
         "EXCEPTIONS_TABLE_NAME": "exception_cases",
+        "CYCLE_RUNS_TABLE_NAME": "cycle_runs",
     }
     shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
     shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.backbone.bus)}
@@ -411,6 +426,9 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
             "PLANNING_BASE_URL": "https://planning.example.invalid/api",
             "CHANNELS_BASE_URL": "https://channels.example.invalid/api",
             "ATP_HORIZON_DAYS": "14",
+            "APPROVAL_THRESHOLD_PERCENT": "20",
+            "CYCLE_TOLERANCE_PERCENT": "2.0",
+            "LANDING_BUCKET_NAME": {"Ref": dev.logical_id(dev.stack.landing.bucket)},
         }
     )
     for folder, fn_id in dev.function_ids.items():

@@ -81,6 +81,7 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "inventory": ([("pk", "HASH")], None),
         "orders": ([("orderId", "HASH")], None),
         "exception_cases": ([("caseId", "HASH")], None),
+        "cycle_runs": ([("cycleId", "HASH"), ("sk", "RANGE")], "expiresAt"),
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():
