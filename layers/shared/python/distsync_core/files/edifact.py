@@ -396,7 +396,7 @@ class _Walker:
                         seg,
                         n,
                         Code.INVALID_CHARACTER,
-                        f"{element_name(seg.tag, n, c)} has {bad!r}, not allowed in {self.syntax}",
+                        f"{element_name(seg.tag, n, c)} has {', '.join(map(repr, bad))}: not allowed in {self.syntax}",
                         value,
                         c,
                     )

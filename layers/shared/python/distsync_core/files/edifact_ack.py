@@ -161,7 +161,9 @@ class _Writer:
         if not self.s.get("una"):
             return ""
         s = self.s
-        return f"UNA{s['component']}{s['element']}{s['decimal']}{s['release']}{s['repetition']}{s['segment']}"
+        return (
+            f"UNA{s['component']}{s['element']}{s['decimal']}{s['release']}{s['repetition']}{s['segment']}\n"
+        )
 
     def escape(self, value: str) -> str:
         release = self.s["release"]

@@ -259,8 +259,6 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
             "no location: no LOC or NAD with an id and no default location for the partner",
         )
     as_of, as_of_ref = (_dtm(ctx, as_of_dtm), ctx.ref(as_of_dtm, 1, 2)) if as_of_dtm else header_as_of
-    if as_of is None and as_of_dtm is None and header_as_of[0] is None:
-        ctx.error(lin, None, Code.MISSING_DATA, "no inventory date (DTM+366 or DTM+137)")
     totals = [q for q in quantities if q.lot is None]
     lots = [q for q in quantities if q.lot is not None and q.qualifier in _ON_HAND]
     on_hand = _sum(totals, _ON_HAND) or _sum(lots, _ON_HAND)

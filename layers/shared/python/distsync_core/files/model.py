@@ -66,6 +66,7 @@ class Code(StrEnum):
     # content
     MISSING_DATA = "missing_data"
     UNKNOWN_LOCATION = "unknown_location"
+    UNKNOWN_MASTER_DATA = "unknown_master_data"  # set by the file intake (master data check), not the parser
     CONTRACT_VIOLATION = "contract_violation"
     SOURCE_NOT_ALLOWED = "source_not_allowed"
     # csv

@@ -193,9 +193,9 @@ def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[_Quanti
         current = quantities[-1] if quantities else None
         if seg.tag == "QTY":
             value = _decimal(seg, 2)
-            if value is None:
+            if value is None and not seg.el(2):  # a malformed QTY02 is already reported by the checks
                 ctx.error(seg, 2, Code.MISSING_DATA, "QTY02 carries no quantity")
-            else:
+            elif value is not None:
                 quantities.append(_Quantity(seg.el(1), value, seg))
         elif seg.tag == "SCH" and current is not None and current.qualifier in _IN_TRANSIT:
             day = parse_date(seg.el(6))
