@@ -11,7 +11,17 @@ from dataclasses import dataclass, fields
 
 from constructs import Node
 
-CONTEXT_DEFAULTS: dict[str, str | int | float] = {
+# Partners that may drop files (the folder under inbound/ is the partner id); cdk.json carries the same.
+DEFAULT_FILE_PARTNERS: dict[str, dict] = {
+    "acme-3pl": {"source": "wms", "senderIds": ["ACME3PL"], "formats": ["x12", "edifact"], "defaultLocationId": "DC-EAST"},
+    "globex-supplier": {"source": "supplier", "senderIds": ["GLOBEX"], "formats": ["x12", "edifact"], "supplierId": "SUP-1"},
+    "planning": {"source": "planning", "formats": ["csv"]},
+    "erp": {"source": "erp", "formats": ["csv"]},
+}
+FILE_PARTNER_SOURCES = frozenset({"erp", "planning", "wms", "tms", "supplier"})
+_PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "stage": "dev",
     "approvalThresholdPercent": 20,
     "approvalTimeoutSeconds": 86400,
@@ -37,9 +47,13 @@ CONTEXT_DEFAULTS: dict[str, str | int | float] = {
     "shipmentExceptionTimeoutSeconds": 172800,
     "fileArchiveTransitionDays": 90,
     "fileRejectedExpiryDays": 365,
+    # partner id (the folder under inbound/) -> profile; see distsync_core/file_intake.py partner_profiles
+    "filePartners": DEFAULT_FILE_PARTNERS,
     "cycleTolerancePercent": 2,
     "cycleChunkSize": 500,
     "cycleMaxConcurrency": 10,
+    "reconciliationSchedule": "cron(30 2 * * ? *)",
+    "reconciliationTimeZone": "UTC",
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -50,6 +64,17 @@ ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10_000, 5_000
 # A Distributed Map batch (ItemBatcher) is at most 256 KB of JSON: 1000 rows of the longest identifiers the
 # contract allows stay below it. Distributed Map runs at most 10 000 child executions at once.
 MAX_CYCLE_CHUNK_SIZE, MAX_DISTRIBUTED_MAP_CONCURRENCY = 1_000, 10_000
+
+_SCHEDULE_PATTERN = re.compile(r"^(cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")
+def _json_object(value: object, key: str) -> dict:
+    """A context value that is an object: from cdk.json as is, from ``-c key='{...}'`` as JSON text."""
+    import json
+
+    parsed = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(parsed, dict):
+        raise ValueError(f"context {key} must be a JSON object")
+    return parsed
+
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
@@ -85,10 +110,14 @@ class DistsyncConfig:
     # partner files (issue 6)
     file_archive_transition_days: int
     file_rejected_expiry_days: int
+    file_partners: dict
     # forecast cycles at planning scale (issue 6, infra/constructs/forecast_cycles.py)
     cycle_tolerance_percent: float
     cycle_chunk_size: int
     cycle_max_concurrency: int
+    # financial reconciliation (issue 6, infra/constructs/reconciliation.py)
+    reconciliation_schedule: str
+    reconciliation_time_zone: str
 
     @property
     def is_prod(self) -> bool:
@@ -126,12 +155,21 @@ class DistsyncConfig:
             shipment_exception_timeout_seconds=int(get("shipmentExceptionTimeoutSeconds")),
             file_archive_transition_days=int(get("fileArchiveTransitionDays")),
             file_rejected_expiry_days=int(get("fileRejectedExpiryDays")),
+            file_partners=_json_object(get("filePartners"), "filePartners"),
             cycle_tolerance_percent=float(get("cycleTolerancePercent")),
             cycle_chunk_size=int(get("cycleChunkSize")),
             cycle_max_concurrency=int(get("cycleMaxConcurrency")),
+            reconciliation_schedule=str(get("reconciliationSchedule")),
+            reconciliation_time_zone=str(get("reconciliationTimeZone")),
         )
         config.validate()
         return config
+
+    def _validate_file_partners(self) -> None:
+        for partner_id, partner in self.file_partners.items():
+            if not _PARTNER_ID.match(partner_id) or partner.get("source") not in FILE_PARTNER_SOURCES:
+                raise ValueError(f"filePartners: {partner_id!r} needs a lowercase id and a source in "
+                                 f"{sorted(FILE_PARTNER_SOURCES)}")
 
     def validate(self) -> None:
         # The stage is part of resource names (bus, registry, stack), so keep it name-safe.
@@ -141,6 +179,7 @@ class DistsyncConfig:
             value = getattr(self, field.name)
             if isinstance(value, int | float) and value <= 0:
                 raise ValueError(f"context value for {field.name} must be positive, got {value}")
+        self._validate_file_partners()
         if not 0 < self.approval_threshold_percent <= 100:
             raise ValueError("approvalThresholdPercent must be in 1..100")
         if not 0 < self.error_rate_percent < 100:
@@ -156,6 +195,23 @@ class DistsyncConfig:
         if self.webhook_burst_limit < self.webhook_rate_limit:
             raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
         self._validate_cycles()
+        self._validate_reconciliation()
+
+    def _validate_reconciliation(self) -> None:
+        # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.
+        if not _SCHEDULE_PATTERN.match(self.reconciliation_schedule):
+            raise ValueError(
+                "reconciliationSchedule must be an EventBridge Scheduler cron(...) or rate(...) expression, "
+                f"got {self.reconciliation_schedule!r}"
+            )
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.reconciliation_time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"reconciliationTimeZone must be an IANA time zone name, got {self.reconciliation_time_zone!r}"
+            ) from exc
 
     def _validate_cycles(self) -> None:
         if self.cycle_tolerance_percent >= self.approval_threshold_percent:

@@ -20,6 +20,7 @@ from infra.constructs.data_stores import DataStores
 from infra.constructs.distsync_function import DistsyncFunction
 from infra.constructs.domain_pipeline import DomainPipeline
 from infra.constructs.event_backbone import EventBackbone
+from infra.constructs.file_intake import FileIntake
 from infra.constructs.file_landing import FileLanding
 from infra.constructs.forecast_cycles import ForecastCycles
 from infra.constructs.observability import AlarmThresholds, Domain, Observability
@@ -523,6 +524,7 @@ class DistsyncStack(Stack):
         )
         self.extra_outputs["LandingBucketName"] = self.landing.bucket.bucket_name
         self.forecast_cycles = ForecastCycles(self, "ForecastCycles", landing=self.landing)
+        self.file_intake = FileIntake(self, "FileIntake", landing=self.landing)
 
         webhook = WebhookApi(
             self,
