@@ -26,13 +26,17 @@ RUN_BY_RUNTIME = {
     # moto "invokes" SQS event source mappings inside send_message and drops the messages: we poll instead.
     "AWS::Lambda::EventSourceMapping",
 }
-# Observability-only types moto has no model for: it skips them, and then fails on any Fn::GetAtt to them
-# (a dashboard's alarm widgets). Nothing the local runtime runs depends on them, so they are left out.
+# Types moto has no CloudFormation model for: it skips them, and then fails on any Ref/Fn::GetAtt to them
+# (a dashboard's alarm widgets, a schedule's name in the outputs). Nothing the local runtime runs depends on
+# them (observability, and schedules moto would not fire), so they are left out.
 NOT_EMULATED = {
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::CompositeAlarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::CDK::Metadata",
+    # EventBridge Scheduler: moto's CloudFormation has no model for it, and moto never fires schedules
+    # anyway; the function it would invoke runs on demand (`distsync reconcile`).
+    "AWS::Scheduler::Schedule",
 }
 
 

@@ -91,6 +91,27 @@ class SignedClient:
 
 
 class ErpClientSim(SignedClient):
+    """The ERP's side of the webhooks. Like an ERP, it books a financial posting before it notifies: every
+    ``FinancialPostingRecorded`` it sends is first booked in the ERP simulator's journal (``POST
+    /_sim/erp/postings`` on the same base URL, the local stack's), which the reconciliation reads back as
+    the ERP's totals; so a posting whose webhook was refused or lost still counts on the ERP's side."""
+
+    def webhook(self, source: str, event_type: str, data: dict[str, Any], **kw: Any) -> HttpResult:
+        if event_type == "FinancialPostingRecorded":
+            booked = send(self.base_url + "/_sim/erp/postings", "POST", json.dumps(data).encode(),
+                          {"Content-Type": "application/json"})
+            if booked.status not in (200, 422):  # 422: not a posting the ERP could book (a negative test)
+                raise RuntimeError(f"the ERP simulator did not book the posting: HTTP {booked.status} {booked.body}")
+        return super().webhook(source, event_type, data, **kw)
+
+    def financial_posting(self, posting_id: str, posting_type: str, domain: str, amount_minor: int,
+                          posting_date: str, *, currency: str = "EUR", reference: str = "REF-1",
+                          correlation_id: str | None = None) -> HttpResult:
+        return self.webhook("erp", "FinancialPostingRecorded", {
+            "postingId": posting_id, "postingType": posting_type, "domain": domain, "amountMinor": amount_minor,
+            "currency": currency, "postingDate": posting_date, "reference": reference,
+        }, correlation_id=correlation_id)
+
     def upsert_item_location(self, item_id: str, location_id: str, *, safety_stock: float, reorder_point: float,
                              unit_of_measure: str = "EA", supplier_id: str = "SUP-1", lead_time_days: int = 7,
                              correlation_id: str | None = None) -> HttpResult:

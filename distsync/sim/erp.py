@@ -9,6 +9,13 @@
 - ``POST /_sim/erp/faults`` ``{"status": 503, "count": 3}``: the next N calls fail with that status;
   ``"delaySeconds"`` makes them slow first (timeouts); ``{"status": 200, "delaySeconds": 2, "count": 5}``
   makes the next N calls slow but successful
+- the ERP's financial posting journal (what the reconciliation compares distsync with):
+  ``GET /api/v1/postings/totals?date=YYYY-MM-DD`` totals of the postings it knows for that date, per domain,
+  posting type and currency (``amountMinor``, ``count``); ``POST /_sim/erp/postings`` books postings
+  (``FinancialPostingRecorded`` data, one or ``{"postings": [...]}``; the same ``postingId`` again replaces
+  it: a different amount); ``GET /_sim/erp/postings`` lists them. ``ErpClientSim`` books every
+  ``FinancialPostingRecorded`` it sends here first, as an ERP books a posting before it notifies; a posting
+  booked only here is one distsync never heard of.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from .http import JsonRequest, JsonServer
 
@@ -39,6 +47,7 @@ class ErpSimulator(JsonServer):
         self.records: list[dict[str, Any]] = []
         self._responses: dict[str, dict[str, Any]] = {}
         self._fault: dict[str, Any] = {"status": 0, "count": 0, "delaySeconds": 0}
+        self.postings: dict[str, dict[str, Any]] = {}  # the posting journal, by posting id
         super().__init__(
             [
                 ("PUT", _PARAMS, self._put),
@@ -47,6 +56,9 @@ class ErpSimulator(JsonServer):
                 ("POST", re.compile(r"/_sim/erp/faults"), self._faults),
                 ("GET", re.compile(r"/_sim/erp/records"), lambda _r: (200, {"records": self.recorded()}, {})),
                 *(("PUT", pattern, self._recorder(kind)) for kind, pattern in _RECORDED),
+                ("GET", re.compile(r"/api/v1/postings/totals"), self._posting_totals),
+                ("POST", re.compile(r"/_sim/erp/postings"), self._book),
+                ("GET", re.compile(r"/_sim/erp/postings"), lambda _r: (200, {"postings": self.journal()}, {})),
             ],
             port=port,
         )
@@ -143,3 +155,53 @@ class ErpSimulator(JsonServer):
             return 200, entry, {}
 
         return record
+
+    # ------------------------------------------------------------------------------ financial postings
+    def book_posting(self, posting: dict[str, Any]) -> dict[str, Any]:
+        """Book (or replace) a posting in the journal; validated as FinancialPostingRecorded data."""
+        from distsync_core.contracts import FinancialPostingRecorded
+
+        entry = FinancialPostingRecorded.model_validate(posting).model_dump(by_alias=True, mode="json")
+        with self._lock:
+            self.postings[entry["postingId"]] = entry
+        return entry
+
+    def journal(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(p) for p in self.postings.values()]
+
+    def posting_totals(self, posting_date: str) -> list[dict[str, Any]]:
+        totals: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for p in self.journal():
+            if p["postingDate"] != posting_date:
+                continue
+            key = (p["domain"], p["postingType"], p["currency"])
+            line = totals.setdefault(key, {"domain": key[0], "postingType": key[1], "currency": key[2],
+                                           "amountMinor": 0, "count": 0})
+            line["amountMinor"] += p["amountMinor"]
+            line["count"] += 1
+        return [totals[k] for k in sorted(totals)]
+
+    def _book(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
+        from pydantic import ValidationError
+
+        body = request.json()
+        postings = body["postings"] if isinstance(body, dict) and "postings" in body else [body]
+        try:
+            booked = [self.book_posting(p) for p in postings]
+        except ValidationError as exc:
+            return 422, {"error": f"not a posting: {exc.errors(include_url=False)}"}, {}
+        return 200, {"booked": booked}, {}
+
+    def _posting_totals(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
+        fault = self._take_fault()
+        if fault:
+            if fault["delaySeconds"]:
+                time.sleep(fault["delaySeconds"])
+            if fault["status"] != 200:
+                return fault["status"], {"error": "injected fault"}, {}
+        query = parse_qs(urlsplit(request.path).query)
+        posting_date = (query.get("date") or [""])[-1]
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", posting_date):
+            return 400, {"error": "query parameter date=YYYY-MM-DD is required"}, {}
+        return 200, {"date": posting_date, "totals": self.posting_totals(posting_date)}, {}

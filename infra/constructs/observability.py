@@ -53,6 +53,7 @@ COUNT_METRICS = (
     "OrderUpdatesOutOfOrder",
     "ShipmentExceptionsOpened",
     "PlanningExceptionsRaised",
+    "ReconciliationMismatches",  # per reconciliation run (0 when balanced); alarm above 0
 )
 FORECAST_TO_ERP_LATENCY = "ForecastToErpLatency"  # Milliseconds: recommendation received -> ERP updated
 APPROVAL_TURNAROUND = "ApprovalTurnaround"  # Seconds: approval requested -> decided

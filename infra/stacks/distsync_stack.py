@@ -24,6 +24,7 @@ from infra.constructs.file_intake import FileIntake
 from infra.constructs.file_landing import FileLanding
 from infra.constructs.forecast_cycles import ForecastCycles
 from infra.constructs.observability import AlarmThresholds, Domain, Observability
+from infra.constructs.reconciliation import Reconciliation
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.webhook_api import WebhookApi, WebhookSecret
 from infra.constructs.workflow import AslWorkflow
@@ -525,6 +526,7 @@ class DistsyncStack(Stack):
         self.extra_outputs["LandingBucketName"] = self.landing.bucket.bucket_name
         self.forecast_cycles = ForecastCycles(self, "ForecastCycles", landing=self.landing)
         self.file_intake = FileIntake(self, "FileIntake", landing=self.landing)
+        self.reconciliation = Reconciliation(self, "Reconciliation")
 
         webhook = WebhookApi(
             self,

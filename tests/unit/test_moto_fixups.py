@@ -18,8 +18,11 @@ TEMPLATE = {
         "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
         "Dashboard": {"Type": "AWS::CloudWatch::Dashboard",
                       "Properties": {"DashboardBody": {"Fn::GetAtt": ["Alarm", "Arn"]}}},
+        "Schedule": {"Type": "AWS::Scheduler::Schedule", "DependsOn": ["Role"],
+                     "Properties": {"Target": {"Arn": {"Fn::GetAtt": ["Fn", "Arn"]}}}},
     },
-    "Outputs": {"BusName": {"Value": {"Ref": "Bus"}}, "DashboardName": {"Value": {"Ref": "Dashboard"}}},
+    "Outputs": {"BusName": {"Value": {"Ref": "Bus"}}, "DashboardName": {"Value": {"Ref": "Dashboard"}},
+                "ScheduleName": {"Value": {"Ref": "Schedule"}}},
     "Rules": {"CheckBootstrapVersion": {}},
 }
 

@@ -407,6 +407,100 @@ class PlanningException(ContractModel):
     previous_value: float | None = None
 
 
+
+# ---------------------------------------------------------------------------------------------------
+# Financial reconciliation
+# ---------------------------------------------------------------------------------------------------
+PostingType = Literal["goods_receipt", "goods_issue", "invoice"]
+# The distsync domain a posting belongs to (goods receipts: inventory or supplier POs; goods issues:
+# inventory, orders or shipments; invoices: orders (customers) or supplier).
+PostingDomain = Literal["inventory", "orders", "fulfillment", "supplier"]
+POSTING_DOMAINS: tuple[str, ...] = ("inventory", "orders", "fulfillment", "supplier")
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
+# Money is an integer number of the currency's minor units (cents for EUR/USD, yen for JPY): exact in JSON
+# (every integer below 2**53 is exact even for parsers that read numbers as doubles), in DynamoDB and in sums,
+# with no "12.5" vs "12.50" question. A posting is at most 10**15 - 1 minor units either way (credit notes and
+# reversals are negative), so a day's totals stay exact far beyond any realistic volume.
+AmountMinor = Annotated[
+    int,
+    Field(ge=-(10**15 - 1), le=10**15 - 1, strict=True,
+          description="Amount in minor units of the currency (EUR 1234.56 is 123456); negative for reversals"),
+]
+Count = Annotated[int, Field(ge=0, strict=True)]
+TotalMinor = Annotated[int, Field(strict=True, description="Sum of amounts in minor units of the currency")]
+ReconciliationStatus = Literal["balanced", "mismatched"]
+
+
+class FinancialPostingRecorded(ContractModel):
+    """The ERP booked a financial posting (goods receipt, goods issue or invoice) for a business document."""
+
+    posting_id: Identifier
+    posting_type: PostingType
+    domain: PostingDomain
+    amount_minor: AmountMinor
+    currency: Currency
+    posting_date: date = Field(description="The accounting date the ERP booked it on")
+    reference: Identifier = Field(description="The document it posts: purchase order, order or shipment id")
+
+    def business_key(self) -> str | None:
+        return f"POSTING#{self.posting_id}"
+
+
+class ReconciliationTotal(ContractModel):
+    """ERP and distsync totals of one domain, posting type and currency on the reconciled date."""
+
+    domain: PostingDomain
+    posting_type: PostingType
+    currency: Currency
+    erp_amount_minor: TotalMinor
+    erp_count: Count
+    recorded_amount_minor: TotalMinor
+    recorded_count: Count
+    status: ReconciliationStatus
+
+
+class ReconciliationMismatch(ContractModel):
+    """A total that does not reconcile, with what kind of difference it is."""
+
+    domain: PostingDomain
+    posting_type: PostingType
+    currency: Currency
+    kind: Literal["missing_in_distsync", "missing_in_erp", "count_difference", "amount_difference"]
+    erp_amount_minor: TotalMinor
+    erp_count: Count
+    recorded_amount_minor: TotalMinor
+    recorded_count: Count
+    difference_minor: TotalMinor = Field(description="ERP amount minus recorded amount")
+    count_difference: int = Field(strict=True, description="ERP count minus recorded count")
+    message: Name
+
+
+class DomainReconciliation(ContractModel):
+    domain: PostingDomain
+    status: ReconciliationStatus
+    mismatches: Count
+
+
+class ReconciliationCompleted(ContractModel):
+    """distsync compared the ERP's posting totals of a date with the postings it recorded, per domain."""
+
+    reconciliation_id: Identifier
+    posting_date: date
+    status: ReconciliationStatus
+    domains: list[DomainReconciliation] = Field(max_length=len(POSTING_DOMAINS))
+    totals: list[ReconciliationTotal] = Field(max_length=1000)
+    mismatches: list[ReconciliationMismatch] = Field(max_length=1000)
+
+    @model_validator(mode="after")
+    def _status_matches_mismatches(self) -> ReconciliationCompleted:
+        if (self.status == "mismatched") != bool(self.mismatches):
+            raise ValueError('status is "mismatched" exactly when mismatches are listed')
+        return self
+
+    def business_key(self) -> str | None:
+        return f"RECONCILIATION#{self.posting_date.isoformat()}"
+
+
 @dataclass(frozen=True)
 class Contract:
     event_type: str
@@ -486,6 +580,14 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             PlanningException,
             frozenset({"distsync.supplier"}),
             "distsync.planning-exceptions",
+        ),
+        Contract("FinancialPostingRecorded", "1", FinancialPostingRecorded, frozenset({"erp"}), "distsync.finance"),
+        Contract(
+            "ReconciliationCompleted",
+            "1",
+            ReconciliationCompleted,
+            frozenset({"distsync.finance"}),
+            "distsync.finance",
         ),
     )
 }

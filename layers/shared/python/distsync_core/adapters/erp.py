@@ -60,7 +60,7 @@ class PartnerClient:
         self._retry = urllib3.Retry(
             total=max(0, max_attempts - 1),
             status_forcelist=RETRYABLE_STATUSES,
-            allowed_methods=frozenset({"PUT", "POST"}),
+            allowed_methods=frozenset({"PUT", "POST", "GET"}),
             backoff_factor=backoff_seconds,
             backoff_max=30,
             respect_retry_after_header=True,
@@ -74,12 +74,22 @@ class PartnerClient:
         """``path`` is relative to the base URL, with its parameters already quoted (see :func:`segment`)."""
         return self._send(method, f"{self.base_url}{path}", payload, idempotency_key, correlation_id)
 
-    def _send(self, method: str, url: str, payload: dict[str, Any], key: str, correlation_id: str) -> ErpResult:
+    def get(self, path: str, *, correlation_id: str) -> ErpResult:
+        """A read (no body, no idempotency key: a GET is safe to retry as it is)."""
+        return self._send("GET", f"{self.base_url}{path}", None, None, correlation_id)
+
+    def _send(self, method: str, url: str, payload: dict[str, Any] | None, key: str | None,
+              correlation_id: str) -> ErpResult:
         import urllib3
 
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key, "X-Correlation-Id": correlation_id}
+        headers = {"X-Correlation-Id": correlation_id}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        body = None if payload is None else json.dumps(payload).encode()
         try:
-            resp = self._http.request(method, url, body=json.dumps(payload).encode(), headers=headers)
+            resp = self._http.request(method, url, body=body, headers=headers)
         except urllib3.exceptions.HTTPError as exc:  # connection errors and timeouts after the retries
             raise self.unavailable(
                 f"{self.name} unreachable after retries: {exc.__class__.__name__}: {exc}"
@@ -128,6 +138,12 @@ class ErpClient(PartnerClient):
                             idempotency_key: str, correlation_id: str) -> ErpResult:
         return self.send("PUT", f"/v1/items/{segment(item_id)}/locations/{segment(location_id)}/demand-forecast",
                          payload, idempotency_key=idempotency_key, correlation_id=correlation_id)
+
+
+    def get_posting_totals(self, posting_date: str, *, correlation_id: str) -> ErpResult:
+        """The ERP's financial posting totals of one date (``YYYY-MM-DD``), per domain, posting type and
+        currency: ``{"date": ..., "totals": [{"domain", "postingType", "currency", "amountMinor", "count"}]}``."""
+        return self.get(f"/v1/postings/totals?date={quote(posting_date, safe='')}", correlation_id=correlation_id)
 
 
 class PlanningUnavailable(PartnerUnavailable):

@@ -1,0 +1,196 @@
+"""``Reconciliation``: financial postings recorded once, and a daily reconciliation against the ERP (issue 6,
+"Financial reconciliation").
+
+- ``FinancialPostingRecorded`` (ERP webhook, bus source ``distsync.finance``) -> ``PostingRecorderPipeline``
+  -> ``posting_recorder``: one item per posting id in the postings table (conditional put), with the index
+  ``byPeriod`` (``<postingDate>#<domain>`` + posting id) the reconciliation queries per domain and date.
+- ``reconciliation``: for a date (default: yesterday in ``reconciliationTimeZone``), the ERP's posting
+  totals from its export API against the recorded postings, per domain, posting type and currency;
+  publishes ``ReconciliationCompleted`` with the mismatches and emits ``ReconciliationMismatches``.
+- An **EventBridge Scheduler** schedule (``reconciliationSchedule`` in ``reconciliationTimeZone``, daily at
+  02:30 by default) invokes it; its role may invoke this one function only, and only for this schedule.
+  ``distsync reconcile --date`` invokes the same function on demand.
+- An alarm on ``ReconciliationMismatches`` > 0, to the stack's alarm topic.
+
+Wired into the stack by constructing it once: functions via ``stack.make_function``, the pipeline via
+``stack.add_pipeline``, its dashboard domain and outputs into the stack's collections.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra.constructs.observability import Domain, business_metric
+
+if TYPE_CHECKING:
+    from infra.stacks.distsync_stack import DistsyncStack
+
+PERIOD_INDEX = "byPeriod"  # distsync_core.adapters.postings.PERIOD_INDEX
+MISMATCH_METRIC = "ReconciliationMismatches"
+RECORDER_TIMEOUT = Duration.seconds(30)
+RECONCILIATION_TIMEOUT = Duration.seconds(60)  # one ERP call (with retries) and one query per domain
+ALARM_PERIOD = Duration.hours(1)
+# The schedule's input: Scheduler fills in the scheduled time, so a late (retried) invocation still
+# reconciles the day before the *scheduled* time, not the day before it happened to run.
+SCHEDULE_INPUT = {"trigger": "schedule", "scheduledTime": "<aws.scheduler.scheduled-time>"}
+
+
+class Reconciliation(Construct):
+    def __init__(self, stack: DistsyncStack, construct_id: str) -> None:
+        super().__init__(stack, construct_id)
+        from infra.stacks.distsync_stack import ERP_BACKOFF_SECONDS, ERP_TIMEOUT_SECONDS  # (stack imports us)
+
+        config = stack.config
+        _s = dynamodb.AttributeType.STRING
+
+        # One item per posting id; by period ("<postingDate>#<domain>") for the reconciliation.
+        self.postings = dynamodb.Table(
+            self,
+            "PostingsTable",
+            partition_key=dynamodb.Attribute(name="postingId", type=_s),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=stack.removal,
+        )
+        self.postings.add_global_secondary_index(
+            index_name=PERIOD_INDEX,
+            partition_key=dynamodb.Attribute(name="period", type=_s),
+            sort_key=dynamodb.Attribute(name="postingId", type=_s),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+        # --- recorder: FinancialPostingRecorded -> pipeline -> posting_recorder ---
+        self.recorder = stack.make_function(
+            "PostingRecorderFunction",
+            "posting_recorder",
+            RECORDER_TIMEOUT,
+            "Records every ERP financial posting once, by posting id and by date and domain",
+            POSTINGS_TABLE_NAME=self.postings.table_name,
+            QUARANTINE_TABLE_NAME=stack.tables.quarantine.table_name,
+            MAX_RECEIVE_COUNT=str(config.max_receive_count),
+        )
+        # conditional put, and the stored posting to compare a repeated one with (no grant_* helper: with
+        # an index on the table the CDK grants would add "<table arn>/index/*")
+        iam.Grant.add_to_principal(
+            grantee=self.recorder,
+            actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+            resource_arns=[self.postings.table_arn],
+        )
+        stack.tables.grant_quarantine_write(self.recorder)
+        self.pipeline = stack.add_pipeline(
+            "PostingRecorderPipeline",
+            function=self.recorder,
+            batch_size=10,
+            sources=("distsync.finance",),
+            detail_types=("FinancialPostingRecorded",),
+        )
+
+        # --- reconciliation ---
+        self.function = stack.make_function(
+            "ReconciliationFunction",
+            "reconciliation",
+            RECONCILIATION_TIMEOUT,
+            "Reconciles the ERP's posting totals of a date with the recorded postings per domain",
+            ERP_BASE_URL=config.erp_base_url,
+            ERP_MAX_ATTEMPTS=str(config.erp_max_attempts),
+            ERP_BACKOFF_SECONDS=ERP_BACKOFF_SECONDS,
+            ERP_TIMEOUT_SECONDS=ERP_TIMEOUT_SECONDS,
+            POSTINGS_TABLE_NAME=self.postings.table_name,
+            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            RECONCILIATION_TIME_ZONE=config.reconciliation_time_zone,
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.function,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.postings.table_arn}/index/{PERIOD_INDEX}"],
+        )
+        stack.bus.grant_put_events_to(self.function)
+
+        # --- EventBridge Scheduler: the daily run ---
+        schedule_name = f"distsync-{config.stage}-reconciliation"
+        schedule_arn = Stack.of(self).format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"default/{schedule_name}",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        self.schedule_role = iam.Role(
+            self,
+            "ScheduleRole",
+            description=f"{schedule_name}: invokes the reconciliation function, nothing else",
+            # confused deputy: only this account's schedule of this name may assume it
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            ),
+        )
+        self.schedule_role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=schedule_name,
+            description="Daily financial reconciliation: the ERP's posting totals of the previous day against "
+            "the postings distsync recorded",
+            schedule_expression=config.reconciliation_schedule,
+            schedule_expression_timezone=config.reconciliation_time_zone,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=self.schedule_role.role_arn,
+                input=json.dumps(SCHEDULE_INPUT),
+                # delivery retries (throttling); a failing run is the function's error-rate alarm
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+                ),
+            ),
+        )
+        # The role's policy must exist before the schedule first fires.
+        self.schedule.node.add_dependency(self.schedule_role)
+
+        # --- alarm: a reconciliation with mismatches ---
+        self.alarm_name = f"distsync-{config.stage}-reconciliation-mismatches"
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "MismatchAlarm",
+            alarm_name=self.alarm_name,
+            alarm_description=f"distsync-{config.stage}: a financial reconciliation found postings that do not "
+            "reconcile with the ERP (ReconciliationCompleted lists them; distsync reconcile --date re-runs it)",
+            metric=business_metric(MISMATCH_METRIC, statistic="Maximum", period=ALARM_PERIOD, labelled=False),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarm.add_alarm_action(cw_actions.SnsAction(stack.alarm_topic))
+
+        stack.domains.append(
+            Domain(
+                key="finance",
+                title="Financial reconciliation (ERP postings recorded, daily reconciliation)",
+                pipelines=("PostingRecorderPipeline",),
+                functions=("reconciliation",),
+                metrics=(MISMATCH_METRIC, "RecordsQuarantined"),
+            )
+        )
+        stack.extra_outputs["PostingsTableName"] = self.postings.table_name
+        stack.extra_outputs["ReconciliationFunctionName"] = self.function.function_name
+        stack.extra_outputs["ReconciliationScheduleName"] = self.schedule.ref
