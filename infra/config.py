@@ -13,8 +13,14 @@ from constructs import Node
 
 # Partners that may drop files (the folder under inbound/ is the partner id); cdk.json carries the same.
 DEFAULT_FILE_PARTNERS: dict[str, dict] = {
-    "acme-3pl": {"source": "wms", "senderIds": ["ACME3PL"], "formats": ["x12", "edifact"], "defaultLocationId": "DC-EAST"},
-    "globex-supplier": {"source": "supplier", "senderIds": ["GLOBEX"], "formats": ["x12", "edifact"], "supplierId": "SUP-1"},
+    "acme-3pl": {
+        "source": "wms", "senderIds": ["ACMEWMS"], "receiverIds": ["DISTSYNC"], "formats": ["x12", "edifact"],
+        "locationMap": {"ACME-E1": "DC-EAST", "ACME-W1": "DC-WEST"}, "defaultLocationId": "DC-EAST",
+    },
+    "globex-supplier": {
+        "source": "supplier", "senderIds": ["1556150"], "formats": ["x12", "edifact"], "supplierId": "SUP-1",
+        "defaultLocationId": "DC-EAST",
+    },
     "planning": {"source": "planning", "formats": ["csv"]},
     "erp": {"source": "erp", "formats": ["csv"]},
 }

@@ -568,7 +568,10 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             "distsync.atp",
         ),
         Contract("OrderStatusChanged", "1", OrderStatusChanged, frozenset({"erp"}), "distsync.orders"),
-        Contract("ShipmentMilestone", "1", ShipmentMilestone, frozenset({"wms", "tms"}), "distsync.fulfillment"),
+        # A supplier's advance ship notice (X12 856, EDIFACT DESADV) is a "shipped" milestone too.
+        Contract(
+            "ShipmentMilestone", "1", ShipmentMilestone, frozenset({"wms", "tms", "supplier"}), "distsync.fulfillment"
+        ),
         Contract("SupplierLeadTimeChanged", "1", SupplierLeadTimeChanged, frozenset({"supplier"}), "distsync.supplier"),
         Contract("PurchaseOrderConfirmed", "1", PurchaseOrderConfirmed, frozenset({"supplier"}), "distsync.supplier"),
         Contract(
