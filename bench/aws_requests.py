@@ -161,6 +161,8 @@ def _capacity(operation: str, params: dict[str, Any]) -> tuple[float, float]:
         return 1, 0
     if operation == "GetItem":
         return 0, 1 if params.get("ConsistentRead") else 0.5
+    if operation == "Query":  # a GSI query (eventually consistent) of small items: the 0.5-unit minimum
+        return 0, 0.5
     return 0, 0
 
 
