@@ -250,7 +250,9 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
     quantities, as_of_dtm = _read_quantities(ctx, group)
     loc = _first(group, "LOC")
     code, location_ref = (loc.el(2), ctx.ref(loc, 2, 1)) if loc is not None and loc.el(2) else header_location
-    location_id = resolve_location(code, ctx.partner)
+    location_id, note = resolve_location(code, ctx.partner)
+    if note:
+        ctx.transaction.add(location_ref.error(Code.UNKNOWN_LOCATION, note, value=code, warning=True))
     if location_id is None:
         ctx.error(
             lin,

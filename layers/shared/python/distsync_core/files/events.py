@@ -3,6 +3,7 @@ violation pointing back at the segment (or CSV line and column) the value came f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,8 @@ from pydantic import ValidationError
 
 from ..contracts import contract_for, latest_version
 from .model import CanonicalEvent, Code, FileError, PartnerProfile
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")  # contracts.Identifier
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,20 @@ def _violation(event_type: str, err: Mapping[str, Any], refs: Mapping[str, Ref],
     return ref.error(Code.CONTRACT_VIOLATION, f"{event_type} {field}: {err['msg']}", value=shown)
 
 
-def resolve_location(code: str | None, partner: PartnerProfile) -> str | None:
-    """The partner's location code translated through its map (unmapped codes as they are), or the
-    partner's default location when the file names none."""
+def resolve_location(code: str | None, partner: PartnerProfile) -> tuple[str | None, str | None]:
+    """(distsync location id, a note when a fallback was used) for a partner's location code: the
+    partner's map first; a code that is a valid id as it is; else the partner's default location (with a
+    note for the report); else the code itself, which the contract then refuses by name. Without a
+    code: the partner's default location."""
     code = (code or "").strip()
-    if code:
-        return partner.location_map.get(code, code)
-    return partner.default_location_id
+    if not code:
+        return partner.default_location_id, None
+    if code in partner.location_map:
+        return partner.location_map[code], None
+    if _IDENTIFIER.match(code) or not partner.default_location_id:
+        return code, None
+    note = f"location code {code!r} is not in the partner's location map: default location {partner.default_location_id!r} used"
+    return partner.default_location_id, note
 
 
 def pick_item(pairs: Iterable[tuple[str, str]], partner: PartnerProfile) -> tuple[str, str] | None:

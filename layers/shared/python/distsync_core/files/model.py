@@ -109,6 +109,36 @@ class PartnerProfile:
         object.__setattr__(self, "formats", frozenset(FileFormat(f) for f in self.formats))
         self.tz()  # fail on an unknown zone when the profile is made, not on the first file
 
+    @classmethod
+    def from_config(cls, partner_id: str, config: Mapping[str, Any]) -> PartnerProfile:
+        """A profile from the camelCase partner configuration (``source``, ``senderIds``,
+        ``receiverIds``, ``formats``, ``locationMap``, ``defaultLocationId``, ``itemQualifiers``,
+        ``defaultCarrier``, ``supplierId``, ``timezone``, ``defaultUnitOfMeasure``)."""
+        names = {
+            "senderIds": "sender_ids",
+            "receiverIds": "receiver_ids",
+            "formats": "formats",
+            "locationMap": "location_map",
+            "defaultLocationId": "default_location_id",
+            "itemQualifiers": "item_qualifiers",
+            "defaultCarrier": "default_carrier",
+            "supplierId": "supplier_id",
+            "timezone": "timezone",
+            "defaultUnitOfMeasure": "default_unit_of_measure",
+        }
+        unknown = set(config) - set(names) - {"source"}
+        if unknown:
+            raise ValueError(f"unknown partner setting(s) {', '.join(sorted(unknown))} for {partner_id!r}")
+        kwargs: dict[str, Any] = {names[k]: v for k, v in config.items() if k in names}
+        for key in ("sender_ids", "receiver_ids", "item_qualifiers"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
+        if "formats" in kwargs:
+            kwargs["formats"] = frozenset(kwargs["formats"])
+        if "location_map" in kwargs:
+            kwargs["location_map"] = dict(kwargs["location_map"])
+        return cls(partner_id=partner_id, source=config["source"], **kwargs)
+
     def tz(self) -> tzinfo:
         if self.timezone in ("UTC", "Z"):
             return UTC
@@ -211,7 +241,9 @@ class Transaction:
 
     def add(self, issue: FileError) -> None:
         target = self.errors if issue.severity == "error" else self.warnings
-        target.append(_with_index(issue, self.index))
+        issue = _with_index(issue, self.index)
+        if issue not in target:  # the same finding reached twice (one N1 for several lines) is one
+            target.append(issue)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "kind": self.kind, "status": self.status}

@@ -91,7 +91,9 @@ def _item(ctx: SetContext, seg: Segment, first: int) -> tuple[str | None, Ref]:
 
 
 def _location(ctx: SetContext, n1: Segment | None, anchor: Segment) -> tuple[str | None, Ref]:
-    location = resolve_location(n1.el(4) if n1 else None, ctx.partner)
+    location, note = resolve_location(n1.el(4) if n1 else None, ctx.partner)
+    if note and n1 is not None:
+        ctx.warn(n1, 4, Code.UNKNOWN_LOCATION, note, n1.el(4))
     if location is None:
         ctx.error(
             anchor,
