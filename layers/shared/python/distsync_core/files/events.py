@@ -67,10 +67,13 @@ def build_event(
     default: Ref,
     version: str | None = None,
     occurred_at: datetime | None = None,
+    already_failed: bool = False,
 ) -> tuple[CanonicalEvent | None, list[FileError]]:
     """Validate ``data`` (camelCase) against the contract (the latest version unless ``version``) and check
     that the partner's source may produce the type. ``refs`` maps field paths ("lines.0.itemId",
-    "buckets.3") to where the value came from; a violation is reported at the longest matching path."""
+    "buckets.3") to where the value came from; a violation is reported at the longest matching path.
+    ``already_failed``: the transaction has errors already, so a missing value (None) is their
+    consequence and not reported again."""
     contract = contract_for(event_type, version) if version else latest_version(event_type)
     if partner.source not in contract.producers:
         reason = (
@@ -81,7 +84,10 @@ def build_event(
     try:
         model = contract.model.model_validate(data)
     except ValidationError as exc:
-        return None, [_violation(event_type, err, refs, default) for err in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        if already_failed:
+            errors = [err for err in errors if err.get("input") is not None]
+        return None, [_violation(event_type, err, refs, default) for err in errors]
     return (
         CanonicalEvent(
             event_type=contract.event_type,

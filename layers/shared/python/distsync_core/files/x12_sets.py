@@ -215,7 +215,13 @@ def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[_Quanti
 
 def _emit(ctx: SetContext, event_type: str, data: dict, refs: dict[str, Ref], default: Ref, occurred) -> None:
     event, errors = build_event(
-        event_type, data, ctx.partner, refs=refs, default=default, occurred_at=occurred
+        event_type,
+        data,
+        ctx.partner,
+        refs=refs,
+        default=default,
+        occurred_at=occurred,
+        already_failed=bool(ctx.transaction.errors),
     )
     for error in errors:
         ctx.transaction.add(error)
