@@ -18,9 +18,11 @@ from distsync.sim.partner import ChannelsSimulator, PlanningSimulator
 from distsync.sim.wms import WmsSimulator
 
 from .assembly import Assembly
+from .distributed_map import ChunkedRunner
 from .gateway import Gateway
 from .lambdas import DeployedFunction, LambdaService
 from .moto_backend import (
+    ACCOUNT_ID,
     LOCAL_CREDENTIALS,
     REGION,
     MotoServer,
@@ -111,9 +113,12 @@ class LocalStack:
         }
         self.physical.update(secrets)
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        make_state_machines_executable(
-            [self.physical[lid] for lid in self.assembly.of_type("AWS::StepFunctions::StateMachine")]
-        )
+        machines = [self.physical[lid] for lid in self.assembly.of_type("AWS::StepFunctions::StateMachine")]
+        # moto cannot run a Distributed Map: those state machines run in the chunked runner (same Lambda code)
+        self.chunked = ChunkedRunner(self.moto.client("s3"), lambda ref, event: self.lambdas.invoke(ref, event),
+                                     max_threads=max(2, self.concurrency))
+        chunked = self.chunked.install(machines, ACCOUNT_ID, REGION)
+        make_state_machines_executable([arn for arn in machines if arn not in chunked])
         enable_bucket_notifications(self.moto, template, self.physical)
 
     def _start_functions(self) -> None:
@@ -183,7 +188,7 @@ class LocalStack:
         return dlqs
 
     def idle(self) -> bool:
-        if self.lambdas.active or any(p.busy for p in self.pollers):
+        if self.lambdas.active or self.chunked.busy or any(p.busy for p in self.pollers):
             return False
         dlqs = self.dead_letter_queues()
         return all(depth == 0 for lid, depth in self.queue_depths().items() if lid not in dlqs)
@@ -216,6 +221,7 @@ class LocalStack:
             "queues": self.queues(),
             "deadLetterQueues": sorted(self.dead_letter_queues()),
             "functions": self.lambdas.stats(),
+            "chunkedExecutions": self.chunked.executions,
             "logs": str(self.workdir / "logs"),
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }
