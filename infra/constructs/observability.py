@@ -97,6 +97,9 @@ class Domain:
     state_machine: str | None = None  # key in the stack's state machines
     api: bool = False
     metrics: tuple[str, ...] = ()  # names from COUNT_METRICS / LATENCY_METRICS
+    # names of alarms the domain's construct created itself (e.g. a business threshold of its own): shown by
+    # name on its dashboard and the overview, like every other alarm
+    alarms: tuple[str, ...] = ()
 
 
 def business_metric(
@@ -163,6 +166,8 @@ class Observability(Construct):
             self._error_rate_alarm(folder, function)
         self._api_5xx_rate_alarm(api)
         self._sla_alarms()
+        for domain in self.domains:
+            self.alarm_names.update({f"alarm:{name}": name for name in domain.alarms})
 
         # --- dashboards ---
         self.dashboards: dict[str, cloudwatch.Dashboard] = {}
@@ -404,6 +409,7 @@ class Observability(Construct):
             alarms.append("sla:forecast-to-erp")
         if APPROVAL_TURNAROUND in domain.metrics:
             alarms.append("sla:approval-turnaround")
+        alarms += [f"alarm:{name}" for name in domain.alarms]
         self._alarm_status(facade, "Alarms", alarms)
 
         for pipeline_id in domain.pipelines:

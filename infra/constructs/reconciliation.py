@@ -189,6 +189,7 @@ class Reconciliation(Construct):
                 pipelines=("PostingRecorderPipeline",),
                 functions=("reconciliation",),
                 metrics=(MISMATCH_METRIC, "RecordsQuarantined"),
+                alarms=(self.alarm_name,),
             )
         )
         stack.extra_outputs["PostingsTableName"] = self.postings.table_name

@@ -27,6 +27,7 @@ PIPELINES = (
     "SupplierPipeline",
     "ForecastPipeline",
     "CycleFilePipeline",
+    "PostingRecorderPipeline",
 )
 # dashboard key -> (pipelines, function folders, business metrics it must show)
 DOMAIN_DASHBOARDS = {
@@ -73,6 +74,7 @@ DOMAIN_DASHBOARDS = {
         ["cycle_starter", "cycle_prepare", "cycle_chunk", "cycle_summary"],
         set(),
     ),
+    "finance": (["PostingRecorderPipeline"], ["posting_recorder", "reconciliation"], {"ReconciliationMismatches"}),
 }
 # dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
 STATE_MACHINES = {

@@ -43,6 +43,8 @@ TABLE_ACCESS = {
     "cycle_prepare": {"cycle_runs": "w", "trace": "w"},  # the run record (UpdateItem)
     "cycle_chunk": {"masterdata": "r", "cycle_runs": "w", "trace": "w"},  # BatchGetItem; counts (Put + Update)
     "cycle_summary": {"cycle_runs": "w", "trace": "w"},  # closes the run, reads it back (ALL_NEW)
+    "posting_recorder": {"postings": "rw", "quarantine": "w", "trace": "w"},  # conditional put + compare
+    "reconciliation": {"postings": "r", "trace": "w"},  # the byPeriod index only
 }  # fmt: skip
 
 
@@ -81,6 +83,9 @@ def test_table_access_matches_the_contract(dev: Synth) -> None:
             if resource == INDEX_ARN(dev, "quarantine", "byWaitingFor"):
                 assert (folder, action) == ("masterdata_transformer", "dynamodb:Query"), (folder, action)
                 resource = resource["Fn::Join"][1][0]  # counts as reading the quarantine table
+            if resource == INDEX_ARN(dev, "postings", "byPeriod"):
+                assert (folder, action) == ("reconciliation", "dynamodb:Query"), (folder, action)
+                resource = resource["Fn::Join"][1][0]  # counts as reading the postings table
             assert isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"], (folder, resource)
             table = names[resource["Fn::GetAtt"][0]]
             if action in READ:
@@ -103,6 +108,7 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "supplier_transformer",  # PlanningException
         "cycle_chunk",  # ReplenishmentRecommended (material changes of a forecast cycle)
         "cycle_summary",  # ForecastCycleCompleted
+        "reconciliation",  # ReconciliationCompleted
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [
@@ -177,6 +183,7 @@ def test_only_pipeline_consumers_read_queues(dev: Synth) -> None:
         "supplier_transformer",
         "forecast_transformer",
         "cycle_starter",
+        "posting_recorder",
     }
     assert _holders(dev, "sqs:ReceiveMessage") == consumers
     for folder in consumers:  # each one reads its own queue and no other

@@ -47,6 +47,8 @@ PIPELINES = [
         5,
     ),
     ("ForecastPipeline", {"distsync.forecast": ["DemandForecastPublished"]}, "forecast_transformer", 5),
+    # issue 6: financial postings into the postings table (infra/constructs/reconciliation.py)
+    ("PostingRecorderPipeline", {"distsync.finance": ["FinancialPostingRecorded"]}, "posting_recorder", 10),
 ]
 # fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
 FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
@@ -79,6 +81,8 @@ TIMEOUTS = {
     "cycle_prepare": 300,  # streams a gzip cycle file into a plain copy
     "cycle_chunk": 60,
     "cycle_summary": 30,
+    "posting_recorder": 30,
+    "reconciliation": 60,  # one ERP export call (with retries) and a query per domain
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -133,6 +137,8 @@ EXTRA_ENV = {
         "CYCLE_TOLERANCE_PERCENT", "APPROVAL_THRESHOLD_PERCENT",
     },
     "cycle_summary": {"CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME", "CYCLE_TOLERANCE_PERCENT"},
+    "posting_recorder": {"POSTINGS_TABLE_NAME", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
+    "reconciliation": ERP_ENV | {"POSTINGS_TABLE_NAME", "EVENT_BUS_NAME", "RECONCILIATION_TIME_ZONE"},
 }  # fmt: skip
 
 
@@ -415,6 +421,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         "ORDERS_TABLE_NAME": "orders",
         "EXCEPTIONS_TABLE_NAME": "exception_cases",
         "CYCLE_RUNS_TABLE_NAME": "cycle_runs",
+        "POSTINGS_TABLE_NAME": "postings",
     }
     shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
     shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.backbone.bus)}
@@ -429,6 +436,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
             "APPROVAL_THRESHOLD_PERCENT": "20",
             "CYCLE_TOLERANCE_PERCENT": "2.0",
             "LANDING_BUCKET_NAME": {"Ref": dev.logical_id(dev.stack.landing.bucket)},
+            "RECONCILIATION_TIME_ZONE": "UTC",
         }
     )
     for folder, fn_id in dev.function_ids.items():

@@ -82,6 +82,7 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "orders": ([("orderId", "HASH")], None),
         "exception_cases": ([("caseId", "HASH")], None),
         "cycle_runs": ([("cycleId", "HASH"), ("sk", "RANGE")], "expiresAt"),
+        "postings": ([("postingId", "HASH")], None),  # + index byPeriod (tests/infra/test_reconciliation.py)
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():
