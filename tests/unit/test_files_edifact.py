@@ -411,3 +411,13 @@ def test_garbage_is_rejected_without_an_exception(raw):
 
     assert parsed.status == "rejected" and parsed.all_errors()
     json.dumps(parsed.error_report())
+
+
+def test_two_interchanges_in_one_file_are_refused_by_name():
+    raw = (OWN / "invrpt_mixed.edi").read_bytes() + (OWN / "invrpt_control_mismatch.edi").read_bytes()
+
+    parsed = parse_file(raw, WMS)
+
+    assert parsed.status == "rejected"
+    assert parsed.errors[0].reason == "a second interchange (one interchange per file) after the UNZ trailer"
+    assert (parsed.errors[0].segment_id, parsed.errors[0].line) == ("UNB", 35)

@@ -484,3 +484,13 @@ def test_the_package_imports_nothing_from_aws():
         env=env,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_two_interchanges_in_one_file_are_refused_by_name():
+    raw = (OWN / "846_mixed.edi").read_bytes() + (OWN / "846_inventory.edi").read_bytes()
+
+    parsed = parse_file(raw, WMS)
+
+    assert parsed.status == "rejected"
+    assert parsed.errors[0].reason == "a second interchange (one interchange per file) after the IEA trailer"
+    assert (parsed.errors[0].segment_id, parsed.errors[0].line) == ("ISA", 31)

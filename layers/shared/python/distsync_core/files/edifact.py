@@ -100,8 +100,13 @@ class _Walker:
             elif seg.tag == "UNZ":
                 self._unz(seg, unb, groups, messages)
                 for extra in self.segments[i + 1 :]:
+                    what = (
+                        "a second interchange (one interchange per file)"
+                        if extra.tag == "UNB"
+                        else f"segment {extra.tag}"
+                    )
                     self._interchange_error(
-                        extra, Code.DATA_OUTSIDE_ENVELOPE, f"segment {extra.tag} after the UNZ trailer"
+                        extra, Code.DATA_OUTSIDE_ENVELOPE, f"{what} after the UNZ trailer"
                     )
                 break
             else:

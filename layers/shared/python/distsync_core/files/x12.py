@@ -157,9 +157,12 @@ class _Walker:
 
     def _after_trailer(self, start: int) -> None:
         for seg in self.segments[start:]:
-            self._interchange_error(
-                seg, Code.DATA_OUTSIDE_ENVELOPE, f"segment {seg.tag} after the IEA trailer"
+            what = (
+                "a second interchange (one interchange per file)"
+                if seg.tag == "ISA"
+                else f"segment {seg.tag}"
             )
+            self._interchange_error(seg, Code.DATA_OUTSIDE_ENVELOPE, f"{what} after the IEA trailer")
 
     # ----------------------------------------------------------------------------------------------
     def _group(self, i: int) -> int:
