@@ -24,11 +24,13 @@ approvals_app = typer.Typer(help="Replenishment approvals waiting for planners",
 quarantine_app = typer.Typer(help="Events held back with the reason", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Shipment exception cases waiting for a resolution", no_args_is_help=True)
+files_app = typer.Typer(help="Partner files (X12, EDIFACT, CSV) in the landing bucket", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(files_app, name="files")
 console = Console()
 
 LocalOpt = Annotated[
@@ -306,6 +308,42 @@ def exceptions_resolve(
         console.print(f"[red]{case_id}: HTTP {result.status}: {result.body}[/]")
     if result.status != 200:
         raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------------------ files
+@files_app.command("put")
+def files_put(
+    partner: Annotated[str, typer.Argument(help="Partner id (its folder under inbound/), e.g. acme-3pl")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The file to drop")],
+    name: Annotated[str | None, typer.Option(help="Object name (default: the file's name)")] = None,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev",
+) -> None:
+    """Drop a file into inbound/<partner>/ as the partner would (the intake picks it up)."""
+    from distsync_core.adapters import client
+
+    target = _target(local, stack)
+    key = f"inbound/{partner}/{name or path.name}"
+    client("s3").put_object(Bucket=target.output("LandingBucketName"), Key=key, Body=path.read_bytes())
+    console.print(f"[green]put {key}[/]")
+
+
+@files_app.command("list")
+def files_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """Files the intake processed: status, events, where the original, acknowledgment and report are."""
+    from distsync_core.adapters.files import FileRegistry
+
+    target = _target(local, stack)
+    rows = sorted(FileRegistry(target.output("FilesTableName")).list(), key=lambda r: r.get("claimedAt", ""))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("file", "status", "events", "accepted/rejected", "original", "acknowledgment", "report")
+    for r in rows:
+        o = r.get("outcome", {})
+        table.add_row(o.get("file_id", r["key"]), o.get("status", r["status"]), str(o.get("events", "")),
+                      f"{o.get('accepted', '')}/{o.get('rejected', '')}", o.get("original", ""),
+                      o.get("acknowledgment", ""), o.get("report", ""))
+    console.print(table)
 
 
 # ------------------------------------------------------------------------------------------- quarantine

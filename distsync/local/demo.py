@@ -144,7 +144,28 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
                            [((monday + timedelta(weeks=w)).isoformat(), q) for w, q in enumerate((120, 135, 128, 150))],
                            correlation_id="demo-forecast"))
     stack.wait_idle()
+
+    say("10. partner files: the 3PL drops an X12 846 into the landing bucket, then the same file again")
+    flows += _partner_file(stack)
     return flows
+
+
+def _partner_file(stack: LocalStack) -> list[tuple[str, str, str]]:
+    import hashlib
+    from pathlib import Path
+
+    raw = (Path(__file__).parent / "demo_files" / "acme-846-inventory.edi").read_bytes()
+    s3 = stack.moto.client("s3")
+    bucket = stack.outputs["LandingBucketName"]
+    s3.put_object(Bucket=bucket, Key="inbound/acme-3pl/846-inventory.edi", Body=raw)
+    stack.wait_idle()
+    s3.put_object(Bucket=bucket, Key="inbound/acme-3pl/846-inventory-resent.edi", Body=raw)
+    stack.wait_idle()
+    file_id = f"acme-3pl-{hashlib.sha256(raw).hexdigest()[:12]}"
+    return [
+        ("partner files", f"file-{file_id}-1", "X12 846 from the 3PL -> 3 balances -> ATP; 997 in outbound/"),
+        ("partner files", f"file-{file_id}", "the file: accepted, original archived (the resent copy: not applied)"),
+    ]
 
 
 def _open_cases(stack: LocalStack, timeout: float = 20) -> list[dict]:
