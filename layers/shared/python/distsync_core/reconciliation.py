@@ -158,6 +158,9 @@ def default_date(time_zone: str, at: datetime | None = None) -> date:
 
 def parse_date(value: str) -> date:
     """A ``YYYY-MM-DD`` date, nothing else (no times, no week dates)."""
-    if not isinstance(value, str) or len(value) != 10:
-        raise ValueError(f"date must be YYYY-MM-DD, got {value!r}")
-    return date.fromisoformat(value)
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"date must be YYYY-MM-DD, got {value!r}")
