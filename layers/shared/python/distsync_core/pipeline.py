@@ -48,6 +48,7 @@ class Delivery:
     receive_count: int
     stage: str
     raw_body: str = ""  # the SQS message body as received (the EventBridge event)
+    message_id: str = ""  # the SQS message id (what a partial batch response names)
 
     @property
     def correlation_id(self) -> str:
@@ -164,7 +165,7 @@ class Consumer:
                 accepted = self.accepts if isinstance(self.accepts, tuple) else (self.accepts,)
                 names = ", ".join(a.__name__ for a in accepted)
                 raise _Quarantined(f"{self.name} consumes {names}, not {envelope.metadata.event_type}")
-            delivery = Delivery(envelope, data, receive_count, self.name, record.body)
+            delivery = Delivery(envelope, data, receive_count, self.name, record.body, record.message_id)
             if replay_name:
                 delivery.record("replayed", f"re-sent by replay {replay_name}; idempotency skips what was applied")
             if once is not None:
