@@ -643,6 +643,57 @@ def kpis(
     console.print(f"DLQ depth: {figures['deadLetterQueueDepth']}")
 
 
+# ------------------------------------------------------------------------------------------- reconcile
+@app.command()
+def reconcile(
+    posting_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Posting date YYYY-MM-DD; default: yesterday in the schedule's time zone"),
+    ] = None,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Run the financial reconciliation now (as the daily schedule does): the ERP's posting totals of a date
+    against the postings distsync recorded, per domain, posting type and currency; publishes
+    ReconciliationCompleted. Exit code 0 balanced, 1 mismatched, 2 when it could not run."""
+    from distsync_core.reconciliation import format_amount, parse_date
+
+    from .finance import run_reconciliation
+
+    if posting_date is not None:
+        try:
+            posting_date = parse_date(posting_date).isoformat()
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--date") from exc
+    target = _target(local, stack)
+    try:
+        with console.status("reconciling...", spinner="dots") if not as_json else _nullcontext():
+            result = run_reconciliation(target, posting_date)
+    except OpsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        _print_json(result)
+    else:
+        style = "green" if result["status"] == "balanced" else "red"
+        console.print(f"[bold]{result['postingDate']}[/]: [{style}]{result['status']}[/]  "
+                      f"(reconciliation {result['reconciliationId']}, correlation id {result['correlationId']})")
+        console.print("  ".join(f"{d['domain']} [{'green' if d['status'] == 'balanced' else 'red'}]{d['status']}[/]"
+                                for d in result["domains"]))
+        if result["totals"]:
+            table = Table("domain", "posting type", "ERP total", "ERP count", "distsync total", "distsync count",
+                          "status", title="totals")
+            for t in result["totals"]:
+                row_style = "" if t["status"] == "balanced" else "red"
+                table.add_row(t["domain"], t["postingType"], format_amount(t["erpAmountMinor"], t["currency"]),
+                              str(t["erpCount"]), format_amount(t["recordedAmountMinor"], t["currency"]),
+                              str(t["recordedCount"]), t["status"], style=row_style)
+            console.print(table)
+        for m in result["mismatches"]:
+            console.print(f"[red]mismatch[/] {m['kind']}: {m['message']}")
+    if result["status"] != "balanced":
+        raise typer.Exit(1)
+
+
 @app.command()
 def catalogue(
     out: Annotated[Path, typer.Option(help="Where to write the catalogue")] = Path("docs/event-catalogue.md"),
