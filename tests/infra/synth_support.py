@@ -75,6 +75,9 @@ PROD_CONTEXT: dict[str, str] = {
     "planningSyncMaxReceiveCount": "50",
     "planningSyncMaxLagMinutes": "240",
     "shipmentExceptionTimeoutSeconds": "7200",
+    "cycleTolerancePercent": "1.5",
+    "cycleChunkSize": "250",
+    "cycleMaxConcurrency": "40",
     "reconciliationSchedule": "cron(0 6 ? * MON-FRI *)",
     "reconciliationTimeZone": "Europe/Berlin",
 }
