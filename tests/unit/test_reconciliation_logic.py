@@ -85,6 +85,14 @@ def test_mismatches_are_split_per_domain_and_a_balanced_domain_stays_balanced():
     assert {d.domain: d.mismatches for d in result.domains}["inventory"] == 1
 
 
+def test_equal_totals_with_a_different_count_still_mismatch():
+    # the ERP split one invoice into two of half the amount (or booked an extra zero posting): same total
+    [m] = run([posting("INV-1", 50), posting("INV-2", 50)], [posting("INV-0", 100)]).mismatches
+    assert (m.kind, m.difference_minor, m.count_difference) == ("count_difference", 0, 1)
+    [m] = run([posting("INV-1", 100), posting("ZERO-1", 0)], [posting("INV-1", 100)]).mismatches
+    assert (m.kind, m.difference_minor, m.count_difference) == ("count_difference", 0, 1)
+
+
 def test_currencies_are_never_added_up():
     # 10 EUR + 5 USD on one side, 15 EUR on the other: a float "total" of 15 would look balanced
     result = run([posting("A", 1000), posting("B", 500, currency="USD")], [posting("A", 1000), posting("B", 500)])
