@@ -4,8 +4,9 @@ An EventBridge rule can only give an SQS FIFO target a fixed message group, whic
 order behind one another. This small hop sets the group to the order id (orders proceed in parallel, each
 one strictly in order) and the deduplication id to the event id (a redelivered event enters the queue once).
 
-The batch's valid updates go out in SendMessageBatch calls of 10 (in batch order, so an order's updates keep
-their order); an entry SQS refuses is reported as a failed record and retried by SQS.
+The batch's valid updates go out in SendMessageBatch calls of up to 10, in batch order, with at most one
+update per order in a call: when SQS refuses an entry, that record and the order's later records of the batch
+are reported as failed (SQS retries them in order), while every other order goes on.
 """
 
 from __future__ import annotations
@@ -27,12 +28,31 @@ def route(delivery: Delivery) -> None:
     _pending.append(delivery)
 
 
+def _calls(pending: list[Delivery]) -> list[list[Delivery]]:
+    """Batch order kept; a call takes the next update only if its order is not in the call yet."""
+    calls: list[list[Delivery]] = []
+    open_call: list[Delivery] = []
+    for d in pending:
+        if len(open_call) == SEND_MESSAGE_BATCH_MAX or any(o.data.order_id == d.data.order_id for o in open_call):
+            calls.append(open_call)
+            open_call = []
+        open_call.append(d)
+    return [*calls, open_call] if open_call else calls
+
+
 def send_pending() -> list[str]:
     """Send what the batch routed; returns the SQS message ids of the records to retry."""
     failed: list[str] = []
+    held: set[str] = set()  # orders with a refused update: their later updates wait for the retry
     sqs = client("sqs")
-    for start in range(0, len(_pending), SEND_MESSAGE_BATCH_MAX):
-        chunk = _pending[start : start + SEND_MESSAGE_BATCH_MAX]
+    for call in _calls(_pending):
+        sending = [d for d in call if d.data.order_id not in held]
+        for d in call:
+            if d.data.order_id in held:
+                failed.append(d.message_id)
+                d.record("retrying", f"held back behind a refused update of order {d.data.order_id}")
+        if not sending:
+            continue
         entries = [
             {
                 "Id": str(i),
@@ -40,18 +60,19 @@ def send_pending() -> list[str]:
                 "MessageGroupId": d.data.order_id,
                 "MessageDeduplicationId": d.envelope.metadata.event_id,
             }
-            for i, d in enumerate(chunk)
+            for i, d in enumerate(sending)
         ]
         try:
             result = sqs.send_message_batch(QueueUrl=env("ORDERS_QUEUE_URL"), Entries=entries)
             refused = {int(f["Id"]): f.get("Message", f.get("Code", "refused")) for f in result.get("Failed", [])}
-        except Exception as exc:  # the whole call failed: every record of the chunk is retried
+        except Exception as exc:  # the whole call failed: every record of it is retried
             logger.warning("orders queue unavailable", extra={"error": str(exc)})
-            refused = {i: f"{exc.__class__.__name__}: {exc}" for i in range(len(chunk))}
-        for i, d in enumerate(chunk):
+            refused = {i: f"{exc.__class__.__name__}: {exc}" for i in range(len(sending))}
+        for i, d in enumerate(sending):
             order: OrderStatusChanged = d.data
             if i in refused:
                 failed.append(d.message_id)
+                held.add(order.order_id)
                 final = d.receive_count >= env_int("MAX_RECEIVE_COUNT", 3)
                 d.record("dead_lettered" if final else "retrying",
                          f"orders queue refused update {order.sequence} of {order.order_id}: {refused[i]}")

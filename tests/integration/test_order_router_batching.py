@@ -7,14 +7,23 @@ from distsync_core.adapters import client
 from tests.integration.test_orders_pipeline import event_id, order_update, orders, route  # noqa: F401 (fixture)
 
 
-def test_ten_updates_leave_in_one_send_message_batch_call_in_order(aws, orders):  # noqa: F811
+def test_ten_orders_leave_in_one_send_message_batch_call(aws, orders):  # noqa: F811
     calls: list[str] = []
     client("sqs").meta.events.register("before-call.sqs.*", lambda model, **_: calls.append(model.name))
-    updates = [order_update(f"SO-{i % 3}", i + 1) for i in range(10)]
+    assert route(*[order_update(f"SO-{i}", 1) for i in range(10)]) == {"batchItemFailures": []}
+    assert calls == ["SendMessageBatch"]
+    assert len(orders.receive_all()) == 10
+
+
+def test_updates_of_one_order_go_in_separate_calls_in_order(aws, orders):  # noqa: F811
+    calls: list[int] = []
+    client("sqs").meta.events.register("provide-client-params.sqs.SendMessageBatch",
+                                       lambda params, **_: calls.append(len(params["Entries"])))
+    updates = [order_update(f"SO-{i % 3}", i // 3 + 1) for i in range(10)]  # SO-0..2, sequences 1..4
 
     assert route(*updates) == {"batchItemFailures": []}
 
-    assert calls == ["SendMessageBatch"]
+    assert calls == [3, 3, 3, 1]  # one update per order per call
     queued = orders.receive_all()
     assert sorted(m["Attributes"]["MessageDeduplicationId"] for m in queued) == sorted(event_id(u) for u in updates)
     for group in ("SO-0", "SO-1", "SO-2"):  # each order's updates in the order they were routed
@@ -43,3 +52,26 @@ def test_an_entry_sqs_refuses_is_the_only_record_retried(aws, orders, monkeypatc
     hops = {h["correlationId"]: (h["stage"], h["outcome"]) for h in aws.items("TRACE_TABLE_NAME")}
     assert hops["SO-Y-1"] == ("order-router", "retrying")
     assert hops["SO-X-1"] == hops["SO-Z-1"] == ("order-router", "ok")
+
+
+def test_after_a_refused_update_the_orders_later_updates_wait_and_other_orders_go_on(aws, orders, monkeypatch):  # noqa: F811
+    sqs = client("sqs")
+    real = sqs.send_message_batch
+    refused_once: list[str] = []
+
+    def refuse_so_a_first(**kwargs):
+        entries = kwargs["Entries"]
+        bad = [e for e in entries if e["MessageGroupId"] == "SO-A" and not refused_once]
+        refused_once.extend(e["Id"] for e in bad)
+        result = real(**{**kwargs, "Entries": [e for e in entries if e not in bad]})
+        result.setdefault("Failed", []).extend({"Id": e["Id"], "SenderFault": False, "Code": "InternalError",
+                                                "Message": "try again"} for e in bad)
+        return result
+
+    monkeypatch.setattr(sqs, "send_message_batch", refuse_so_a_first)
+    a1, b1, a2, b2 = order_update("SO-A", 1), order_update("SO-B", 1), order_update("SO-A", 2), order_update("SO-B", 2)
+
+    result = route(a1, b1, a2, b2)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-2"}]}  # a1, a2
+    assert [m["Attributes"]["MessageDeduplicationId"] for m in orders.receive_all()] == [event_id(b1), event_id(b2)]
