@@ -54,6 +54,8 @@ COUNT_METRICS = (
     "ShipmentExceptionsOpened",
     "PlanningExceptionsRaised",
     "ReconciliationMismatches",  # per reconciliation run (0 when balanced); alarm above 0
+    "FilesProcessed",  # partner files taken in (functions/file_ingest)
+    "FileTransactionsRejected",  # their rejected transactions (a wholly rejected or duplicate file counts 1)
 )
 FORECAST_TO_ERP_LATENCY = "ForecastToErpLatency"  # Milliseconds: recommendation received -> ERP updated
 APPROVAL_TURNAROUND = "ApprovalTurnaround"  # Seconds: approval requested -> decided

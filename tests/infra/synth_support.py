@@ -48,6 +48,8 @@ FOLDERS = (
     # issue 6: financial reconciliation (infra/constructs/reconciliation.py)
     "posting_recorder",
     "reconciliation",
+    # issue 6: partner files (infra/constructs/file_intake.py)
+    "file_ingest",
 )
 
 
@@ -126,6 +128,7 @@ class Synth:
             "exception_cases": t.exception_cases,
             "cycle_runs": self.stack.forecast_cycles.runs,
             "postings": self.stack.reconciliation.postings,
+            "files": self.stack.file_intake.registry,
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -301,6 +301,21 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:postings/index/byPeriod": INDEX_QUERY,  # recorded postings per date and domain, nothing else
         "bus": PUT_EVENTS,  # ReconciliationCompleted
     },
+    # --- issue 6: partner files (X12, EDIFACT, CSV) ---
+    "file_ingest": {  # S3 "Object Created" under inbound/ from its queue, one file per invocation
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "queue": QUEUE_CONSUME,
+        "table:files": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),  # checksum claim
+        "table:masterdata": frozenset({"dynamodb:BatchGetItem"}),  # are the item-locations known? 100 per call
+        # read the partner's file (HeadObject is s3:GetObject) and delete it once copied away; nothing else
+        "landing:inbound/*": OBJECT_READ | OBJECT_DELETE,
+        "landing:archive/*": OBJECT_WRITE,  # the original, kept (copy target)
+        "landing:rejected/*": OBJECT_WRITE,  # rejected originals and error reports
+        "landing:outbound/*": OBJECT_WRITE,  # 997 / CONTRL for the partner to collect
+        "bus": PUT_EVENTS,  # the accepted transactions' canonical events
+    },
 }
 
 # Roles that belong to no function: (assumed by, statements by resource label, AWS managed policies)

@@ -28,6 +28,7 @@ PIPELINES = (
     "ForecastPipeline",
     "CycleFilePipeline",
     "PostingRecorderPipeline",
+    "FileIntakePipeline",
 )
 # dashboard key -> (pipelines, function folders, business metrics it must show)
 DOMAIN_DASHBOARDS = {
@@ -75,6 +76,7 @@ DOMAIN_DASHBOARDS = {
         set(),
     ),
     "finance": (["PostingRecorderPipeline"], ["posting_recorder", "reconciliation"], {"ReconciliationMismatches"}),
+    "partner-files": (["FileIntakePipeline"], ["file_ingest"], {"FilesProcessed", "FileTransactionsRejected"}),
 }
 # dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
 STATE_MACHINES = {

@@ -45,6 +45,7 @@ TABLE_ACCESS = {
     "cycle_summary": {"cycle_runs": "w", "trace": "w"},  # closes the run, reads it back (ALL_NEW)
     "posting_recorder": {"postings": "rw", "quarantine": "w", "trace": "w"},  # conditional put + compare
     "reconciliation": {"postings": "r", "trace": "w"},  # the byPeriod index only
+    "file_ingest": {"files": "rw", "masterdata": "r", "trace": "w"},  # checksum claim; BatchGetItem only
 }  # fmt: skip
 
 
@@ -109,6 +110,7 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "cycle_chunk",  # ReplenishmentRecommended (material changes of a forecast cycle)
         "cycle_summary",  # ForecastCycleCompleted
         "reconciliation",  # ReconciliationCompleted
+        "file_ingest",  # the canonical events of a partner file's accepted transactions
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [
@@ -184,6 +186,7 @@ def test_only_pipeline_consumers_read_queues(dev: Synth) -> None:
         "forecast_transformer",
         "cycle_starter",
         "posting_recorder",
+        "file_ingest",
     }
     assert _holders(dev, "sqs:ReceiveMessage") == consumers
     for folder in consumers:  # each one reads its own queue and no other

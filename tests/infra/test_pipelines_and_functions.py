@@ -54,7 +54,7 @@ PIPELINES = [
 FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
 # fed by S3 "Object Created" on the account's default bus (the landing bucket, one key prefix each):
 # (pipeline id, consumer folder, batch size); wiring asserted in tests/infra/test_forecast_cycles.py
-FILE_PIPELINES = [("CycleFilePipeline", "cycle_starter", 10)]
+FILE_PIPELINES = [("CycleFilePipeline", "cycle_starter", 10), ("FileIntakePipeline", "file_ingest", 1)]
 # pipelines whose redrive count is not maxReceiveCount: pipeline id -> its own context key
 OWN_RECEIVE_COUNT = {"PlanningSyncPipeline": "planningSyncMaxReceiveCount"}
 
@@ -83,6 +83,7 @@ TIMEOUTS = {
     "cycle_summary": 30,
     "posting_recorder": 30,
     "reconciliation": 60,  # one ERP export call (with retries) and a query per domain
+    "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -139,6 +140,9 @@ EXTRA_ENV = {
     "cycle_summary": {"CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME", "CYCLE_TOLERANCE_PERCENT"},
     "posting_recorder": {"POSTINGS_TABLE_NAME", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
     "reconciliation": ERP_ENV | {"POSTINGS_TABLE_NAME", "EVENT_BUS_NAME", "RECONCILIATION_TIME_ZONE"},
+    "file_ingest": {
+        "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
+    },
 }  # fmt: skip
 
 
@@ -422,6 +426,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         "EXCEPTIONS_TABLE_NAME": "exception_cases",
         "CYCLE_RUNS_TABLE_NAME": "cycle_runs",
         "POSTINGS_TABLE_NAME": "postings",
+        "FILES_TABLE_NAME": "files",
     }
     shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
     shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.backbone.bus)}

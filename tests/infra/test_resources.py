@@ -83,6 +83,7 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "exception_cases": ([("caseId", "HASH")], None),
         "cycle_runs": ([("cycleId", "HASH"), ("sk", "RANGE")], "expiresAt"),
         "postings": ([("postingId", "HASH")], None),  # + index byPeriod (tests/infra/test_reconciliation.py)
+        "files": ([("checksum", "HASH")], None),  # the file registry: sha256 of a partner file's bytes
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():
