@@ -71,23 +71,10 @@ def parse_key(key: str) -> FileKey | None:
 
 def partner_profiles(raw: str | dict[str, Any]) -> dict[str, PartnerProfile]:
     """Partner registry from configuration (context ``filePartners``): id -> {source, senderIds,
-    receiverIds, formats, defaultLocationId, locationMap, supplierId, defaultCarrier, timezone}."""
+    receiverIds, formats, defaultLocationId, locationMap, itemQualifiers, supplierId, defaultCarrier,
+    timezone, defaultUnitOfMeasure} (:meth:`PartnerProfile.from_config`: an unknown setting is refused)."""
     config = json.loads(raw) if isinstance(raw, str) else raw
-    profiles = {}
-    for partner_id, p in (config or {}).items():
-        profiles[partner_id] = PartnerProfile(
-            partner_id=partner_id,
-            source=p["source"],
-            sender_ids=tuple(p.get("senderIds", ())),
-            receiver_ids=tuple(p.get("receiverIds", ())),
-            formats=frozenset(FileFormat(f) for f in p.get("formats", ("x12", "edifact", "csv"))),
-            default_location_id=p.get("defaultLocationId"),
-            location_map=dict(p.get("locationMap", {})),
-            supplier_id=p.get("supplierId"),
-            default_carrier=p.get("defaultCarrier"),
-            timezone=p.get("timezone", "UTC"),
-        )
-    return profiles
+    return {partner_id: PartnerProfile.from_config(partner_id, p) for partner_id, p in (config or {}).items()}
 
 
 def ack_control_number(checksum: str) -> int:
