@@ -40,7 +40,10 @@ def utcnow() -> datetime:
 class ContractModel(BaseModel):
     """camelCase on the wire, snake_case in Python, no unknown fields."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+        defer_build=True,  # validators are built on first use: a handler pays only for the contracts it uses
+    )
 
     def business_key(self) -> str | None:
         """The business object this event is about (ledger lookups by item-location, order, ...)."""
