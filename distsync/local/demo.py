@@ -147,7 +147,43 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
 
     say("10. partner files: the 3PL drops an X12 846 into the landing bucket, then the same file again")
     flows += _partner_file(stack)
+
+    say("11. forecast cycles: planning drops a whole cycle file; only material changes go on (Distributed Map "
+        "on AWS, the chunked runner here)")
+    flows += _forecast_cycle(stack)
+
+    say("12. finance: the ERP records a goods receipt and an invoice; the daily reconciliation, run now, "
+        "finds its totals and distsync's equal")
+    today = now.date().isoformat()
+    sent("finance", "demo-posting-gr", "goods receipt 1,234.50 EUR recorded once",
+         erp.financial_posting("GR-7001", "goods_receipt", "supplier", 123450, today, reference="PO-7001",
+                               correlation_id="demo-posting-gr"))
+    sent("finance", "demo-posting-invoice", "invoice 1,234.50 EUR recorded once",
+         erp.financial_posting("INV-7001", "invoice", "supplier", 123450, today, reference="PO-7001",
+                               correlation_id="demo-posting-invoice"))
+    stack.wait_idle()
+    # What the daily schedule (and `distsync reconcile`) does: invoke the reconciliation function.
+    result = stack.lambdas.invoke(stack.outputs["ReconciliationFunctionName"], {"date": today})
+    flows.append(("finance", result["correlationId"], f"reconciliation of {today}: {result['status']}"))
     return flows
+
+
+def _forecast_cycle(stack: LocalStack) -> list[tuple[str, str, str]]:
+    cycle_id = "FC-DEMO-1"
+    rows = [
+        "itemId,locationId,safetyStock,reorderPoint",
+        "SKU-100,DC-EAST,111,166",  # < 2 % from the ERP's 110/165: within the tolerance
+        "SKU-200,DC-EAST,66,99",  # 10 % from 60/90: a material change, applied without approval
+        "SKU-300,DC-WEST,202,262",  # 1 %: within the tolerance
+        "SKU-999,DC-EAST,5,10",  # unknown item-location: rejected into the report
+    ]
+    stack.moto.client("s3").put_object(Bucket=stack.outputs["LandingBucketName"], Key=f"cycles/{cycle_id}.csv",
+                                       Body=("\n".join(rows) + "\n").encode())
+    stack.wait_idle(timeout=120)
+    return [
+        ("forecast cycles", f"cycle-{cycle_id}", "4 rows: 1 material change, 2 within tolerance, 1 rejected"),
+        ("forecast cycles", f"cycle-{cycle_id}-SKU-200-DC-EAST", "the material change -> planning -> ERP"),
+    ]
 
 
 def _partner_file(stack: LocalStack) -> list[tuple[str, str, str]]:
