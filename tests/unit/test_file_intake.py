@@ -346,6 +346,15 @@ def test_a_file_that_is_gone_is_a_redelivery_and_does_nothing() -> None:
     assert rig.published == rig.hops == rig.registry.claims == [] and rig.objects.store == {}
 
 
+def test_a_key_notified_url_encoded_is_read_under_its_real_name() -> None:
+    rig = Rig()
+    rig.drop("acme-3pl", "stock 27:11.edi", raw("x12/846_inventory.edi"))
+    outcome = rig.process("inbound/acme-3pl/stock+27%3A11.edi")  # how S3 notifications encode that key
+    assert outcome.status == "accepted" and outcome.events == 3
+    assert "outbound/acme-3pl/stock 27:11.edi.997" in rig.objects.store
+    assert "inbound/acme-3pl/stock 27:11.edi" not in rig.objects.store
+
+
 # ------------------------------------------------------------------------------------------------ registry answers
 def test_the_same_bytes_again_are_a_duplicate_archived_apart_and_not_published() -> None:
     rig = Rig()

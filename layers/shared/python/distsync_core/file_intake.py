@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import unquote_plus
 
 from .contracts import contract_for, derive_id, new_envelope
 from .files import Code, FileError, FileFormat, ParsedFile, PartnerProfile, parse_file
@@ -145,6 +146,10 @@ class FileIntake:
             return self._reject_unreadable(key, where.partner, where.name,
                                            f"unknown partner {where.partner!r} (configured: {known})", nonce)
         size = self.objects.size(key)
+        if size is None and unquote_plus(key) != key:  # S3 may notify a key URL-encoded ("a+b.edi", "%3A")
+            decoded = parse_key(unquote_plus(key))
+            if decoded is not None and decoded.partner == where.partner:
+                key, where, size = decoded.inbound, decoded, self.objects.size(decoded.inbound)
         if size is None:  # a redelivered notification after the file was processed and moved
             return Outcome("gone", f"{where.partner}-{where.name}")
         if size > MAX_FILE_BYTES:
