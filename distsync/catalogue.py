@@ -77,6 +77,17 @@ def render(assembly: Assembly) -> str:
             f"| `{contract.event_type}` | {contract.version} | {producers} | `{contract.bus_source}` | {readers} "
             f"| [{contract.schema_name}](../schemas/{contract.schema_name}.json) |"
         )
+    aws_events = sorted((k, v) for k, v in consumed.items() if k[0].startswith("aws."))
+    if aws_events:
+        lines += [
+            "",
+            "AWS service events consumed (no distsync contract: AWS defines them; on the account's default bus):",
+            "",
+            "| source | detail type | consumed by (pipeline -> function) |",
+            "|---|---|---|",
+            *(f"| `{source}` | `{detail_type}` | {'<br>'.join(sorted(readers))} |"
+              for (source, detail_type), readers in aws_events),
+        ]
     upcasts = [c for c in sorted(CONTRACTS.values(), key=lambda c: (c.event_type, c.version)) if c.upcast]
     if upcasts:
         lines += [
