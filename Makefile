@@ -9,7 +9,7 @@ export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
-.PHONY: install run test test-fast synth lint schemas openapi catalogue bench clean
+.PHONY: install run test test-fast synth lint schemas openapi catalogue bench bench-cycle clean
 
 install: $(STAMP) node_modules/.installed
 
@@ -54,6 +54,10 @@ bench: install
 	$(PY) bench/cold_start.py
 	$(PY) bench/aws_requests.py
 	$(PY) bench/transformer_cost.py
+
+## bench-cycle: a generated 1,000,000-row forecast cycle through the bulk path (~4 min, ~0.5 GB)
+bench-cycle: install
+	$(PY) bench/forecast_cycle.py
 
 clean:
 	rm -rf cdk.out .build .distsync .pytest_cache
