@@ -6,21 +6,19 @@ through its task token, and the workflow's outcome task records and applies it.
 
 from __future__ import annotations
 
-import json
-
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from distsync_core.adapters import client
 from distsync_core.adapters.stores import ApprovalStore
 from distsync_core.api import raw_body, require_signature, resolver
 from distsync_core.approvals import DecisionRequest
 from distsync_core.config import env
 from distsync_core.contracts import utcnow
+from distsync_core.decisions import resume_waiting_task
 from distsync_core.ingest import parse_json_object, require_json
 from distsync_core.observability import instrument, logger
-from distsync_core.problems import BadRequest, Conflict, NotFound, pydantic_errors
+from distsync_core.problems import BadRequest, pydantic_errors
 
 app = resolver()
 
@@ -35,31 +33,15 @@ def decide(approval_id: str) -> Response:
     except ValidationError as exc:
         raise BadRequest("invalid decision", pydantic_errors(exc)) from exc
 
-    store = ApprovalStore(env("APPROVALS_TABLE_NAME"))
-    approval = store.get(approval_id)
-    if approval is None:
-        raise NotFound(f"no approval {approval_id!r}")
-    logger.set_correlation_id(approval.get("correlationId"))
-    if approval["status"] != "PENDING" or not store.claim_decision(
-        approval_id, request.decision, request.comment, request.decidedBy
-    ):
-        current = store.get(approval_id) or approval
-        raise Conflict(f"approval {approval_id} is already {current['status'].lower()}", approvalStatus=current["status"])
-
     output = {
         "decision": request.decision,
         "comment": request.comment,
         "decidedBy": request.decidedBy,
         "decidedAt": utcnow().isoformat(),
     }
-    sfn = client("stepfunctions")
-    try:
-        sfn.send_task_success(taskToken=approval["taskToken"], output=json.dumps(output))
-    except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken, sfn.exceptions.TaskDoesNotExist) as exc:
-        raise Conflict(f"approval {approval_id} can no longer be decided: the approval window closed") from exc
-    except Exception:
-        store.release_claim(approval_id)  # let the planner try again
-        raise
+    resume_waiting_task(ApprovalStore(env("APPROVALS_TABLE_NAME")), approval_id, noun="approval",
+                        decision=request.decision, comment=request.comment, by=request.decidedBy, output=output,
+                        closed="the approval window closed")
     logger.info("planner decision sent", extra={"approvalId": approval_id, "decision": request.decision})
     return Response(
         status_code=200,

@@ -7,21 +7,19 @@ close task records it and tells the customer channels.
 
 from __future__ import annotations
 
-import json
-
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from distsync_core.adapters import client
 from distsync_core.adapters.stores import ExceptionCaseStore
 from distsync_core.api import raw_body, require_signature, resolver
 from distsync_core.approvals import ResolutionRequest
 from distsync_core.config import env
 from distsync_core.contracts import utcnow
+from distsync_core.decisions import resume_waiting_task
 from distsync_core.ingest import parse_json_object, require_json
-from distsync_core.observability import instrument, logger
-from distsync_core.problems import BadRequest, Conflict, NotFound, pydantic_errors
+from distsync_core.observability import instrument
+from distsync_core.problems import BadRequest, pydantic_errors
 
 app = resolver()
 
@@ -36,26 +34,11 @@ def resolve(case_id: str) -> Response:
     except ValidationError as exc:
         raise BadRequest("invalid resolution", pydantic_errors(exc)) from exc
 
-    store = ExceptionCaseStore(env("EXCEPTIONS_TABLE_NAME"))
-    case = store.get(case_id)
-    if case is None:
-        raise NotFound(f"no shipment exception case {case_id!r}")
-    logger.set_correlation_id(case.get("correlationId"))
-    if case["status"] != "PENDING" or not store.claim_decision(
-        case_id, request.resolution, request.comment, request.resolvedBy
-    ):
-        current = store.get(case_id) or case
-        raise Conflict(f"case {case_id} is already {current['status'].lower()}", caseStatus=current["status"])
     output = {"decision": request.resolution, "comment": request.comment, "resolvedBy": request.resolvedBy,
               "resolvedAt": utcnow().isoformat()}
-    sfn = client("stepfunctions")
-    try:
-        sfn.send_task_success(taskToken=case["taskToken"], output=json.dumps(output))
-    except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken, sfn.exceptions.TaskDoesNotExist) as exc:
-        raise Conflict(f"case {case_id} can no longer be resolved: it was escalated") from exc
-    except Exception:
-        store.release_claim(case_id)
-        raise
+    resume_waiting_task(ExceptionCaseStore(env("EXCEPTIONS_TABLE_NAME")), case_id, noun="shipment exception case",
+                        decision=request.resolution, comment=request.comment, by=request.resolvedBy, output=output,
+                        closed="it was escalated")
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                     body={"caseId": case_id, "resolution": request.resolution, "status": "RESOLVING"})
 
