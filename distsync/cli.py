@@ -213,13 +213,18 @@ def _decide(approval_id: str, decision: str, comment: str, by: str, local: str |
     from distsync.sim.clients import SignedClient
 
     target = _target(local, stack)
-    result = SignedClient(target.api_url, target.approvals_secret()).decide(approval_id, decision, comment, by)
+    _report_decision(SignedClient(target.api_url, target.approvals_secret()).decide(approval_id, decision, comment, by),
+                     approval_id, decision, as_json)
+
+
+def _report_decision(result: Any, record_id: str, decision: str, as_json: bool) -> None:
+    """Print what a decision API answered; exit 1 unless it took the decision."""
     if as_json:
         _print_json({"status": result.status, "body": result.body})
     elif result.status == 200:
-        console.print(f"[green]{approval_id}: {decision} sent[/]")
+        console.print(f"[green]{record_id}: {decision} sent[/]")
     else:
-        console.print(f"[red]{approval_id}: HTTP {result.status}: {result.body}[/]")
+        console.print(f"[red]{record_id}: HTTP {result.status}: {result.body}[/]")
     if result.status != 200:
         raise typer.Exit(1)
 
@@ -297,17 +302,8 @@ def exceptions_resolve(
     from distsync.sim.clients import SignedClient
 
     target = _target(local, stack)
-    result = SignedClient(target.api_url, target.signing_secret("exceptions")).resolve_exception(
-        case_id, resolution, comment, by
-    )
-    if as_json:
-        _print_json({"status": result.status, "body": result.body})
-    elif result.status == 200:
-        console.print(f"[green]{case_id}: {resolution} sent[/]")
-    else:
-        console.print(f"[red]{case_id}: HTTP {result.status}: {result.body}[/]")
-    if result.status != 200:
-        raise typer.Exit(1)
+    client = SignedClient(target.api_url, target.signing_secret("exceptions"))
+    _report_decision(client.resolve_exception(case_id, resolution, comment, by), case_id, resolution, as_json)
 
 
 # ------------------------------------------------------------------------------------------------ files
