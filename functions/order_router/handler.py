@@ -29,15 +29,16 @@ def route(delivery: Delivery) -> None:
 
 
 def _calls(pending: list[Delivery]) -> list[list[Delivery]]:
-    """Batch order kept; a call takes the next update only if its order is not in the call yet."""
-    calls: list[list[Delivery]] = []
-    open_call: list[Delivery] = []
+    """An order's n-th update of the batch goes in round n (rounds in order, each in batch order), and a round
+    in calls of 10: every call holds at most one update per order, and no update overtakes an earlier one."""
+    rounds: list[list[Delivery]] = []
+    seen: dict[str, int] = {}
     for d in pending:
-        if len(open_call) == SEND_MESSAGE_BATCH_MAX or any(o.data.order_id == d.data.order_id for o in open_call):
-            calls.append(open_call)
-            open_call = []
-        open_call.append(d)
-    return [*calls, open_call] if open_call else calls
+        n = seen[d.data.order_id] = seen.get(d.data.order_id, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(d)
+    return [r[i : i + SEND_MESSAGE_BATCH_MAX] for r in rounds for i in range(0, len(r), SEND_MESSAGE_BATCH_MAX)]
 
 
 def send_pending() -> list[str]:

@@ -75,3 +75,15 @@ def test_after_a_refused_update_the_orders_later_updates_wait_and_other_orders_g
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-2"}]}  # a1, a2
     assert [m["Attributes"]["MessageDeduplicationId"] for m in orders.receive_all()] == [event_id(b1), event_id(b2)]
+
+
+def test_a_batch_of_two_updates_for_each_of_five_orders_takes_two_calls(aws, orders):  # noqa: F811
+    calls: list[list[str]] = []
+    client("sqs").meta.events.register(
+        "provide-client-params.sqs.SendMessageBatch",
+        lambda params, **_: calls.append([e["MessageGroupId"] for e in params["Entries"]]))
+    updates = [order_update(f"SO-{i // 2}", i % 2 + 1) for i in range(10)]  # SO-0 1, SO-0 2, SO-1 1, ...
+
+    assert route(*updates) == {"batchItemFailures": []}
+
+    assert calls == [[f"SO-{k}" for k in range(5)]] * 2  # every first update, then every second one
