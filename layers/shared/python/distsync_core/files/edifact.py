@@ -30,7 +30,16 @@ from .edifact_syntax import (
     tokenize,
 )
 from .events import Ref
-from .model import Code, FileError, Group, Interchange, ParsedFile, PartnerProfile, Transaction
+from .model import (
+    Code,
+    FileError,
+    Group,
+    Interchange,
+    ParsedFile,
+    PartnerProfile,
+    Transaction,
+    propagate_envelope_errors,
+)
 
 _ENVELOPE = frozenset({"UNH", "UNT", "UNG", "UNE", "UNZ", "UNB"})
 
@@ -424,25 +433,4 @@ class _Walker:
         self.parsed.add(error)
 
     def _propagate(self) -> None:
-        for tx in self.parsed.transactions:
-            if self.interchange_errors:
-                reasons = "; ".join(e.reason for e in self.interchange_errors[:3])
-                tx.add(
-                    FileError(
-                        Code.INTERCHANGE_REJECTED,
-                        f"the interchange is rejected: {reasons}",
-                        line=tx.first_line,
-                    )
-                )
-            group = self.group_of.get(tx.index)
-            if group is not None and group.errors:
-                reasons = "; ".join(e.reason for e in group.errors[:3])
-                tx.add(
-                    FileError(
-                        Code.GROUP_REJECTED,
-                        f"functional group {group.control_number} is rejected: {reasons}",
-                        line=tx.first_line,
-                    )
-                )
-            if tx.errors:
-                tx.events.clear()
+        propagate_envelope_errors(self.parsed, self.interchange_errors, self.group_of)

@@ -428,3 +428,19 @@ class ParsedFile:
             "warnings": [w.to_dict() for w in warnings],
             "transactions": [t.to_dict() for t in self.transactions],
         }
+
+
+def propagate_envelope_errors(parsed: ParsedFile, interchange_errors: list[FileError],
+                              group_of: Mapping[int, Group]) -> None:
+    """Envelope errors reject what the envelope holds, each transaction saying why (X12 and EDIFACT alike)."""
+    for tx in parsed.transactions:
+        if interchange_errors:
+            reasons = "; ".join(e.reason for e in interchange_errors[:3])
+            tx.add(FileError(Code.INTERCHANGE_REJECTED, f"the interchange is rejected: {reasons}", line=tx.first_line))
+        group = group_of.get(tx.index)
+        if group is not None and group.errors:
+            reasons = "; ".join(e.reason for e in group.errors[:3])
+            tx.add(FileError(Code.GROUP_REJECTED, f"functional group {group.control_number} is rejected: {reasons}",
+                             line=tx.first_line))
+        if tx.errors:
+            tx.events.clear()

@@ -15,7 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .events import Ref
-from .model import Code, FileError, Group, Interchange, ParsedFile, PartnerProfile, Transaction
+from .model import (
+    Code,
+    FileError,
+    Group,
+    Interchange,
+    ParsedFile,
+    PartnerProfile,
+    Transaction,
+    propagate_envelope_errors,
+)
 from .values import parse_date, parse_time
 from .x12_sets import KNOWN_SEGMENTS, OTHER_SETS, SETS
 from .x12_syntax import ISA_WIDTHS, Delimiters, Segment, SetContext, check_elements, tokenize
@@ -361,29 +370,7 @@ class _Walker:
         self.parsed.add(error)
 
     def _propagate(self) -> None:
-        """Envelope errors reject what the envelope holds, each transaction saying why."""
-        for tx in self.parsed.transactions:
-            if self.interchange_errors:
-                reasons = "; ".join(e.reason for e in self.interchange_errors[:3])
-                tx.add(
-                    FileError(
-                        Code.INTERCHANGE_REJECTED,
-                        f"the interchange is rejected: {reasons}",
-                        line=tx.first_line,
-                    )
-                )
-            group = self.group_of.get(tx.index)
-            if group is not None and group.errors:
-                reasons = "; ".join(e.reason for e in group.errors[:3])
-                tx.add(
-                    FileError(
-                        Code.GROUP_REJECTED,
-                        f"functional group {group.control_number} is rejected: {reasons}",
-                        line=tx.first_line,
-                    )
-                )
-            if tx.errors:
-                tx.events.clear()
+        propagate_envelope_errors(self.parsed, self.interchange_errors, self.group_of)
 
 
 def _isa_problems(isa: Segment) -> list[tuple[int, str]]:
