@@ -60,6 +60,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "cycleMaxConcurrency": 10,
     "reconciliationSchedule": "cron(30 2 * * ? *)",
     "reconciliationTimeZone": "UTC",
+    # X-Ray SDK subsegments (Powertools Tracer) in the functions; Lambda's active tracing is on either way
+    "xraySdkSubsegments": False,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -80,6 +82,16 @@ def _json_object(value: object, key: str) -> dict:
     if not isinstance(parsed, dict):
         raise ValueError(f"context {key} must be a JSON object")
     return parsed
+
+
+def _flag(value: object, key: str) -> bool:
+    """A context value that is a boolean: from cdk.json as is, from ``-c key=true|false`` as text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"context {key} must be true or false, got {value!r}")
+    return text == "true"
 
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -124,6 +136,8 @@ class DistsyncConfig:
     # financial reconciliation (issue 6, infra/constructs/reconciliation.py)
     reconciliation_schedule: str
     reconciliation_time_zone: str
+    # observability (distsync_core/observability.py): POWERTOOLS_TRACE_DISABLED=false on every function
+    xray_sdk_subsegments: bool
 
     @property
     def is_prod(self) -> bool:
@@ -167,6 +181,7 @@ class DistsyncConfig:
             cycle_max_concurrency=int(get("cycleMaxConcurrency")),
             reconciliation_schedule=str(get("reconciliationSchedule")),
             reconciliation_time_zone=str(get("reconciliationTimeZone")),
+            xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),
         )
         config.validate()
         return config
@@ -183,7 +198,7 @@ class DistsyncConfig:
             raise ValueError(f"context 'stage' must match {_STAGE_PATTERN.pattern}, got {self.stage!r}")
         for field in fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, int | float) and value <= 0:
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
                 raise ValueError(f"context value for {field.name} must be positive, got {value}")
         self._validate_file_partners()
         if not 0 < self.approval_threshold_percent <= 100:

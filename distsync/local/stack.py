@@ -133,6 +133,7 @@ class LocalStack:
                              ("CHANNELS_BASE_URL", self.channels.base_url)):
                 if var in env:
                     env[var] = url
+            env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally, whatever the stack set
             deployed.append(DeployedFunction(spec, config["FunctionName"], config["FunctionArn"], env))
         base_env = {
             **LOCAL_CREDENTIALS,

@@ -145,6 +145,9 @@ class DistsyncStack(Stack):
             "POWERTOOLS_SERVICE_NAME": "distsync",
             "POWERTOOLS_METRICS_NAMESPACE": "Distsync",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # Lambda's active tracing records every invocation either way; the X-Ray SDK (per-call
+            # subsegments, ~0.3-0.5 s more import per cold start) only on request (docs/performance.md).
+            "POWERTOOLS_TRACE_DISABLED": "false" if config.xray_sdk_subsegments else "true",
             "STAGE": config.stage,
             "TRACE_TABLE_NAME": tables.trace.table_name,
         }

@@ -82,6 +82,7 @@ PROD_CONTEXT: dict[str, str] = {
     "cycleMaxConcurrency": "40",
     "reconciliationSchedule": "cron(0 6 ? * MON-FRI *)",
     "reconciliationTimeZone": "Europe/Berlin",
+    "xraySdkSubsegments": "true",
 }
 
 

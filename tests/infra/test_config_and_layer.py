@@ -39,11 +39,23 @@ def test_invalid_context_fails_synth_early() -> None:
         {"webhookRateLimit": "0"},
         {"webhookRateLimit": "20000"},  # above the account throttle: would never apply
         {"webhookRateLimit": "300", "webhookBurstLimit": "200"},  # burst below one second's worth
+        {"xraySdkSubsegments": "yes"},  # true or false only
     ):
         with pytest.raises(ValueError):
             DistsyncConfig.from_node(cdk.App(context=bad).node)
     with pytest.raises(ValueError):
         retention_days(31)
+
+
+def test_xray_sdk_subsegments_flag_from_cdk_json_or_the_command_line() -> None:
+    import aws_cdk as cdk
+
+    from infra.config import DistsyncConfig
+
+    assert DistsyncConfig.from_node(cdk.App(context={}).node).xray_sdk_subsegments is False
+    for value, expected in ((True, True), (False, False), ("true", True), ("False", False), ("", False)):
+        config = DistsyncConfig.from_node(cdk.App(context={"xraySdkSubsegments": value}).node)
+        assert config.xray_sdk_subsegments is expected, value
 
 
 def test_render_definition_replaces_every_placeholder() -> None:

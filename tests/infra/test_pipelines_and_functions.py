@@ -87,7 +87,7 @@ TIMEOUTS = {
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
-COMMON_ENV |= {"TRACE_TABLE_NAME"}
+COMMON_ENV |= {"TRACE_TABLE_NAME", "POWERTOOLS_TRACE_DISABLED"}
 ERP_ENV = {"ERP_BASE_URL", "ERP_MAX_ATTEMPTS", "ERP_BACKOFF_SECONDS", "ERP_TIMEOUT_SECONDS"}
 EXTRA_ENV = {
     "webhook_api": {"EVENT_BUS_NAME", "WEBHOOK_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME"},
@@ -450,6 +450,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         assert env["POWERTOOLS_SERVICE_NAME"] == "distsync"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Distsync"
         assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert env["POWERTOOLS_TRACE_DISABLED"] == "true"  # context xraySdkSubsegments=false
         assert env["STAGE"] == "dev"
         assert env["TRACE_TABLE_NAME"] == {"Ref": dev.table_ids["trace"]}
         for name in set(env) & set(shared):
@@ -479,6 +480,19 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
     assert shipment["EXCEPTION_STATE_MACHINE_ARN"] == {
         "Ref": dev.logical_id(dev.stack.exception_state_machine)
     }
+
+
+def test_xray_sdk_subsegments_are_opt_in_and_active_tracing_stays(dev: Synth, prod: Synth) -> None:
+    # cdk.json: xraySdkSubsegments=false; synth_support.PROD_CONTEXT: "true" (a string, like -c)
+    for synth, disabled in ((dev, "true"), (prod, "false")):
+        assert set(synth.function_ids) == set(FOLDERS)
+        for folder, fn_id in synth.function_ids.items():
+            p = synth.props(fn_id)
+            assert p["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == disabled, folder
+            # Lambda records every invocation's segment either way: active tracing and its permission stay
+            assert p["TracingConfig"] == {"Mode": "Active"}, folder
+            actions = {action for action, _ in allowed_actions(synth.function_statements(folder))}
+            assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions, folder
 
 
 def test_new_context_flows_into_the_function_environments(prod: Synth) -> None:
