@@ -3,14 +3,15 @@
 import pytest
 
 from distsync_core import ledger
-from distsync_core.adapters import table
+from distsync_core.adapters import client, table
 from distsync_core.trace import trace_document
 
 
 def count_calls(name):
+    """The DynamoDB calls of the ledger's clients (the table resource's and the low-level one)."""
     calls = []
-    client = table(name).meta.client
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    for dynamodb in (table(name).meta.client, client("dynamodb")):
+        dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     return calls
 
 

@@ -4,7 +4,8 @@ A hop is what one component did with one event: ``stage`` (where), ``outcome`` (
 :mod:`distsync_core.trace`) and a human ``detail``. Handlers call :func:`hop`; the hops of one invocation
 are buffered and written together when it ends (``BatchWriteItem``, 25 per call) by
 :func:`distsync_core.observability.instrument`, so recording costs no extra round trip per hop, and a
-hop recorded just before a failure is still written.
+hop recorded just before a failure is still written. Other writes that can wait for the end of the
+invocation (a batch's idempotency completion marks, see :mod:`distsync_core.batch`) share those calls.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .adapters import table
-from .adapters.dynamo import from_item, to_item
+from .adapters import client, table
+from .adapters.dynamo import from_item, to_wire
 
 TTL_DAYS = 30
+BATCH_WRITE_MAX_ITEMS = 25
 BUSINESS_KEY_INDEX = "byBusinessKey"
 _ACTIVE: ContextVar[Ledger | None] = ContextVar("distsync_ledger", default=None)
 
@@ -29,7 +31,8 @@ class Ledger:
     def __init__(self, table_name: str):
         self.table_name = table_name
         self._table = table(table_name)
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any] | None] = []  # None: a hop discarded before the flush
+        self._other: list[tuple[str, dict[str, Any]]] = []  # (table, WriteRequest) of other tables
 
     # ------------------------------------------------------------------------------------------- write
     def hop(self, correlation_id: str, stage: str, outcome: str, detail: str = "", *,
@@ -56,19 +59,31 @@ class Ledger:
 
     def since(self, mark: int) -> list[dict[str, Any]]:
         """Hops recorded after ``mark`` and not yet written (plain JSON values)."""
-        return [dict(item) for item in self._pending[mark:]]
+        return [dict(item) for item in self._pending[mark:] if item is not None]
+
+    def discard(self, start: int, end: int) -> None:
+        """Drop the hops recorded between two marks (what a record that then failed said it did)."""
+        for i in range(start, end):
+            self._pending[i] = None
+
+    def write(self, table_name: str, request: dict[str, Any]) -> None:
+        """A BatchWriteItem request (``PutRequest``/``DeleteRequest``, wire format) written with the hops."""
+        self._other.append((table_name, request))
 
     def restore(self, hops: list[dict[str, Any]]) -> None:
         """Write hops recorded by an earlier invocation again (same keys: an overwrite, never a duplicate)."""
         self._pending.extend(dict(h) for h in hops)
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        with self._table.batch_writer() as batch:  # 25 items per BatchWriteItem, unprocessed ones retried
-            for item in pending:
-                batch.put_item(Item=to_item(item))
+        """Write the pending hops and other writes, 25 per BatchWriteItem (unprocessed ones asked again)."""
+        requests = [(self.table_name, {"PutRequest": {"Item": to_wire(h)}}) for h in self._pending if h is not None]
+        requests += self._other
+        self._pending, self._other = [], []
+        for start in range(0, len(requests), BATCH_WRITE_MAX_ITEMS):
+            request_items: dict[str, list[dict[str, Any]]] = {}
+            for table_name, request in requests[start : start + BATCH_WRITE_MAX_ITEMS]:
+                request_items.setdefault(table_name, []).append(request)
+            _batch_write(request_items)
 
     # -------------------------------------------------------------------------------------------- read
     def hops(self, correlation_id: str) -> list[dict[str, Any]]:
@@ -98,6 +113,16 @@ class Ledger:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _batch_write(request_items: dict[str, list[dict[str, Any]]]) -> None:
+    dynamodb = client("dynamodb")
+    for attempt in range(8):
+        request_items = dynamodb.batch_write_item(RequestItems=request_items).get("UnprocessedItems") or {}
+        if not request_items:
+            return
+        time.sleep(min(0.05 * 2**attempt, 1.0))  # unprocessed means throttled: back off before asking again
+    raise RuntimeError(f"DynamoDB left {sum(map(len, request_items.values()))} write(s) unprocessed")
 
 
 def current() -> Ledger | None:

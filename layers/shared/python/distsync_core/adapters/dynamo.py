@@ -19,3 +19,19 @@ def from_item(value: Any) -> Any:
     if isinstance(value, list):
         return [from_item(v) for v in value]
     return value
+
+
+def from_wire(item: dict[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's wire format (low-level client) as plain values."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserialize = TypeDeserializer().deserialize
+    return from_item({k: deserialize(v) for k, v in item.items()})
+
+
+def to_wire(item: dict[str, Any]) -> dict[str, Any]:
+    """Plain values as an item in DynamoDB's wire format."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serialize = TypeSerializer().serialize
+    return {k: serialize(v) for k, v in to_item(item).items()}

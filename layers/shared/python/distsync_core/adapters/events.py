@@ -21,22 +21,29 @@ class EventPublisher:
         self.bus_name = bus_name
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish all of them; raises :class:`PublishError` naming those EventBridge did not accept."""
         failed: list[tuple[str, str]] = []
         for start in range(0, len(envelopes), PUT_EVENTS_MAX_ENTRIES):
-            chunk = envelopes[start : start + PUT_EVENTS_MAX_ENTRIES]
-            entries = [
-                {
-                    "EventBusName": self.bus_name,
-                    "Source": contract_for(e.metadata.event_type, e.metadata.event_version).bus_source,
-                    "DetailType": e.metadata.event_type,
-                    "Detail": e.model_dump_json(by_alias=True),
-                }
-                for e in chunk
-            ]
-            result = client("events").put_events(Entries=entries)
-            if result.get("FailedEntryCount"):
-                for env, res in zip(chunk, result["Entries"], strict=True):
-                    if res.get("ErrorCode"):
-                        failed.append((env.metadata.event_id, f"{res['ErrorCode']}: {res.get('ErrorMessage', '')}"))
+            failed.extend(self.put(envelopes[start : start + PUT_EVENTS_MAX_ENTRIES]).items())
         if failed:
             raise PublishError(failed)
+
+    def put(self, envelopes: Sequence[Envelope]) -> dict[str, str]:
+        """One PutEvents call (at most 10 envelopes): the event ids it did not accept, with the reason."""
+        entries = [
+            {
+                "EventBusName": self.bus_name,
+                "Source": contract_for(e.metadata.event_type, e.metadata.event_version).bus_source,
+                "DetailType": e.metadata.event_type,
+                "Detail": e.model_dump_json(by_alias=True),
+            }
+            for e in envelopes
+        ]
+        result = client("events").put_events(Entries=entries)
+        if not result.get("FailedEntryCount"):
+            return {}
+        return {
+            env.metadata.event_id: f"{res['ErrorCode']}: {res.get('ErrorMessage', '')}"
+            for env, res in zip(envelopes, result["Entries"], strict=True)
+            if res.get("ErrorCode")
+        }
