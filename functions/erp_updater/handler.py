@@ -7,7 +7,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import ErpClient, ErpRejected
-from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env, env_float, env_int
 from distsync_core.contracts import (
@@ -82,7 +81,7 @@ def apply_update(delivery: Delivery) -> None:
         erp_update_id=erp_update_id,
         approval_id=update.approval_id,
     )
-    EventPublisher(env("EVENT_BUS_NAME")).publish([
+    delivery.publish([
         new_envelope(
             UPDATED_CONTRACT, updated,
             source="distsync.erp-adapter",

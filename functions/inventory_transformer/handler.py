@@ -10,7 +10,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.projections import InventoryStore
 from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env, env_float
@@ -59,7 +58,7 @@ def project_balance(delivery: Delivery) -> None:
         source_system=balance.source_system,
         lot_count=len(balance.lots),
     )
-    EventPublisher(env("EVENT_BUS_NAME")).publish([
+    delivery.publish([
         new_envelope(AVAILABILITY_CONTRACT, availability, source="distsync.inventory", caused_by=meta,
                      event_id=derive_id(meta.event_id, AVAILABILITY_CONTRACT.event_type))
     ])
@@ -71,7 +70,11 @@ def project_balance(delivery: Delivery) -> None:
                           f"{balance.as_of.isoformat()}")
 
 
-consumer = Consumer("inventory", InventoryBalanceChangedV2, project_balance)
+def read_master_data(balances: list[InventoryBalanceChangedV2]) -> None:
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(item_location_key(b.item_id, b.location_id) for b in balances)
+
+
+consumer = Consumer("inventory", InventoryBalanceChangedV2, project_balance, prefetch=read_master_data)
 
 
 @instrument

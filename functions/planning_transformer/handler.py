@@ -9,13 +9,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters import client
-from distsync_core.adapters.events import EventPublisher
 from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env, env_float
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, derive_id, new_envelope
 from distsync_core.observability import instrument, logger, metrics
 from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.replenishment import ApplyDirectly, NoChange, Quarantine, RequireApproval, decide
+from distsync_core.replenishment import (
+    ApplyDirectly,
+    NoChange,
+    Quarantine,
+    RequireApproval,
+    decide,
+    item_location_key,
+)
 
 UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
 STAGE = "planning"
@@ -42,7 +48,7 @@ def plan_replenishment(delivery: Delivery) -> None:
     )
     change = decision.update.change_percent
     if isinstance(decision, ApplyDirectly):
-        EventPublisher(env("EVENT_BUS_NAME")).publish([update])
+        delivery.publish([update])
         delivery.record("ok", f"change {change}% <= {threshold}%: ERP update requested without approval")
         metrics.add_metric(name="UpdatesAutoApproved", unit=MetricUnit.Count, value=1)
         return
@@ -65,7 +71,12 @@ def _start_approval(decision: RequireApproval, update: dict, threshold: float) -
         logger.info("approval already started", extra={"approvalId": decision.approval_id})
 
 
-consumer = Consumer(STAGE, ReplenishmentRecommended, plan_replenishment)
+def read_master_data(recommendations: list[ReplenishmentRecommended]) -> None:
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(
+        item_location_key(r.item_id, r.location_id) for r in recommendations)
+
+
+consumer = Consumer(STAGE, ReplenishmentRecommended, plan_replenishment, prefetch=read_master_data)
 
 
 @instrument

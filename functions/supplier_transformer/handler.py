@@ -83,12 +83,13 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         current_value=change.lead_time_days,
         previous_value=previous,
     )
+    # Published now, not with the batch: the lead time below is recorded only once the exception is on the
+    # bus, because a retry after a failed publish must compare with the lead time known before this change,
+    # or it would find no change and never raise the exception.
     EventPublisher(env("EVENT_BUS_NAME")).publish([
         new_envelope(EXCEPTION_CONTRACT, exception, source="distsync.supplier", caused_by=meta,
                      event_id=derive_id(meta.event_id, EXCEPTION_CONTRACT.event_type))
     ])
-    # Recorded only once the exception is on the bus: a retry after a failed publish must compare with the
-    # lead time known before this change, or it would find no change and never raise the exception.
     masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
     metrics.add_metric(name="PlanningExceptionsRaised", unit=MetricUnit.Count, value=1)
     delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
@@ -106,7 +107,14 @@ def _po_confirmation(delivery: Delivery) -> None:
                                  f"({len(po.lines)} line(s))")
 
 
-consumer = Consumer("supplier", (SupplierLeadTimeChanged, PurchaseOrderConfirmed), handle_supplier_event)
+def read_master_data(events: list[SupplierLeadTimeChanged | PurchaseOrderConfirmed]) -> None:
+    keys = {f"SUPPLIER#{e.supplier_id}" for e in events}
+    keys |= {item_location_key(e.item_id, e.location_id) for e in events if isinstance(e, SupplierLeadTimeChanged)}
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(keys)
+
+
+consumer = Consumer("supplier", (SupplierLeadTimeChanged, PurchaseOrderConfirmed), handle_supplier_event,
+                    prefetch=read_master_data)
 
 
 @instrument

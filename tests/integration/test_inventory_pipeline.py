@@ -212,21 +212,27 @@ def test_a_redelivered_balance_has_no_second_effect(aws, inventory):
 
 
 def test_a_publish_that_failed_after_the_store_is_retried_and_still_published(aws, inventory, monkeypatch):
-    """The balance was stored but the bus refused the event: on the retry the same event is not 'stale'
-    against itself, it is published."""
+    """The balance was stored but the bus refused the event at the end of the batch: the record fails, its
+    idempotency claim is released (the retry is not refused as "in progress"), its "ok" hop is dropped, and
+    on the retry the same event is not 'stale' against itself: it is published."""
     from distsync_core.adapters.events import EventPublisher
 
     run("masterdata_transformer", master())
+    marks_before = aws.items("IDEMPOTENCY_TABLE_NAME")
     event = balance("corr-retry")
-    original = EventPublisher.publish
-    monkeypatch.setattr(EventPublisher, "publish", lambda self, envs: (_ for _ in ()).throw(RuntimeError("bus down")))
-    with pytest.raises(BatchProcessingError):
-        run("inventory_transformer", event)
+    original = EventPublisher.put
+    monkeypatch.setattr(EventPublisher, "put", lambda self, envs: (_ for _ in ()).throw(RuntimeError("bus down")))
+    assert run("inventory_transformer", event) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert stored(inventory)["sourceEventId"] == event_id(event) and published(aws, 0.2) == []
-    monkeypatch.setattr(EventPublisher, "publish", original)
+    assert aws.items("IDEMPOTENCY_TABLE_NAME") == marks_before
+    [retrying] = hops(aws, "corr-retry")
+    assert retrying["outcome"] == "retrying" and "RuntimeError: bus down (receive 1 of 3)" in retrying["detail"]
+    monkeypatch.setattr(EventPublisher, "put", original)
     assert run("inventory_transformer", event, receive_count=2) == {"batchItemFailures": []}
     assert len(published(aws)) == 1
     assert [h["outcome"] for h in hops(aws, "corr-retry")] == ["retrying", "ok"]
+    [mark] = [m for m in aws.items("IDEMPOTENCY_TABLE_NAME") if m not in marks_before]
+    assert mark["status"] == "COMPLETED"
 
 
 def test_a_v2_with_lots_above_on_hand_that_reached_the_bus_is_quarantined(aws, inventory):

@@ -156,26 +156,38 @@ def test_erp_rejection_is_quarantined_with_its_answer(aws, erp):
     assert q["stage"] == "erp" and "HTTP 422" in q["reason"]
 
 
-def test_hops_lost_with_a_dead_invocation_are_written_on_redelivery(aws):
-    """An invocation that dies after the ERP update but before its hops were written (Lambda crash): the
-    redelivered message is skipped as already processed and its saved hops are written then, once."""
+def test_a_dead_invocation_is_run_again_after_its_deadline_with_the_same_event_ids(aws):
+    """An invocation that dies after publishing but before its end-of-invocation writes (its hops and its
+    idempotency completion marks; a Lambda crash): its claim stays "in progress" until the invocation's
+    deadline. Before that a redelivery is refused and retried; after it (on AWS the visibility timeout is
+    longer than the function timeout) the record runs again and publishes the same event id, which the
+    consumers downstream deduplicate, and its hops are written once."""
+    import time
+
     from distsync_core import ledger
 
     run("masterdata_transformer", bus_event(master()))
     event = bus_event(recommendation(110, 210, cid="corr-crash"))
     module = load_handler("planning_transformer")
     original_flush = ledger.Ledger.flush
-    ledger.Ledger.flush = lambda self: self._pending.clear()  # the invocation dies before writing its hops
+    ledger.Ledger.flush = lambda self: (self._pending.clear(), self._other.clear())  # dies before writing
     try:
-        module.lambda_handler(sqs_event(event), FakeLambdaContext("planning"))
+        module.lambda_handler(sqs_event(event), FakeLambdaContext("planning", timeout_ms=300))
     finally:
         ledger.Ledger.flush = original_flush
     assert [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"] == []
-    module.lambda_handler(sqs_event(event, receive_count=2), FakeLambdaContext("planning"))
-    module.lambda_handler(sqs_event(event, receive_count=3), FakeLambdaContext("planning"))
+    [claim] = [i for i in aws.items("IDEMPOTENCY_TABLE_NAME") if i["status"] == "INPROGRESS"]
+    with pytest.raises(BatchProcessingError, match="already in progress"):  # a batch of one that failed
+        module.lambda_handler(sqs_event(event, receive_count=2), FakeLambdaContext("planning"))
+    time.sleep(0.4)  # past the dead invocation's deadline
+    assert module.lambda_handler(sqs_event(event, receive_count=3), FakeLambdaContext("planning")) == {
+        "batchItemFailures": []}
     hops = [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"]
-    assert [(h["stage"], h["outcome"]) for h in hops] == [("planning", "ok")]
-    assert len(aws.probe(wait=0.5)) == 1  # and the update was requested once
+    assert sorted((h["stage"], h["outcome"]) for h in hops) == [("planning", "ok"), ("planning", "retrying")]
+    published = aws.probe(wait=0.5)
+    assert len(published) == 2 and len({m["detail"]["metadata"]["eventId"] for m in published}) == 1
+    [mark] = [i for i in aws.items("IDEMPOTENCY_TABLE_NAME") if i["id"] == claim["id"]]
+    assert mark["status"] == "COMPLETED"
 
 
 def test_delivering_a_redriven_message_reports_the_recovery_time(aws, erp, capsys):

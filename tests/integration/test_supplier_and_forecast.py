@@ -190,6 +190,16 @@ def test_the_next_change_is_measured_against_the_suppliers_last_lead_time(aws, p
     assert [r["body"]["leadTimeDays"] for r in planning.snapshot("lead-time")] == [14, 16, 32]
 
 
+def test_in_one_batch_the_next_change_is_measured_against_the_one_before_it(aws, planning, master_data):
+    """The batch reads its master data once, up front; a lead time recorded by one of its records is read
+    again by the next (against the prefetched 10 days, 12 -> 14 would look like 40 % and raise)."""
+    assert run("supplier_transformer", lead_time(12, cid="lt-a"), lead_time(14, cid="lt-b")) == {
+        "batchItemFailures": []}  # 10 -> 12: 20 %, then 12 -> 14: 16.7 %
+    assert aws.probe(wait=0.1) == []
+    assert "12 -> 14 days (16.67%)" in hops(aws, "lt-b")[0][2]
+    assert [r["body"]["leadTimeDays"] for r in planning.snapshot("lead-time")] == [12, 14]
+
+
 def test_the_threshold_comes_from_the_environment(aws, planning, master_data, monkeypatch):
     monkeypatch.setenv("LEAD_TIME_EXCEPTION_PERCENT", "50")
     run("supplier_transformer", lead_time(14))  # 40 % <= 50 %

@@ -6,7 +6,9 @@ Every transformer hands its per-event logic to :func:`consume`, which gives it, 
   a partner's permanent rejection; they are acknowledged, not retried forever;
 - the correlation id on every log line of the record;
 - idempotency per (consumer, event id) on DynamoDB, so a redelivered message has no second effect;
-- a trace hop for every retry, and ``dead_lettered`` on the last receive before SQS moves it to the DLQ.
+- a trace hop for every retry, and ``dead_lettered`` on the last receive before SQS moves it to the DLQ;
+- batch-wide reads (``prefetch``) and writes left to the end of the batch: the events records publish and
+  the idempotency completion marks (see :mod:`distsync_core.batch` for the order and what a failure does).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
+from . import batch as batches
 from . import ledger
 from .adapters.stores import QuarantineStore
 from .config import env, env_int
@@ -49,10 +52,21 @@ class Delivery:
     stage: str
     raw_body: str = ""  # the SQS message body as received (the EventBridge event)
     message_id: str = ""  # the SQS message id (what a partial batch response names)
+    batch: batches.Batch | None = None
 
     @property
     def correlation_id(self) -> str:
         return self.envelope.metadata.correlation_id
+
+    def publish(self, envelopes: list[Envelope]) -> None:
+        """Publish with the batch's other events at its end (see :mod:`distsync_core.batch`)."""
+        if self.batch is not None:
+            self.batch.emit(envelopes)
+        else:
+            from .adapters.events import EventPublisher
+            from .config import env
+
+            EventPublisher(env("EVENT_BUS_NAME")).publish(envelopes)
 
     def record(self, outcome: str, detail: str, **attrs: Any) -> None:
         """A ledger hop of this consumer for this event (correlation id, business key and event id filled in)."""
@@ -61,6 +75,9 @@ class Delivery:
 
 
 Handle = Callable[[Delivery], None]
+# Called once per batch, before its records run, with the data of every record that parsed: a consumer reads
+# what the whole batch needs here (a store's ``prefetch``), so its records do not read one by one.
+Prefetch = Callable[[list[ContractModel]], None]
 
 
 class _Quarantined(Exception):
@@ -69,7 +86,10 @@ class _Quarantined(Exception):
         self.reason, self.errors = reason, errors or []
 
 
-def _parse(body: str) -> tuple[Envelope, ContractModel, str | None]:
+Parsed = tuple[Envelope, ContractModel, str | None]
+
+
+def _parse(body: str) -> Parsed:
     """The envelope, its validated data, and the replay that re-sent it (if any)."""
     try:
         event = json.loads(body)
@@ -96,7 +116,9 @@ class Consumer:
     idempotent: bool = True
     # A FIFO queue: records of a message group are handled strictly in order. After a failure the group's
     # later records go back to the queue untried (Powertools SqsFifoPartialProcessor); other groups go on.
+    # Its events are published at once, not at the end of the batch.
     fifo: bool = False
+    prefetch: Prefetch | None = None
 
     def __post_init__(self) -> None:
         if self.fifo:
@@ -110,13 +132,9 @@ class Consumer:
     # Lazily built: the idempotency store needs the table name from the environment.
     def _idempotent_handle(self) -> Callable[..., Any]:
         if self._once is None:
-            from aws_lambda_powertools.utilities.idempotency import (
-                DynamoDBPersistenceLayer,
-                IdempotencyConfig,
-                idempotent_function,
-            )
+            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-            store = DynamoDBPersistenceLayer(table_name=env("IDEMPOTENCY_TABLE_NAME"))
+            store = _batch_completion_store(env("IDEMPOTENCY_TABLE_NAME"))
             config = IdempotencyConfig(event_key_jmespath="[consumer, eventId]", expires_after_seconds=7 * 24 * 3600)
 
             @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
@@ -140,60 +158,112 @@ class Consumer:
         if once is not None:
             self._config.register_lambda_context(context)
         max_receives = env_int("MAX_RECEIVE_COUNT", 3)
+        batch = batches.Batch(os.environ.get("EVENT_BUS_NAME"), defer_events=not self.fifo)
 
         def record_handler(record: SQSRecord) -> None:
-            self._handle_record(record, quarantine, once, max_receives)
+            self._handle_record(record, parsed.get(record.message_id), quarantine, once, max_receives, batch)
 
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=self._processor, context=context
-        )
+        with batches.running(batch):
+            parsed = self._parse_all(event.get("Records") or [])
+            response = process_partial_response(
+                event=event, record_handler=record_handler, processor=self._processor, context=context
+            )
+            failed = batch.flush()
+        if failed:
+            self._report_unpublished(event, failed, max_receives)
+            response["batchItemFailures"] = [*response.get("batchItemFailures", []),
+                                             *({"itemIdentifier": f.message_id} for f in failed)]
+        return response
+
+    def _parse_all(self, records: list[dict[str, Any]]) -> dict[str, Parsed | _Quarantined]:
+        """Every record parsed once, up front, so ``prefetch`` can read for the whole batch."""
+        parsed: dict[str, Parsed | _Quarantined] = {}
+        for record in records:
+            try:
+                parsed[record["messageId"]] = _parse(record["body"])
+            except _Quarantined as exc:
+                parsed[record["messageId"]] = exc
+        if self.prefetch is not None:
+            datas = [p[1] for p in parsed.values() if not isinstance(p, _Quarantined) and isinstance(p[1], self.accepts)]
+            if datas:
+                self.prefetch(datas)
+        return parsed
+
+    def _report_unpublished(self, event: dict[str, Any], failed: list[batches.Failed], max_receives: int) -> None:
+        by_id = {r["messageId"]: r for r in event.get("Records") or []}
+        for f in failed:
+            record = SQSRecord(by_id[f.message_id])
+            envelope, data, _ = _parse(record.body)  # it ran, so it parses
+            self._report_failure(f.reason, int(record.attributes.approximate_receive_count or 1), max_receives,
+                                 envelope, data)
+
+    def _report_failure(self, why: str, receive_count: int, max_receives: int, envelope: Envelope | None,
+                        data: ContractModel | None) -> None:
+        """A record goes back to the queue: a retry, or on its last receive the DLQ."""
+        final = receive_count >= max_receives
+        outcome = "dead_lettered" if final else "retrying"
+        reason = f"{why} (receive {receive_count} of {max_receives})"
+        logger.warning(f"{self.name} failed", extra={"outcome": outcome, "reason": reason})
+        metrics.add_metric(name="RecordsDeadLettered" if final else "RecordsRetried", unit=MetricUnit.Count, value=1)
+        if envelope is not None:
+            ledger.hop(envelope.metadata.correlation_id, self.name, outcome, reason,
+                       event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
+
+    def _run(self, delivery: Delivery, once: Callable[..., Any] | None) -> None:
+        if once is None:
+            self.handle(delivery)
+            return
+        self._ran = False
+        result = once(key={"consumer": self.name, "eventId": delivery.envelope.metadata.event_id}, delivery=delivery)
+        book = ledger.current()
+        if not self._ran and book is not None:  # already processed: make sure its hops exist
+            book.restore(result.get("hops", []))
 
     def _handle_record(
         self,
         record: SQSRecord,
+        parsed: Parsed | _Quarantined | None,
         quarantine: QuarantineStore | None,
         once: Callable[..., Any] | None,
         max_receives: int,
+        batch: batches.Batch,
     ) -> None:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         envelope: Envelope | None = None
         data: ContractModel | None = None
+        book = ledger.current()
+        start = book.mark() if book else 0
+        batch.current = record.message_id
         try:
-            envelope, data, replay_name = _parse(record.body)
+            if isinstance(parsed, _Quarantined):
+                raise parsed
+            envelope, data, replay_name = parsed if parsed is not None else _parse(record.body)
             logger.set_correlation_id(envelope.metadata.correlation_id)
             if not isinstance(data, self.accepts):  # misrouted: no retry can make this consumer take it
                 accepted = self.accepts if isinstance(self.accepts, tuple) else (self.accepts,)
                 names = ", ".join(a.__name__ for a in accepted)
                 raise _Quarantined(f"{self.name} consumes {names}, not {envelope.metadata.event_type}")
-            delivery = Delivery(envelope, data, receive_count, self.name, record.body, record.message_id)
+            delivery = Delivery(envelope, data, receive_count, self.name, record.body, record.message_id, batch)
             if replay_name:
                 delivery.record("replayed", f"re-sent by replay {replay_name}; idempotency skips what was applied")
-            if once is not None:
-                self._ran = False
-                result = once(key={"consumer": self.name, "eventId": envelope.metadata.event_id}, delivery=delivery)
-                book = ledger.current()
-                if not self._ran and book is not None:  # already processed: make sure its hops exist
-                    book.restore(result.get("hops", []))
-            else:
-                self.handle(delivery)
+            self._run(delivery, once)
+            if book is not None:
+                batch.ran(record.message_id, (start, book.mark()))
             _report_recovery(record)
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
         except _Quarantined as exc:
+            batch.discard(record.message_id)
             self._quarantine(record, envelope, data, exc.reason, exc.errors, quarantine)
         except PermanentFailure as exc:
+            batch.discard(record.message_id)
             self._quarantine(record, envelope, data, str(exc), [], quarantine, waiting_for=exc.waiting_for)
         except Exception as exc:
-            final = receive_count >= max_receives
-            outcome = "dead_lettered" if final else "retrying"
-            reason = f"{exc.__class__.__name__}: {exc} (receive {receive_count} of {max_receives})"
-            logger.warning(f"{self.name} failed", extra={"outcome": outcome, "reason": reason})
-            metrics.add_metric(name="RecordsDeadLettered" if final else "RecordsRetried", unit=MetricUnit.Count, value=1)
-            if envelope is not None:
-                ledger.hop(envelope.metadata.correlation_id, self.name, outcome, reason,
-                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
+            batch.discard(record.message_id)
+            self._report_failure(f"{exc.__class__.__name__}: {exc}", receive_count, max_receives, envelope, data)
             raise
         finally:
+            batch.current = None
             logger.set_correlation_id(None)
 
     def _quarantine(
@@ -224,6 +294,31 @@ class Consumer:
         if meta:
             ledger.hop(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, event_id=meta.event_id,
                        business_key=_business_key(envelope, data))
+
+
+def _batch_completion_store(table_name: str) -> Any:
+    """Powertools' DynamoDB idempotency store, except that the completion mark of a record run in a batch
+    is left to the end of the batch (written with its hops, after its events: :mod:`distsync_core.batch`)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    class BatchCompletionStore(DynamoDBPersistenceLayer):
+        def _update_record(self, data_record: Any) -> None:
+            batch = batches.current()
+            if batch is None or batch.current is None:
+                super()._update_record(data_record)
+                return
+            key = self._get_key(data_record.idempotency_key)
+            item = {
+                **key,
+                self.expiry_attr: {"N": str(data_record.expiry_timestamp)},
+                self.status_attr: {"S": data_record.status},
+                self.data_attr: {"S": data_record.response_data},
+            }
+            if self.payload_validation_enabled:
+                item[self.validation_key_attr] = {"S": data_record.payload_hash}
+            batch.complete(self.table_name, item, key)
+
+    return BatchCompletionStore(table_name=table_name)
 
 
 def _report_recovery(record: SQSRecord) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +18,37 @@ def _now_iso() -> str:
 
 
 class MasterDataStore:
+    """Reads go through the running batch's prefetched items when there is one (:mod:`distsync_core.batch`);
+    writes make the batch read the item again."""
+
     def __init__(self, table_name: str):
+        self.table_name = table_name
         self._table = table(table_name)
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the items of ``keys`` for the running batch at once (BatchGetItem)."""
+        from ..batch import current
+
+        batch = current()
+        if batch is not None:
+            batch.prefetch(self.table_name, "pk", keys)
+
+    def _read(self, key: str) -> dict[str, Any] | None:
+        from ..batch import current
+
+        def fetch() -> dict[str, Any] | None:
+            raw = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
+            return from_item(raw) if raw else None
+
+        batch = current()
+        return batch.read(self.table_name, key, fetch) if batch is not None else fetch()
+
+    def _changed(self, key: str) -> None:
+        from ..batch import current
+
+        batch = current()
+        if batch is not None:
+            batch.forget(self.table_name, key)
 
     def upsert(self, data: MasterDataModel, meta: Metadata) -> bool:
         """Store the record unless a newer one is stored already (by recordVersion, else by event time).
@@ -39,6 +69,7 @@ class MasterDataStore:
         else:
             condition = "attribute_not_exists(pk) OR occurredAt <= :t"
             values = {":t": item["occurredAt"]}
+        self._changed(item["pk"])
         try:
             self._table.put_item(Item=to_item(item), ConditionExpression=condition,
                                  ExpressionAttributeValues=to_item(values))
@@ -49,15 +80,12 @@ class MasterDataStore:
             raise
 
     def get_record(self, key: str) -> dict[str, Any] | None:
-        raw = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
-        return from_item(raw) if raw else None
+        return self._read(key)
 
     def get(self, item_id: str, location_id: str) -> ItemLocationRecord | None:
-        found = self._table.get_item(Key={"pk": item_location_key(item_id, location_id)}, ConsistentRead=True)
-        raw = found.get("Item")
-        if not raw:
+        item = self._read(item_location_key(item_id, location_id))
+        if item is None:
             return None
-        item = from_item(raw)
         return ItemLocationRecord(
             item_id=item["itemId"],
             location_id=item["locationId"],
@@ -70,6 +98,7 @@ class MasterDataStore:
 
     def record_erp_parameters(self, item_id: str, location_id: str, safety_stock: float, reorder_point: float) -> None:
         """Keep the ERP's confirmed parameters, so the next recommendation compares against them."""
+        self._changed(item_location_key(item_id, location_id))
         self._table.update_item(
             Key={"pk": item_location_key(item_id, location_id)},
             UpdateExpression="SET safetyStock = :ss, reorderPoint = :rop, erpConfirmedAt = :at",
@@ -79,6 +108,7 @@ class MasterDataStore:
 
     def record_supplier_lead_time(self, item_id: str, location_id: str, lead_time_days: int) -> None:
         """The lead time the supplier last reported (the ERP's own lead time stays as the ERP sent it)."""
+        self._changed(item_location_key(item_id, location_id))
         self._table.update_item(
             Key={"pk": item_location_key(item_id, location_id)},
             UpdateExpression="SET supplierLeadTimeDays = :d, supplierLeadTimeAt = :at",
