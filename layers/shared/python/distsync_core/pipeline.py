@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from . import batch as batches
@@ -31,6 +29,7 @@ from .config import env, env_int
 from .contracts import ContractModel, Envelope, UnknownContractError, upcast_to_latest
 from .observability import logger, metrics
 from .problems import pydantic_errors
+from .sqs_batch import SqsMessage, run_batch
 
 
 class PermanentFailure(Exception):
@@ -115,18 +114,12 @@ class Consumer:
     handle: Handle
     idempotent: bool = True
     # A FIFO queue: records of a message group are handled strictly in order. After a failure the group's
-    # later records go back to the queue untried (Powertools SqsFifoPartialProcessor); other groups go on.
+    # later records go back to the queue untried (as Powertools' SqsFifoPartialProcessor); other groups go on.
     # Its events are published at once, not at the end of the batch.
     fifo: bool = False
     prefetch: Prefetch | None = None
 
     def __post_init__(self) -> None:
-        if self.fifo:
-            from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
-
-            self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        else:
-            self._processor = BatchProcessor(event_type=EventType.SQS)
         self._once: Callable[..., Any] | None = None
 
     # Lazily built: the idempotency store needs the table name from the environment.
@@ -160,42 +153,41 @@ class Consumer:
         max_receives = env_int("MAX_RECEIVE_COUNT", 3)
         batch = batches.Batch(os.environ.get("EVENT_BUS_NAME"), defer_events=not self.fifo)
 
-        def record_handler(record: SQSRecord) -> None:
-            self._handle_record(record, parsed.get(record.message_id), quarantine, once, max_receives, batch)
+        messages = [SqsMessage.of(r) for r in event.get("Records") or []]
+
+        def handle(message: SqsMessage) -> None:
+            self._handle_record(message, parsed.get(message.message_id), quarantine, once, max_receives, batch)
+
+        def unpublished() -> list[str]:
+            failed = batch.flush()
+            self._report_unpublished(messages, failed, max_receives)
+            return [f.message_id for f in failed]
 
         with batches.running(batch):
-            parsed = self._parse_all(event.get("Records") or [])
-            response = process_partial_response(
-                event=event, record_handler=record_handler, processor=self._processor, context=context
-            )
-            failed = batch.flush()
-        if failed:
-            self._report_unpublished(event, failed, max_receives)
-            response["batchItemFailures"] = [*response.get("batchItemFailures", []),
-                                             *({"itemIdentifier": f.message_id} for f in failed)]
-        return response
+            parsed = self._parse_all(messages)
+            return run_batch(messages, handle, fifo=self.fifo, after=unpublished)
 
-    def _parse_all(self, records: list[dict[str, Any]]) -> dict[str, Parsed | _Quarantined]:
+    def _parse_all(self, messages: list[SqsMessage]) -> dict[str, Parsed | _Quarantined]:
         """Every record parsed once, up front, so ``prefetch`` can read for the whole batch."""
         parsed: dict[str, Parsed | _Quarantined] = {}
-        for record in records:
+        for message in messages:
             try:
-                parsed[record["messageId"]] = _parse(record["body"])
+                parsed[message.message_id] = _parse(message.body)
             except _Quarantined as exc:
-                parsed[record["messageId"]] = exc
+                parsed[message.message_id] = exc
         if self.prefetch is not None:
             datas = [p[1] for p in parsed.values() if not isinstance(p, _Quarantined) and isinstance(p[1], self.accepts)]
             if datas:
                 self.prefetch(datas)
         return parsed
 
-    def _report_unpublished(self, event: dict[str, Any], failed: list[batches.Failed], max_receives: int) -> None:
-        by_id = {r["messageId"]: r for r in event.get("Records") or []}
+    def _report_unpublished(self, messages: list[SqsMessage], failed: list[batches.Failed],
+                            max_receives: int) -> None:
+        by_id = {m.message_id: m for m in messages}
         for f in failed:
-            record = SQSRecord(by_id[f.message_id])
-            envelope, data, _ = _parse(record.body)  # it ran, so it parses
-            self._report_failure(f.reason, int(record.attributes.approximate_receive_count or 1), max_receives,
-                                 envelope, data)
+            message = by_id[f.message_id]
+            envelope, data, _ = _parse(message.body)  # it ran, so it parses
+            self._report_failure(f.reason, message.receive_count, max_receives, envelope, data)
 
     def _report_failure(self, why: str, receive_count: int, max_receives: int, envelope: Envelope | None,
                         data: ContractModel | None) -> None:
@@ -221,14 +213,14 @@ class Consumer:
 
     def _handle_record(
         self,
-        record: SQSRecord,
+        record: SqsMessage,
         parsed: Parsed | _Quarantined | None,
         quarantine: QuarantineStore | None,
         once: Callable[..., Any] | None,
         max_receives: int,
         batch: batches.Batch,
     ) -> None:
-        receive_count = int(record.attributes.approximate_receive_count or 1)
+        receive_count = record.receive_count
         envelope: Envelope | None = None
         data: ContractModel | None = None
         book = ledger.current()
@@ -268,7 +260,7 @@ class Consumer:
 
     def _quarantine(
         self,
-        record: SQSRecord,
+        record: SqsMessage,
         envelope: Envelope | None,
         data: ContractModel | None,
         reason: str,
@@ -321,9 +313,9 @@ def _batch_completion_store(table_name: str) -> Any:
     return BatchCompletionStore(table_name=table_name)
 
 
-def _report_recovery(record: SQSRecord) -> None:
+def _report_recovery(record: SqsMessage) -> None:
     """A redriven message carries when it was dead-lettered: its delivery ends a failure's recovery."""
-    attribute = (record.message_attributes or {}).get("distsyncDeadLetteredAt") or {}
+    attribute = record.message_attributes.get("distsyncDeadLetteredAt") or {}
     value = attribute.get("stringValue")
     if value:
         from datetime import datetime
