@@ -15,7 +15,7 @@ from distsync_core.adapters.projections import OrderStore
 from distsync_core.config import env
 from distsync_core.contracts import OrderStatusChanged, utcnow
 from distsync_core.observability import instrument, metrics
-from distsync_core.orders import OutOfOrder, check_sequence
+from distsync_core.orders import Duplicate, OutOfOrder, check_sequence
 from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
 
 
@@ -26,6 +26,8 @@ def apply_order_update(delivery: Delivery) -> None:
     verdict = check_sequence(order.order_id, order.sequence, meta.event_id, store.applied(order.order_id))
     if isinstance(verdict, OutOfOrder):
         metrics.add_metric(name="OrderUpdatesOutOfOrder", unit=MetricUnit.Count, value=1)
+        raise PermanentFailure(verdict.reason)
+    if isinstance(verdict, Duplicate):  # quarantined too: kept with the reason, so nothing vanishes unexplained
         raise PermanentFailure(verdict.reason)
 
     payload = order.model_dump(by_alias=True, mode="json", exclude_none=True)

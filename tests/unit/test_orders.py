@@ -2,7 +2,7 @@
 
 import pytest
 
-from distsync_core.orders import AppliedOrder, Apply, OutOfOrder, check_sequence
+from distsync_core.orders import AppliedOrder, Apply, Duplicate, OutOfOrder, check_sequence
 
 APPLIED = AppliedOrder(sequence=5, event_id="ev-5")
 
@@ -35,8 +35,8 @@ def test_the_same_sequence_from_another_event_is_rejected():
     """The ERP sent change 5 again (a new event, e.g. a webhook retried without an Idempotency-Key):
     applying it would inform the warehouse and channels twice."""
     verdict = check_sequence("SO-1", 5, "ev-5-again", APPLIED)
-    assert isinstance(verdict, OutOfOrder)
-    assert "order SO-1 update sequence 5 arrived after sequence 5 was applied" in verdict.reason
+    assert verdict == Duplicate("duplicate: order SO-1 update sequence 5 was applied already from event ev-5; "
+                                "this copy (ev-5-again) is left out")
 
 
 def test_the_very_event_applied_last_resumes_its_work():

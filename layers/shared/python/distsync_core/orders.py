@@ -2,8 +2,9 @@
 
 The ERP numbers the changes of an order (``sequence``). The FIFO queue keeps an order's updates in the order
 they reached distsync; this check catches those that reached distsync late (the bus does not order events):
-an update older than, or as old as, the one applied is rejected with the reason. Gaps are allowed (the ERP
-may not publish every change) and reported.
+an update older than the one applied is rejected with the reason, and so is a second event for the sequence
+applied (the ERP sent the change again, e.g. a webhook retried without an Idempotency-Key: applying it would
+inform the warehouse and channels twice). Gaps are allowed (the ERP may not publish every change) and reported.
 """
 
 from __future__ import annotations
@@ -28,12 +29,23 @@ class OutOfOrder:
     reason: str
 
 
-def check_sequence(order_id: str, sequence: int, event_id: str, applied: AppliedOrder | None) -> Apply | OutOfOrder:
+@dataclass(frozen=True)
+class Duplicate:
+    reason: str
+
+
+def check_sequence(order_id: str, sequence: int, event_id: str,
+                   applied: AppliedOrder | None) -> Apply | OutOfOrder | Duplicate:
     if applied is None:
         return Apply(gap=0)
     if sequence == applied.sequence and event_id == applied.event_id:
         return Apply(gap=0, resumed=True)
-    if sequence <= applied.sequence:
+    if sequence == applied.sequence:
+        return Duplicate(
+            f"duplicate: order {order_id} update sequence {sequence} was applied already from event "
+            f"{applied.event_id}; this copy ({event_id}) is left out"
+        )
+    if sequence < applied.sequence:
         return OutOfOrder(
             f"out of order: order {order_id} update sequence {sequence} arrived after sequence "
             f"{applied.sequence} was applied"
