@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import PartnerRejected, partner, segment
 from distsync_core.adapters.events import EventPublisher
+from distsync_core.adapters.projections import utc_iso
 from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.config import env, env_float
 from distsync_core.contracts import (
@@ -23,7 +24,7 @@ from distsync_core.contracts import (
     derive_id,
     new_envelope,
 )
-from distsync_core.observability import instrument, metrics
+from distsync_core.observability import instrument, logger, metrics
 from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
 from distsync_core.replenishment import item_location_key
 from distsync_core.supplier import assess_lead_time
@@ -57,6 +58,14 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
     if record is None:
         raise PermanentFailure(f"unknown item-location {change.item_id}@{change.location_id}: no "
                                "ItemLocationUpserted in master data", waiting_for=key)
+    reported_at = utc_iso(meta.occurred_at)
+    last_reported = record.get("supplierLeadTimeReportedAt")
+    if last_reported is not None and last_reported > reported_at:  # it reached distsync late: keep the newer
+        delivery.record("delivered", f"lead time of {change.item_id}@{change.location_id} from {change.supplier_id} "
+                                     f"reported {reported_at} is older than the one recorded (reported "
+                                     f"{last_reported}): left out, not sent to planning")
+        metrics.add_metric(name="StaleLeadTimesIgnored", unit=MetricUnit.Count, value=1)
+        return
     previous = int(record.get("supplierLeadTimeDays", record["leadTimeDays"]))
     assessment = assess_lead_time(previous, change.lead_time_days, env_float("LEAD_TIME_EXCEPTION_PERCENT", 25))
 
@@ -68,7 +77,7 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
     detail = (f"lead time of {change.item_id}@{change.location_id} from {change.supplier_id}: {previous} -> "
               f"{change.lead_time_days} days ({assessment.change_percent}%), sent to planning")
     if not assessment.exceptional:
-        masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
+        _record(masterdata, change, reported_at)
         delivery.record("delivered", detail)
         return
     exception = PlanningException(
@@ -90,9 +99,16 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         new_envelope(EXCEPTION_CONTRACT, exception, source="distsync.supplier", caused_by=meta,
                      event_id=derive_id(meta.event_id, EXCEPTION_CONTRACT.event_type))
     ])
-    masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days)
+    _record(masterdata, change, reported_at)
     metrics.add_metric(name="PlanningExceptionsRaised", unit=MetricUnit.Count, value=1)
     delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
+
+
+def _record(masterdata: MasterDataStore, change: SupplierLeadTimeChanged, reported_at: str) -> None:
+    if not masterdata.record_supplier_lead_time(change.item_id, change.location_id, change.lead_time_days,
+                                                reported_at):
+        # A later report was recorded between the read above and this write (a concurrent batch): it stays.
+        logger.warning("a later lead time was recorded meanwhile", extra={"reportedAt": reported_at})
 
 
 def _po_confirmation(delivery: Delivery) -> None:

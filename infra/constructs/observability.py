@@ -53,6 +53,7 @@ COUNT_METRICS = (
     "OrderUpdatesOutOfOrder",
     "ShipmentExceptionsOpened",
     "PlanningExceptionsRaised",
+    "StaleLeadTimesIgnored",  # supplier lead times older than the one recorded (reached distsync late)
     "ReconciliationMismatches",  # per reconciliation run (0 when balanced); alarm above 0
     "FilesProcessed",  # partner files taken in (functions/file_ingest)
     "FileTransactionsRejected",  # their rejected transactions (a wholly rejected or duplicate file counts 1)

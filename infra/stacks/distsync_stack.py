@@ -109,7 +109,7 @@ DOMAINS = (
         key="supplier",
         title="Supplier collaboration (lead times, purchase order confirmations)",
         pipelines=("SupplierPipeline",),
-        metrics=("PlanningExceptionsRaised", "RecordsQuarantined"),
+        metrics=("PlanningExceptionsRaised", "StaleLeadTimesIgnored", "RecordsQuarantined"),
     ),
     Domain(
         key="webhook-api",

@@ -68,7 +68,7 @@ DOMAIN_DASHBOARDS = {
         ["shipment_transformer", "shipment_exception_task", "exception_api"],
         {"ShipmentExceptionsOpened"},
     ),
-    "supplier": (["SupplierPipeline"], ["supplier_transformer"], {"PlanningExceptionsRaised"}),
+    "supplier": (["SupplierPipeline"], ["supplier_transformer"], {"PlanningExceptionsRaised", "StaleLeadTimesIgnored"}),
     "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),
     "forecast-cycles": (
         ["CycleFilePipeline"],

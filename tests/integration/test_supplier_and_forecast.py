@@ -200,6 +200,29 @@ def test_in_one_batch_the_next_change_is_measured_against_the_one_before_it(aws,
     assert [r["body"]["leadTimeDays"] for r in planning.snapshot("lead-time")] == [12, 14]
 
 
+def test_a_lead_time_reported_before_the_one_recorded_is_left_out(aws, planning, master_data):
+    """Reports reach distsync out of order (the bus does not order events): an older one must not replace
+    the newer lead time, neither in master data nor in planning."""
+    newer, older = lead_time(14, cid="lt-new"), lead_time(12, cid="lt-old")
+    newer["detail"]["metadata"]["occurredAt"] = "2026-11-27T10:00:00+00:00"
+    older["detail"]["metadata"]["occurredAt"] = "2026-11-27T09:00:00+00:00"
+    assert run("supplier_transformer", newer) == {"batchItemFailures": []}
+    assert run("supplier_transformer", older) == {"batchItemFailures": []}
+    assert [r["body"]["leadTimeDays"] for r in planning.snapshot("lead-time")] == [14]
+    record = stored_item_location(aws)
+    assert (int(record["supplierLeadTimeDays"]), record["supplierLeadTimeReportedAt"]) == (
+        14, "2026-11-27T10:00:00.000000+00:00")
+    [(stage, outcome, detail)] = hops(aws, "lt-old")
+    assert (stage, outcome) == ("supplier", "delivered")
+    assert "reported 2026-11-27T09:00:00.000000+00:00 is older than the one recorded" in detail
+    assert "left out, not sent to planning" in detail
+    # a later report is applied as usual
+    latest = lead_time(15, cid="lt-latest")
+    latest["detail"]["metadata"]["occurredAt"] = "2026-11-27T11:00:00+00:00"
+    assert run("supplier_transformer", latest) == {"batchItemFailures": []}
+    assert int(stored_item_location(aws)["supplierLeadTimeDays"]) == 15
+
+
 def test_the_threshold_comes_from_the_environment(aws, planning, master_data, monkeypatch):
     monkeypatch.setenv("LEAD_TIME_EXCEPTION_PERCENT", "50")
     run("supplier_transformer", lead_time(14))  # 40 % <= 50 %

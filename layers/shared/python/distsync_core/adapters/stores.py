@@ -106,15 +106,29 @@ class MasterDataStore:
             ExpressionAttributeValues=to_item({":ss": safety_stock, ":rop": reorder_point, ":at": _now_iso()}),
         )
 
-    def record_supplier_lead_time(self, item_id: str, location_id: str, lead_time_days: int) -> None:
-        """The lead time the supplier last reported (the ERP's own lead time stays as the ERP sent it)."""
+    def record_supplier_lead_time(self, item_id: str, location_id: str, lead_time_days: int,
+                                  reported_at: str) -> bool:
+        """The lead time the supplier last reported (the ERP's own lead time stays as the ERP sent it), unless
+        one reported later is recorded already. ``reported_at``: fixed-width UTC ISO time of the report.
+        False when a later report was recorded meanwhile."""
+        from botocore.exceptions import ClientError
+
         self._changed(item_location_key(item_id, location_id))
-        self._table.update_item(
-            Key={"pk": item_location_key(item_id, location_id)},
-            UpdateExpression="SET supplierLeadTimeDays = :d, supplierLeadTimeAt = :at",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=to_item({":d": lead_time_days, ":at": _now_iso()}),
-        )
+        try:
+            self._table.update_item(
+                Key={"pk": item_location_key(item_id, location_id)},
+                UpdateExpression="SET supplierLeadTimeDays = :d, supplierLeadTimeReportedAt = :r, "
+                                 "supplierLeadTimeAt = :at",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(supplierLeadTimeReportedAt) "
+                                    "OR supplierLeadTimeReportedAt <= :r)",
+                ExpressionAttributeValues=to_item({":d": lead_time_days, ":r": reported_at, ":at": _now_iso()}),
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException" and self._read(
+                    item_location_key(item_id, location_id)) is not None:
+                return False
+            raise
 
 
 class QuarantineStore:
