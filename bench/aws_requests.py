@@ -614,9 +614,6 @@ ABOVE_FLOOR_WHY = {
     "order-router": "SendMessageBatch, but with at most one update per order in a call (so a refused entry "
                     "cannot let that order's next update overtake it): this bench's batches hold 2 updates of 5 "
                     "orders, so 2 calls per batch where 1 would carry the entries",
-    "orders": "one GetItem of the order's applied sequence per event (the batch's orders could be read in one "
-              "BatchGetItem, tracking the batch's own applies in memory, as two updates of an order can share "
-              "a batch)",
 }
 
 

@@ -48,7 +48,11 @@ def apply_order_update(delivery: Delivery) -> None:
                                  f"warehouse and customer channels informed{gap}")
 
 
-consumer = Consumer("orders", OrderStatusChanged, apply_order_update, fifo=True)
+def read_applied_orders(updates: list[OrderStatusChanged]) -> None:
+    OrderStore(env("ORDERS_TABLE_NAME")).prefetch(u.order_id for u in updates)
+
+
+consumer = Consumer("orders", OrderStatusChanged, apply_order_update, fifo=True, prefetch=read_applied_orders)
 
 
 @instrument

@@ -139,6 +139,28 @@ def test_updates_pass_the_fifo_queue_and_reach_the_warehouse_and_channels_in_ord
     assert hop["outcome"] == "delivered" and "update 3 (allocated) applied" in hop["detail"]
 
 
+def test_a_batch_reads_its_orders_once_and_sees_its_own_applies(aws, orders, monkeypatch):
+    """One BatchGetItem for the orders of the batch, no GetItem per update: the batch remembers what its
+    records applied (SO-A 2 must see SO-A 1 applied a moment earlier, not the empty table it read)."""
+    from botocore.client import BaseClient
+
+    transform(fifo_event(order_update("SO-B", 1)))  # SO-B known before the batch, SO-A not
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counting(self, operation, params):
+        calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    batch = fifo_event(order_update("SO-A", 1), order_update("SO-B", 2), order_update("SO-A", 2))
+    assert transform(batch) == {"batchItemFailures": []}
+    assert calls.count("BatchGetItem") == 1 and "GetItem" not in calls
+    assert orders.wms_sequences("SO-A") == [1, 2] and orders.wms_sequences("SO-B") == [1, 2]
+    hops = {h["correlationId"]: h["detail"] for h in aws.items("TRACE_TABLE_NAME") if h["stage"] == "orders"}
+    assert "never arrived" not in hops["SO-A-2"] and "never arrived" not in hops["SO-B-2"]
+
+
 def test_a_failure_holds_back_the_rest_of_its_order_while_other_orders_proceed(aws, orders):
     a1, b1, a2, b2, a3 = (order_update("SO-A", 1), order_update("SO-B", 1), order_update("SO-A", 2),
                           order_update("SO-B", 2), order_update("SO-A", 3))

@@ -119,6 +119,10 @@ class Batch:
             return self._reads[(table_name, key)]
         return fetch()
 
+    def remember(self, table_name: str, key: str, item: dict[str, Any]) -> None:
+        """This batch wrote ``item``: its later records read it from here."""
+        self._reads[(table_name, key)] = item
+
     def forget(self, table_name: str, key: str) -> None:
         """The item changed: later records of the batch read it again."""
         self._reads.pop((table_name, key), None)

@@ -3,6 +3,7 @@ applied update of every order (for the sequence check)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,16 +63,28 @@ class InventoryStore:
 
 
 class OrderStore:
-    """pk ``orderId``: the last applied update of each order."""
+    """pk ``orderId``: the last applied update of each order. Within a batch, the orders of all its records
+    are read at once (``prefetch``) and each apply is remembered, so a batch's later update of the same order
+    sees it (:mod:`distsync_core.batch`)."""
 
     def __init__(self, table_name: str):
+        self.table_name = table_name
         self._table = table(table_name)
 
+    def prefetch(self, order_ids: Iterable[str]) -> None:
+        from ..batch import current
+
+        batch = current()
+        if batch is not None:
+            batch.prefetch(self.table_name, "orderId", order_ids)
+
     def applied(self, order_id: str) -> AppliedOrder | None:
-        raw = self._table.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
-        if not raw:
+        from ..batch import current
+
+        batch = current()
+        item = batch.read(self.table_name, order_id, lambda: self.get(order_id)) if batch else self.get(order_id)
+        if item is None:
             return None
-        item = from_item(raw)
         return AppliedOrder(sequence=int(item["sequence"]), event_id=item["lastEventId"])
 
     def get(self, order_id: str) -> dict[str, Any] | None:
@@ -83,10 +96,19 @@ class OrderStore:
         item = order.model_dump(by_alias=True, mode="json", exclude_none=True)
         item.update(lastEventId=meta.event_id, correlationId=meta.correlation_id,
                     updatedAt=utc_iso(datetime.now(UTC)))
-        return _conditional(
+        applied = _conditional(
             self._table.put_item,
             Item=to_item(item),
             ConditionExpression="attribute_not_exists(orderId) OR #seq < :seq OR lastEventId = :eid",
             ExpressionAttributeNames={"#seq": "sequence"},
             ExpressionAttributeValues=to_item({":seq": order.sequence, ":eid": meta.event_id}),
         )
+        from ..batch import current
+
+        batch = current()
+        if batch is not None:
+            if applied:
+                batch.remember(self.table_name, order.order_id, item)
+            else:
+                batch.forget(self.table_name, order.order_id)
+        return applied
