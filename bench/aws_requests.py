@@ -550,7 +550,7 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
     if name == "masterdata":
         batchable += 1  # the master data upsert is an unconditional put
         tables.append("masterdata")
-        naive[f"{ddb}.PutItem[masterdata]"] = n
+        naive[f"{ddb}.UpdateItem[masterdata]"] = n
         # Which quarantined events wait for the stored key: one Query of the byWaitingFor index per stored
         # record (Query cannot be batched).
         floor[f"{ddb}.Query[quarantine]"] = naive[f"{ddb}.Query[quarantine]"] = n
@@ -608,9 +608,10 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
 # Why a pipeline makes more calls than its floor (printed for those above it).
 ABOVE_FLOOR_WHY = {
     "webhook": "the container's first request reads the secret (GetSecretValue, then cached for 5 minutes)",
-    "masterdata": "the master data upsert is one conditional PutItem per event (a record version never goes "
-                  "backwards, and BatchWriteItem takes no condition), where the floor counts an unconditional "
-                  "upsert in the batch's BatchWriteItem",
+    "masterdata": "the master data upsert is one conditional UpdateItem per event (a record version never goes "
+                  "backwards, what distsync recorded beside the record stays, and BatchWriteItem takes neither a "
+                  "condition nor an update), where the floor counts an unconditional put in the batch's "
+                  "BatchWriteItem",
     "order-router": "SendMessageBatch, but with at most one update per order in a call (so a refused entry "
                     "cannot let that order's next update overtake it): this bench's batches hold 2 updates of 5 "
                     "orders, so 2 calls per batch where 1 would carry the entries",

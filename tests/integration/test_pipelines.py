@@ -221,6 +221,23 @@ def test_master_data_versions_never_go_backwards(aws):
     assert sum("older than the stored record" in d for d in details) == 2
 
 
+def test_a_field_the_new_record_leaves_out_is_removed_but_what_distsync_added_stays(aws):
+    from distsync_core.adapters.stores import MasterDataStore
+    from distsync_core.contracts import ItemUpserted
+
+    def item(version, description):
+        return envelope("ItemUpserted", ItemUpserted(item_id="SKU-8", description=description, unit_of_measure="EA",
+                                                     status="active", record_version=version))
+
+    run("masterdata_transformer", bus_event(item(3, "v3")))
+    boto3.resource("dynamodb").Table("masterdata").update_item(  # what distsync records beside the ERP's fields
+        Key={"pk": "ITEM#SKU-8"}, UpdateExpression="SET erpConfirmedAt = :at", ExpressionAttributeValues={":at": "x"})
+    run("masterdata_transformer", bus_event(item(None, "unversioned, same time: the later arrival wins")))
+    record = MasterDataStore("masterdata").get_record("ITEM#SKU-8")
+    assert record["description"] == "unversioned, same time: the later arrival wins"
+    assert "recordVersion" not in record and record["erpConfirmedAt"] == "x"
+
+
 def test_unversioned_master_data_is_ordered_by_event_time(aws):
     late = envelope("ItemLocationUpserted", ItemLocationUpserted(
         **ITEM, unit_of_measure="EA", safety_stock=1, reorder_point=1, supplier_id="S", lead_time_days=1))

@@ -223,6 +223,21 @@ def test_a_lead_time_reported_before_the_one_recorded_is_left_out(aws, planning,
     assert int(stored_item_location(aws)["supplierLeadTimeDays"]) == 15
 
 
+def test_a_new_master_data_record_keeps_the_suppliers_reported_lead_time(aws, planning, master_data):
+    """The ERP owns the item-location's fields; what distsync recorded beside them (the supplier's last
+    reported lead time and when) stays, so the next change still compares with it."""
+    assert run("supplier_transformer", lead_time(12, cid="lt-a")) == {"batchItemFailures": []}
+    update = item_location_master()
+    update["detail"]["data"]["safetyStock"] = 150
+    update["detail"]["metadata"]["occurredAt"] = "2026-11-27T12:00:00+00:00"
+    assert run("masterdata_transformer", update) == {"batchItemFailures": []}
+    record = stored_item_location(aws)
+    assert float(record["safetyStock"]) == 150 and record["sourceEventId"] == event_id(update)
+    assert int(record["supplierLeadTimeDays"]) == 12 and record["supplierLeadTimeReportedAt"]
+    assert run("supplier_transformer", lead_time(13, cid="lt-b")) == {"batchItemFailures": []}
+    assert "12 -> 13 days" in hops(aws, "lt-b")[0][2]
+
+
 def test_the_threshold_comes_from_the_environment(aws, planning, master_data, monkeypatch):
     monkeypatch.setenv("LEAD_TIME_EXCEPTION_PERCENT", "50")
     run("supplier_transformer", lead_time(14))  # 40 % <= 50 %

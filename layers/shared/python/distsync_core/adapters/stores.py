@@ -52,27 +52,36 @@ class MasterDataStore:
 
     def upsert(self, data: MasterDataModel, meta: Metadata) -> bool:
         """Store the record unless a newer one is stored already (by recordVersion, else by event time).
-        Returns False when the incoming record is older and was left out."""
+        Returns False when the incoming record is older and was left out.
+
+        An update, not a put: the record's own fields are set (and those it leaves out removed), while what
+        distsync recorded beside them stays (the supplier's reported lead time, the ERP-confirmed time)."""
         from botocore.exceptions import ClientError
 
         item = data.model_dump(by_alias=True, mode="json", exclude_none=True)
+        key = data.master_key()
         item.update(
-            pk=data.master_key(),
             entity=type(data).__name__.removesuffix("Upserted"),
             sourceEventId=meta.event_id,
             occurredAt=meta.occurred_at.isoformat(),
             updatedAt=_now_iso(),
         )
+        absent = [f.alias or name for name, f in type(data).model_fields.items() if (f.alias or name) not in item]
+        names = {f"#a{i}": attr for i, attr in enumerate([*item, *absent])}
+        values = {f":a{i}": value for i, value in enumerate(item.values())}
+        expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(item)))
+        if absent:
+            expression += " REMOVE " + ", ".join(f"#a{i}" for i in range(len(item), len(names)))
         if data.record_version is not None:
             condition = "attribute_not_exists(pk) OR attribute_not_exists(recordVersion) OR recordVersion < :v"
-            values = {":v": data.record_version}
+            values[":v"] = data.record_version
         else:
             condition = "attribute_not_exists(pk) OR occurredAt <= :t"
-            values = {":t": item["occurredAt"]}
-        self._changed(item["pk"])
+            values[":t"] = item["occurredAt"]
+        self._changed(key)
         try:
-            self._table.put_item(Item=to_item(item), ConditionExpression=condition,
-                                 ExpressionAttributeValues=to_item(values))
+            self._table.update_item(Key={"pk": key}, UpdateExpression=expression, ConditionExpression=condition,
+                                    ExpressionAttributeNames=names, ExpressionAttributeValues=to_item(values))
             return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
