@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from .edifact_syntax import MessageContext, Segment
-from .events import Ref, as_float, build_event, pick_item, resolve_location
+from .events import Quantity, Ref, as_float, emit, pick_item, resolve_location, sum_quantities
 from .model import Code
 from .values import edifact_datetime, parse_decimal, unsupported_format_reason
 
@@ -85,24 +85,6 @@ def _item(ctx: MessageContext, group: list[Segment]) -> tuple[str | None, Ref]:
     return found[1], ref
 
 
-def _emit(
-    ctx: MessageContext, event_type: str, data: dict, refs: dict[str, Ref], default: Ref, occurred
-) -> None:
-    event, errors = build_event(
-        event_type,
-        data,
-        ctx.partner,
-        refs=refs,
-        default=default,
-        occurred_at=occurred,
-        already_failed=bool(ctx.transaction.errors),
-    )
-    for error in errors:
-        ctx.transaction.add(error)
-    if event is not None:
-        ctx.transaction.events.append(event)
-
-
 # ---------------------------------------------------------------------------------------------------
 # DESADV
 # ---------------------------------------------------------------------------------------------------
@@ -132,7 +114,7 @@ def map_desadv(ctx: MessageContext) -> None:
     refs = {"shipmentId": ctx.ref(bgm, 2, 1), "carrier": carrier_ref, "milestoneAt": shipped_ref}
     refs.update({f"orderIds.{i}": ref for i, (_, ref) in enumerate(orders)})
     ctx.transaction.details["lines"] = _despatched_lines(ctx, body)
-    _emit(ctx, "ShipmentMilestone", data, refs, ctx.ref(bgm), shipped_at)
+    emit(ctx, "ShipmentMilestone", data, refs, ctx.ref(bgm), shipped_at)
 
 
 def _despatched_at(ctx: MessageContext, body: list[Segment], bgm: Segment) -> tuple[datetime | None, Ref]:
@@ -211,17 +193,6 @@ def _item_pairs(group: list[Segment]) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------------
 # INVRPT
 # ---------------------------------------------------------------------------------------------------
-@dataclass
-class _Quantity:
-    qualifier: str
-    value: Decimal
-    seg: Segment
-    lot: str | None = None
-    lot_seg: Segment | None = None
-    expires: date | None = None
-    due: datetime | None = None
-
-
 _ON_HAND, _ALLOCATED, _IN_TRANSIT = ("145", "17"), ("66",), ("198",)
 _DUE_DTM, _EXPIRY_DTM = ("17", "2", "69"), ("36", "361")
 
@@ -269,7 +240,7 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
     as_of, as_of_ref = (_dtm(ctx, as_of_dtm), ctx.ref(as_of_dtm, 1, 2)) if as_of_dtm else header_as_of
     totals = [q for q in quantities if q.lot is None]
     lots = [q for q in quantities if q.lot is not None and q.qualifier in _ON_HAND]
-    on_hand = _sum(totals, _ON_HAND) or _sum(lots, _ON_HAND)
+    on_hand = sum_quantities(totals, _ON_HAND) or sum_quantities(lots, _ON_HAND)
     if on_hand is None:
         ctx.error(lin, None, Code.MISSING_DATA, "the line has no stock quantity (QTY+145 or QTY+17)")
         return
@@ -278,12 +249,12 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
         "itemId": item_id,
         "locationId": location_id,
         "onHand": as_float(on_hand[0]),
-        "allocated": as_float((_sum(totals, _ALLOCATED) or (Decimal(0), None))[0]),
+        "allocated": as_float((sum_quantities(totals, _ALLOCATED) or (Decimal(0), None))[0]),
         "inTransit": as_float(sum((q.value for q in in_transit), Decimal(0))),
         "inTransitDueAt": next((q.due for q in in_transit if q.due), None),
         "asOf": as_of,
         "sourceSystem": ctx.partner.source,
-        "lots": [_lot(q) for q in lots],
+        "lots": [q.as_lot() for q in lots],
     }
     refs = {
         "itemId": item_ref,
@@ -293,32 +264,18 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
     }
     refs.update({f"lots.{i}": ctx.ref(q.lot_seg or q.seg, 2, 1) for i, q in enumerate(lots)})
     refs.update({f"lots.{i}.quantity": ctx.ref(q.seg, 1, 2) for i, q in enumerate(lots)})
-    _emit(ctx, "InventoryBalanceChanged", data, refs, ctx.ref(lin), as_of)
+    emit(ctx, "InventoryBalanceChanged", data, refs, ctx.ref(lin), as_of)
 
 
-def _lot(q: _Quantity) -> dict:
-    lot = {"lotNumber": q.lot, "quantity": as_float(q.value)}
-    if q.expires:
-        lot["expiresOn"] = q.expires
-    return lot
-
-
-def _sum(quantities: list[_Quantity], qualifiers: tuple[str, ...]) -> tuple[Decimal, Segment] | None:
-    matching = [q for q in quantities if q.qualifier in qualifiers]
-    if not matching:
-        return None
-    return sum((q.value for q in matching), Decimal(0)), matching[0].seg
-
-
-def _read_quantities(ctx: MessageContext, group: list[Segment]) -> tuple[list[_Quantity], Segment | None]:
-    quantities: list[_Quantity] = []
+def _read_quantities(ctx: MessageContext, group: list[Segment]) -> tuple[list[Quantity], Segment | None]:
+    quantities: list[Quantity] = []
     as_of: Segment | None = None
     for seg in group[1:]:
         current = quantities[-1] if quantities else None
         if seg.tag == "QTY":
             value = _quantity(ctx, seg)
             if value is not None:
-                quantities.append(_Quantity(seg.el(1), value, seg))
+                quantities.append(Quantity(seg.el(1), value, seg))
         elif seg.tag == "GIN" and seg.el(1) == "BX" and current is not None:
             current.lot, current.lot_seg = seg.el(2), seg
         elif seg.tag == "DTM":
@@ -326,7 +283,7 @@ def _read_quantities(ctx: MessageContext, group: list[Segment]) -> tuple[list[_Q
     return quantities, as_of
 
 
-def _line_date(ctx: MessageContext, seg: Segment, current: _Quantity | None) -> Segment | None:
+def _line_date(ctx: MessageContext, seg: Segment, current: Quantity | None) -> Segment | None:
     """Attach a DTM to the quantity before it (due date, lot expiry); return it when it is the as-of."""
     qualifier = seg.el(1)
     if qualifier == "366":

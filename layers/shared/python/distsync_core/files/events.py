@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -145,3 +146,43 @@ def as_float(value: Any) -> Any:
     from decimal import Decimal
 
     return float(value) if isinstance(value, Decimal) else value
+
+
+@dataclass
+class Quantity:
+    """One quantity of an inventory line (X12 846 QTY, EDIFACT INVRPT QTY) with what follows it: a lot
+    number and its expiry, or the due time of stock in transit. ``seg`` is the segment it was read from."""
+
+    qualifier: str
+    value: Decimal
+    seg: Any
+    lot: str | None = None
+    lot_seg: Any = None
+    expires: date | None = None
+    due: datetime | None = None
+
+    def as_lot(self) -> dict[str, Any]:
+        lot: dict[str, Any] = {"lotNumber": self.lot, "quantity": as_float(self.value)}
+        if self.expires:
+            lot["expiresOn"] = self.expires
+        return lot
+
+
+def sum_quantities(quantities: list[Quantity], qualifiers: tuple[str, ...]) -> tuple[Decimal, Any] | None:
+    """The total of the quantities with one of ``qualifiers`` and the segment of the first (None: none)."""
+    matching = [q for q in quantities if q.qualifier in qualifiers]
+    if not matching:
+        return None
+    return sum((q.value for q in matching), Decimal(0)), matching[0].seg
+
+
+def emit(ctx: Any, event_type: str, data: dict[str, Any], refs: dict[str, Ref], default: Ref,
+         occurred: datetime | None) -> None:
+    """Build the event into the transaction ``ctx`` maps (X12 SetContext, EDIFACT MessageContext: both have
+    ``partner`` and ``transaction``), or add the contract's violations to it."""
+    event, errors = build_event(event_type, data, ctx.partner, refs=refs, default=default, occurred_at=occurred,
+                                already_failed=bool(ctx.transaction.errors))
+    for error in errors:
+        ctx.transaction.add(error)
+    if event is not None:
+        ctx.transaction.events.append(event)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .events import Ref, as_float, build_event, pick_item, resolve_location
+from .events import Quantity, Ref, as_float, emit, pick_item, resolve_location, sum_quantities
 from .model import Code
 from .values import combine, parse_date, parse_decimal, parse_time, x12_zone
 from .x12_syntax import Segment, SetContext
@@ -107,17 +107,6 @@ def _location(ctx: SetContext, n1: Segment | None, anchor: Segment) -> tuple[str
 # ---------------------------------------------------------------------------------------------------
 # 846 Inventory Inquiry/Advice
 # ---------------------------------------------------------------------------------------------------
-@dataclass
-class _Quantity:
-    qualifier: str
-    value: Decimal
-    seg: Segment
-    lot: str | None = None
-    lot_seg: Segment | None = None
-    expires: date | None = None
-    due: datetime | None = None
-
-
 _ON_HAND, _AVAILABLE, _ALLOCATED, _IN_TRANSIT = ("17",), ("33",), ("27", "XU"), ("IQ",)
 _STOCK_LOCATIONS = ("WH", "RL", "SN", "ST")
 
@@ -145,7 +134,8 @@ def _inventory_item(ctx: SetContext, loop: list[Segment], header_as_of, header_n
     as_of, as_of_ref = (_dtm(ctx, as_of_dtm), ctx.ref(as_of_dtm, 2)) if as_of_dtm else header_as_of
     totals = [q for q in quantities if q.lot is None]
     lots = [q for q in quantities if q.lot is not None and q.qualifier in _ON_HAND + _AVAILABLE]
-    on_hand = _sum(totals, _ON_HAND) or _sum(totals, _AVAILABLE) or _sum(lots, _ON_HAND + _AVAILABLE)
+    on_hand = (sum_quantities(totals, _ON_HAND) or sum_quantities(totals, _AVAILABLE)
+               or sum_quantities(lots, _ON_HAND + _AVAILABLE))
     if on_hand is None:
         ctx.error(lin, None, Code.MISSING_DATA, "the item has no on-hand quantity (QTY*17, or QTY*33)")
         return
@@ -155,13 +145,13 @@ def _inventory_item(ctx: SetContext, loop: list[Segment], header_as_of, header_n
         "locationId": location_id,
         "onHand": as_float(on_hand[0]),
         "allocated": as_float(
-            (_sum(totals, _ALLOCATED[:1]) or _sum(totals, _ALLOCATED[1:]) or (Decimal(0), None))[0]
+            (sum_quantities(totals, _ALLOCATED[:1]) or sum_quantities(totals, _ALLOCATED[1:]) or (Decimal(0), None))[0]
         ),
         "inTransit": as_float(sum((q.value for q in in_transit), Decimal(0))),
         "inTransitDueAt": next((q.due for q in in_transit if q.due), None),
         "asOf": as_of,
         "sourceSystem": ctx.partner.source,
-        "lots": [_lot(q) for q in lots],
+        "lots": [q.as_lot() for q in lots],
     }
     refs = {
         "itemId": item_ref,
@@ -171,25 +161,11 @@ def _inventory_item(ctx: SetContext, loop: list[Segment], header_as_of, header_n
     }
     refs.update({f"lots.{i}": ctx.ref(q.lot_seg or q.seg, 2) for i, q in enumerate(lots)})
     refs.update({f"lots.{i}.quantity": ctx.ref(q.seg, 2) for i, q in enumerate(lots)})
-    _emit(ctx, "InventoryBalanceChanged", data, refs, ctx.ref(lin), as_of)
+    emit(ctx, "InventoryBalanceChanged", data, refs, ctx.ref(lin), as_of)
 
 
-def _lot(q: _Quantity) -> dict:
-    lot = {"lotNumber": q.lot, "quantity": as_float(q.value)}
-    if q.expires:
-        lot["expiresOn"] = q.expires
-    return lot
-
-
-def _sum(quantities: list[_Quantity], qualifiers: tuple[str, ...]) -> tuple[Decimal, Segment] | None:
-    matching = [q for q in quantities if q.qualifier in qualifiers]
-    if not matching:
-        return None
-    return sum((q.value for q in matching), Decimal(0)), matching[0].seg
-
-
-def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[_Quantity], Segment | None]:
-    quantities: list[_Quantity] = []
+def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[Quantity], Segment | None]:
+    quantities: list[Quantity] = []
     as_of: Segment | None = None
     for seg in loop[1:]:
         current = quantities[-1] if quantities else None
@@ -198,7 +174,7 @@ def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[_Quanti
             if value is None and not seg.el(2):  # a malformed QTY02 is already reported by the checks
                 ctx.error(seg, 2, Code.MISSING_DATA, "QTY02 carries no quantity")
             elif value is not None:
-                quantities.append(_Quantity(seg.el(1), value, seg))
+                quantities.append(Quantity(seg.el(1), value, seg))
         elif seg.tag == "SCH" and current is not None and current.qualifier in _IN_TRANSIT:
             day = parse_date(seg.el(6))
             current.due = (
@@ -211,22 +187,6 @@ def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[_Quanti
         elif seg.tag == "DTM" and seg.el(1) in ("184", "007"):
             as_of = seg
     return quantities, as_of
-
-
-def _emit(ctx: SetContext, event_type: str, data: dict, refs: dict[str, Ref], default: Ref, occurred) -> None:
-    event, errors = build_event(
-        event_type,
-        data,
-        ctx.partner,
-        refs=refs,
-        default=default,
-        occurred_at=occurred,
-        already_failed=bool(ctx.transaction.errors),
-    )
-    for error in errors:
-        ctx.transaction.add(error)
-    if event is not None:
-        ctx.transaction.events.append(event)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -251,7 +211,7 @@ def map_855(ctx: SetContext) -> None:
     ack_day = parse_date(bak.el(9)) or parse_date(bak.el(4))
     data = {"purchaseOrderId": bak.el(3), "supplierId": ctx.partner.effective_supplier_id, "lines": lines}
     occurred = combine(ack_day, None, ctx.partner.tz()) if ack_day else None
-    _emit(ctx, "PurchaseOrderConfirmed", data, refs, ctx.ref(bak), occurred)
+    emit(ctx, "PurchaseOrderConfirmed", data, refs, ctx.ref(bak), occurred)
 
 
 def _confirmed_line(
@@ -344,7 +304,7 @@ def map_856(ctx: SetContext) -> None:
     refs = {"shipmentId": ctx.ref(bsn, 2), "carrier": carrier_ref, "milestoneAt": shipped_ref}
     refs.update({f"orderIds.{i}": ref for i, (_, ref) in enumerate(order_refs)})
     ctx.transaction.details["lines"] = _shipped_lines(ctx, body)
-    _emit(ctx, "ShipmentMilestone", data, refs, ctx.ref(bsn), shipped_at)
+    emit(ctx, "ShipmentMilestone", data, refs, ctx.ref(bsn), shipped_at)
 
 
 def _check_hierarchy(ctx: SetContext, body: list[Segment]) -> None:
