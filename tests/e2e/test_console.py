@@ -95,7 +95,7 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
             expect(page.locator("#banner")).to_be_hidden()
 
             page.fill("#tx-search", "")
-            expect(page.locator("#tx-count")).to_have_text(re.compile(r"^\d+ total$"))
+            expect(page.locator("#tx-count")).to_have_text(re.compile(r"^\d+ total$"), timeout=SLOW)
             page.screenshot(path=str(shot), full_page=True)
             assert problems == []
         finally:

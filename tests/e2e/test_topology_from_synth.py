@@ -58,6 +58,8 @@ def test_a_pipeline_added_in_cdk_runs_locally_without_runtime_changes(tmp_path):
                 break
             time.sleep(0.2)
         # The same event reached the function through both pipelines: the original and the one added in CDK.
-        assert invocations == 2
+        # A third invocation when the two copies ran at the same moment: the later one is refused "in
+        # progress" by the idempotency claim of the earlier (same consumer, same event id) and retried.
+        assert invocations in (2, 3)
     finally:
         stop_local_stack(proc)
