@@ -22,7 +22,7 @@ from distsync_core.cycles import (
     cycle_status,
     rejected_prefix_uri,
 )
-from distsync_core.observability import instrument, logger
+from distsync_core.observability import instrument, logger, metrics
 
 STAGE = "cycle"
 OUTCOME = {"completed": "delivered", "rejected": "rejected", "failed": "dead_lettered"}
@@ -34,7 +34,7 @@ def summarize(state: dict[str, Any]) -> ForecastCycleCompleted:
     run = CycleRunStore(env("CYCLE_RUNS_TABLE_NAME")).finish(cycle_id, status.upper())
     rejected = int(run["rejected"])
     bucket = env("LANDING_BUCKET_NAME")
-    return ForecastCycleCompleted(
+    completed = ForecastCycleCompleted(
         cycle_id=cycle_id,
         status=status,
         source_file=state["key"],
@@ -50,6 +50,20 @@ def summarize(state: dict[str, Any]) -> ForecastCycleCompleted:
         rejected_report=rejected_prefix_uri(bucket, cycle_id) if rejected or status == "rejected" else None,
         reason=reason,
     )
+    if run["closedNow"]:  # counted once per cycle, not again by a retried summary
+        _add_metrics(completed)
+    return completed
+
+
+def _add_metrics(cycle: ForecastCycleCompleted) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for name, value in (("CycleRowsRead", cycle.rows_read), ("CycleRowsChanged", cycle.changed),
+                        ("CycleRowsRejected", cycle.rejected), ("CycleApprovalsRequired", cycle.approvals_required),
+                        ("CyclesFailed", int(cycle.status != "completed"))):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name="CycleDuration", unit=MetricUnit.Seconds,
+                       value=max(0.0, (cycle.finished_at - cycle.started_at).total_seconds()))
 
 
 @instrument

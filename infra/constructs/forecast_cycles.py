@@ -210,6 +210,8 @@ class ForecastCycles(Construct):
                 pipelines=("CycleFilePipeline",),
                 functions=("cycle_prepare", "cycle_chunk", "cycle_summary"),
                 state_machine="forecast-cycle",
+                metrics=("CycleRowsRead", "CycleRowsChanged", "CycleRowsRejected", "CycleApprovalsRequired",
+                         "CyclesFailed", "CycleDuration"),
             )
         )
         stack.state_machines["forecast-cycle"] = self.state_machine

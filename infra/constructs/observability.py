@@ -55,6 +55,11 @@ COUNT_METRICS = (
     "PlanningExceptionsRaised",
     "StaleLeadTimesIgnored",  # supplier lead times older than the one recorded (reached distsync late)
     "ReconciliationMismatches",  # per reconciliation run (0 when balanced); alarm above 0
+    "CycleRowsRead",  # forecast cycles (functions/cycle_summary, once per cycle): rows read,
+    "CycleRowsChanged",  # material changes (each a ReplenishmentRecommended),
+    "CycleRowsRejected",  # rows rejected into the cycle's report,
+    "CycleApprovalsRequired",  # changes above the approval threshold,
+    "CyclesFailed",  # cycles that ended rejected or failed (0 for a completed one)
     "FilesProcessed",  # partner files taken in (functions/file_ingest)
     "FileTransactionsRejected",  # their rejected transactions (a wholly rejected or duplicate file counts 1)
 )
@@ -67,6 +72,7 @@ LATENCY_METRICS = {
     FAILURE_RECOVERY_TIME: "s",
     "InventoryFreshness": "s",  # balance as-of -> applied to the ATP projection
     "OrderStatusPropagation": "s",  # order changed in the ERP -> warehouse and channels informed
+    "CycleDuration": "s",  # forecast cycle started -> summarized
 }
 
 # Emitted by the shared pipeline consumer with only the service dimension, i.e. summed over all consumers.

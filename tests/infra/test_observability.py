@@ -73,7 +73,8 @@ DOMAIN_DASHBOARDS = {
     "forecast-cycles": (
         ["CycleFilePipeline"],
         ["cycle_starter", "cycle_prepare", "cycle_chunk", "cycle_summary"],
-        set(),
+        {"CycleRowsRead", "CycleRowsChanged", "CycleRowsRejected", "CycleApprovalsRequired", "CyclesFailed",
+         "CycleDuration"},
     ),
     "finance": (["PostingRecorderPipeline"], ["posting_recorder", "reconciliation"], {"ReconciliationMismatches"}),
     "partner-files": (["FileIntakePipeline"], ["file_ingest"], {"FilesProcessed", "FileTransactionsRejected"}),

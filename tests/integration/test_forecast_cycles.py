@@ -229,7 +229,19 @@ def test_prepare_rejects_an_unusable_file_with_a_report(cycles: Aws, key: str, b
     assert "work/cycles/h.csv" not in [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
 
 
-def test_summary_publishes_the_totals_and_removes_the_plain_copy(cycles: Aws) -> None:
+def cycle_metrics(capsys) -> dict[str, float]:
+    """The cycle counts in the EMF lines printed since the last call (CycleDuration checked for presence)."""
+    found: dict[str, float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if '"CloudWatchMetrics"' in line:
+            emf = json.loads(line)
+            assert ("CycleDuration" in emf) == ("CycleRowsRead" in emf)
+            found.update({k: v[0] if isinstance(v, list) else v for k, v in emf.items()
+                          if k.startswith("Cycle") and k != "CycleDuration"})
+    return found
+
+
+def test_summary_publishes_the_totals_and_removes_the_plain_copy(cycles: Aws, capsys) -> None:
     seed(3)
     put("cycles/c1.csv.gz", b"-")
     put("work/cycles/c1.csv", CSV)
@@ -240,8 +252,11 @@ def test_summary_publishes_the_totals_and_removes_the_plain_copy(cycles: Aws) ->
     chunk.lambda_handler(batch([("SKU-0002", "DC-1", "105", "200")], start=3), FakeLambdaContext("cycle_chunk"))
     cycles.probe()
     state = {"cycleId": "c1", "bucket": BUCKET, "key": "cycles/c1.csv.gz", "prepared": prepare_state}
+    capsys.readouterr()
     out = summary.lambda_handler(state, FakeLambdaContext("cycle_summary"))
     assert out["status"] == "completed"
+    assert cycle_metrics(capsys) == {"CycleRowsRead": 4, "CycleRowsChanged": 2, "CycleRowsRejected": 1,
+                                     "CycleApprovalsRequired": 1, "CyclesFailed": 0}
     (event,) = [e for e in cycles.probe() if e["detail-type"] == "ForecastCycleCompleted"]
     assert event["source"] == "distsync.cycles"
     data = event["detail"]["data"]
@@ -255,6 +270,7 @@ def test_summary_publishes_the_totals_and_removes_the_plain_copy(cycles: Aws) ->
     assert "work/cycles/c1.csv" not in keys and "cycles/c1.csv.gz" in keys
     # a retried summary publishes the same event id with the same finish time
     again = summary.lambda_handler(state, FakeLambdaContext("cycle_summary"))
+    assert cycle_metrics(capsys) == {}  # counted once per cycle
     (repeat,) = [e for e in cycles.probe() if e["detail-type"] == "ForecastCycleCompleted"]
     assert again["eventId"] == out["eventId"]
     assert repeat["detail"]["data"]["finishedAt"] == data["finishedAt"]

@@ -147,16 +147,20 @@ class CycleRunStore:
         return True
 
     def finish(self, cycle_id: str, status: str) -> dict[str, Any]:
-        """Close the run (a retried summary keeps the first finish time) and return it with its totals."""
+        """Close the run (a retried summary keeps the first finish time) and return it with its totals;
+        ``closedNow`` says whether this call closed it (False for a retried summary)."""
+        now = _now()
         result = table(self.table_name).update_item(
             Key={"cycleId": cycle_id, "sk": RUN_SK},
             UpdateExpression="SET finishedAt = if_not_exists(finishedAt, :now), startedAt = if_not_exists(startedAt, :now), "
             "#s = :status, expiresAt = :ttl",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":now": _now(), ":status": status, ":ttl": self._expires()},
-            ReturnValues="ALL_NEW",
+            ExpressionAttributeValues={":now": now, ":status": status, ":ttl": self._expires()},
+            ReturnValues="ALL_OLD",
         )
-        run = from_item(result["Attributes"])
+        before = from_item(result.get("Attributes") or {})
+        run = {**before, "cycleId": cycle_id, "status": status, "finishedAt": before.get("finishedAt", now),
+               "startedAt": before.get("startedAt", now), "closedNow": "finishedAt" not in before}
         for name in COUNTERS:
             run.setdefault(name, 0)
         return run
