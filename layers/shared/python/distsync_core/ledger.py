@@ -76,8 +76,10 @@ class Ledger:
 
     def flush(self) -> None:
         """Write the pending hops and other writes, 25 per BatchWriteItem (unprocessed ones asked again)."""
-        requests = [(self.table_name, {"PutRequest": {"Item": to_wire(h)}}) for h in self._pending if h is not None]
-        requests += self._other
+        # The other writes first: an idempotency completion mark carries its record's hops too, so if the
+        # invocation dies between two calls, the redelivery (skipped as done) writes the hops it finds there.
+        requests = list(self._other)
+        requests += [(self.table_name, {"PutRequest": {"Item": to_wire(h)}}) for h in self._pending if h is not None]
         self._pending, self._other = [], []
         for start in range(0, len(requests), BATCH_WRITE_MAX_ITEMS):
             request_items: dict[str, list[dict[str, Any]]] = {}

@@ -136,8 +136,9 @@ class Consumer:
                 book = ledger.current()
                 mark = book.mark() if book else 0
                 self.handle(delivery)
-                # Saved with the idempotency record: if this invocation dies before its hops are written,
-                # the redelivery (skipped as already processed) writes them then.
+                # Saved with the idempotency completion mark, which the ledger writes before the hops (25
+                # items per call): if this invocation dies between the two, the redelivery (skipped as
+                # already processed) writes the hops then.
                 return {"handled": key["eventId"], "hops": book.since(mark) if book else []}
 
             self._once = once
