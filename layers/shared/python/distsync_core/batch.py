@@ -46,11 +46,15 @@ class _Record:
 
 @dataclass
 class Failed:
+    """A record whose events EventBridge did not take at the end of the batch."""
+
     message_id: str
     reason: str
 
 
 class Batch:
+    """One SQS batch of one consumer invocation; ``current`` is the message id of the record running."""
+
     def __init__(self, bus_name: str | None = None, *, defer_events: bool = True):
         self.bus_name = bus_name
         self.defer_events = defer_events
@@ -65,7 +69,7 @@ class Batch:
         return self._records.setdefault(self.current, _Record())
 
     def emit(self, envelopes: Iterable[Envelope]) -> None:
-        """Publish with the batch (or now, for a FIFO consumer or outside a batch)."""
+        """Publish at the end of the batch with the other records' events (at once for a FIFO consumer)."""
         envelopes = list(envelopes)
         if not self.defer_events:
             from .adapters.events import EventPublisher
