@@ -190,6 +190,28 @@ def current() -> Batch | None:
     return _ACTIVE.get()
 
 
+# What the stores call: the running batch's reads and writes, or the plain read (no batch, no cache).
+def prefetch(table_name: str, key_name: str, keys: Iterable[str]) -> None:
+    batch = current()
+    if batch is not None:
+        batch.prefetch(table_name, key_name, keys)
+
+
+def read(table_name: str, key: str, fetch: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    batch = current()
+    return batch.read(table_name, key, fetch) if batch is not None else fetch()
+
+
+def wrote(table_name: str, key: str, item: dict[str, Any] | None) -> None:
+    """The item of ``key`` changed: remember it for the batch's later records (None: read it again)."""
+    batch = current()
+    if batch is not None:
+        if item is None:
+            batch.forget(table_name, key)
+        else:
+            batch.remember(table_name, key, item)
+
+
 @contextmanager
 def running(batch: Batch) -> Iterator[Batch]:
     token = _ACTIVE.set(batch)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import batch as batches
 from ..contracts import InventoryBalanceChangedV2, Metadata, OrderStatusChanged
 from ..orders import AppliedOrder
 from . import table
@@ -72,17 +73,10 @@ class OrderStore:
         self._table = table(table_name)
 
     def prefetch(self, order_ids: Iterable[str]) -> None:
-        from ..batch import current
-
-        batch = current()
-        if batch is not None:
-            batch.prefetch(self.table_name, "orderId", order_ids)
+        batches.prefetch(self.table_name, "orderId", order_ids)
 
     def applied(self, order_id: str) -> AppliedOrder | None:
-        from ..batch import current
-
-        batch = current()
-        item = batch.read(self.table_name, order_id, lambda: self.get(order_id)) if batch else self.get(order_id)
+        item = batches.read(self.table_name, order_id, lambda: self.get(order_id))
         if item is None:
             return None
         return AppliedOrder(sequence=int(item["sequence"]), event_id=item["lastEventId"])
@@ -103,12 +97,5 @@ class OrderStore:
             ExpressionAttributeNames={"#seq": "sequence"},
             ExpressionAttributeValues=to_item({":seq": order.sequence, ":eid": meta.event_id}),
         )
-        from ..batch import current
-
-        batch = current()
-        if batch is not None:
-            if applied:
-                batch.remember(self.table_name, order.order_id, item)
-            else:
-                batch.forget(self.table_name, order.order_id)
+        batches.wrote(self.table_name, order.order_id, item if applied else None)
         return applied

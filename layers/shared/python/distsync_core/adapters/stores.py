@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import batch as batches
 from ..contracts import MasterDataModel, Metadata
 from ..replenishment import ItemLocationRecord, item_location_key
 from . import table
@@ -27,28 +28,17 @@ class MasterDataStore:
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Read the items of ``keys`` for the running batch at once (BatchGetItem)."""
-        from ..batch import current
-
-        batch = current()
-        if batch is not None:
-            batch.prefetch(self.table_name, "pk", keys)
+        batches.prefetch(self.table_name, "pk", keys)
 
     def _read(self, key: str) -> dict[str, Any] | None:
-        from ..batch import current
-
         def fetch() -> dict[str, Any] | None:
             raw = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
             return from_item(raw) if raw else None
 
-        batch = current()
-        return batch.read(self.table_name, key, fetch) if batch is not None else fetch()
+        return batches.read(self.table_name, key, fetch)
 
     def _changed(self, key: str) -> None:
-        from ..batch import current
-
-        batch = current()
-        if batch is not None:
-            batch.forget(self.table_name, key)
+        batches.wrote(self.table_name, key, None)
 
     def upsert(self, data: MasterDataModel, meta: Metadata) -> bool:
         """Store the record unless a newer one is stored already (by recordVersion, else by event time).
