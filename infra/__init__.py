@@ -1,7 +1,8 @@
 """AWS CDK (Python) infrastructure of distsync.
 
-The layout mirrors docs/infrastructure-contract.md: one stack (``stacks/``) composed of small reusable
-constructs (``constructs/``). ``REPO_ROOT`` is derived from this package's location so that synth works
+The layout mirrors docs/architecture.md: a narrow platform (``platform/``: the bus, the shared tables, the
+layer, the API and the factories), one slice per business domain on it (``domains/``), and the stack
+(``stacks/``) that composes them. ``REPO_ROOT`` is derived from this package's location so that synth works
 from any working directory and no machine-specific path ends up in the repository.
 """
 

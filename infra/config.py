@@ -108,12 +108,12 @@ class DistsyncConfig:
     erp_max_attempts: int
     log_retention_days: int
     archive_retention_days: int
-    # alarm thresholds (infra/constructs/observability.py)
+    # alarm thresholds (infra/platform/observability.py)
     dlq_max_age_minutes: int
     error_rate_percent: float
     forecast_to_erp_sla_seconds: int
     approval_turnaround_sla_hours: int
-    # edge protection (infra/constructs/web_acl.py, infra/constructs/webhook_api.py)
+    # edge protection (infra/platform/web_acl.py, infra/platform/webhook_api.py)
     waf_rate_limit_per_5_min: int
     webhook_rate_limit: int
     webhook_burst_limit: int
@@ -129,11 +129,11 @@ class DistsyncConfig:
     file_archive_transition_days: int
     file_rejected_expiry_days: int
     file_partners: dict
-    # forecast cycles at planning scale (issue 6, infra/constructs/forecast_cycles.py)
+    # forecast cycles at planning scale (issue 6, infra/domains/forecast_cycles.py)
     cycle_tolerance_percent: float
     cycle_chunk_size: int
     cycle_max_concurrency: int
-    # financial reconciliation (issue 6, infra/constructs/reconciliation.py)
+    # financial reconciliation (issue 6, infra/domains/finance.py)
     reconciliation_schedule: str
     reconciliation_time_zone: str
     # observability (distsync_core/observability.py): POWERTOOLS_TRACE_DISABLED=false on every function

@@ -23,7 +23,7 @@ def synthesize_with_extra_pipeline(outdir) -> None:
     from aws_cdk import RemovalPolicy
 
     from infra.application import build
-    from infra.constructs.domain_pipeline import DomainPipeline
+    from infra.platform.domain_pipeline import DomainPipeline
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     app = cdk.App(outdir=str(outdir), context=context)
@@ -31,8 +31,8 @@ def synthesize_with_extra_pipeline(outdir) -> None:
     # A new consumer of ERP master data (an audit feed), reusing an existing function.
     DomainPipeline(
         stack, "MasterDataAuditPipeline",
-        bus=stack.backbone.bus, sources=["distsync.erp"], detail_types=["ItemLocationUpserted"],
-        function=stack.functions["masterdata_transformer"], batch_size=2, max_receive_count=2,
+        bus=stack.platform.bus, sources=["distsync.erp"], detail_types=["ItemLocationUpserted"],
+        function=stack.platform.functions["masterdata_transformer"], batch_size=2, max_receive_count=2,
         alarm_topic=stack.node.find_child("Alarms").topic, removal_policy=RemovalPolicy.DESTROY,
     )
     app.synth()

@@ -40,15 +40,15 @@ FOLDERS = (
     "exception_api",
     "supplier_transformer",
     "forecast_transformer",
-    # issue 6: forecast cycles at planning scale (infra/constructs/forecast_cycles.py)
+    # issue 6: forecast cycles at planning scale (infra/domains/forecast_cycles.py)
     "cycle_starter",
     "cycle_prepare",
     "cycle_chunk",
     "cycle_summary",
-    # issue 6: financial reconciliation (infra/constructs/reconciliation.py)
+    # issue 6: financial reconciliation (infra/domains/finance.py)
     "posting_recorder",
     "reconciliation",
-    # issue 6: partner files (infra/constructs/file_intake.py)
+    # issue 6: partner files (infra/domains/files.py)
     "file_ingest",
 )
 
@@ -113,23 +113,29 @@ class Synth:
     @cached_property
     def function_ids(self) -> dict[str, str]:
         """folder -> logical id of its AWS::Lambda::Function"""
-        return {folder: self.logical_id(fn) for folder, fn in self.stack.functions.items()}
+        return {folder: self.logical_id(fn) for folder, fn in self.stack.platform.functions.items()}
 
     @cached_property
     def table_ids(self) -> dict[str, str]:
-        t = self.stack.tables
+        t = self.stack.platform.tables
+        domain_tables = {  # declared by their slices in the platform's DataStores scope (logical ids kept)
+            name: t.node.find_child(construct_id)
+            for name, construct_id in (
+                ("approvals", "ApprovalsTable"),
+                ("inventory", "InventoryTable"),
+                ("orders", "OrdersTable"),
+                ("exception_cases", "ExceptionCasesTable"),
+            )
+        }
         tables = {
             "masterdata": t.masterdata,
             "quarantine": t.quarantine,
-            "approvals": t.approvals,
             "trace": t.trace,
             "idempotency": t.idempotency,
-            "inventory": t.inventory,
-            "orders": t.orders,
-            "exception_cases": t.exception_cases,
-            "cycle_runs": self.stack.forecast_cycles.runs,
-            "postings": self.stack.reconciliation.postings,
-            "files": self.stack.file_intake.registry,
+            **domain_tables,
+            "cycle_runs": self.stack.slices["forecast_cycles"].runs,
+            "postings": self.stack.slices["finance"].postings,
+            "files": self.stack.slices["files"].registry,
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -8,8 +8,8 @@ import pytest
 from synth_support import REPO_ROOT, cdk_json_context
 
 from infra.config import CONTEXT_DEFAULTS, retention_days
-from infra.constructs.approval_workflow import ASL_PATH, render_definition
-from infra.constructs.shared_layer import build_shared_layer_dir
+from infra.domains.planning import ASL_PATH, render_definition
+from infra.platform.shared_layer import build_shared_layer_dir
 
 pytestmark = pytest.mark.infra
 

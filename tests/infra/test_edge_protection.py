@@ -8,7 +8,7 @@ import re
 import pytest
 from synth_support import Synth
 
-from infra.constructs.web_acl import BODY_BLOCK_BYTES, MAX_BODY_BYTES, at_least_regex
+from infra.platform.web_acl import BODY_BLOCK_BYTES, MAX_BODY_BYTES, at_least_regex
 
 pytestmark = pytest.mark.infra
 

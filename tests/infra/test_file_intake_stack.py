@@ -1,4 +1,4 @@
-"""The partner file slice (infra/constructs/file_landing.py, infra/constructs/file_intake.py): the landing
+"""The partner file slice (infra/platform/file_landing.py, infra/domains/files.py): the landing
 bucket (encryption, versioning, access logs, lifecycle rules, EventBridge notifications), the intake pipeline
 on the account's default bus filtered to that bucket and inbound/, one file per invocation, the partner
 registry in FILE_PARTNERS, the file registry table and the outputs; context flowing through."""
@@ -27,7 +27,7 @@ FILE_CONTEXT = {
 
 
 def _bucket(s: Synth) -> dict[str, Any]:
-    return s.props(s.logical_id(s.stack.landing.bucket))
+    return s.props(s.logical_id(s.stack.platform.landing.bucket))
 
 
 def _rules(s: Synth) -> dict[str, dict[str, Any]]:
@@ -46,13 +46,13 @@ def test_the_landing_bucket_is_encrypted_private_versioned_logged_and_notifies_e
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
     # a deleted inbound original (the intake copies, then deletes) stays recoverable
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    logs_id = dev.logical_id(dev.stack.landing.access_logs)
+    logs_id = dev.logical_id(dev.stack.platform.landing.access_logs)
     assert bucket["LoggingConfiguration"] == {"DestinationBucketName": {"Ref": logs_id}, "LogFilePrefix": "landing/"}
     # S3 -> EventBridge on the bucket itself (no custom-resource Lambda for notifications)
     assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
     assert not dev.of_type("Custom::S3BucketNotifications")
     # TLS only, on the bucket and its log bucket; the log bucket takes log delivery for this bucket only
-    for bucket_id in (dev.logical_id(dev.stack.landing.bucket), logs_id):
+    for bucket_id in (dev.logical_id(dev.stack.platform.landing.bucket), logs_id):
         (policy,) = [p["Properties"] for p in dev.of_type("AWS::S3::BucketPolicy").values()
                      if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
         assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -83,7 +83,7 @@ def test_lifecycle_rules_per_prefix_follow_cdk_json(dev: Synth) -> None:
 
 
 def test_the_intake_pipeline_takes_object_created_under_inbound_from_the_default_bus(dev: Synth) -> None:
-    pipeline = dev.stack.pipelines["FileIntakePipeline"]
+    pipeline = dev.stack.platform.pipelines["FileIntakePipeline"]
     queue_id = dev.logical_id(pipeline.queue)
     (rule,) = [r["Properties"] for r in dev.of_type("AWS::Events::Rule").values()
                if any(t["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for t in r["Properties"]["Targets"])]
@@ -91,7 +91,7 @@ def test_the_intake_pipeline_takes_object_created_under_inbound_from_the_default
     assert rule["EventPattern"] == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [{"Ref": dev.logical_id(dev.stack.landing.bucket)}]},
+        "detail": {"bucket": {"name": [{"Ref": dev.logical_id(dev.stack.platform.landing.bucket)}]},
                    "object": {"key": [{"prefix": "inbound/"}]}},
     }
     # what the intake writes (archive/, rejected/, outbound/) never matches: no loop
@@ -109,10 +109,10 @@ def test_the_intake_pipeline_takes_object_created_under_inbound_from_the_default
 
 def test_the_intake_function_gets_the_partner_registry_and_its_resources(dev: Synth) -> None:
     env = _env(dev)
-    assert env["LANDING_BUCKET_NAME"] == {"Ref": dev.logical_id(dev.stack.landing.bucket)}
+    assert env["LANDING_BUCKET_NAME"] == {"Ref": dev.logical_id(dev.stack.platform.landing.bucket)}
     assert env["FILES_TABLE_NAME"] == {"Ref": dev.table_ids["files"]}
     assert env["MASTERDATA_TABLE_NAME"] == {"Ref": dev.table_ids["masterdata"]}
-    assert env["EVENT_BUS_NAME"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
+    assert env["EVENT_BUS_NAME"] == {"Ref": dev.logical_id(dev.stack.platform.bus)}
     partners = json.loads(env["FILE_PARTNERS"])
     assert partners == cdk_json_context()["filePartners"]
     # and the function's own reader takes every configured partner as configured
@@ -133,7 +133,7 @@ def test_the_file_registry_is_keyed_by_checksum_and_named_in_the_outputs(dev: Sy
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert "TimeToLiveSpecification" not in table  # a checksum is remembered for good: applied once, ever
     outputs = dev.tpl["Outputs"]
-    assert outputs["LandingBucketName"]["Value"] == {"Ref": dev.logical_id(dev.stack.landing.bucket)}
+    assert outputs["LandingBucketName"]["Value"] == {"Ref": dev.logical_id(dev.stack.platform.landing.bucket)}
     assert outputs["FilesTableName"]["Value"] == {"Ref": dev.table_ids["files"]}
 
 

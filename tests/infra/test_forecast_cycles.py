@@ -1,4 +1,4 @@
-"""The forecast-cycle slice (infra/constructs/forecast_cycles.py): the cycle file pipeline on the default bus,
+"""The forecast-cycle slice (infra/domains/forecast_cycles.py): the cycle file pipeline on the default bus,
 the Distributed Map state machine as rendered from state_machines/forecast_cycle.asl.json, the cycle runs table,
 the landing bucket's lifecycle for the plain copies, outputs, and the context keys flowing through."""
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.infra
 
 def _definition(s: Synth) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the state machine's properties, its definition with each Fn::GetAtt rendered as "<LogicalId.Attr>")."""
-    props = s.props(s.logical_id(s.stack.forecast_cycles.state_machine))
+    props = s.props(s.logical_id(s.stack.slices["forecast_cycles"].state_machine))
     text = "".join(
         part if isinstance(part, str) else "<{}.{}>".format(*part["Fn::GetAtt"])
         for part in props["DefinitionString"]["Fn::Join"][1]
@@ -69,7 +69,7 @@ def test_the_state_machine_is_a_distributed_map_over_the_cycle_csv(dev: Synth) -
 
 
 def test_the_cycle_file_pipeline_listens_to_the_landing_bucket_on_the_default_bus(dev: Synth) -> None:
-    pipeline = dev.stack.pipelines["CycleFilePipeline"]
+    pipeline = dev.stack.platform.pipelines["CycleFilePipeline"]
     queue_id = dev.logical_id(pipeline.queue)
     (rule,) = [r["Properties"] for r in dev.of_type("AWS::Events::Rule").values()
                if {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}, "Id": "Target0"} in r["Properties"]["Targets"]]
@@ -77,7 +77,7 @@ def test_the_cycle_file_pipeline_listens_to_the_landing_bucket_on_the_default_bu
     assert rule["EventPattern"] == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [{"Ref": dev.logical_id(dev.stack.landing.bucket)}]},
+        "detail": {"bucket": {"name": [{"Ref": dev.logical_id(dev.stack.platform.landing.bucket)}]},
                    "object": {"key": [{"prefix": "cycles/"}]}},
     }
     (mapping,) = [m["Properties"] for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
@@ -86,21 +86,21 @@ def test_the_cycle_file_pipeline_listens_to_the_landing_bucket_on_the_default_bu
     assert (mapping["BatchSize"], mapping["FunctionResponseTypes"]) == (10, ["ReportBatchItemFailures"])
     assert dev.props(queue_id)["RedrivePolicy"]["maxReceiveCount"] == 3
     assert _env(dev, "cycle_starter")["CYCLE_STATE_MACHINE_ARN"] == {
-        "Ref": dev.logical_id(dev.stack.forecast_cycles.state_machine)}
+        "Ref": dev.logical_id(dev.stack.slices["forecast_cycles"].state_machine)}
     # the bucket sends its events to EventBridge (FileLanding); the rejected and work copies never match
-    bucket = dev.props(dev.logical_id(dev.stack.landing.bucket))
+    bucket = dev.props(dev.logical_id(dev.stack.platform.landing.bucket))
     assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
 
 
 def test_plain_copies_expire_and_the_runs_table_is_keyed_per_cycle(dev: Synth) -> None:
-    bucket = dev.props(dev.logical_id(dev.stack.landing.bucket))
+    bucket = dev.props(dev.logical_id(dev.stack.platform.landing.bucket))
     assert {"ExpirationInDays": 7, "Id": "expire-cycle-work-copies", "Prefix": "work/cycles/",
             "Status": "Enabled"} in bucket["LifecycleConfiguration"]["Rules"]
     runs = dev.props(dev.table_ids["cycle_runs"])
     assert [(k["AttributeName"], k["KeyType"]) for k in runs["KeySchema"]] == [("cycleId", "HASH"), ("sk", "RANGE")]
     assert runs["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     outputs = dev.tpl["Outputs"]
-    assert outputs["CycleStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.forecast_cycles.state_machine)}
+    assert outputs["CycleStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.slices["forecast_cycles"].state_machine)}
     assert outputs["CycleRunsTableName"]["Value"] == {"Ref": dev.table_ids["cycle_runs"]}
 
 
@@ -114,7 +114,7 @@ def test_cycle_context_flows_into_the_map_and_the_functions(dev: Synth, prod: Sy
     for folder in ("cycle_chunk", "cycle_summary"):
         assert _env(prod, folder)["CYCLE_TOLERANCE_PERCENT"] == "1.5", folder
     assert _env(prod, "cycle_chunk")["APPROVAL_THRESHOLD_PERCENT"] == PROD_CONTEXT["approvalThresholdPercent"]
-    assert prod.props(prod.logical_id(prod.stack.forecast_cycles.state_machine))["StateMachineName"] == (
+    assert prod.props(prod.logical_id(prod.stack.slices["forecast_cycles"].state_machine))["StateMachineName"] == (
         "distsync-prod-forecast-cycle")
     assert prod.resources[prod.table_ids["cycle_runs"]]["DeletionPolicy"] == "Retain"
 

@@ -515,12 +515,12 @@ def test_every_resource_is_an_arn_of_this_stacks_own_resources(dev: Synth) -> No
 def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     """logical id -> resource label, for the labels of the permission tables."""
     labels = {table_id: f"table:{name}" for name, table_id in s.table_ids.items()}
-    labels[s.logical_id(s.stack.backbone.bus)] = "bus"
+    labels[s.logical_id(s.stack.platform.bus)] = "bus"
     labels[s.logical_id(s.stack.node.find_child("WebhookSecret").secret)] = "webhook-secret"
-    labels[s.logical_id(s.stack.state_machine)] = "approval-state-machine"
-    labels[s.logical_id(s.stack.exception_state_machine)] = "exception-state-machine"
-    labels[s.logical_id(s.stack.forecast_cycles.state_machine)] = "cycle-state-machine"
-    labels[s.logical_id(s.stack.pipelines["OrderPipeline"].queue)] = "orders-queue"
+    labels[s.logical_id(s.stack.platform.state_machines["approval"])] = "approval-state-machine"
+    labels[s.logical_id(s.stack.platform.state_machines["shipment-exception"])] = "exception-state-machine"
+    labels[s.logical_id(s.stack.slices["forecast_cycles"].state_machine)] = "cycle-state-machine"
+    labels[s.logical_id(s.stack.platform.pipelines["OrderPipeline"].queue)] = "orders-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
     if folder is not None:
         function = s.props(s.function_ids[folder])
@@ -546,7 +546,7 @@ def _permissions(s: Synth, role_id: str, folder: str | None) -> dict[str, set[st
             elif index is not None:
                 label = f"{labels[index[0]]}/index/{index[1]}"
             elif objects is not None:
-                bucket = "landing" if objects[0] == s.logical_id(s.stack.landing.bucket) else objects[0]
+                bucket = "landing" if objects[0] == s.logical_id(s.stack.platform.landing.bucket) else objects[0]
                 label = f"{bucket}:{objects[1]}"
             elif own is not None:
                 label = f"self:{own[1]}"
@@ -569,9 +569,9 @@ def test_function_permissions_are_exactly_the_table(dev: Synth) -> None:
 def _state_machine_roles(s: Synth) -> dict[str, str]:
     """EXPECTED_OTHER_ROLES name -> role logical id, for the roles two state machines share a principal for."""
     machines = {
-        "approval state machine": s.stack.state_machine,
-        "shipment exception state machine": s.stack.exception_state_machine,
-        "forecast cycle state machine": s.stack.forecast_cycles.state_machine,
+        "approval state machine": s.stack.platform.state_machines["approval"],
+        "shipment exception state machine": s.stack.platform.state_machines["shipment-exception"],
+        "forecast cycle state machine": s.stack.slices["forecast_cycles"].state_machine,
     }
     return {name: s.props(s.logical_id(sm))["RoleArn"]["Fn::GetAtt"][0] for name, sm in machines.items()}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 from synth_support import FOLDERS, Synth
 
-from infra.constructs.observability import Domain, Observability
+from infra.platform.observability import Domain, Observability
 
 pytestmark = pytest.mark.infra
 
@@ -80,10 +79,10 @@ DOMAIN_DASHBOARDS = {
     "partner-files": (["FileIntakePipeline"], ["file_ingest"], {"FilesProcessed", "FileTransactionsRejected"}),
 }
 # dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
-STATE_MACHINES = {
-    "planning": "state_machine",
-    "fulfillment": "exception_state_machine",
-    "forecast-cycles": "forecast_cycles.state_machine",
+STATE_MACHINES = {  # dashboard -> key of its state machine in the platform's registry
+    "planning": "approval",
+    "fulfillment": "shipment-exception",
+    "forecast-cycles": "forecast-cycle",
 }
 EMF = {"Namespace": "Distsync", "Dimensions": [{"Name": "service", "Value": "distsync"}]}
 
@@ -158,7 +157,7 @@ def test_one_dashboard_per_domain_plus_overview(dev: Synth) -> None:
     assert names == {f"distsync-dev-{key}" for key in [*DOMAIN_DASHBOARDS, "overview"]}
     assert len(dashboards) == len(names)
 
-    pipelines = dev.stack.pipelines
+    pipelines = dev.stack.platform.pipelines
     names = dev.stack.observability.alarm_names
     for key, (pipeline_ids, folders, business) in DOMAIN_DASHBOARDS.items():
         _, body = _dashboard(dev, key)
@@ -185,15 +184,15 @@ def test_one_dashboard_per_domain_plus_overview(dev: Synth) -> None:
             assert names[f"dlq-age:{pipeline_id}"] in shown
 
     _, planning = _dashboard(dev, "planning")
-    sm = f"<{dev.logical_id(dev.stack.state_machine)}>"
+    sm = f"<{dev.logical_id(dev.stack.platform.state_machines['approval'])}>"
     assert ("AWS/States", "ExecutionsFailed", sm) in _metrics(planning)
 
 
 def test_workflows_and_the_planning_sync_lag_alarm_are_on_their_domain_dashboards(dev: Synth) -> None:
     names = dev.stack.observability.alarm_names
     _, planning = _dashboard(dev, "planning")
-    for key, attribute in STATE_MACHINES.items():
-        sm = f"<{dev.logical_id(functools.reduce(getattr, attribute.split('.'), dev.stack))}>"
+    for key, state_machine in STATE_MACHINES.items():
+        sm = f"<{dev.logical_id(dev.stack.platform.state_machines[state_machine])}>"
         for name in ("ExecutionsStarted", "ExecutionsFailed", "ExecutionsTimedOut"):
             assert ("AWS/States", name, sm) in _metrics(_dashboard(dev, key)[1]), (key, name)
     # planning sync's queue lag alarm is on its domain's dashboard (and the overview: every alarm)
@@ -202,7 +201,7 @@ def test_workflows_and_the_planning_sync_lag_alarm_are_on_their_domain_dashboard
 
 
 def test_every_pipeline_and_function_is_on_exactly_one_domain_dashboard(dev: Synth) -> None:
-    assert set(dev.stack.pipelines) == set(PIPELINES)
+    assert set(dev.stack.platform.pipelines) == set(PIPELINES)
     placed_pipelines = [p for pipelines, _, _ in DOMAIN_DASHBOARDS.values() for p in pipelines]
     assert sorted(placed_pipelines) == sorted(PIPELINES)
     placed_functions = [f for _, folders, _ in DOMAIN_DASHBOARDS.values() for f in folders]
@@ -219,7 +218,7 @@ def test_overview_shows_api_every_dlq_and_the_slas(dev: Synth) -> None:
     metrics = _metrics(body)
     for name in ("Count", "4XXError", "5XXError", "Latency"):
         assert ("AWS/ApiGateway", name, "distsync-dev") in metrics, name  # ApiName dimension
-    for pipeline in dev.stack.pipelines.values():
+    for pipeline in dev.stack.platform.pipelines.values():
         dlq = f"<{dev.logical_id(pipeline.dlq)}.QueueName>"
         assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq) in metrics
     assert {
@@ -246,7 +245,7 @@ def _expected_alarms(synth: Synth, *, dlq_minutes: int, error_percent: float, sl
     """alarm key -> (plain metric or None for metric math, statistic key/value, threshold, alarm name)"""
     expected: dict[str, tuple[dict[str, Any] | None, tuple[str, str] | None, float, str]] = {}
     stage = synth.stack.config.stage
-    for pipeline_id, pipeline in synth.stack.pipelines.items():
+    for pipeline_id, pipeline in synth.stack.platform.pipelines.items():
         dlq = {"Fn::GetAtt": [synth.logical_id(pipeline.dlq), "QueueName"]}
         metric = {
             "Namespace": "AWS/SQS",

@@ -98,7 +98,7 @@ def test_table_access_matches_the_contract(dev: Synth) -> None:
 
 
 def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
-    bus = {"Fn::GetAtt": [dev.logical_id(dev.stack.backbone.bus), "Arn"]}
+    bus = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.bus), "Arn"]}
     assert _holders(dev, "events:PutEvents") == {
         "webhook_api",
         "masterdata_transformer",
@@ -128,10 +128,10 @@ def test_warehouse_notifier_is_confined_to_its_queue_and_the_trace_table(dev: Sy
 
 
 def test_state_machine_permissions(dev: Synth) -> None:
-    sm_ref = {"Ref": dev.logical_id(dev.stack.state_machine)}
-    exception_ref = {"Ref": dev.logical_id(dev.stack.exception_state_machine)}
+    sm_ref = {"Ref": dev.logical_id(dev.stack.platform.state_machines["approval"])}
+    exception_ref = {"Ref": dev.logical_id(dev.stack.platform.state_machines["shipment-exception"])}
     # (starter, decider) of each workflow, each on its own state machine only
-    cycle_ref = {"Ref": dev.logical_id(dev.stack.forecast_cycles.state_machine)}
+    cycle_ref = {"Ref": dev.logical_id(dev.stack.slices["forecast_cycles"].state_machine)}
     workflows = {"planning_transformer": sm_ref, "shipment_transformer": exception_ref, "cycle_starter": cycle_ref}
     deciders = {"approval_api": sm_ref, "exception_api": exception_ref}
     assert _holders(dev, "states:StartExecution") == set(workflows)
@@ -153,7 +153,7 @@ def test_state_machine_permissions(dev: Synth) -> None:
     # no other role anywhere (e.g. the API Gateway or state machine role) may start a workflow, except the
     # forecast cycle state machine its own Distributed Map's child executions (its own ARN, by its name)
     starters = [s for s in _all_statements(dev) if "states:StartExecution" in as_list(s["Action"])]
-    cycle_name = dev.props(dev.logical_id(dev.stack.forecast_cycles.state_machine))["StateMachineName"]
+    cycle_name = dev.props(dev.logical_id(dev.stack.slices["forecast_cycles"].state_machine))["StateMachineName"]
     own = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":",
                              {"Ref": "AWS::AccountId"}, f":stateMachine:{cycle_name}"]]}
     assert sorted(json.dumps(s["Resource"]) for s in starters) == sorted(
@@ -207,7 +207,7 @@ def _consumed_queue(dev: Synth, fn_id: str) -> str | None:
 
 
 def test_only_the_order_router_sends_to_a_queue_and_only_to_the_orders_fifo_queue(dev: Synth) -> None:
-    orders_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.pipelines["OrderPipeline"].queue), "Arn"]}
+    orders_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.pipelines["OrderPipeline"].queue), "Arn"]}
     sends = [
         (a, r) for s in _all_statements(dev) if s["Effect"] == "Allow"
         for a in as_list(s["Action"]) if a == "sqs:SendMessage" for r in as_list(s["Resource"])
@@ -219,7 +219,7 @@ def test_only_the_order_router_sends_to_a_queue_and_only_to_the_orders_fifo_queu
 
 
 def test_state_machine_role_invokes_exactly_the_two_task_functions(dev: Synth) -> None:
-    role_id = dev.props(dev.logical_id(dev.stack.state_machine))["RoleArn"]["Fn::GetAtt"][0]
+    role_id = dev.props(dev.logical_id(dev.stack.platform.state_machines["approval"]))["RoleArn"]["Fn::GetAtt"][0]
     invoked = [r for a, r in allowed_actions(dev.role_statements(role_id)) if a == "lambda:InvokeFunction"]
     assert sorted(r["Fn::GetAtt"][0] for r in invoked) == sorted(
         [dev.function_ids["approval_request"], dev.function_ids["approval_outcome"]]
@@ -227,7 +227,7 @@ def test_state_machine_role_invokes_exactly_the_two_task_functions(dev: Synth) -
 
 
 def test_exception_state_machine_role_invokes_only_its_task_function(dev: Synth) -> None:
-    role_id = dev.props(dev.logical_id(dev.stack.exception_state_machine))["RoleArn"]["Fn::GetAtt"][0]
+    role_id = dev.props(dev.logical_id(dev.stack.platform.state_machines["shipment-exception"]))["RoleArn"]["Fn::GetAtt"][0]
     lambda_actions = [
         (a, r) for a, r in allowed_actions(dev.role_statements(role_id)) if a.startswith("lambda:")
     ]

@@ -47,7 +47,7 @@ PIPELINES = [
         5,
     ),
     ("ForecastPipeline", {"distsync.forecast": ["DemandForecastPublished"]}, "forecast_transformer", 5),
-    # issue 6: financial postings into the postings table (infra/constructs/reconciliation.py)
+    # issue 6: financial postings into the postings table (infra/domains/finance.py)
     ("PostingRecorderPipeline", {"distsync.finance": ["FinancialPostingRecorded"]}, "posting_recorder", 10),
 ]
 # fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
@@ -162,7 +162,7 @@ def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
     ]
     assert len(rules) == 1, f"expected one rule for {source}/{detail_types}"
     rule = rules[0]
-    assert rule["EventBusName"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
+    assert rule["EventBusName"] == {"Ref": dev.logical_id(dev.stack.platform.bus)}
     (target,) = rule["Targets"]
     return target["Arn"]["Fn::GetAtt"][0]
 
@@ -188,7 +188,7 @@ def _dlq_depth_alarms(synth: Synth, dlq_id: str) -> list[dict[str, Any]]:
 def test_pipeline_wiring(
     dev: Synth, pipeline_id: str, routes: dict[str, list[str]], folder: str, batch_size: int
 ) -> None:
-    pipeline = dev.stack.pipelines[pipeline_id]
+    pipeline = dev.stack.platform.pipelines[pipeline_id]
     queue_id = dev.logical_id(pipeline.queue)
     for source, detail_types in routes.items():
         assert _queue_of_rule(dev, source, detail_types) == queue_id, (source, detail_types)
@@ -211,12 +211,12 @@ def test_pipeline_wiring(
 
 
 def test_pipelines_are_exactly_the_contracts(dev: Synth) -> None:
-    assert set(dev.stack.pipelines) == {p[0] for p in PIPELINES + FIFO_PIPELINES + FILE_PIPELINES}
+    assert set(dev.stack.platform.pipelines) == {p[0] for p in PIPELINES + FIFO_PIPELINES + FILE_PIPELINES}
 
 
 def test_orders_pipeline_is_fifo_fed_only_by_the_router(dev: Synth) -> None:
     (pipeline_id, folder, batch_size) = FIFO_PIPELINES[0]
-    pipeline = dev.stack.pipelines[pipeline_id]
+    pipeline = dev.stack.platform.pipelines[pipeline_id]
     queue_id, dlq_id = dev.logical_id(pipeline.queue), dev.logical_id(pipeline.dlq)
     queue, dlq = dev.props(queue_id), dev.props(dlq_id)
     # a FIFO queue needs a FIFO DLQ; deduplication by the router's id (the event id), never by content
@@ -246,7 +246,7 @@ def test_orders_pipeline_is_fifo_fed_only_by_the_router(dev: Synth) -> None:
     assert _mappings_of(dev, dlq_id) == []
 
     # order_router consumes the intake queue (the rule's target) and may only send to the FIFO queue
-    intake_id = dev.logical_id(dev.stack.pipelines["OrderIntakePipeline"].queue)
+    intake_id = dev.logical_id(dev.stack.platform.pipelines["OrderIntakePipeline"].queue)
     (intake,) = _mappings_of(dev, intake_id)
     assert intake["FunctionName"] == {"Ref": dev.function_ids["order_router"]}
     router = list(allowed_actions(dev.function_statements("order_router")))
@@ -269,7 +269,7 @@ def test_orders_pipeline_is_fifo_fed_only_by_the_router(dev: Synth) -> None:
 
 def _planning_sync(synth: Synth) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """(its queue, its lag alarm, its consumer's environment)."""
-    pipeline = synth.stack.pipelines["PlanningSyncPipeline"]
+    pipeline = synth.stack.platform.pipelines["PlanningSyncPipeline"]
     queue_id = synth.logical_id(pipeline.queue)
     lag = [
         a["Properties"]
@@ -314,16 +314,16 @@ def test_planning_sync_redrive_and_lag_alarm_follow_context(
 
 
 def test_only_planning_sync_has_a_queue_lag_alarm(dev: Synth) -> None:
-    with_lag = {pid for pid, p in dev.stack.pipelines.items() if p.lag_alarm is not None}
+    with_lag = {pid for pid, p in dev.stack.platform.pipelines.items() if p.lag_alarm is not None}
     assert with_lag == {"PlanningSyncPipeline"}
-    dlqs = {dev.logical_id(p.dlq) for p in dev.stack.pipelines.values()}
+    dlqs = {dev.logical_id(p.dlq) for p in dev.stack.platform.pipelines.values()}
     queue_age = [
         a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for a in dev.of_type("AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
     ]
     assert [q for q in queue_age if q not in dlqs] == [
-        dev.logical_id(dev.stack.pipelines["PlanningSyncPipeline"].queue)
+        dev.logical_id(dev.stack.platform.pipelines["PlanningSyncPipeline"].queue)
     ]
 
 
@@ -335,7 +335,7 @@ def test_every_consumer_queue_has_redrive_sse_and_ssl(dev: Synth) -> None:
     assert len(consumer_queues) == pipelines and len(dlq_ids) == pipelines
     # every queue is either a consumer queue or one of their DLQs: no queue without a DLQ
     assert set(queues) == set(consumer_queues) | dlq_ids
-    own_count = {dev.logical_id(dev.stack.pipelines[pid].queue) for pid in OWN_RECEIVE_COUNT}
+    own_count = {dev.logical_id(dev.stack.platform.pipelines[pid].queue) for pid in OWN_RECEIVE_COUNT}
     for lid, props in consumer_queues.items():
         assert props["RedrivePolicy"]["maxReceiveCount"] == (20 if lid in own_count else 3)
         assert props["SqsManagedSseEnabled"] is True
@@ -429,7 +429,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         "FILES_TABLE_NAME": "files",
     }
     shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
-    shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.backbone.bus)}
+    shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.platform.bus)}
     erp_env = dev.props(dev.function_ids["erp_updater"])["Environment"]["Variables"]
     shared.update({name: erp_env[name] for name in ERP_ENV})  # one ERP client configuration
     shared.update(
@@ -440,7 +440,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
             "ATP_HORIZON_DAYS": "14",
             "APPROVAL_THRESHOLD_PERCENT": "20",
             "CYCLE_TOLERANCE_PERCENT": "2.0",
-            "LANDING_BUCKET_NAME": {"Ref": dev.logical_id(dev.stack.landing.bucket)},
+            "LANDING_BUCKET_NAME": {"Ref": dev.logical_id(dev.stack.platform.landing.bucket)},
             "RECONCILIATION_TIME_ZONE": "UTC",
         }
     )
@@ -469,7 +469,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
     assert wms["WMS_BASE_URL"] == "https://wms.example.invalid/api"
     planning = dev.props(dev.function_ids["planning_transformer"])["Environment"]["Variables"]
     assert planning["APPROVAL_THRESHOLD_PERCENT"] == "20"
-    assert planning["APPROVAL_STATE_MACHINE_ARN"] == {"Ref": dev.logical_id(dev.stack.state_machine)}
+    assert planning["APPROVAL_STATE_MACHINE_ARN"] == {"Ref": dev.logical_id(dev.stack.platform.state_machines["approval"])}
     secret_id = dev.logical_id(dev.stack.node.find_child("WebhookSecret").secret)
     for folder in ("webhook_api", "approval_api", "atp_api", "exception_api"):
         env = dev.props(dev.function_ids[folder])["Environment"]["Variables"]
@@ -478,7 +478,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
     assert supplier["LEAD_TIME_EXCEPTION_PERCENT"] == "25"
     shipment = dev.props(dev.function_ids["shipment_transformer"])["Environment"]["Variables"]
     assert shipment["EXCEPTION_STATE_MACHINE_ARN"] == {
-        "Ref": dev.logical_id(dev.stack.exception_state_machine)
+        "Ref": dev.logical_id(dev.stack.platform.state_machines["shipment-exception"])
     }
 
 

@@ -1,4 +1,4 @@
-"""The reconciliation slice (infra/constructs/reconciliation.py): the EventBridge Scheduler schedule from
+"""The reconciliation slice (infra/domains/finance.py): the EventBridge Scheduler schedule from
 context, its invoke-only role, the mismatch alarm, the postings table and its index, the outputs."""
 
 from __future__ import annotations
@@ -117,14 +117,14 @@ def test_postings_table_is_keyed_by_posting_id_and_queryable_by_period(dev: Synt
 
 
 def test_postings_reach_the_recorder_through_their_pipeline(dev: Synth) -> None:
-    pipeline = dev.stack.pipelines["PostingRecorderPipeline"]
+    pipeline = dev.stack.platform.pipelines["PostingRecorderPipeline"]
     queue_id = dev.logical_id(pipeline.queue)
     rules = [r["Properties"] for r in dev.of_type("AWS::Events::Rule").values()
              if any(t["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for t in r["Properties"].get("Targets", []))]
     assert [r["EventPattern"] for r in rules] == [
         {"source": ["distsync.finance"], "detail-type": ["FinancialPostingRecorded"]}
     ]
-    assert pipeline.function is dev.stack.functions["posting_recorder"]
+    assert pipeline.function is dev.stack.platform.functions["posting_recorder"]
 
 
 def test_outputs_name_the_table_function_and_schedule(dev: Synth) -> None:

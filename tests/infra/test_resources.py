@@ -118,7 +118,7 @@ def test_quarantine_table_is_indexed_by_what_an_event_waits_for(dev: Synth) -> N
 def _definition(synth: Synth, state_machine: Any = None) -> str:
     """The state machine definition (the approval one by default) with the function ARN GetAtts rendered as
     <logicalId.Arn>."""
-    p = synth.props(synth.logical_id(state_machine or synth.stack.state_machine))
+    p = synth.props(synth.logical_id(state_machine or synth.stack.platform.state_machines["approval"]))
     parts = p["DefinitionString"]["Fn::Join"][1]
     return "".join(x if isinstance(x, str) else f"<{x['Fn::GetAtt'][0]}.{x['Fn::GetAtt'][1]}>" for x in parts)
 
@@ -134,7 +134,7 @@ def test_approval_state_machine_definition_and_observability(dev: Synth) -> None
     assert outcome["Parameters"]["FunctionName"] == f"<{dev.function_ids['approval_outcome']}.Arn>"
     assert "${" not in text
 
-    p = dev.props(dev.logical_id(dev.stack.state_machine))
+    p = dev.props(dev.logical_id(dev.stack.platform.state_machines["approval"]))
     assert p["StateMachineType"] == "STANDARD"
     assert p["TracingConfiguration"] == {"Enabled": True}
     logging = p["LoggingConfiguration"]
@@ -152,7 +152,7 @@ def test_shipment_exception_state_machine_definition_and_observability(
     synth: Any, context: dict[str, str], timeout: int, retention: int
 ) -> None:
     s: Synth = synth(**context)
-    sm = s.stack.exception_state_machine
+    sm = s.stack.platform.state_machines["shipment-exception"]
     text = _definition(s, sm)
     assert "${" not in text
     states = json.loads(text)["States"]
@@ -175,11 +175,11 @@ def test_shipment_exception_state_machine_definition_and_observability(
     assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
     log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert s.props(log_group_id)["RetentionInDays"] == retention
-    assert log_group_id != s.logical_id(s.stack.state_machine.node.scope.log_group)  # a log group of its own
+    assert log_group_id != s.logical_id(s.stack.platform.state_machines["approval"].node.scope.log_group)  # a log group of its own
 
     # its role may invoke exactly the task function, by its unqualified ARN
     role_id = p["RoleArn"]["Fn::GetAtt"][0]
-    assert role_id != s.props(s.logical_id(s.stack.state_machine))["RoleArn"]["Fn::GetAtt"][0]
+    assert role_id != s.props(s.logical_id(s.stack.platform.state_machines["approval"]))["RoleArn"]["Fn::GetAtt"][0]
     invoked = [(a, r) for a, r in allowed_actions(s.role_statements(role_id)) if a.startswith("lambda:")]
     assert invoked == [
         ("lambda:InvokeFunction", {"Fn::GetAtt": [s.function_ids["shipment_exception_task"], "Arn"]})
@@ -290,11 +290,11 @@ def test_alarm_topic_uses_a_rotating_cmk_usable_by_cloudwatch(dev: Synth) -> Non
 def test_outputs(dev: Synth) -> None:
     assert OUTPUTS <= set(dev.tpl["Outputs"])
     outputs = dev.tpl["Outputs"]
-    assert outputs["EventBusName"]["Value"] == {"Ref": dev.logical_id(dev.stack.backbone.bus)}
+    assert outputs["EventBusName"]["Value"] == {"Ref": dev.logical_id(dev.stack.platform.bus)}
     assert outputs["MasterDataTableName"]["Value"] == {"Ref": dev.table_ids["masterdata"]}
-    assert outputs["ApprovalStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.state_machine)}
+    assert outputs["ApprovalStateMachineArn"]["Value"] == {"Ref": dev.logical_id(dev.stack.platform.state_machines["approval"])}
     assert outputs["ExceptionStateMachineArn"]["Value"] == {
-        "Ref": dev.logical_id(dev.stack.exception_state_machine)
+        "Ref": dev.logical_id(dev.stack.platform.state_machines["shipment-exception"])
     }
     for output_id, table in (
         ("InventoryTableName", "inventory"),
@@ -319,7 +319,7 @@ def test_context_flows_into_names_environment_retention_and_policies(prod: Synth
     erp = prod.props(prod.function_ids["erp_updater"])["Environment"]["Variables"]
     assert erp["ERP_BASE_URL"] == "https://erp.example.com/api"
 
-    planning_sync = prod.logical_id(prod.stack.pipelines["PlanningSyncPipeline"].queue)
+    planning_sync = prod.logical_id(prod.stack.platform.pipelines["PlanningSyncPipeline"].queue)
     for lid, q in prod.of_type("AWS::SQS::Queue").items():
         if "RedrivePolicy" in q["Properties"]:
             # planningSyncMaxReceiveCount for the planning sync queue, maxReceiveCount for every other one

@@ -28,7 +28,7 @@ from tests.integration.conftest import Aws
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 BUCKET, FILES = "landing", "files"
-# infra/constructs/file_intake.py: the pipeline's rule on the default bus (asserted in tests/infra)
+# infra/domains/files.py: the pipeline's rule on the default bus (asserted in tests/infra)
 PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"],
            "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"prefix": "inbound/"}]}}}
 KNOWN = [("SKU-100", "DC-EAST"), ("SKU-200", "DC-EAST"), ("SKU-300", "DC-WEST"), ("SKU-300", "DC-EAST"),

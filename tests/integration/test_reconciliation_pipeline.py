@@ -58,7 +58,7 @@ def hops(aws, cid: str) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def postings_table(aws, monkeypatch):
-    """The postings table as the stack defines it (infra/constructs/reconciliation.py)."""
+    """The postings table as the stack defines it (infra/domains/finance.py)."""
     boto3.client("dynamodb").create_table(
         TableName=POSTINGS_TABLE,
         KeySchema=[{"AttributeName": "postingId", "KeyType": "HASH"}],

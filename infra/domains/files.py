@@ -1,7 +1,7 @@
 """``FileIntake``: partner files (EDI X12/EDIFACT, CSV) from the landing bucket into canonical events.
 
 S3 "Object Created" under ``inbound/`` (the account's default bus) -> a ``DomainPipeline`` -> ``file_ingest``
-(distsync_core/file_intake.py): parse and validate, check item-locations against master data, publish the
+(distsync_core/files/intake.py): parse and validate, check item-locations against master data, publish the
 accepted transactions' events to the distsync bus, write the acknowledgment to ``outbound/``, the error
 report to ``rejected/``, move the original to ``archive/`` or ``rejected/``. A registry table keyed by the
 file's sha256 makes the same bytes apply once. Partners come from context ``filePartners``.
@@ -10,42 +10,26 @@ file's sha256 makes the same bytes apply once. Partners come from context ``file
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.constructs.file_landing import FileLanding
-from infra.constructs.observability import Domain
 from infra.nag import acknowledge
-
-if TYPE_CHECKING:
-    from infra.stacks.distsync_stack import DistsyncStack
+from infra.platform import Domain, Platform
 
 INBOUND, ARCHIVE, REJECTED, OUTBOUND = "inbound/", "archive/", "rejected/", "outbound/"
 INGEST_TIMEOUT = Duration.minutes(2)  # a 50 MB file: read, parse, publish, archive
 
 
 class FileIntake(Construct):
-    def __init__(self, stack: DistsyncStack, construct_id: str, *, landing: FileLanding) -> None:
-        super().__init__(stack, construct_id)
-        bucket, tables = landing.bucket, stack.tables
-        self.registry = dynamodb.Table(
-            self,
-            "FilesTable",
-            partition_key=dynamodb.Attribute(name="checksum", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=stack.removal,
-        )
-        partners = stack.config.file_partners
-        self.function = stack.make_function(
+    def __init__(self, platform: Platform, construct_id: str) -> None:
+        super().__init__(platform.scope, construct_id)
+        bucket, tables = platform.landing.bucket, platform.tables
+        self.registry = platform.table("FilesTable", "checksum", scope=self)  # one item per file's sha256
+        partners = platform.config.file_partners
+        self.function = platform.function(
             "FileIngestFunction",
             "file_ingest",
             INGEST_TIMEOUT,
@@ -53,7 +37,7 @@ class FileIntake(Construct):
             LANDING_BUCKET_NAME=bucket.bucket_name,
             FILES_TABLE_NAME=self.registry.table_name,
             MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
-            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            EVENT_BUS_NAME=platform.bus.event_bus_name,
             FILE_PARTNERS=json.dumps(partners, separators=(",", ":"), sort_keys=True),
         )
         fn = self.function
@@ -68,8 +52,8 @@ class FileIntake(Construct):
                                    resource_arns=[self.registry.table_arn])
         iam.Grant.add_to_principal(grantee=fn, actions=["dynamodb:BatchGetItem"],
                                    resource_arns=[tables.masterdata.table_arn])
-        stack.bus.grant_put_events_to(fn)
-        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+        platform.bus.grant_put_events_to(fn)
+        bucket_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(bucket.node.default_child))
         for prefix in (INBOUND, ARCHIVE, REJECTED, OUTBOUND):
             acknowledge(
                 fn.role.node.find_child("DefaultPolicy"),
@@ -79,15 +63,18 @@ class FileIntake(Construct):
             )
 
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
-        self.pipeline = stack.add_pipeline(
+        self.pipeline = platform.pipeline(
             "FileIntakePipeline",
             function=fn,
             batch_size=1,  # one file per invocation: a big file has the whole timeout to itself
             bus=default_bus,
             routes={"aws.s3": ["Object Created"]},
             detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"prefix": INBOUND}]}},
+            shared_consumer=False,
         )
-        stack.domains.append(
+        # partner files taken in, and their rejected transactions (a wholly rejected or duplicate file counts 1)
+        platform.metrics.count("FilesProcessed", "FileTransactionsRejected")
+        platform.dashboard(
             Domain(
                 key="partner-files",
                 title="Partner files (X12, EDIFACT, CSV): events, acknowledgments, rejections",
@@ -95,4 +82,9 @@ class FileIntake(Construct):
                 metrics=("FilesProcessed", "FileTransactionsRejected"),
             )
         )
-        stack.extra_outputs["FilesTableName"] = self.registry.table_name
+        platform.output("FilesTableName", self.registry.table_name)
+
+
+def build(platform: Platform) -> FileIntake:
+    # The construct id is part of the files table's logical id: keep it.
+    return FileIntake(platform, "FileIntake")

@@ -32,51 +32,61 @@ from aws_cdk import aws_stepfunctions as sfn
 from cdk_monitoring_constructs import CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade
 from constructs import Construct
 
-from infra.constructs.domain_pipeline import DomainPipeline
+from infra.platform.domain_pipeline import DomainPipeline
 
 # Powertools EMF, as configured by the common function environment (POWERTOOLS_METRICS_NAMESPACE and
 # POWERTOOLS_SERVICE_NAME): every business metric has exactly the dimension service=distsync.
 METRICS_NAMESPACE = "Distsync"
 METRICS_DIMENSIONS = {"service": "distsync"}
 
-COUNT_METRICS = (
-    "WebhooksAccepted",
-    "RecordsQuarantined",
-    "RecordsRetried",
-    "RecordsDeadLettered",
-    "UpdatesAutoApproved",
-    "ApprovalsStarted",
-    "ApprovalsApproved",
-    "ApprovalsRejected",
-    "ErpUpdatesApplied",
-    "StaleBalancesIgnored",
-    "OrderUpdatesOutOfOrder",
-    "ShipmentExceptionsOpened",
-    "PlanningExceptionsRaised",
-    "StaleLeadTimesIgnored",  # supplier lead times older than the one recorded (reached distsync late)
-    "ReconciliationMismatches",  # per reconciliation run (0 when balanced); alarm above 0
-    "CycleRowsRead",  # forecast cycles (functions/cycle_summary, once per cycle): rows read,
-    "CycleRowsChanged",  # material changes (each a ReplenishmentRecommended),
-    "CycleRowsRejected",  # rows rejected into the cycle's report,
-    "CycleApprovalsRequired",  # changes above the approval threshold,
-    "CyclesFailed",  # cycles that ended rejected or failed (0 for a completed one)
-    "FilesProcessed",  # partner files taken in (functions/file_ingest)
-    "FileTransactionsRejected",  # their rejected transactions (a wholly rejected or duplicate file counts 1)
-)
 FORECAST_TO_ERP_LATENCY = "ForecastToErpLatency"  # Milliseconds: recommendation received -> ERP updated
 APPROVAL_TURNAROUND = "ApprovalTurnaround"  # Seconds: approval requested -> decided
 FAILURE_RECOVERY_TIME = "FailureRecoveryTime"  # Seconds: dead-lettered -> delivered after a redrive
-LATENCY_METRICS = {
-    FORECAST_TO_ERP_LATENCY: "ms",
-    APPROVAL_TURNAROUND: "s",
-    FAILURE_RECOVERY_TIME: "s",
-    "InventoryFreshness": "s",  # balance as-of -> applied to the ATP projection
-    "OrderStatusPropagation": "s",  # order changed in the ERP -> warehouse and channels informed
-    "CycleDuration": "s",  # forecast cycle started -> summarized
-}
 
 # Emitted by the shared pipeline consumer with only the service dimension, i.e. summed over all consumers.
 CONSUMER_METRICS = ("RecordsQuarantined", "RecordsRetried", "RecordsDeadLettered")
+
+
+class BusinessMetrics:
+    """The business metrics distsync emits (Powertools EMF), by name: the platform's own here, each domain's
+    declared by its slice (``count``/``latency``), so a dashboard or alarm can only name a metric that exists.
+    """
+
+    def __init__(self) -> None:
+        self.counts: list[str] = ["WebhooksAccepted", *CONSUMER_METRICS]
+        # name -> unit; the two SLAs are alarmed by the platform (AlarmThresholds)
+        self.latencies: dict[str, str] = {
+            FORECAST_TO_ERP_LATENCY: "ms",
+            APPROVAL_TURNAROUND: "s",
+            FAILURE_RECOVERY_TIME: "s",
+        }
+
+    def count(self, *names: str) -> None:
+        self.counts += [n for n in names if n not in self.counts]
+
+    def latency(self, name: str, unit: str) -> None:
+        self.latencies[name] = unit
+
+    def metric(
+        self, name: str, *, statistic: str = "Sum", period: Duration | None = None, labelled: bool = True
+    ) -> cloudwatch.Metric:
+        """A Powertools EMF metric of distsync; ``labelled=False`` for alarms (a label would turn the alarm
+        into a metric-math alarm with a ``Metrics`` list instead of a plain ``MetricName``/``ExtendedStatistic``)."""
+        if name not in self.counts and name not in self.latencies:
+            raise ValueError(f"unknown business metric {name!r} (declare it: platform.metrics.count/latency)")
+        unit = self.latencies.get(name)
+        label: str | None = f"{name} {statistic} ({unit})" if unit else name
+        if name in CONSUMER_METRICS:
+            label = f"{label} (all consumers)"
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map=METRICS_DIMENSIONS,
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+            label=label if labelled else None,
+        )
+
 
 ERROR_RATE_PERIOD = Duration.minutes(5)
 DLQ_AGE_PERIOD = Duration.minutes(5)
@@ -105,33 +115,10 @@ class Domain:
     functions: tuple[str, ...] = ()  # folders in DistsyncStack.functions besides the pipeline consumers
     state_machine: str | None = None  # key in the stack's state machines
     api: bool = False
-    metrics: tuple[str, ...] = ()  # names from COUNT_METRICS / LATENCY_METRICS
+    metrics: tuple[str, ...] = ()  # names of BusinessMetrics (the platform's and those the slice declared)
     # names of alarms the domain's construct created itself (e.g. a business threshold of its own): shown by
     # name on its dashboard and the overview, like every other alarm
     alarms: tuple[str, ...] = ()
-
-
-def business_metric(
-    name: str, *, statistic: str = "Sum", period: Duration | None = None, labelled: bool = True
-) -> cloudwatch.Metric:
-    """A Powertools EMF metric of distsync; ``labelled=False`` for alarms (a label would turn the alarm into
-    a metric-math alarm with a ``Metrics`` list instead of a plain ``MetricName``/``ExtendedStatistic``)."""
-    if name not in COUNT_METRICS and name not in LATENCY_METRICS:
-        raise ValueError(f"unknown business metric {name!r}")
-    unit = LATENCY_METRICS.get(name)
-    label: str | None = f"{name} {statistic} ({unit})" if unit else name
-    if name in CONSUMER_METRICS:
-        label = f"{label} (all consumers)"
-    if not labelled:
-        label = None
-    return cloudwatch.Metric(
-        namespace=METRICS_NAMESPACE,
-        metric_name=name,
-        dimensions_map=METRICS_DIMENSIONS,
-        statistic=statistic,
-        period=period or Duration.minutes(5),
-        label=label,
-    )
 
 
 def _slug(pipeline_id: str) -> str:
@@ -154,8 +141,10 @@ class Observability(Construct):
         functions: Mapping[str, lambda_.Function],
         state_machines: Mapping[str, sfn.IStateMachine],
         api: apigateway.RestApi,
+        metrics: BusinessMetrics,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._metrics = metrics
         self._stage = stage
         self._topic = alarm_topic
         self._thresholds = thresholds
@@ -308,7 +297,7 @@ class Observability(Construct):
             "sla:forecast-to-erp",
             "ForecastToErpSlaAlarm",
             name="forecast-to-erp-sla",
-            metric=business_metric(
+            metric=self._metrics.metric(
                 FORECAST_TO_ERP_LATENCY,
                 statistic=SLA_STATISTIC,
                 period=FORECAST_TO_ERP_SLA_PERIOD,
@@ -323,7 +312,7 @@ class Observability(Construct):
             "sla:approval-turnaround",
             "ApprovalTurnaroundSlaAlarm",
             name="approval-turnaround-sla",
-            metric=business_metric(
+            metric=self._metrics.metric(
                 APPROVAL_TURNAROUND,
                 statistic=SLA_STATISTIC,
                 period=APPROVAL_TURNAROUND_SLA_PERIOD,
@@ -373,19 +362,19 @@ class Observability(Construct):
 
     def _business_groups(self, names: Sequence[str]) -> list[CustomMetricGroup]:
         groups = []
-        counts = [n for n in names if n in COUNT_METRICS]
+        counts = [n for n in names if n in self._metrics.counts]
         if counts:
             groups.append(
                 CustomMetricGroup(
-                    title="Business events (sum per 5 min)", metrics=[business_metric(n) for n in counts]
+                    title="Business events (sum per 5 min)", metrics=[self._metrics.metric(n) for n in counts]
                 )
             )
         for name in names:
-            if name in LATENCY_METRICS:
+            if name in self._metrics.latencies:
                 groups.append(
                     CustomMetricGroup(
-                        title=f"{name} ({LATENCY_METRICS[name]})",
-                        metrics=[business_metric(name, statistic=s) for s in ("p50", "p95", "p99")],
+                        title=f"{name} ({self._metrics.latencies[name]})",
+                        metrics=[self._metrics.metric(name, statistic=s) for s in ("p50", "p95", "p99")],
                         horizontal_annotations=[self._sla_annotation(name)],
                     )
                 )
@@ -475,13 +464,13 @@ class Observability(Construct):
         flow = CustomMetricGroup(
             title="Flow: in, out and record outcomes (sum per 5 min)",
             metrics=[
-                business_metric(n) for n in ("WebhooksAccepted", "ErpUpdatesApplied", *CONSUMER_METRICS)
+                self._metrics.metric(n) for n in ("WebhooksAccepted", "ErpUpdatesApplied", *CONSUMER_METRICS)
             ],
         )
         slas = [
             CustomMetricGroup(
-                title=f"SLA: {name} p95 ({LATENCY_METRICS[name]})",
-                metrics=[business_metric(name, statistic=SLA_STATISTIC, period=period)],
+                title=f"SLA: {name} p95 ({self._metrics.latencies[name]})",
+                metrics=[self._metrics.metric(name, statistic=SLA_STATISTIC, period=period)],
                 horizontal_annotations=[self._sla_annotation(name)],
             )
             for name, period in (
@@ -490,8 +479,8 @@ class Observability(Construct):
             )
         ]
         recovery = CustomMetricGroup(
-            title=f"Failure recovery time p50 / p95 ({LATENCY_METRICS[FAILURE_RECOVERY_TIME]})",
-            metrics=[business_metric(FAILURE_RECOVERY_TIME, statistic=s, period=Duration.hours(1))
+            title=f"Failure recovery time p50 / p95 ({self._metrics.latencies[FAILURE_RECOVERY_TIME]})",
+            metrics=[self._metrics.metric(FAILURE_RECOVERY_TIME, statistic=s, period=Duration.hours(1))
                      for s in ("p50", "p95")],
         )
         facade.monitor_custom(

@@ -12,14 +12,12 @@
   ``distsync reconcile --date`` invokes the same function on demand.
 - An alarm on ``ReconciliationMismatches`` > 0, to the stack's alarm topic.
 
-Wired into the stack by constructing it once: functions via ``stack.make_function``, the pipeline via
-``stack.add_pipeline``, its dashboard domain and outputs into the stack's collections.
+The slice's construct id ("Reconciliation") is part of its table's logical id: keep it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -29,12 +27,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
-from infra.constructs.observability import Domain, business_metric
+from infra.platform import Domain, Platform
 
-if TYPE_CHECKING:
-    from infra.stacks.distsync_stack import DistsyncStack
-
-PERIOD_INDEX = "byPeriod"  # distsync_core.adapters.postings.PERIOD_INDEX
+PERIOD_INDEX = "byPeriod"  # distsync_core.finance.postings.PERIOD_INDEX
 MISMATCH_METRIC = "ReconciliationMismatches"
 RECORDER_TIMEOUT = Duration.seconds(30)
 RECONCILIATION_TIMEOUT = Duration.seconds(60)  # one ERP call (with retries) and one query per domain
@@ -45,41 +40,26 @@ SCHEDULE_INPUT = {"trigger": "schedule", "scheduledTime": "<aws.scheduler.schedu
 
 
 class Reconciliation(Construct):
-    def __init__(self, stack: DistsyncStack, construct_id: str) -> None:
-        super().__init__(stack, construct_id)
-        from infra.stacks.distsync_stack import ERP_BACKOFF_SECONDS, ERP_TIMEOUT_SECONDS  # (stack imports us)
-
-        config = stack.config
-        _s = dynamodb.AttributeType.STRING
+    def __init__(self, platform: Platform, construct_id: str) -> None:
+        super().__init__(platform.scope, construct_id)
+        config = platform.config
 
         # One item per posting id; by period ("<postingDate>#<domain>") for the reconciliation.
-        self.postings = dynamodb.Table(
-            self,
-            "PostingsTable",
-            partition_key=dynamodb.Attribute(name="postingId", type=_s),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=stack.removal,
-        )
+        self.postings = platform.table("PostingsTable", "postingId", scope=self)
         self.postings.add_global_secondary_index(
             index_name=PERIOD_INDEX,
-            partition_key=dynamodb.Attribute(name="period", type=_s),
-            sort_key=dynamodb.Attribute(name="postingId", type=_s),
+            partition_key=dynamodb.Attribute(name="period", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="postingId", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )
 
         # --- recorder: FinancialPostingRecorded -> pipeline -> posting_recorder ---
-        self.recorder = stack.make_function(
+        self.recorder = platform.function(
             "PostingRecorderFunction",
             "posting_recorder",
             RECORDER_TIMEOUT,
             "Records every ERP financial posting once, by posting id and by date and domain",
             POSTINGS_TABLE_NAME=self.postings.table_name,
-            QUARANTINE_TABLE_NAME=stack.tables.quarantine.table_name,
-            MAX_RECEIVE_COUNT=str(config.max_receive_count),
         )
         # conditional put, and the stored posting to compare a repeated one with (no grant_* helper: with
         # an index on the table the CDK grants would add "<table arn>/index/*")
@@ -88,27 +68,24 @@ class Reconciliation(Construct):
             actions=["dynamodb:GetItem", "dynamodb:PutItem"],
             resource_arns=[self.postings.table_arn],
         )
-        stack.tables.grant_quarantine_write(self.recorder)
-        self.pipeline = stack.add_pipeline(
+        self.pipeline = platform.pipeline(
             "PostingRecorderPipeline",
             function=self.recorder,
             batch_size=10,
             sources=("distsync.finance",),
             detail_types=("FinancialPostingRecorded",),
+            idempotency=False,  # the conditional put by posting id is its idempotency
         )
 
         # --- reconciliation ---
-        self.function = stack.make_function(
+        self.function = platform.function(
             "ReconciliationFunction",
             "reconciliation",
             RECONCILIATION_TIMEOUT,
             "Reconciles the ERP's posting totals of a date with the recorded postings per domain",
-            ERP_BASE_URL=config.erp_base_url,
-            ERP_MAX_ATTEMPTS=str(config.erp_max_attempts),
-            ERP_BACKOFF_SECONDS=ERP_BACKOFF_SECONDS,
-            ERP_TIMEOUT_SECONDS=ERP_TIMEOUT_SECONDS,
+            **platform.partner_environment,
             POSTINGS_TABLE_NAME=self.postings.table_name,
-            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            EVENT_BUS_NAME=platform.bus.event_bus_name,
             RECONCILIATION_TIME_ZONE=config.reconciliation_time_zone,
         )
         iam.Grant.add_to_principal(
@@ -116,7 +93,7 @@ class Reconciliation(Construct):
             actions=["dynamodb:Query"],
             resource_arns=[f"{self.postings.table_arn}/index/{PERIOD_INDEX}"],
         )
-        stack.bus.grant_put_events_to(self.function)
+        platform.bus.grant_put_events_to(self.function)
 
         # --- EventBridge Scheduler: the daily run ---
         schedule_name = f"distsync-{config.stage}-reconciliation"
@@ -166,6 +143,7 @@ class Reconciliation(Construct):
         self.schedule.node.add_dependency(self.schedule_role)
 
         # --- alarm: a reconciliation with mismatches ---
+        platform.metrics.count(MISMATCH_METRIC)  # per reconciliation run (0 when balanced)
         self.alarm_name = f"distsync-{config.stage}-reconciliation-mismatches"
         self.alarm = cloudwatch.Alarm(
             self,
@@ -173,16 +151,16 @@ class Reconciliation(Construct):
             alarm_name=self.alarm_name,
             alarm_description=f"distsync-{config.stage}: a financial reconciliation found postings that do not "
             "reconcile with the ERP (ReconciliationCompleted lists them; distsync reconcile --date re-runs it)",
-            metric=business_metric(MISMATCH_METRIC, statistic="Maximum", period=ALARM_PERIOD, labelled=False),
+            metric=platform.metrics.metric(MISMATCH_METRIC, statistic="Maximum", period=ALARM_PERIOD, labelled=False),
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,
             datapoints_to_alarm=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.alarm.add_alarm_action(cw_actions.SnsAction(stack.alarm_topic))
+        self.alarm.add_alarm_action(cw_actions.SnsAction(platform.alarm_topic))
 
-        stack.domains.append(
+        platform.dashboard(
             Domain(
                 key="finance",
                 title="Financial reconciliation (ERP postings recorded, daily reconciliation)",
@@ -192,6 +170,10 @@ class Reconciliation(Construct):
                 alarms=(self.alarm_name,),
             )
         )
-        stack.extra_outputs["PostingsTableName"] = self.postings.table_name
-        stack.extra_outputs["ReconciliationFunctionName"] = self.function.function_name
-        stack.extra_outputs["ReconciliationScheduleName"] = self.schedule.ref
+        platform.output("PostingsTableName", self.postings.table_name)
+        platform.output("ReconciliationFunctionName", self.function.function_name)
+        platform.output("ReconciliationScheduleName", self.schedule.ref)
+
+
+def build(platform: Platform) -> Reconciliation:
+    return Reconciliation(platform, "Reconciliation")

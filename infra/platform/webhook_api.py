@@ -14,8 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.constructs.web_acl import WebAcl
 from infra.nag import acknowledge
+from infra.platform.web_acl import WebAcl
 
 WEBHOOK_METHOD_PATH = "/v1/webhooks/{source}/POST"  # MethodDeploymentOptions key: "<resource path>/<method>"
 
@@ -57,16 +57,14 @@ class WebhookSecret(Construct):
 
 
 class WebhookApi(Construct):
+    """The REST API, its stage, access logs and WAF; the domain slices add the routes (``add_route``)."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         stage: str,
-        webhook_function: lambda_.IFunction,
-        approval_function: lambda_.IFunction,
-        atp_function: lambda_.IFunction,
-        exception_function: lambda_.IFunction,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         webhook_rate_limit: int,
@@ -129,25 +127,6 @@ class WebhookApi(Construct):
             validate_request_parameters=True,
             validate_request_body=False,
         )
-        # (method, why it has no API Gateway authorizer)
-        self.methods: list[tuple[apigateway.Method, str]] = []
-
-        health = self.api.root.add_resource("health")
-        self._add_method(
-            health, "GET", webhook_function, path_parameters=(), no_authorizer_reason=HEALTH_REASON
-        )
-        v1 = self.api.root.add_resource("v1")
-        webhooks = v1.add_resource("webhooks").add_resource("{source}")
-        self._add_method(webhooks, "POST", webhook_function, path_parameters=("source",))
-        approvals = v1.add_resource("approvals").add_resource("{approvalId}")
-        self._add_method(approvals, "POST", approval_function, path_parameters=("approvalId",))
-        atp = v1.add_resource("atp").add_resource("{itemId}").add_resource("{locationId}")
-        self._add_method(atp, "GET", atp_function, path_parameters=("itemId", "locationId"))
-        resolution = (
-            v1.add_resource("shipment-exceptions").add_resource("{caseId}").add_resource("resolution")
-        )
-        self._add_method(resolution, "POST", exception_function, path_parameters=("caseId",))
-
         self.web_acl = WebAcl(
             self,
             "WebAcl",
@@ -160,15 +139,14 @@ class WebhookApi(Construct):
 
         self._acknowledge_findings()
 
-    def _add_method(
-        self,
-        resource: apigateway.IResource,
-        http_method: str,
-        function: lambda_.IFunction,
-        *,
-        path_parameters: tuple[str, ...],
-        no_authorizer_reason: str = HMAC_REASON,
-    ) -> None:
+    def add_route(
+        self, path: str, http_method: str, function: lambda_.IFunction, *, no_authorizer_reason: str = HMAC_REASON
+    ) -> apigateway.Method:
+        """``path`` like "v1/atp/{itemId}/{locationId}": its ``{parameters}`` are required, and API Gateway
+        validates them. The function authenticates the request (HMAC), hence no authorizer; the reason is
+        ``no_authorizer_reason``, the cdk-nag acknowledgement."""
+        path_parameters = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
+        resource = self.api.root.resource_for_path(path)
         method = resource.add_method(
             http_method,
             apigateway.LambdaIntegration(function, proxy=True),
@@ -176,7 +154,9 @@ class WebhookApi(Construct):
             request_parameters={f"method.request.path.{name}": True for name in path_parameters} or None,
             request_validator=self.parameter_validator if path_parameters else None,
         )
-        self.methods.append((method, no_authorizer_reason))
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(method, rule, no_authorizer_reason)
+        return method
 
     def _acknowledge_findings(self) -> None:
         acknowledge(
@@ -195,6 +175,3 @@ class WebhookApi(Construct):
                 "AWS-managed policy for the account-level API Gateway logging role, maintained by AWS "
                 "for exactly this purpose.",
             )
-        for method, reason in self.methods:
-            for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
-                acknowledge(method, rule, reason)

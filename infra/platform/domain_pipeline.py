@@ -62,7 +62,7 @@ class DomainPipeline(Construct):
         if function.timeout is None:
             raise ValueError(f"{construct_id}: the function needs an explicit timeout")
         visibility_timeout = Duration.seconds(function.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
-        self.function = function  # the consumer (monitored with its queue, infra/constructs/observability.py)
+        self.function = function  # the consumer (monitored with its queue, infra/platform/observability.py)
 
         if fifo == bool(bus):
             raise ValueError(f"{construct_id}: a FIFO pipeline is fed by a router, any other by a bus rule")
@@ -119,7 +119,7 @@ class DomainPipeline(Construct):
             )
         )
 
-        # Named, so dashboards can show it by name (infra/constructs/observability.py).
+        # Named, so dashboards can show it by name (infra/platform/observability.py).
         self.dlq_alarm_name = f"{Stack.of(self).stack_name}-{construct_id}-dlq-depth"
         self.dlq_alarm = cloudwatch.Alarm(
             self,

@@ -17,8 +17,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import REPO_ROOT
-from infra.constructs.shared_layer import RUNTIME
 from infra.nag import acknowledge
+from infra.platform.shared_layer import RUNTIME
 
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 MEMORY_MB = 512

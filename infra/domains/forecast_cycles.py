@@ -15,33 +15,25 @@ id as the execution name (the same file twice: one run). The state machine
    ``rejected/cycles/<cycleId>/`` and adds its counts to the cycle runs table;
 3. ``cycle_summary``: publishes ``ForecastCycleCompleted`` from those totals (rejected or failed runs too).
 
-Wired into the stack by constructing it once; it adds its functions (``stack.make_function``), its pipeline
-(``stack.add_pipeline``), its dashboard domain, state machine and outputs to the stack's collections.
+The slice's construct id ("ForecastCycles") is part of its table's and state machine's logical ids: keep it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aws_cdk import ArnFormat, Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import REPO_ROOT
-from infra.constructs.file_landing import FileLanding
-from infra.constructs.observability import Domain
-from infra.constructs.workflow import AslWorkflow
 from infra.nag import acknowledge
-
-if TYPE_CHECKING:
-    from infra.stacks.distsync_stack import DistsyncStack
+from infra.platform import Domain, Platform
+from infra.platform.workflow import AslWorkflow
 
 ASL_PATH = REPO_ROOT / "state_machines" / "forecast_cycle.asl.json"
-CYCLE_PREFIX = "cycles/"  # where planning drops cycle files (distsync_core.cycles.CYCLE_PREFIX)
-WORK_PREFIX = "work/cycles/"  # plain CSV copies for the CSV reader (distsync_core.cycles.WORK_PREFIX)
-REJECTED_PREFIX = "rejected/cycles/"  # rejected-rows reports (distsync_core.cycles.REJECTED_PREFIX)
+CYCLE_PREFIX = "cycles/"  # where planning drops cycle files (distsync_core.planning.cycles.CYCLE_PREFIX)
+WORK_PREFIX = "work/cycles/"  # plain CSV copies for the CSV reader (distsync_core.planning.cycles.WORK_PREFIX)
+REJECTED_PREFIX = "rejected/cycles/"  # rejected-rows reports (distsync_core.planning.cycles.REJECTED_PREFIX)
 WORK_EXPIRY = Duration.days(7)  # the summary deletes a copy; this only clears those of runs that died
 
 STARTER_TIMEOUT = Duration.seconds(30)
@@ -55,26 +47,14 @@ TABLE_COUNT = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
 class ForecastCycles(Construct):
-    def __init__(self, stack: DistsyncStack, construct_id: str, *, landing: FileLanding) -> None:
-        super().__init__(stack, construct_id)
-        config = stack.config
-        bucket = landing.bucket
-        tables = stack.tables
+    def __init__(self, platform: Platform, construct_id: str) -> None:
+        super().__init__(platform.scope, construct_id)
+        config = platform.config
+        bucket = platform.landing.bucket
+        tables = platform.tables
 
         # One item per cycle (sk "RUN": status, times, totals) + one marker per counted batch ("CHUNK#<n>").
-        self.runs = dynamodb.Table(
-            self,
-            "CycleRunsTable",
-            partition_key=dynamodb.Attribute(name="cycleId", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute="expiresAt",
-            removal_policy=stack.removal,
-        )
+        self.runs = platform.table("CycleRunsTable", "cycleId", sort_key="sk", ttl_attribute="expiresAt", scope=self)
         bucket.add_lifecycle_rule(id="expire-cycle-work-copies", prefix=WORK_PREFIX, expiration=WORK_EXPIRY)
 
         def objects(*prefixes: str) -> list[str]:
@@ -90,7 +70,7 @@ class ForecastCycles(Construct):
         tolerance = str(config.cycle_tolerance_percent)
 
         # --- the state machine's tasks ---
-        self.prepare = stack.make_function(
+        self.prepare = platform.function(
             "CyclePrepareFunction",
             "cycle_prepare",
             PREPARE_TIMEOUT,
@@ -103,34 +83,34 @@ class ForecastCycles(Construct):
         allow(self.prepare, ["s3:PutObject"], objects(REJECTED_PREFIX))  # the rejected file's report
         allow(self.prepare, TABLE_UPDATE, [self.runs.table_arn])
 
-        self.chunk = stack.make_function(
+        self.chunk = platform.function(
             "CycleChunkFunction",
             "cycle_chunk",
             CHUNK_TIMEOUT,
             "Compares a batch of cycle rows with the last applied parameters and emits the material changes",
             **common,
             MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
-            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            EVENT_BUS_NAME=platform.bus.event_bus_name,
             CYCLE_TOLERANCE_PERCENT=tolerance,
             APPROVAL_THRESHOLD_PERCENT=str(config.approval_threshold_percent),
         )
         allow(self.chunk, ["dynamodb:BatchGetItem"], [tables.masterdata.table_arn])
         allow(self.chunk, TABLE_COUNT, [self.runs.table_arn])
         allow(self.chunk, ["s3:PutObject"], objects(REJECTED_PREFIX))
-        stack.bus.grant_put_events_to(self.chunk)
+        platform.bus.grant_put_events_to(self.chunk)
 
-        self.summary = stack.make_function(
+        self.summary = platform.function(
             "CycleSummaryFunction",
             "cycle_summary",
             SUMMARY_TIMEOUT,
             "Publishes the forecast cycle's summary from the totals its batches added up",
             **common,
-            EVENT_BUS_NAME=stack.bus.event_bus_name,
+            EVENT_BUS_NAME=platform.bus.event_bus_name,
             CYCLE_TOLERANCE_PERCENT=tolerance,
         )
         allow(self.summary, TABLE_UPDATE, [self.runs.table_arn])
         allow(self.summary, ["s3:DeleteObject"], objects(WORK_PREFIX))  # the plain copy, once read
-        stack.bus.grant_put_events_to(self.summary)
+        platform.bus.grant_put_events_to(self.summary)
 
         # --- the state machine (fixed name: its role names its own ARN for the Distributed Map) ---
         name = f"{Stack.of(self).stack_name}-forecast-cycle"
@@ -145,8 +125,8 @@ class ForecastCycles(Construct):
                 "CycleSummaryFunctionArn": self.summary,
             },
             numbers={"CycleChunkSize": config.cycle_chunk_size, "CycleMaxConcurrency": config.cycle_max_concurrency},
-            log_retention=stack.log_retention,
-            removal_policy=stack.removal,
+            log_retention=platform.log_retention,
+            removal_policy=platform.removal,
             state_machine_name=name,
         )
         self.state_machine = self.workflow.state_machine
@@ -164,7 +144,7 @@ class ForecastCycles(Construct):
                                                          resources=[executions]))
 
         # --- cdk-nag: object grants are by key prefix (a cycle's objects are only known at run time) ---
-        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+        bucket_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(bucket.node.default_child))
         prefix_reason = (
             "S3 object permissions of the forecast-cycle slice, limited to its own key prefixes of the landing "
             "bucket ({prefixes}): the cycle files, their plain copies and reports are named per cycle at run time."
@@ -185,7 +165,7 @@ class ForecastCycles(Construct):
         )
 
         # --- trigger: S3 "Object Created" (default bus) -> queue -> starter ---
-        self.starter = stack.make_function(
+        self.starter = platform.function(
             "CycleStarterFunction",
             "cycle_starter",
             STARTER_TIMEOUT,
@@ -194,16 +174,25 @@ class ForecastCycles(Construct):
         )
         self.state_machine.grant_start_execution(self.starter)
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
-        self.pipeline = stack.add_pipeline(
+        self.pipeline = platform.pipeline(
             "CycleFilePipeline",
             function=self.starter,
             batch_size=10,
             bus=default_bus,
             routes={"aws.s3": ["Object Created"]},
             detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"prefix": CYCLE_PREFIX}]}},
+            shared_consumer=False,
         )
 
-        stack.domains.append(
+        platform.metrics.count(
+            "CycleRowsRead",  # once per cycle (functions/cycle_summary): rows read,
+            "CycleRowsChanged",  # material changes (each a ReplenishmentRecommended),
+            "CycleRowsRejected",  # rows rejected into the cycle's report,
+            "CycleApprovalsRequired",  # changes above the approval threshold,
+            "CyclesFailed",  # cycles that ended rejected or failed (0 for a completed one)
+        )
+        platform.metrics.latency("CycleDuration", "s")  # cycle started -> summarized
+        platform.dashboard(
             Domain(
                 key="forecast-cycles",
                 title="Forecast cycles (planning cycle files in bulk: Distributed Map, material changes)",
@@ -214,7 +203,10 @@ class ForecastCycles(Construct):
                          "CyclesFailed", "CycleDuration"),
             )
         )
-        stack.state_machines["forecast-cycle"] = self.state_machine
-        stack.extra_outputs["CycleStateMachineArn"] = self.state_machine.state_machine_arn
-        stack.extra_outputs["CycleRunsTableName"] = self.runs.table_name
+        platform.state_machine("forecast-cycle", self.state_machine, output="CycleStateMachineArn")
+        platform.output("CycleRunsTableName", self.runs.table_name)
 
+
+
+def build(platform: Platform) -> ForecastCycles:
+    return ForecastCycles(platform, "ForecastCycles")

@@ -27,33 +27,17 @@ TABLE_WRITE_ACTIONS = (
 
 
 class DataStores(Construct):
+    """The platform's tables: governed master data, quarantine, the ledger (trace) and idempotency. A domain's
+    own tables are declared by its slice with :meth:`table` (those that predate the slices keep this scope,
+    and so their logical ids)."""
+
     def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
-
-        def table(
-            table_id: str,
-            partition_key: str,
-            *,
-            sort_key: str | None = None,
-            ttl_attribute: str | None = None,
-        ) -> dynamodb.Table:
-            return dynamodb.Table(
-                self,
-                table_id,
-                partition_key=dynamodb.Attribute(name=partition_key, type=_S),
-                sort_key=dynamodb.Attribute(name=sort_key, type=_S) if sort_key else None,
-                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-                encryption=dynamodb.TableEncryption.AWS_MANAGED,
-                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                    point_in_time_recovery_enabled=True
-                ),
-                time_to_live_attribute=ttl_attribute,
-                removal_policy=removal_policy,
-            )
+        self._removal_policy = removal_policy
 
         # pk = "<itemId>#<locationId>"
-        self.masterdata = table("MasterDataTable", "pk")
-        self.quarantine = table("QuarantineTable", "quarantineId")
+        self.masterdata = self.table("MasterDataTable", "pk")
+        self.quarantine = self.table("QuarantineTable", "quarantineId")
         # Quarantined events waiting for master data, by what they wait for ("ITEMLOC#<item>#<location>"),
         # oldest first: the masterdata transformer releases them when that master data arrives. Records
         # quarantined for any other reason carry no waitingFor and stay out of it.
@@ -63,9 +47,8 @@ class DataStores(Construct):
             sort_key=dynamodb.Attribute(name="quarantinedAt", type=_S),
             projection_type=dynamodb.ProjectionType.ALL,
         )
-        self.approvals = table("ApprovalsTable", "approvalId")
         # One item per hop of an event; expires via TTL.
-        self.trace = table("TraceTable", "correlationId", sort_key="sk", ttl_attribute="expiresAt")
+        self.trace = self.table("TraceTable", "correlationId", sort_key="sk", ttl_attribute="expiresAt")
         # The ledger by business key ("<itemId>@<locationId>"), oldest hop first: "what happened to this
         # item-location?" without knowing a correlation id. Hops without a businessKey stay out of it.
         self.trace.add_global_secondary_index(
@@ -75,13 +58,31 @@ class DataStores(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
         # Owned by Powertools idempotency, whose default TTL attribute is "expiration".
-        self.idempotency = table("IdempotencyTable", "id", ttl_attribute="expiration")
-        # The available-to-promise projection: the newest balance per item-location (pk "<item>#<location>").
-        self.inventory = table("InventoryTable", "pk")
-        # The last applied update of every order (sequence check of the orders pipeline).
-        self.orders = table("OrdersTable", "orderId")
-        # Open and closed shipment exception cases, with the task token of the workflow waiting for each.
-        self.exception_cases = table("ExceptionCasesTable", "caseId")
+        self.idempotency = self.table("IdempotencyTable", "id", ttl_attribute="expiration")
+
+    def table(
+        self,
+        table_id: str,
+        partition_key: str,
+        *,
+        sort_key: str | None = None,
+        ttl_attribute: str | None = None,
+        scope: Construct | None = None,
+    ) -> dynamodb.Table:
+        """On demand, point-in-time recovery, AWS-managed encryption; string keys."""
+        return dynamodb.Table(
+            scope or self,
+            table_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=_S),
+            sort_key=dynamodb.Attribute(name=sort_key, type=_S) if sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=ttl_attribute,
+            removal_policy=self._removal_policy,
+        )
 
     def grant_trace_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Record hops in the trace table (every function does); reading, incl. the index, is for operators."""

@@ -1,1 +1,0 @@
-"""Reusable constructs of the distsync stack."""

@@ -1,0 +1,32 @@
+"""Webhook intake: signed partner webhooks (ERP, planning, WMS, TMS, suppliers) verified, validated against
+their contract and published to the bus, once per idempotency key."""
+
+from __future__ import annotations
+
+from infra.platform import Domain, Platform
+from infra.platform.platform import API_TIMEOUT
+from infra.platform.webhook_api import HEALTH_REASON
+
+
+def build(platform: Platform) -> None:
+    intake = platform.function(
+        "WebhookApiFunction",
+        "webhook_api",
+        API_TIMEOUT,
+        "Verifies signed ERP/planning webhooks and publishes them to the bus",
+        EVENT_BUS_NAME=platform.bus.event_bus_name,
+        IDEMPOTENCY_TABLE_NAME=platform.tables.idempotency.table_name,
+    )
+    platform.bus.grant_put_events_to(intake)
+    platform.tables.idempotency.grant_read_write_data(intake)
+    platform.api.add_route("health", "GET", intake, no_authorizer_reason=HEALTH_REASON)
+    platform.signed_api("v1/webhooks/{source}", "POST", intake)
+    platform.dashboard(
+        Domain(
+            key="webhook-api",
+            title="Webhook API (ERP and planning intake)",
+            functions=("webhook_api",),
+            api=True,
+            metrics=("WebhooksAccepted",),
+        )
+    )

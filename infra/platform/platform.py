@@ -1,0 +1,247 @@
+"""``Platform``: what the stack shares with every domain slice, and the one way a slice declares its parts.
+
+Construct ids are part of the deployed stack's identity (a logical id is derived from the construct path),
+so everything is created in the stack's scope with the ids it had before slices existed; a slice's table
+may name the scope it has always lived in (``table(..., scope=platform.tables)``).
+tests/infra/test_stable_logical_ids.py holds them to that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.config import DistsyncConfig, retention_days
+from infra.platform.alarm_topic import AlarmTopic
+from infra.platform.data_stores import DataStores
+from infra.platform.distsync_function import DistsyncFunction
+from infra.platform.domain_pipeline import DomainPipeline
+from infra.platform.event_backbone import EventBackbone
+from infra.platform.file_landing import FileLanding
+from infra.platform.observability import AlarmThresholds, BusinessMetrics, Domain, Observability
+from infra.platform.shared_layer import SharedLayer
+from infra.platform.webhook_api import WebhookApi, WebhookSecret
+
+# Function timeouts by kind; a slice may pass any Duration.
+API_TIMEOUT = Duration.seconds(10)
+TRANSFORMER_TIMEOUT = Duration.seconds(30)
+PARTNER_CALL_TIMEOUT = Duration.seconds(60)  # consumers that call a partner API with retries
+TASK_TIMEOUT = Duration.seconds(10)  # Step Functions tasks
+
+# The partner HTTP clients' settings (distsync_core partners): per attempt, and the first backoff.
+PARTNER_BACKOFF_SECONDS = "0.5"
+PARTNER_TIMEOUT_SECONDS = "5"
+
+
+class Platform:
+    def __init__(self, stack: Stack, config: DistsyncConfig) -> None:
+        self.scope: Construct = stack
+        self.config = config
+        Tags.of(stack).add("project", "distsync")
+        Tags.of(stack).add("stage", config.stage)
+        self.removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
+        self.log_retention = retention_days(config.log_retention_days)
+
+        self.layer = SharedLayer(stack, "SharedLayer").layer
+        self.backbone = EventBackbone(
+            stack, "EventBackbone", stage=config.stage, archive_retention_days=config.archive_retention_days
+        )
+        self.bus = self.backbone.bus
+        self.tables = DataStores(stack, "DataStores", removal_policy=self.removal)
+        self.alarm_topic = AlarmTopic(stack, "Alarms", stage=config.stage, removal_policy=self.removal).topic
+        self.webhook_secret = WebhookSecret(
+            stack, "WebhookSecret", stage=config.stage, removal_policy=self.removal
+        ).secret
+        # Partner files and forecast cycle files land in one bucket (each slice owns its prefixes).
+        self.landing = FileLanding(
+            stack,
+            "FileLanding",
+            removal_policy=self.removal,
+            archive_transition_days=config.file_archive_transition_days,
+            rejected_expiry_days=config.file_rejected_expiry_days,
+        )
+        self.api = WebhookApi(
+            stack,
+            "WebhookApi",
+            stage=config.stage,
+            log_retention=self.log_retention,
+            removal_policy=self.removal,
+            webhook_rate_limit=config.webhook_rate_limit,
+            webhook_burst_limit=config.webhook_burst_limit,
+            waf_rate_limit_per_5_min=config.waf_rate_limit_per_5_min,
+        )
+
+        self.common_environment = {
+            "POWERTOOLS_SERVICE_NAME": "distsync",
+            "POWERTOOLS_METRICS_NAMESPACE": "Distsync",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            # Lambda's active tracing records every invocation either way; the X-Ray SDK (per-call
+            # subsegments, ~0.3-0.5 s more import per cold start) only on request (docs/performance.md).
+            "POWERTOOLS_TRACE_DISABLED": "false" if config.xray_sdk_subsegments else "true",
+            "STAGE": config.stage,
+            "TRACE_TABLE_NAME": self.tables.trace.table_name,
+        }
+        self.partner_environment = {  # the ERP client's settings (with its base URL)
+            "ERP_BASE_URL": config.erp_base_url,
+            "ERP_MAX_ATTEMPTS": str(config.erp_max_attempts),
+            "ERP_BACKOFF_SECONDS": PARTNER_BACKOFF_SECONDS,
+            "ERP_TIMEOUT_SECONDS": PARTNER_TIMEOUT_SECONDS,
+        }
+
+        # What the slices declare, for the dashboards, the alarms and the outputs (``finish``).
+        self.functions: dict[str, lambda_.Function] = {}  # folder -> function
+        self.pipelines: dict[str, DomainPipeline] = {}
+        self.domains: list[Domain] = []
+        self.state_machines: dict[str, sfn.IStateMachine] = {}
+        self.outputs: dict[str, str] = {}
+        self.metrics = BusinessMetrics()
+        self._receive_counts: dict[str, int] = {}  # folder -> max receive count of the pipeline feeding it
+
+    # ------------------------------------------------------------------ factories
+
+    def function(
+        self, construct_id: str, folder: str, timeout: Duration, description: str, **environment: str
+    ) -> lambda_.Function:
+        """The Lambda function of ``functions/<folder>/handler.py``, with the layer, the common environment
+        and the right to record its hops in the ledger (every function does)."""
+        if folder in self.functions:
+            raise ValueError(f"functions/{folder} is declared twice")
+        fn = DistsyncFunction(
+            self.scope,
+            construct_id,
+            folder=folder,
+            timeout=timeout,
+            layer=self.layer,
+            common_environment=self.common_environment,
+            environment=environment,
+            log_retention=self.log_retention,
+            removal_policy=self.removal,
+            description=description,
+        ).function
+        self.tables.grant_trace_write(fn)
+        self.functions[folder] = fn
+        return fn
+
+    def pipeline(
+        self,
+        pipeline_id: str,
+        *,
+        function: lambda_.Function,
+        batch_size: int,
+        quarantine: str | None = "write",
+        idempotency: bool = True,
+        max_receive_count: int | None = None,
+        shared_consumer: bool = True,
+        **options: Any,
+    ) -> DomainPipeline:
+        """A :class:`DomainPipeline` (rule -> queue + DLQ + alarm -> ``function``) on the distsync bus, and the
+        consumer's standard wiring: ``MAX_RECEIVE_COUNT`` (the queue's own, so the consumer knows its last
+        receive), the quarantine table (``"write"``, or ``"release"`` for the master data that releases
+        waiting events; ``None``: this consumer quarantines nothing) and the idempotency table.
+        ``shared_consumer=False``: the function runs a batch loop of its own (Powertools' BatchProcessor) and
+        takes none of that.
+
+        ``options`` as DomainPipeline takes them (``sources``/``detail_types``, ``routes``, ``detail``,
+        ``fifo``, ``bus``, ``max_lag_minutes``)."""
+        receives = max_receive_count or self.config.max_receive_count
+        folder = next(f for f, fn in self.functions.items() if fn is function)
+        if self._receive_counts.setdefault(folder, receives) != receives:
+            raise ValueError(f"{pipeline_id}: functions/{folder} is fed by pipelines with different receive counts")
+        options.setdefault("bus", None if options.get("fifo") else self.bus)
+        options.setdefault("sources", ())
+        options.setdefault("detail_types", ())
+        pipeline = DomainPipeline(
+            self.scope,
+            pipeline_id,
+            function=function,
+            batch_size=batch_size,
+            max_receive_count=receives,
+            alarm_topic=self.alarm_topic,
+            removal_policy=self.removal,
+            **options,
+        )
+        self.pipelines[pipeline_id] = pipeline
+        if not shared_consumer:
+            return pipeline
+        function.add_environment("MAX_RECEIVE_COUNT", str(receives))
+        if quarantine is not None:
+            function.add_environment("QUARANTINE_TABLE_NAME", self.tables.quarantine.table_name)
+            if quarantine == "release":
+                self.tables.grant_quarantine_release(function)
+            else:
+                self.tables.grant_quarantine_write(function)
+        if idempotency:
+            function.add_environment("IDEMPOTENCY_TABLE_NAME", self.tables.idempotency.table_name)
+            self.tables.idempotency.grant_read_write_data(function)
+        return pipeline
+
+    def table(
+        self,
+        table_id: str,
+        partition_key: str,
+        *,
+        sort_key: str | None = None,
+        ttl_attribute: str | None = None,
+        scope: Construct | None = None,
+    ) -> dynamodb.Table:
+        """A table as every distsync table is: on demand, point-in-time recovery, AWS-managed encryption,
+        retained in prod. ``scope``: the construct it was first declared in, when that was not the stack."""
+        return self.tables.table(
+            table_id, partition_key, sort_key=sort_key, ttl_attribute=ttl_attribute, scope=scope or self.scope
+        )
+
+    def domain_table(self, table_id: str, partition_key: str) -> dynamodb.Table:
+        """A domain table first declared among the platform's (``DataStores/<id>``): same scope, same id."""
+        return self.table(table_id, partition_key, scope=self.tables)
+
+    def signed_api(self, path: str, http_method: str, function: lambda_.Function) -> None:
+        """Route ``http_method path`` of the REST API to ``function``, which verifies the request's HMAC
+        signature with the keys in the webhook secret."""
+        function.add_environment("WEBHOOK_SECRET_ARN", self.webhook_secret.secret_arn)
+        self.webhook_secret.grant_read(function)
+        self.api.add_route(path, http_method, function)
+
+    # ------------------------------------------------------------------ registries
+
+    def dashboard(self, domain: Domain) -> None:
+        """A dashboard of its own for the domain (its pipelines, functions, workflow, business metrics)."""
+        self.domains.append(domain)
+
+    def state_machine(self, key: str, state_machine: sfn.IStateMachine, *, output: str | None = None) -> None:
+        self.state_machines[key] = state_machine
+        if output:
+            self.outputs[output] = state_machine.state_machine_arn
+
+    def output(self, output_id: str, value: str) -> None:
+        """A stack output; the ids are read by the local runtime and the ops CLI, so keep them stable."""
+        if output_id in self.outputs:
+            raise ValueError(f"output {output_id} is declared twice")
+        self.outputs[output_id] = value
+
+    def observe(self) -> Observability:
+        """The dashboards (one per domain, one per pipeline no domain names, the overview) and the alarms,
+        over everything the slices declared; a function on no dashboard fails the synth."""
+        config = self.config
+        return Observability(
+            self.scope,
+            "Observability",
+            stage=config.stage,
+            alarm_topic=self.alarm_topic,
+            thresholds=AlarmThresholds(
+                dlq_max_age_minutes=config.dlq_max_age_minutes,
+                error_rate_percent=config.error_rate_percent,
+                forecast_to_erp_sla_seconds=config.forecast_to_erp_sla_seconds,
+                approval_turnaround_sla_hours=config.approval_turnaround_sla_hours,
+            ),
+            domains=self.domains,
+            pipelines=self.pipelines,
+            functions=self.functions,
+            state_machines=self.state_machines,
+            api=self.api.api,
+            metrics=self.metrics,
+        )
