@@ -72,7 +72,9 @@ class AslWorkflow(Construct):
             comment=comment,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(definition),
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # Without execution data: inputs and outputs carry task tokens (anyone with one can decide the task) and
+            # business payloads; the execution history keeps them, behind states:GetExecutionHistory.
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,
             removal_policy=removal_policy,
         )

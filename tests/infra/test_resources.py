@@ -138,7 +138,7 @@ def test_approval_state_machine_definition_and_observability(dev: Synth) -> None
     assert p["StateMachineType"] == "STANDARD"
     assert p["TracingConfiguration"] == {"Enabled": True}
     logging = p["LoggingConfiguration"]
-    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False  # no task tokens in logs
     log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert dev.props(log_group_id)["RetentionInDays"] == 30
 
@@ -172,7 +172,7 @@ def test_shipment_exception_state_machine_definition_and_observability(
     assert p["StateMachineType"] == "STANDARD"
     assert p["TracingConfiguration"] == {"Enabled": True}
     logging = p["LoggingConfiguration"]
-    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False  # no task tokens in logs
     log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert s.props(log_group_id)["RetentionInDays"] == retention
     assert log_group_id != s.logical_id(s.stack.platform.state_machines["approval"].node.scope.log_group)  # a log group of its own
