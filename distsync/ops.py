@@ -30,7 +30,7 @@ class Target:
 
     def queue_urls(self) -> list[str]:
         """Every SQS queue of the stack (read from CloudFormation, on AWS and on the local moto alike)."""
-        from distsync_core.adapters import client
+        from distsync_core.platform.aws import client
 
         pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack_name)
         return [r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
@@ -46,8 +46,8 @@ class Target:
             from distsync.local.stack import webhook_secret
 
             return webhook_secret()
-        from distsync_core.adapters import client
-        from distsync_core.adapters.secrets import secrets_for
+        from distsync_core.platform.aws import client
+        from distsync_core.platform.secrets import secrets_for
 
         value = client("secretsmanager").get_secret_value(SecretId=self.output("WebhookSecretArn"))["SecretString"]
         keys = secrets_for(value, source)

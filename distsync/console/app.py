@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from distsync import dlq
-from distsync_core.problems import (
+from distsync_core.platform.problems import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
     NotFound,

@@ -1,10 +1,10 @@
 """What the ops console shows and does: the same library code as the `distsync` CLI, as JSON-ready data.
 
 Nothing here re-implements an operation: transactions and KPIs come from the ledger
-(:class:`distsync_core.ledger.Ledger`, :func:`distsync_core.trace.trace_document`,
+(:class:`distsync_core.platform.ledger.Ledger`, :func:`distsync_core.trace.trace_document`,
 :func:`distsync_core.kpis.compute`), dead-letter queues from :mod:`distsync.dlq`, quarantine and approvals
-from the stores, releases from :mod:`distsync_core.quarantine`, and approval decisions go through the signed
-approval API like ``distsync approvals approve``. Problems are raised as :mod:`distsync_core.problems`.
+from the stores, releases from :mod:`distsync_core.platform.quarantine`, and approval decisions go through the signed
+approval API like ``distsync approvals approve``. Problems are raised as :mod:`distsync_core.platform.problems`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from distsync import dlq
-from distsync_core.problems import BadRequest, Conflict, NotFound
+from distsync_core.platform.problems import BadRequest, Conflict, NotFound
 from distsync_core.trace import STATUSES, trace_document
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -66,7 +66,7 @@ class Ops:
     decide: Callable[[str, str, str, str], tuple[int, Any]]
 
     def _ledger(self) -> Any:
-        from distsync_core.ledger import Ledger
+        from distsync_core.platform.ledger import Ledger
 
         return Ledger(self.outputs["TraceTableName"])
 
@@ -118,7 +118,7 @@ class Ops:
 
     # ------------------------------------------------------------------------------------------ quarantine
     def _quarantine_store(self) -> Any:
-        from distsync_core.adapters.stores import QuarantineStore
+        from distsync_core.platform.quarantine import QuarantineStore
 
         return QuarantineStore(self.outputs["QuarantineTableName"])
 
@@ -129,7 +129,7 @@ class Ops:
 
     def release(self, quarantine_id: str) -> dict[str, Any]:
         """Put a quarantined event back on the bus, as ``distsync quarantine release`` does."""
-        from distsync_core.quarantine import NotReleasable, release
+        from distsync_core.platform.quarantine import NotReleasable, release
 
         store = self._quarantine_store()
         if store.get(quarantine_id) is None:

@@ -11,9 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
 from distsync_core.adapters.cycles import CycleRunStore, copy_as_plain_csv, put_json, read_head
-from distsync_core.config import env
 from distsync_core.cycles import (
     CycleFileRejected,
     check_header,
@@ -22,7 +20,9 @@ from distsync_core.cycles import (
     rejected_file_key,
     work_key,
 )
-from distsync_core.observability import instrument, logger
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger
 
 STAGE = "cycle"
 

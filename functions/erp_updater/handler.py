@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import ErpClient, ErpRejected
 from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float, env_int
 from distsync_core.contracts import (
     CONTRACTS,
     ReplenishmentParametersUpdated,
@@ -17,8 +16,9 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
-from distsync_core.observability import instrument, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.config import env, env_float, env_int
+from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 UPDATED_CONTRACT = CONTRACTS[("ReplenishmentParametersUpdated", "1")]
 STAGE = "erp"

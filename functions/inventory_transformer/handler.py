@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.projections import InventoryStore
 from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float
 from distsync_core.contracts import (
     CONTRACTS,
     InventoryAvailabilityUpdated,
@@ -22,8 +21,9 @@ from distsync_core.contracts import (
     utcnow,
 )
 from distsync_core.inventory import available_to_promise
-from distsync_core.observability import instrument, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 from distsync_core.replenishment import item_location_key
 
 AVAILABILITY_CONTRACT = CONTRACTS[("InventoryAvailabilityUpdated", "1")]

@@ -12,11 +12,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import PartnerRejected, partner, segment
 from distsync_core.adapters.projections import OrderStore
-from distsync_core.config import env
 from distsync_core.contracts import OrderStatusChanged, utcnow
-from distsync_core.observability import instrument, metrics
 from distsync_core.orders import Duplicate, OutOfOrder, check_sequence
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 
 def apply_order_update(delivery: Delivery) -> None:

@@ -12,10 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.erp import PartnerRejected, partner, segment
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.projections import utc_iso
 from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float
 from distsync_core.contracts import (
     CONTRACTS,
     PlanningException,
@@ -24,8 +21,11 @@ from distsync_core.contracts import (
     derive_id,
     new_envelope,
 )
-from distsync_core.observability import instrument, logger, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.times import utc_iso
 from distsync_core.replenishment import item_location_key
 from distsync_core.supplier import assess_lead_time
 

@@ -17,10 +17,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from distsync_core import file_intake as intake_module
-from distsync_core.adapters import reset_clients
 from distsync_core.adapters.files import STALE_CLAIM_SECONDS, FileRegistry, known_item_locations
 from distsync_core.contracts import derive_id
 from distsync_core.file_intake import ack_control_number
+from distsync_core.platform.aws import reset_clients
 from distsync_core.replenishment import item_location_key
 from infra.config import DEFAULT_FILE_PARTNERS
 from tests.conftest import FakeLambdaContext, load_handler

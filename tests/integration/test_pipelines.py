@@ -164,7 +164,7 @@ def test_a_dead_invocation_is_run_again_after_its_deadline_with_the_same_event_i
     consumers downstream deduplicate, and its hops are written once."""
     import time
 
-    from distsync_core import ledger
+    from distsync_core.platform import ledger
 
     run("masterdata_transformer", bus_event(master()))
     event = bus_event(recommendation(110, 210, cid="corr-crash"))

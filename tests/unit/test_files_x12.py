@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from distsync_core.files import Code, FileFormat, PartnerProfile, parse_file
-from distsync_core.ingest import accept
-from distsync_core.signing import signed_headers
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import accept
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 THIRD = DATA / "third_party"

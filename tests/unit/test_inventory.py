@@ -22,10 +22,10 @@ from distsync_core.contracts import (
     parse_data,
     upcast_to_latest,
 )
-from distsync_core.ingest import accept
 from distsync_core.inventory import available_to_promise, is_newer
-from distsync_core.problems import ProblemError
-from distsync_core.signing import signed_headers
+from distsync_core.platform.problems import ProblemError
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import accept
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 V1 = {

@@ -7,9 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from distsync_core.contracts import DemandForecastPublished
-from distsync_core.ingest import accept
-from distsync_core.problems import ContractViolation
-from distsync_core.signing import signed_headers
+from distsync_core.platform.problems import ContractViolation
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import accept
 from distsync_core.supplier import assess_lead_time
 
 

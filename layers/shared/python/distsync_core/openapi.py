@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .contracts import CONTRACTS
-from .ingest import MAX_BODY_BYTES
+from .platform.webhooks import MAX_BODY_BYTES
 from .schemas import _flat
 
 _SIGNED = [

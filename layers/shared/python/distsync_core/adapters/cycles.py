@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..platform.aws import client, table
+from ..platform.dynamo import from_item
+from ..platform.times import now_iso
 from ..replenishment import ItemLocationRecord, item_location_key
-from . import client, table
-from .dynamo import from_item
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
 BATCH_GET_ATTEMPTS = 8  # unprocessed keys (throttling) are retried with backoff, then it fails loudly
@@ -28,10 +29,6 @@ TTL_DAYS = 30
 COUNTERS = ("rowsRead", "changed", "unchanged", "rejected", "approvalsRequired", "eventsEmitted")
 _RECORD_ATTRIBUTES = ("pk", "itemId", "locationId", "unitOfMeasure", "safetyStock", "reorderPoint", "supplierId",
                       "leadTimeDays")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def batch_get_item_locations(
@@ -100,7 +97,7 @@ class CycleRunStore:
             UpdateExpression="SET startedAt = if_not_exists(startedAt, :now), sourceKey = :src, csvKey = :csv, "
             "compressed = :gz, #s = :running, expiresAt = :ttl",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":now": _now(), ":src": source_key, ":csv": csv_key, ":gz": compressed,
+            ExpressionAttributeValues={":now": now_iso("milliseconds"), ":src": source_key, ":csv": csv_key, ":gz": compressed,
                                        ":running": "RUNNING", ":ttl": self._expires()},
             ReturnValues="ALL_NEW",
         )
@@ -121,7 +118,7 @@ class CycleRunStore:
                                 "cycleId": {"S": cycle_id},
                                 "sk": {"S": f"{CHUNK_SK_PREFIX}{first_index:010d}"},
                                 "counts": {"S": json.dumps(counts, sort_keys=True)},
-                                "countedAt": {"S": _now()},
+                                "countedAt": {"S": now_iso("milliseconds")},
                                 "expiresAt": {"N": str(self._expires())},
                             },
                             "ConditionExpression": "attribute_not_exists(sk)",
@@ -149,7 +146,7 @@ class CycleRunStore:
     def finish(self, cycle_id: str, status: str) -> dict[str, Any]:
         """Close the run (a retried summary keeps the first finish time) and return it with its totals;
         ``closedNow`` says whether this call closed it (False for a retried summary)."""
-        now = _now()
+        now = now_iso("milliseconds")
         result = table(self.table_name).update_item(
             Key={"cycleId": cycle_id, "sk": RUN_SK},
             UpdateExpression="SET finishedAt = if_not_exists(finishedAt, :now), startedAt = if_not_exists(startedAt, :now), "

@@ -186,7 +186,7 @@ _clients: dict[str, PartnerClient] = {}
 def partner(kind: str) -> Any:
     """``erp`` (ERP_BASE_URL, ERP_MAX_ATTEMPTS, ...), ``planning`` (PLANNING_BASE_URL), ``channels``
     (CHANNELS_BASE_URL) or ``wms`` (WMS_BASE_URL)."""
-    from ..config import env, env_float, env_int
+    from ..platform.config import env, env_float, env_int
 
     if kind not in _clients:
         if kind == "erp":

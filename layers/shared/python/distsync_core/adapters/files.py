@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from . import client, table
-from .dynamo import from_item, to_item
+from ..platform.aws import client, table
+from ..platform.dynamo import from_item, scan_all, to_item
 
 # A claim older than this is an attempt that died (the function timeout is far below it): take it over.
 STALE_CLAIM_SECONDS = 15 * 60
@@ -78,9 +78,7 @@ class FileRegistry:
         )
 
     def list(self) -> list[dict[str, Any]]:
-        from .stores import _scan
-
-        return [from_item(i) for i in _scan(self._table)]
+        return [from_item(i) for i in scan_all(self._table)]
 
 
 def known_item_locations(masterdata_table: str, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:

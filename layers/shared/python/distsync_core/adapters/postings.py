@@ -9,13 +9,14 @@ reconciliation.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from ..contracts import POSTING_DOMAINS, FinancialPostingRecorded, Metadata
+from ..platform.aws import table
+from ..platform.dynamo import from_item, to_item
+from ..platform.times import now_iso
 from ..reconciliation import GroupKey, Total, totals_of
-from . import table
-from .dynamo import from_item, to_item
 
 PERIOD_INDEX = "byPeriod"
 # What makes a posting this posting: a redelivery must carry the same values.
@@ -44,7 +45,7 @@ class PostingStore:
             period=period_key(posting.posting_date, posting.domain),
             sourceEventId=meta.event_id,
             correlationId=meta.correlation_id,
-            recordedAt=datetime.now(UTC).isoformat(timespec="microseconds"),
+            recordedAt=now_iso(),
         )
         try:
             self._table.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(postingId)")

@@ -4,31 +4,14 @@ applied update of every order (for the sequence check)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-from .. import batch as batches
 from ..contracts import InventoryBalanceChangedV2, Metadata, OrderStatusChanged
 from ..orders import AppliedOrder
-from . import table
-from .dynamo import from_item, to_item
-
-
-def utc_iso(at: datetime) -> str:
-    """Fixed-width UTC ISO time: compares correctly as a string in a condition expression."""
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _conditional(fn: Any, **kwargs: Any) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        fn(**kwargs)
-        return True
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+from ..platform import unit_of_work
+from ..platform.aws import table
+from ..platform.dynamo import conditional, from_item, to_item
+from ..platform.times import now_iso, utc_iso
 
 
 class InventoryStore:
@@ -49,9 +32,9 @@ class InventoryStore:
             asOf=utc_iso(balance.as_of),
             sourceEventId=meta.event_id,
             correlationId=meta.correlation_id,
-            updatedAt=utc_iso(datetime.now(UTC)),
+            updatedAt=now_iso(),
         )
-        return _conditional(
+        return conditional(
             self._table.put_item,
             Item=to_item(item),
             ConditionExpression="attribute_not_exists(pk) OR asOf < :asOf OR sourceEventId = :eid",
@@ -66,17 +49,17 @@ class InventoryStore:
 class OrderStore:
     """pk ``orderId``: the last applied update of each order. Within a batch, the orders of all its records
     are read at once (``prefetch``) and each apply is remembered, so a batch's later update of the same order
-    sees it (:mod:`distsync_core.batch`)."""
+    sees it (:mod:`distsync_core.platform.unit_of_work`)."""
 
     def __init__(self, table_name: str):
         self.table_name = table_name
         self._table = table(table_name)
 
     def prefetch(self, order_ids: Iterable[str]) -> None:
-        batches.prefetch(self.table_name, "orderId", order_ids)
+        unit_of_work.prefetch(self.table_name, "orderId", order_ids)
 
     def applied(self, order_id: str) -> AppliedOrder | None:
-        item = batches.read(self.table_name, order_id, lambda: self.get(order_id))
+        item = unit_of_work.read(self.table_name, order_id, lambda: self.get(order_id))
         if item is None:
             return None
         return AppliedOrder(sequence=int(item["sequence"]), event_id=item["lastEventId"])
@@ -89,13 +72,13 @@ class OrderStore:
         """Record the update unless a later sequence was applied meanwhile."""
         item = order.model_dump(by_alias=True, mode="json", exclude_none=True)
         item.update(lastEventId=meta.event_id, correlationId=meta.correlation_id,
-                    updatedAt=utc_iso(datetime.now(UTC)))
-        applied = _conditional(
+                    updatedAt=now_iso())
+        applied = conditional(
             self._table.put_item,
             Item=to_item(item),
             ConditionExpression="attribute_not_exists(orderId) OR #seq < :seq OR lastEventId = :eid",
             ExpressionAttributeNames={"#seq": "sequence"},
             ExpressionAttributeValues=to_item({":seq": order.sequence, ":eid": meta.event_id}),
         )
-        batches.wrote(self.table_name, order.order_id, item if applied else None)
+        unit_of_work.wrote(self.table_name, order.order_id, item if applied else None)
         return applied

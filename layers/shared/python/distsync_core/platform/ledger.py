@@ -3,9 +3,9 @@
 A hop is what one component did with one event: ``stage`` (where), ``outcome`` (what happened, see
 :mod:`distsync_core.trace`) and a human ``detail``. Handlers call :func:`hop`; the hops of one invocation
 are buffered and written together when it ends (``BatchWriteItem``, 25 per call) by
-:func:`distsync_core.observability.instrument`, so recording costs no extra round trip per hop, and a
+:func:`distsync_core.platform.observability.instrument`, so recording costs no extra round trip per hop, and a
 hop recorded just before a failure is still written. Other writes that can wait for the end of the
-invocation (a batch's idempotency completion marks, see :mod:`distsync_core.batch`) share those calls.
+invocation (a batch's idempotency completion marks, see :mod:`distsync_core.platform.unit_of_work`) share those calls.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from .adapters import client, table
-from .adapters.dynamo import from_item, to_wire
+from .aws import client, table
+from .dynamo import from_item, to_wire
+from .times import now_iso
 
 TTL_DAYS = 30
 BATCH_WRITE_MAX_ITEMS = 25
@@ -37,7 +38,7 @@ class Ledger:
     # ------------------------------------------------------------------------------------------- write
     def hop(self, correlation_id: str, stage: str, outcome: str, detail: str = "", *,
             business_key: str | None = None, event_id: str | None = None, **attrs: Any) -> None:
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        at = now_iso()
         # The sort key is derived from the hop itself, so writing the same hop again overwrites it.
         digest = hashlib.sha256(f"{stage}|{outcome}|{event_id}|{detail}".encode()).hexdigest()[:8]
         item = {

@@ -8,7 +8,7 @@ Every transformer hands its per-event logic to :func:`consume`, which gives it, 
 - idempotency per (consumer, event id) on DynamoDB, so a redelivered message has no second effect;
 - a trace hop for every retry, and ``dead_lettered`` on the last receive before SQS moves it to the DLQ;
 - batch-wide reads (``prefetch``) and writes left to the end of the batch: the events records publish and
-  the idempotency completion marks (see :mod:`distsync_core.batch` for the order and what a failure does).
+  the idempotency completion marks (see :mod:`distsync_core.platform.unit_of_work` for the order and what a failure does).
 """
 
 from __future__ import annotations
@@ -17,18 +17,19 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from . import batch as batches
-from . import ledger
-from .adapters.stores import QuarantineStore
+from ..contracts import ContractModel, Envelope, UnknownContractError, upcast_to_latest, utcnow
+from . import ledger, unit_of_work
 from .config import env, env_int
-from .contracts import ContractModel, Envelope, UnknownContractError, upcast_to_latest
+from .events import EventPublisher
 from .observability import logger, metrics
 from .problems import pydantic_errors
+from .quarantine import QuarantineStore
 from .sqs_batch import SqsMessage, run_batch
 
 
@@ -51,20 +52,17 @@ class Delivery:
     stage: str
     raw_body: str = ""  # the SQS message body as received (the EventBridge event)
     message_id: str = ""  # the SQS message id (what a partial batch response names)
-    batch: batches.Batch | None = None
+    batch: unit_of_work.Batch | None = None
 
     @property
     def correlation_id(self) -> str:
         return self.envelope.metadata.correlation_id
 
     def publish(self, envelopes: list[Envelope]) -> None:
-        """Publish with the batch's other events at its end (see :mod:`distsync_core.batch`)."""
+        """Publish with the batch's other events at its end (see :mod:`distsync_core.platform.unit_of_work`)."""
         if self.batch is not None:
             self.batch.emit(envelopes)
         else:
-            from .adapters.events import EventPublisher
-            from .config import env
-
             EventPublisher(env("EVENT_BUS_NAME")).publish(envelopes)
 
     def record(self, outcome: str, detail: str, **attrs: Any) -> None:
@@ -152,7 +150,7 @@ class Consumer:
         if once is not None:
             self._config.register_lambda_context(context)
         max_receives = env_int("MAX_RECEIVE_COUNT", 3)
-        batch = batches.Batch(os.environ.get("EVENT_BUS_NAME"), defer_events=not self.fifo)
+        batch = unit_of_work.Batch(os.environ.get("EVENT_BUS_NAME"), defer_events=not self.fifo)
 
         messages = [SqsMessage.of(r) for r in event.get("Records") or []]
 
@@ -164,7 +162,7 @@ class Consumer:
             self._report_unpublished(messages, failed, max_receives)
             return [f.message_id for f in failed]
 
-        with batches.running(batch):
+        with unit_of_work.running(batch):
             parsed = self._parse_all(messages)
             return run_batch(messages, handle, fifo=self.fifo, after=unpublished)
 
@@ -182,7 +180,7 @@ class Consumer:
                 self.prefetch(datas)
         return parsed
 
-    def _report_unpublished(self, messages: list[SqsMessage], failed: list[batches.Failed],
+    def _report_unpublished(self, messages: list[SqsMessage], failed: list[unit_of_work.Failed],
                             max_receives: int) -> None:
         by_id = {m.message_id: m for m in messages}
         for f in failed:
@@ -219,7 +217,7 @@ class Consumer:
         quarantine: QuarantineStore | None,
         once: Callable[..., Any] | None,
         max_receives: int,
-        batch: batches.Batch,
+        batch: unit_of_work.Batch,
     ) -> None:
         receive_count = record.receive_count
         envelope: Envelope | None = None
@@ -291,12 +289,12 @@ class Consumer:
 
 def _batch_completion_store(table_name: str) -> Any:
     """Powertools' DynamoDB idempotency store, except that the completion mark of a record run in a batch
-    is left to the end of the batch (written with its hops, after its events: :mod:`distsync_core.batch`)."""
+    is left to the end of the batch (written with its hops, after its events: :mod:`distsync_core.platform.unit_of_work`)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     class BatchCompletionStore(DynamoDBPersistenceLayer):
         def _update_record(self, data_record: Any) -> None:
-            batch = batches.current()
+            batch = unit_of_work.current()
             if batch is None or batch.current is None:
                 super()._update_record(data_record)
                 return
@@ -319,10 +317,6 @@ def _report_recovery(record: SqsMessage) -> None:
     attribute = record.message_attributes.get("distsyncDeadLetteredAt") or {}
     value = attribute.get("stringValue")
     if value:
-        from datetime import datetime
-
-        from .contracts import utcnow
-
         seconds = (utcnow() - datetime.fromisoformat(value)).total_seconds()
         metrics.add_metric(name="FailureRecoveryTime", unit=MetricUnit.Seconds, value=max(0.0, seconds))
 

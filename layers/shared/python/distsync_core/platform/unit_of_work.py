@@ -1,5 +1,5 @@
-"""What the records of one SQS batch share: reads made once for the whole batch, and the writes that wait for
-its end (the events its records publish, the idempotency completion marks).
+"""The unit of work of one SQS batch: what its records share, reads made once for the whole batch, and the
+writes that wait for its end (the events its records publish, the idempotency completion marks).
 
 Why: a consumer that reads, publishes and marks completion per record makes three round trips per record
 where the services take 100 keys (BatchGetItem), 10 entries (PutEvents) and 25 items (BatchWriteItem) per
@@ -29,7 +29,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contracts import Envelope
+from ..contracts import Envelope
+from . import ledger
+from .aws import client
+from .config import env
+from .dynamo import from_wire
+from .events import PUT_EVENTS_MAX_ENTRIES, EventPublisher
 
 _ACTIVE: ContextVar[Batch | None] = ContextVar("distsync_batch", default=None)
 BATCH_GET_MAX_KEYS = 100
@@ -72,8 +77,6 @@ class Batch:
         """Publish at the end of the batch with the other records' events (at once for a FIFO consumer)."""
         envelopes = list(envelopes)
         if not self.defer_events:
-            from .adapters.events import EventPublisher
-
             EventPublisher(self._bus()).publish(envelopes)
             return
         self._record().events.extend(envelopes)
@@ -93,9 +96,6 @@ class Batch:
     # ------------------------------------------------------------------------------------------- reads
     def prefetch(self, table_name: str, key_name: str, keys: Iterable[str]) -> None:
         """Read the items of ``keys`` for the whole batch (consistent, 100 keys per BatchGetItem)."""
-        from .adapters import client
-        from .adapters.dynamo import from_wire
-
         wanted = sorted({k for k in keys if (table_name, k) not in self._reads})
         dynamodb = client("dynamodb")
         for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
@@ -135,8 +135,6 @@ class Batch:
     def flush(self) -> list[Failed]:
         """Publish the batch's events, then hand the completions of the records whose events all went out to
         the ledger. Returns the records that failed to publish (their claims and hops already handled)."""
-        from . import ledger
-
         records, self._records = self._records, {}
         failed = self._publish(records)
         book = ledger.current()
@@ -156,32 +154,26 @@ class Batch:
         if book is not None:
             book.write(table_name, request)
             return
-        from .adapters import client
-
         client("dynamodb").batch_write_item(RequestItems={table_name: [request]})
 
     def _publish(self, records: dict[str, _Record]) -> dict[str, str]:
-        from .adapters.events import PUT_EVENTS_MAX_ENTRIES, EventPublisher
-
-        pending = [(mid, env) for mid, record in records.items() for env in record.events]
+        pending = [(mid, envelope) for mid, record in records.items() for envelope in record.events]
         failed: dict[str, str] = {}
         publisher = EventPublisher(self._bus()) if pending else None
         for start in range(0, len(pending), PUT_EVENTS_MAX_ENTRIES):
             chunk = pending[start : start + PUT_EVENTS_MAX_ENTRIES]
             try:
-                refused = publisher.put([env for _, env in chunk])  # type: ignore[union-attr]
+                refused = publisher.put([envelope for _, envelope in chunk])  # type: ignore[union-attr]
             except Exception as exc:  # throttled past retries, network: every record of the chunk retries
-                refused = {env.metadata.event_id: f"{exc.__class__.__name__}: {exc}" for _, env in chunk}
-            for mid, env in chunk:
-                if env.metadata.event_id in refused:
-                    failed.setdefault(mid, f"EventBridge did not accept {env.metadata.event_type} "
-                                           f"{env.metadata.event_id}: {refused[env.metadata.event_id]}")
+                refused = {envelope.metadata.event_id: f"{exc.__class__.__name__}: {exc}" for _, envelope in chunk}
+            for mid, envelope in chunk:
+                if envelope.metadata.event_id in refused:
+                    failed.setdefault(mid, f"EventBridge did not accept {envelope.metadata.event_type} "
+                                           f"{envelope.metadata.event_id}: {refused[envelope.metadata.event_id]}")
         return failed
 
     def _bus(self) -> str:
         if not self.bus_name:
-            from .config import env
-
             self.bus_name = env("EVENT_BUS_NAME")
         return self.bus_name
 

@@ -6,11 +6,11 @@ import time
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from .adapters.secrets import webhook_secrets
-from .ingest import header
 from .observability import logger
 from .problems import PROBLEM_CONTENT_TYPE, NotFound, ProblemError, Unauthorized
+from .secrets import webhook_secrets
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from .webhooks import header
 
 
 def problem_response(exc: ProblemError) -> Response:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from .contracts import CONTRACTS, ContractModel, Envelope, contract_for, new_envelope
+from ..contracts import CONTRACTS, ContractModel, Envelope, contract_for, new_envelope
 from .problems import (
     BadRequest,
     ContractViolation,

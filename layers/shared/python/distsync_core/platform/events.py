@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..contracts import Envelope, contract_for
-from . import client
+from .aws import client
 
 PUT_EVENTS_MAX_ENTRIES = 10
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ..config import env
+from .config import env
 
 CACHE_SECONDS = 300
 

@@ -1,8 +1,10 @@
-"""DynamoDB value conversion: floats in, Decimals stored, plain numbers out."""
+"""DynamoDB value conversion (floats in, Decimals stored, plain numbers out) and the two request patterns
+every store repeats: a conditional write that may be refused, and a scan of every page."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -35,3 +37,28 @@ def to_wire(item: dict[str, Any]) -> dict[str, Any]:
 
     serialize = TypeSerializer().serialize
     return {k: serialize(v) for k, v in to_item(item).items()}
+
+
+def conditional(fn: Callable[..., Any], **kwargs: Any) -> bool:
+    """Call ``fn(**kwargs)`` (a write with a ``ConditionExpression``); False when the condition refused it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        fn(**kwargs)
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def scan_all(tbl: Any) -> list[dict[str, Any]]:
+    """Every item of a table (all pages), as DynamoDB returns them."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = tbl.scan(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
