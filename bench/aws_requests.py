@@ -442,7 +442,7 @@ def lead_times(n: int) -> int:
 def _domain_setup(mp: pytest.MonkeyPatch, planning: PlanningSimulator, channels: ChannelsSimulator) -> str:
     """Not counted: the projection tables and the orders FIFO queue as the stack has them, the partners'
     URLs, supplier SUP-1 in master data. Returns the queue's URL."""
-    from distsync_core.adapters import erp as partner_clients
+    from distsync_core import partners as partner_clients
 
     ddb = boto3.client("dynamodb")
     for table, key in (("inventory", "pk"), ("orders", "orderId")):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import PartnerRejected, partner
 from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.contracts import DemandForecastPublished, derive_id
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected
 from distsync_core.platform.config import env
 from distsync_core.platform.observability import instrument
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure

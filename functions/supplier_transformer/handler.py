@@ -11,7 +11,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import PartnerRejected, partner, segment
 from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.contracts import (
     CONTRACTS,
@@ -21,6 +20,8 @@ from distsync_core.contracts import (
     derive_id,
     new_envelope,
 )
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected, segment
 from distsync_core.platform.config import env, env_float
 from distsync_core.platform.events import EventPublisher
 from distsync_core.platform.observability import instrument, logger, metrics

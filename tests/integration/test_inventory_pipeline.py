@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from distsync.sim.partner import PlanningSimulator
-from distsync_core.adapters import erp as partners
+from distsync_core import partners
 from distsync_core.contracts import (
     CONTRACTS,
     InventoryAvailabilityUpdated,

@@ -8,6 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from distsync.sim.erp import ErpSimulator
+from distsync_core import partners
 from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
 from distsync_core.replenishment import ItemLocationRecord, decide
 from tests.conftest import FakeLambdaContext, load_handler
@@ -39,6 +40,7 @@ def run(folder, *events, receive_count=1):
 @pytest.fixture
 def erp(monkeypatch):
     sim = ErpSimulator().start()
+    monkeypatch.setattr(partners, "_clients", {})  # partner clients are cached per process: use this simulator
     monkeypatch.setenv("ERP_BASE_URL", sim.base_url)
     monkeypatch.setenv("ERP_MAX_ATTEMPTS", "4")
     monkeypatch.setenv("ERP_BACKOFF_SECONDS", "0.01")
