@@ -216,7 +216,6 @@ boto3.DEFAULT_SESSION = None  # a session made before the hook was added would n
 from distsync.sim.erp import ErpSimulator  # noqa: E402
 from distsync.sim.partner import ChannelsSimulator, PlanningSimulator  # noqa: E402
 from distsync.sim.wms import WmsSimulator  # noqa: E402
-from distsync_core.adapters.stores import MasterDataStore  # noqa: E402
 from distsync_core.contracts import (  # noqa: E402
     CONTRACTS,
     ConfirmedLine,
@@ -232,6 +231,7 @@ from distsync_core.contracts import (  # noqa: E402
     SupplierUpserted,
     new_envelope,
 )
+from distsync_core.masterdata.store import MasterDataStore  # noqa: E402
 from tests.integration import conftest as itc  # noqa: E402
 
 aws_fixture = contextlib.contextmanager(itc.aws.__wrapped__)  # the integration tests' builders, as they are

@@ -6,7 +6,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.contracts import (
     CONTRACTS,
     ReplenishmentParametersUpdated,
@@ -15,6 +14,7 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
+from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.partners import partner
 from distsync_core.partners.erp import ErpRejected
 from distsync_core.platform.config import env

@@ -11,7 +11,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.adapters.projections import InventoryStore
-from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.contracts import (
     CONTRACTS,
     InventoryAvailabilityUpdated,
@@ -21,10 +20,11 @@ from distsync_core.contracts import (
     utcnow,
 )
 from distsync_core.inventory import available_to_promise
+from distsync_core.masterdata.records import item_location_key
+from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.platform.config import env, env_float
 from distsync_core.platform.observability import instrument, metrics
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.replenishment import item_location_key
 
 AVAILABILITY_CONTRACT = CONTRACTS[("InventoryAvailabilityUpdated", "1")]
 

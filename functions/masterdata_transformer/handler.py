@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.contracts import MasterDataModel
+from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.platform import ledger
 from distsync_core.platform.aws import client
 from distsync_core.platform.config import env

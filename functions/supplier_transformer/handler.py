@@ -11,7 +11,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.stores import MasterDataStore
 from distsync_core.contracts import (
     CONTRACTS,
     PlanningException,
@@ -20,6 +19,8 @@ from distsync_core.contracts import (
     derive_id,
     new_envelope,
 )
+from distsync_core.masterdata.records import item_location_key
+from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.partners import partner
 from distsync_core.partners.base import PartnerRejected, segment
 from distsync_core.platform.config import env, env_float
@@ -27,7 +28,6 @@ from distsync_core.platform.events import EventPublisher
 from distsync_core.platform.observability import instrument, logger, metrics
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 from distsync_core.platform.times import utc_iso
-from distsync_core.replenishment import item_location_key
 from distsync_core.supplier import assess_lead_time
 
 EXCEPTION_CONTRACT = CONTRACTS[("PlanningException", "1")]

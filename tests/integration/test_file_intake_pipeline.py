@@ -20,8 +20,8 @@ from distsync_core import file_intake as intake_module
 from distsync_core.adapters.files import STALE_CLAIM_SECONDS, FileRegistry, known_item_locations
 from distsync_core.contracts import derive_id
 from distsync_core.file_intake import ack_control_number
+from distsync_core.masterdata.records import item_location_key
 from distsync_core.platform.aws import reset_clients
-from distsync_core.replenishment import item_location_key
 from infra.config import DEFAULT_FILE_PARTNERS
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import Aws

@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from distsync.sim.erp import ErpSimulator
 from distsync_core import partners
 from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
-from distsync_core.replenishment import ItemLocationRecord, decide
+from distsync_core.masterdata.records import ItemLocationRecord
+from distsync_core.replenishment import decide
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event
 
@@ -224,8 +225,8 @@ def test_master_data_versions_never_go_backwards(aws):
 
 
 def test_a_field_the_new_record_leaves_out_is_removed_but_what_distsync_added_stays(aws):
-    from distsync_core.adapters.stores import MasterDataStore
     from distsync_core.contracts import ItemUpserted
+    from distsync_core.masterdata.store import MasterDataStore
 
     def item(version, description):
         return envelope("ItemUpserted", ItemUpserted(item_id="SKU-8", description=description, unit_of_measure="EA",

@@ -20,7 +20,7 @@ from distsync_core.cycles import (
     plan_chunk,
     recommendation_event_id,
 )
-from distsync_core.replenishment import ItemLocationRecord
+from distsync_core.masterdata.records import ItemLocationRecord
 
 STARTED = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 

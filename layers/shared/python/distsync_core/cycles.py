@@ -24,14 +24,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from .contracts import CONTRACTS, Envelope, ReplenishmentRecommended, derive_id, new_envelope
-from .replenishment import (
-    ItemLocationRecord,
-    NoChange,
-    Quarantine,
-    RequireApproval,
-    decide,
-    relative_change_percent,
-)
+from .masterdata.records import ItemLocationRecord, relative_change_percent
+from .replenishment import NoChange, Quarantine, RequireApproval, decide
 
 COLUMNS = ("itemId", "locationId", "safetyStock", "reorderPoint")
 CYCLE_PREFIX = "cycles/"

@@ -10,19 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .contracts import ReplenishmentRecommended, ReplenishmentUpdateRequested
-
-
-@dataclass(frozen=True)
-class ItemLocationRecord:
-    """Governed master data of one item-location, with the ERP's current parameters."""
-
-    item_id: str
-    location_id: str
-    unit_of_measure: str
-    safety_stock: float
-    reorder_point: float
-    supplier_id: str
-    lead_time_days: int
+from .masterdata.records import ItemLocationRecord, item_location_key, relative_change_percent
 
 
 @dataclass(frozen=True)
@@ -48,18 +36,6 @@ class RequireApproval:
 
 
 Decision = Quarantine | NoChange | ApplyDirectly | RequireApproval
-
-
-def item_location_key(item_id: str, location_id: str) -> str:
-    """The master-data key of an item-location (see ``ItemLocationUpserted.master_key``)."""
-    return f"ITEMLOC#{item_id}#{location_id}"
-
-
-def relative_change_percent(current: float, proposed: float) -> float:
-    """Change relative to the current value; from zero, any increase counts as 100 % per unit."""
-    if current == proposed:
-        return 0.0
-    return abs(proposed - current) / max(abs(current), 1.0) * 100.0
 
 
 def erp_idempotency_key(rec: ReplenishmentRecommended) -> str:

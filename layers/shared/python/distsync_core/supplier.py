@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .replenishment import relative_change_percent
+from .masterdata.records import relative_change_percent
 
 
 @dataclass(frozen=True)

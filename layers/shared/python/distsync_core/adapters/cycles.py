@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..masterdata.records import ItemLocationRecord, item_location_key
 from ..platform.aws import client, table
 from ..platform.dynamo import from_item
 from ..platform.times import now_iso
-from ..replenishment import ItemLocationRecord, item_location_key
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
 BATCH_GET_ATTEMPTS = 8  # unprocessed keys (throttling) are retried with backoff, then it fails loudly

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ..masterdata.records import item_location_key
 from ..platform.aws import client, table
 from ..platform.dynamo import from_item, scan_all, to_item
 
@@ -83,8 +84,6 @@ class FileRegistry:
 
 def known_item_locations(masterdata_table: str, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """The (item, location) pairs that exist in master data (BatchGetItem, 100 keys per call)."""
-    from ..replenishment import item_location_key
-
     dynamodb = client("dynamodb")
     wanted = {item_location_key(i, loc): (i, loc) for i, loc in keys}
     found: set[tuple[str, str]] = set()
