@@ -276,7 +276,7 @@ def exceptions_list(
     status: Annotated[str | None, typer.Option(help="PENDING, RESOLVED, ESCALATED")] = "PENDING",
 ) -> None:
     """Shipment exception cases (open ones by default)."""
-    from distsync_core.adapters.stores import ExceptionCaseStore
+    from distsync_core.fulfillment.exceptions import ExceptionCaseStore
 
     target = _target(local, stack)
     items = ExceptionCaseStore(target.output("ExceptionCasesTableName")).list(status.upper() if status else None)

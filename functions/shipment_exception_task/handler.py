@@ -12,8 +12,8 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from distsync_core.adapters.stores import ExceptionCaseStore
 from distsync_core.contracts import Envelope, ShipmentMilestone
+from distsync_core.fulfillment.exceptions import ExceptionCaseStore
 from distsync_core.partners import partner
 from distsync_core.platform import ledger
 from distsync_core.platform.config import env

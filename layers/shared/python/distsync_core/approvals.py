@@ -16,12 +16,3 @@ class DecisionRequest(BaseModel):
     comment: str = Field(default="", max_length=1000)
     decidedBy: str = Field(default="planner", min_length=1, max_length=128)
 
-
-class ResolutionRequest(BaseModel):
-    """How an open shipment exception was resolved."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    resolution: Literal["reshipped", "refunded", "delivered_late", "written_off", "other"]
-    comment: str = Field(default="", max_length=1000)
-    resolvedBy: str = Field(default="operator", min_length=1, max_length=128)

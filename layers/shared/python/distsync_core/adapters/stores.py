@@ -1,4 +1,4 @@
-"""Approvals and shipment exception cases (being moved into their domain packages)."""
+"""Approvals (being moved into the planning package)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,3 @@ class ApprovalStore(WaitingTaskStore):
 
     KEY = "approvalId"
 
-
-class ExceptionCaseStore(WaitingTaskStore):
-    """Open shipment exceptions waiting for a resolution (same life cycle as an approval)."""
-
-    KEY = "caseId"
