@@ -48,9 +48,9 @@ from distsync_core.contracts import (  # noqa: E402
 )
 from distsync_core.inventory import available_to_promise  # noqa: E402
 from distsync_core.masterdata.records import ItemLocationRecord  # noqa: E402
+from distsync_core.planning.replenishment import ApplyDirectly, decide  # noqa: E402
 from distsync_core.platform.dynamo import to_item  # noqa: E402
 from distsync_core.platform.pipeline import _parse  # noqa: E402
-from distsync_core.replenishment import ApplyDirectly, decide  # noqa: E402
 
 TARGET_RATIO = 10.0
 DISTINCT = 100  # records cycled through, so nothing is parsed from a warm identical string every time

@@ -192,7 +192,7 @@ def approvals_list(
     status: Annotated[str | None, typer.Option(help="PENDING, APPROVED, REJECTED, TIMED_OUT")] = "PENDING",
 ) -> None:
     """Approvals (pending by default)."""
-    from distsync_core.adapters.stores import ApprovalStore
+    from distsync_core.planning.approvals import ApprovalStore
 
     target = _target(local, stack)
     items = ApprovalStore(target.output("ApprovalsTableName")).list(status.upper() if status else None)

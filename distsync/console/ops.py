@@ -146,7 +146,7 @@ class Ops:
 
     # ------------------------------------------------------------------------------------------- approvals
     def approvals(self, status: str | None = "PENDING") -> list[dict[str, Any]]:
-        from distsync_core.adapters.stores import ApprovalStore
+        from distsync_core.planning.approvals import ApprovalStore
 
         items = ApprovalStore(self.outputs["ApprovalsTableName"]).list(status)
         rows = [{k: v for k, v in i.items() if k != "taskToken"} for i in items]

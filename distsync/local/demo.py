@@ -218,7 +218,7 @@ def _open_cases(stack: LocalStack, timeout: float = 20) -> list[dict]:
 
 
 def _pending_approvals(stack: LocalStack, timeout: float = 20) -> list[dict]:
-    from distsync_core.adapters.stores import ApprovalStore
+    from distsync_core.planning.approvals import ApprovalStore
 
     store = ApprovalStore(stack.outputs["ApprovalsTableName"])
     deadline = time.monotonic() + timeout

@@ -10,9 +10,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from distsync_core.adapters.stores import ApprovalStore
-from distsync_core.approvals import DecisionRequest
 from distsync_core.contracts import utcnow
+from distsync_core.planning.approvals import ApprovalStore, DecisionRequest
 from distsync_core.platform.api import raw_body, require_signature, resolver
 from distsync_core.platform.config import env
 from distsync_core.platform.observability import instrument, logger

@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.cycles import CycleRunStore, copy_as_plain_csv, put_json, read_head
-from distsync_core.cycles import (
+from distsync_core.planning.cycle_store import CycleRunStore, copy_as_plain_csv, put_json, read_head
+from distsync_core.planning.cycles import (
     CycleFileRejected,
     check_header,
     cycle_correlation_id,

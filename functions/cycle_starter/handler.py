@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.cycles import CycleFileRejected, cycle_correlation_id, cycle_file
+from distsync_core.planning.cycles import CycleFileRejected, cycle_correlation_id, cycle_file
 from distsync_core.platform import ledger
 from distsync_core.platform.aws import client
 from distsync_core.platform.config import env

@@ -10,9 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.cycles import CycleRunStore, delete_object
 from distsync_core.contracts import ForecastCycleCompleted, derive_id, new_envelope
-from distsync_core.cycles import (
+from distsync_core.planning.cycle_store import CycleRunStore, delete_object
+from distsync_core.planning.cycles import (
     COMPLETED,
     WORK_PREFIX,
     cycle_correlation_id,

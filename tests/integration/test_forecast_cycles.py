@@ -190,7 +190,7 @@ def test_prepare_passes_a_plain_csv_through_and_starts_the_run(cycles: Aws) -> N
 
 
 def test_prepare_streams_a_gzip_cycle_into_a_plain_copy(cycles: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from distsync_core.adapters import cycles as cycles_adapter
+    from distsync_core.planning import cycle_store as cycles_adapter
 
     monkeypatch.setattr(cycles_adapter, "PART_SIZE", 5 * 1024 * 1024)  # S3's minimum part size
     lines = [b"itemId,locationId,safetyStock,reorderPoint\n"] + [

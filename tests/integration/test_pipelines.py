@@ -11,7 +11,7 @@ from distsync.sim.erp import ErpSimulator
 from distsync_core import partners
 from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
 from distsync_core.masterdata.records import ItemLocationRecord
-from distsync_core.replenishment import decide
+from distsync_core.planning.replenishment import decide
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event
 

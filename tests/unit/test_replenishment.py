@@ -2,7 +2,7 @@ import pytest
 
 from distsync_core.contracts import ReplenishmentRecommended
 from distsync_core.masterdata.records import ItemLocationRecord, relative_change_percent
-from distsync_core.replenishment import (
+from distsync_core.planning.replenishment import (
     ApplyDirectly,
     NoChange,
     Quarantine,

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from .contracts import CONTRACTS, Envelope, ReplenishmentRecommended, derive_id, new_envelope
-from .masterdata.records import ItemLocationRecord, relative_change_percent
+from ..contracts import CONTRACTS, Envelope, ReplenishmentRecommended, derive_id, new_envelope
+from ..masterdata.records import ItemLocationRecord, relative_change_percent
 from .replenishment import NoChange, Quarantine, RequireApproval, decide
 
 COLUMNS = ("itemId", "locationId", "safetyStock", "reorderPoint")

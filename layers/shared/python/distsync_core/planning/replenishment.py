@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .contracts import ReplenishmentRecommended, ReplenishmentUpdateRequested
-from .masterdata.records import ItemLocationRecord, item_location_key, relative_change_percent
+from ..contracts import ReplenishmentRecommended, ReplenishmentUpdateRequested
+from ..masterdata.records import ItemLocationRecord, item_location_key, relative_change_percent
 
 
 @dataclass(frozen=True)
