@@ -46,7 +46,7 @@ from distsync_core.contracts import (  # noqa: E402
     derive_id,
     new_envelope,
 )
-from distsync_core.inventory import available_to_promise  # noqa: E402
+from distsync_core.inventory.policy import available_to_promise  # noqa: E402
 from distsync_core.masterdata.records import ItemLocationRecord  # noqa: E402
 from distsync_core.planning.replenishment import ApplyDirectly, decide  # noqa: E402
 from distsync_core.platform.dynamo import to_item  # noqa: E402

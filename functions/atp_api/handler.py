@@ -11,9 +11,9 @@ from datetime import datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.projections import InventoryStore
 from distsync_core.contracts import utcnow
-from distsync_core.inventory import available_to_promise
+from distsync_core.inventory.policy import available_to_promise
+from distsync_core.inventory.store import InventoryStore
 from distsync_core.platform.api import require_signature, resolver
 from distsync_core.platform.config import env, env_float
 from distsync_core.platform.observability import instrument

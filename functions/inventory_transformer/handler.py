@@ -10,7 +10,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.projections import InventoryStore
 from distsync_core.contracts import (
     CONTRACTS,
     InventoryAvailabilityUpdated,
@@ -19,7 +18,8 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
-from distsync_core.inventory import available_to_promise
+from distsync_core.inventory.policy import available_to_promise
+from distsync_core.inventory.store import InventoryStore
 from distsync_core.masterdata.records import item_location_key
 from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.platform.config import env, env_float

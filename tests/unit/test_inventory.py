@@ -22,7 +22,7 @@ from distsync_core.contracts import (
     parse_data,
     upcast_to_latest,
 )
-from distsync_core.inventory import available_to_promise, is_newer
+from distsync_core.inventory.policy import available_to_promise, is_newer
 from distsync_core.platform.problems import ProblemError
 from distsync_core.platform.signing import signed_headers
 from distsync_core.platform.webhooks import accept
