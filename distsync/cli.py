@@ -650,7 +650,7 @@ def reconcile(
     """Run the financial reconciliation now (as the daily schedule does): the ERP's posting totals of a date
     against the postings distsync recorded, per domain, posting type and currency; publishes
     ReconciliationCompleted. Exit code 0 balanced, 1 mismatched, 2 when it could not run."""
-    from distsync_core.reconciliation import format_amount, parse_date
+    from distsync_core.finance.reconciliation import format_amount, parse_date
 
     from .finance import run_reconciliation
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from ..contracts import POSTING_DOMAINS, FinancialPostingRecorded, Metadata
 from ..platform.aws import table
-from ..platform.dynamo import from_item, to_item
+from ..platform.dynamo import conditional, from_item, to_item
 from ..platform.times import now_iso
-from ..reconciliation import GroupKey, Total, totals_of
+from .reconciliation import GroupKey, Total, totals_of
 
 PERIOD_INDEX = "byPeriod"
 # What makes a posting this posting: a redelivery must carry the same values.
@@ -38,8 +38,6 @@ class PostingStore:
     def record(self, posting: FinancialPostingRecorded, meta: Metadata) -> bool:
         """Record the posting once. True if recorded now, False if it was recorded before with the same
         values; raises :class:`PostingConflict` if it was recorded with other values."""
-        from botocore.exceptions import ClientError
-
         item = posting.model_dump(by_alias=True, mode="json")
         item.update(
             period=period_key(posting.posting_date, posting.domain),
@@ -47,12 +45,8 @@ class PostingStore:
             correlationId=meta.correlation_id,
             recordedAt=now_iso(),
         )
-        try:
-            self._table.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(postingId)")
+        if conditional(self._table.put_item, Item=to_item(item), ConditionExpression="attribute_not_exists(postingId)"):
             return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
         stored = self.get(posting.posting_id) or {}
         differs = [k for k in _IDENTITY if stored.get(k) != item[k]]
         if differs:

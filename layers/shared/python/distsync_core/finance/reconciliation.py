@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .contracts import (
+from ..contracts import (
     POSTING_DOMAINS,
     DomainReconciliation,
     ReconciliationCompleted,
