@@ -194,7 +194,7 @@ def _counted_make_api_call(self: Any, operation_name: str, api_params: dict[str,
 
 botocore.client.BaseClient._make_api_call = _counted_make_api_call
 
-import urllib3  # noqa: E402  (the ERP/WMS adapters' HTTP; botocore does not go through PoolManager.request)
+import urllib3  # noqa: E402  (the ERP/WMS clients' HTTP; botocore does not go through PoolManager.request)
 
 _pool_request = urllib3.PoolManager.request
 

@@ -326,7 +326,7 @@ def files_put(
 @files_app.command("list")
 def files_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
     """Files the intake processed: status, events, where the original, acknowledgment and report are."""
-    from distsync_core.adapters.files import FileRegistry
+    from distsync_core.files.store import FileRegistry
 
     target = _target(local, stack)
     rows = sorted(FileRegistry(target.output("FilesTableName")).list(), key=lambda r: r.get("claimedAt", ""))

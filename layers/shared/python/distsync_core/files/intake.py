@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-from .contracts import contract_for, derive_id, new_envelope
-from .files import Code, FileError, FileFormat, ParsedFile, PartnerProfile, parse_file
+from ..contracts import contract_for, derive_id, new_envelope
+from . import acknowledgment, parse_file
+from .model import Code, FileError, FileFormat, ParsedFile, PartnerProfile
 
 INBOUND, ARCHIVE, REJECTED, OUTBOUND = "inbound/", "archive/", "rejected/", "outbound/"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -166,7 +167,7 @@ class FileIntake:
         outcome = Outcome(parsed.status, fid, events=len(parsed.events), accepted=len(parsed.accepted_transactions),
                           rejected=len(parsed.rejected_transactions))
         self._publish(parsed, where, fid)
-        ack = parsed.acknowledgment(control_number=ack_control_number(parsed.checksum), at=self.now())
+        ack = acknowledgment(parsed, control_number=ack_control_number(parsed.checksum), at=self.now())
         if ack is not None:
             outcome.acknowledgment = f"{OUTBOUND}{where.partner}/{where.name}.{ACK_SUFFIX[parsed.format]}"
             self.objects.put(outcome.acknowledgment, ack, "application/edi-x12" if parsed.format is FileFormat.X12

@@ -1,4 +1,4 @@
-"""The landing bucket and the file registry, as the file intake (distsync_core/file_intake.py) uses them."""
+"""The landing bucket and the file registry, as the file intake (:mod:`.intake`) uses them."""
 
 from __future__ import annotations
 

@@ -1,1 +1,0 @@
-"""AWS adapters not yet moved into their domain package (this package is being taken apart)."""
