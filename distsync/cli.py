@@ -97,8 +97,8 @@ def local_up(
     try:
         if demo:
             cids = run_demo(stack, say=console.print)
+            from distsync.trace import trace_document
             from distsync_core.platform.ledger import Ledger
-            from distsync_core.trace import trace_document
 
             traces = Ledger(stack.outputs["TraceTableName"])
 
@@ -159,8 +159,8 @@ def trace(
     as_json: JsonOpt = False,
 ) -> None:
     """The timeline of a business transaction across all hops and systems, with durations."""
+    from distsync.trace import trace_document
     from distsync_core.platform.ledger import Ledger
-    from distsync_core.trace import trace_document
 
     target = _target(local, stack)
     ledger = Ledger(target.output("TraceTableName"))
@@ -611,7 +611,7 @@ def kpis(
     """SLA figures from the ledger for a time window, with DLQ depth per domain."""
     from datetime import UTC, datetime
 
-    from distsync_core.kpis import compute
+    from distsync.kpis import compute
     from distsync_core.platform.aws import client
     from distsync_core.platform.ledger import Ledger
 

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from distsync import dlq
+from distsync.trace import STATUSES
 from distsync_core.platform.problems import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -38,7 +39,6 @@ from distsync_core.platform.problems import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from distsync_core.trace import STATUSES
 
 from .ops import MAX_LIMIT, Ops, to_json
 

@@ -1,8 +1,8 @@
 """What the ops console shows and does: the same library code as the `distsync` CLI, as JSON-ready data.
 
 Nothing here re-implements an operation: transactions and KPIs come from the ledger
-(:class:`distsync_core.platform.ledger.Ledger`, :func:`distsync_core.trace.trace_document`,
-:func:`distsync_core.kpis.compute`), dead-letter queues from :mod:`distsync.dlq`, quarantine and approvals
+(:class:`distsync_core.platform.ledger.Ledger`, :func:`distsync.trace.trace_document`,
+:func:`distsync.kpis.compute`), dead-letter queues from :mod:`distsync.dlq`, quarantine and approvals
 from the stores, releases from :mod:`distsync_core.platform.quarantine`, and approval decisions go through the signed
 approval API like ``distsync approvals approve``. Problems are raised as :mod:`distsync_core.platform.problems`.
 """
@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from distsync import dlq
+from distsync.trace import STATUSES, trace_document
 from distsync_core.platform.problems import BadRequest, Conflict, NotFound
-from distsync_core.trace import STATUSES, trace_document
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_LIMIT = 500
@@ -155,7 +155,7 @@ class Ops:
     # ------------------------------------------------------------------------------------------------ kpis
     def kpis(self, since: str = "24h") -> dict[str, Any]:
         """SLA figures from the ledger since ``since``, with DLQ depth per domain (as ``distsync kpis``)."""
-        from distsync_core.kpis import compute
+        from distsync.kpis import compute
 
         start = parse_since(since)
         figures = compute(self._ledger().scan(since=start))

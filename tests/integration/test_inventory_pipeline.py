@@ -14,6 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from distsync.sim.partner import PlanningSimulator
+from distsync.trace import status_of
 from distsync_core import partners
 from distsync_core.contracts import (
     CONTRACTS,
@@ -24,7 +25,6 @@ from distsync_core.contracts import (
     new_envelope,
 )
 from distsync_core.platform.signing import signed_headers
-from distsync_core.trace import status_of
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import SECRET, api_event, sqs_event
 

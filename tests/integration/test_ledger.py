@@ -2,9 +2,9 @@
 
 import pytest
 
+from distsync.trace import trace_document
 from distsync_core.platform import ledger
 from distsync_core.platform.aws import client, table
-from distsync_core.trace import trace_document
 
 
 def count_calls(name):

@@ -1,11 +1,12 @@
 """The business transaction ledger: one item per hop per correlation id (and business key).
 
-A hop is what one component did with one event: ``stage`` (where), ``outcome`` (what happened, see
-:mod:`distsync_core.trace`) and a human ``detail``. Handlers call :func:`hop`; the hops of one invocation
-are buffered and written together when it ends (``BatchWriteItem``, 25 per call) by
+A hop is what one component did with one event: ``stage`` (where), ``outcome`` (what happened, see the ops
+CLI's trace document, :mod:`distsync.trace`) and a human ``detail``. Handlers call :func:`hop`; the hops of
+one invocation are buffered and written together when it ends (``BatchWriteItem``, 25 per call) by
 :func:`distsync_core.platform.observability.instrument`, so recording costs no extra round trip per hop, and a
 hop recorded just before a failure is still written. Other writes that can wait for the end of the
-invocation (a batch's idempotency completion marks, see :mod:`distsync_core.platform.unit_of_work`) share those calls.
+invocation (a batch's idempotency completion marks, see :mod:`distsync_core.platform.unit_of_work`) share
+those calls.
 """
 
 from __future__ import annotations

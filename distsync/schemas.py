@@ -1,6 +1,6 @@
 """Export the contracts as JSON Schema (draft 4, as the EventBridge schema registry expects).
 
-``python -m distsync_core.schemas <dir>`` writes one file per contract: the schema of the EventBridge
+``python -m distsync.schemas <dir>`` writes one file per contract: the schema of the EventBridge
 ``detail`` (envelope with that contract's data). A test keeps the committed files in step with the models.
 """
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .contracts import CONTRACTS, Contract, Metadata
+from distsync_core.contracts import CONTRACTS, Contract, Metadata
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 

@@ -1,6 +1,6 @@
 """The public HTTP contract as an OpenAPI 3.0 document, generated from the contracts (never by hand).
 
-``python -m distsync_core.openapi docs/openapi.json`` writes it; a test keeps the committed file in step,
+``python -m distsync.openapi docs/openapi.json`` writes it; a test keeps the committed file in step,
 and the fuzz suite (schemathesis) drives the API from it.
 """
 
@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .contracts import CONTRACTS
-from .platform.webhooks import MAX_BODY_BYTES
+from distsync_core.contracts import CONTRACTS
+from distsync_core.platform.webhooks import MAX_BODY_BYTES
+
 from .schemas import _flat
 
 _SIGNED = [
