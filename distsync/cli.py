@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .ops import LOCAL_DEFAULT_URL, OpsError, Target, connect
+from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
 local_app = typer.Typer(help="Run the synthesized stack locally on moto", no_args_is_help=True)

@@ -2,9 +2,10 @@
 
 Nothing here re-implements an operation: transactions and KPIs come from the ledger
 (:class:`distsync_core.platform.ledger.Ledger`, :func:`distsync.trace.trace_document`,
-:func:`distsync.kpis.compute`), dead-letter queues from :mod:`distsync.dlq`, quarantine and approvals
-from the stores, releases from :mod:`distsync_core.platform.quarantine`, and approval decisions go through the signed
-approval API like ``distsync approvals approve``. Problems are raised as :mod:`distsync_core.platform.problems`.
+:func:`distsync.kpis.compute`), dead-letter queues from :mod:`distsync.dlq`, quarantine and approvals from
+the stores, releases from :mod:`distsync_core.platform.quarantine`, and approval decisions go through the
+signed approval API like ``distsync approvals approve``. Problems are raised as
+:mod:`distsync_core.platform.problems`.
 """
 
 from __future__ import annotations
