@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from distsync_core.files import Code, FileFormat, PartnerProfile, acknowledgment, detect_format, parse_file
-from distsync_core.platform.signing import signed_headers
-from distsync_core.platform.webhooks import accept
+from tests.unit.files_support import through_webhook
 
 OWN = Path(__file__).resolve().parents[1] / "data" / "files" / "csv"
 ERP = PartnerProfile("acme-erp", "erp", formats=frozenset({"csv"}))
@@ -21,11 +20,6 @@ PLANNING = PartnerProfile("acme-planning", "planning", formats=frozenset({"csv"}
 def read(name: str, partner: PartnerProfile):
     return parse_file((OWN / name).read_bytes(), partner, file_name=name)
 
-
-def through_webhook(event, source: str):
-    raw = json.dumps(event.webhook_body()).encode()
-    headers = {"content-type": "application/json", **signed_headers("k", raw, 1_800_000_000)}
-    return accept(source, headers, raw, ["k"], 1_800_000_000)
 
 
 def assert_every_line_accounted(parsed, data_lines: list[int]) -> None:

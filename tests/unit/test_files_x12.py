@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from distsync_core.files import Code, FileFormat, PartnerProfile, acknowledgment, parse_file
-from distsync_core.platform.signing import signed_headers
-from distsync_core.platform.webhooks import accept
+from tests.unit.files_support import through_webhook
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 THIRD = DATA / "third_party"
@@ -42,12 +41,6 @@ def read(path: Path, partner: PartnerProfile):
 def segments(ack: bytes) -> list[str]:
     return [s.strip() for s in ack.decode().split("~") if s.strip()]
 
-
-def through_webhook(event, source: str):
-    """The event as a partner would post it, through the real webhook intake."""
-    raw = json.dumps(event.webhook_body()).encode()
-    headers = {"content-type": "application/json", **signed_headers("k", raw, 1_800_000_000)}
-    return accept(source, headers, raw, ["k"], 1_800_000_000)
 
 
 def assert_accounted(parsed) -> None:

@@ -199,16 +199,6 @@ class CanonicalEvent:
     occurred_at: datetime | None = None
     business_key: str | None = None
 
-    def webhook_body(self, default_occurred_at: datetime | None = None) -> dict[str, Any]:
-        """The body the webhook contract takes (``occurredAt`` falls back to ``default_occurred_at``)."""
-        occurred = self.occurred_at or default_occurred_at or datetime.now(UTC)
-        return {
-            "eventType": self.event_type,
-            "eventVersion": self.event_version,
-            "occurredAt": occurred.isoformat(),
-            "data": self.data,
-        }
-
 
 @dataclass
 class Transaction:

@@ -36,8 +36,3 @@ def available_to_promise(
     inbound = in_transit if in_transit_due_at is not None and in_transit_due_at <= now + timedelta(days=horizon_days) else 0.0
     raw = on_hand - allocated + inbound
     return Availability(available_to_promise=max(raw, 0.0), shortfall=max(-raw, 0.0), inbound_counted=inbound)
-
-
-def is_newer(incoming_as_of: datetime, stored_as_of: datetime | None) -> bool:
-    """A balance replaces the stored one only when it is strictly newer (equal: the first one wins)."""
-    return stored_as_of is None or incoming_as_of > stored_as_of
