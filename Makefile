@@ -40,6 +40,7 @@ synth: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 schemas: install
 	$(PY) -m distsync.schemas schemas
