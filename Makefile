@@ -40,12 +40,13 @@ synth: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 schemas: install
-	PYTHONPATH=layers/shared/python $(PY) -m distsync_core.schemas schemas
+	$(PY) -m distsync.schemas schemas
 
 openapi: install
-	PYTHONPATH=layers/shared/python $(PY) -m distsync_core.openapi docs/openapi.json
+	$(PY) -m distsync.openapi docs/openapi.json
 
 catalogue: install
 	$(BIN)/distsync catalogue --out docs/event-catalogue.md

@@ -194,7 +194,7 @@ def _counted_make_api_call(self: Any, operation_name: str, api_params: dict[str,
 
 botocore.client.BaseClient._make_api_call = _counted_make_api_call
 
-import urllib3  # noqa: E402  (the ERP/WMS adapters' HTTP; botocore does not go through PoolManager.request)
+import urllib3  # noqa: E402  (the ERP/WMS clients' HTTP; botocore does not go through PoolManager.request)
 
 _pool_request = urllib3.PoolManager.request
 
@@ -216,7 +216,6 @@ boto3.DEFAULT_SESSION = None  # a session made before the hook was added would n
 from distsync.sim.erp import ErpSimulator  # noqa: E402
 from distsync.sim.partner import ChannelsSimulator, PlanningSimulator  # noqa: E402
 from distsync.sim.wms import WmsSimulator  # noqa: E402
-from distsync_core.adapters.stores import MasterDataStore  # noqa: E402
 from distsync_core.contracts import (  # noqa: E402
     CONTRACTS,
     ConfirmedLine,
@@ -232,6 +231,7 @@ from distsync_core.contracts import (  # noqa: E402
     SupplierUpserted,
     new_envelope,
 )
+from distsync_core.masterdata.store import MasterDataStore  # noqa: E402
 from tests.integration import conftest as itc  # noqa: E402
 
 aws_fixture = contextlib.contextmanager(itc.aws.__wrapped__)  # the integration tests' builders, as they are
@@ -442,7 +442,7 @@ def lead_times(n: int) -> int:
 def _domain_setup(mp: pytest.MonkeyPatch, planning: PlanningSimulator, channels: ChannelsSimulator) -> str:
     """Not counted: the projection tables and the orders FIFO queue as the stack has them, the partners'
     URLs, supplier SUP-1 in master data. Returns the queue's URL."""
-    from distsync_core.adapters import erp as partner_clients
+    from distsync_core import partners as partner_clients
 
     ddb = boto3.client("dynamodb")
     for table, key in (("inventory", "pk"), ("orders", "orderId")):

@@ -67,7 +67,7 @@ from moto import mock_aws  # noqa: E402
 
 import tests.conftest as tc  # noqa: E402  (test credentials + region, the layer on sys.path)
 from distsync.local.distributed_map import batches, read_items, render  # noqa: E402
-from distsync_core.adapters import reset_clients  # noqa: E402
+from distsync_core.platform.aws import reset_clients  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BUCKET, BUS = "landing", "distsync-bench"

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared" / "python")]
 
+from distsync.kpis import percentile  # noqa: E402
 from distsync.local import process  # noqa: E402
 from distsync.sim.clients import ErpClientSim, PlanningClient, send  # noqa: E402
-from distsync_core.kpis import percentile  # noqa: E402
 
 SECRET = "bench-load-secret"
 MAX_EVENTS = 20_000  # hard bound whatever the arguments
@@ -86,7 +86,7 @@ def main() -> None:
         import boto3
         from boto3.dynamodb.conditions import Key
 
-        from distsync_core.trace import status_of
+        from distsync.trace import status_of
 
         table = boto3.resource("dynamodb", endpoint_url=info["awsEndpoint"], region_name="us-east-1",
                                aws_access_key_id="testing", aws_secret_access_key="testing"

@@ -2,7 +2,7 @@
 the same record in the same run (the floor any JSON-in/JSON-out transformer pays). Target: within 10x.
 
   planning    the SQS record body (an EventBridge event) -> envelope parse + contract validation
-              (``distsync_core.pipeline._parse``, exactly what the consumer runs) + ``replenishment.decide``
+              (``distsync_core.platform.pipeline._parse``, exactly what the consumer runs) + ``replenishment.decide``
   masterdata  the same parse + validation of an ItemLocationUpserted event
   inventory   an InventoryBalanceChanged v2 event (two lots, in transit due within the horizon) -> the same
               parse + validation (incl. the lots-within-onHand check) + ``inventory.available_to_promise``
@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
-from distsync_core.adapters.dynamo import to_item  # noqa: E402
 from distsync_core.contracts import (  # noqa: E402
     CONTRACTS,
     InventoryAvailabilityUpdated,
@@ -47,9 +46,11 @@ from distsync_core.contracts import (  # noqa: E402
     derive_id,
     new_envelope,
 )
-from distsync_core.inventory import available_to_promise  # noqa: E402
-from distsync_core.pipeline import _parse  # noqa: E402
-from distsync_core.replenishment import ApplyDirectly, ItemLocationRecord, decide  # noqa: E402
+from distsync_core.inventory.policy import available_to_promise  # noqa: E402
+from distsync_core.masterdata.records import ItemLocationRecord  # noqa: E402
+from distsync_core.planning.replenishment import ApplyDirectly, decide  # noqa: E402
+from distsync_core.platform.dynamo import to_item  # noqa: E402
+from distsync_core.platform.pipeline import _parse  # noqa: E402
 
 TARGET_RATIO = 10.0
 DISTINCT = 100  # records cycled through, so nothing is parsed from a warm identical string every time

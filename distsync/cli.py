@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .ops import LOCAL_DEFAULT_URL, OpsError, Target, connect
+from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
 local_app = typer.Typer(help="Run the synthesized stack locally on moto", no_args_is_help=True)
@@ -97,8 +97,8 @@ def local_up(
     try:
         if demo:
             cids = run_demo(stack, say=console.print)
-            from distsync_core.ledger import Ledger
-            from distsync_core.trace import trace_document
+            from distsync.trace import trace_document
+            from distsync_core.platform.ledger import Ledger
 
             traces = Ledger(stack.outputs["TraceTableName"])
 
@@ -159,8 +159,8 @@ def trace(
     as_json: JsonOpt = False,
 ) -> None:
     """The timeline of a business transaction across all hops and systems, with durations."""
-    from distsync_core.ledger import Ledger
-    from distsync_core.trace import trace_document
+    from distsync.trace import trace_document
+    from distsync_core.platform.ledger import Ledger
 
     target = _target(local, stack)
     ledger = Ledger(target.output("TraceTableName"))
@@ -192,7 +192,7 @@ def approvals_list(
     status: Annotated[str | None, typer.Option(help="PENDING, APPROVED, REJECTED, TIMED_OUT")] = "PENDING",
 ) -> None:
     """Approvals (pending by default)."""
-    from distsync_core.adapters.stores import ApprovalStore
+    from distsync_core.planning.approvals import ApprovalStore
 
     target = _target(local, stack)
     items = ApprovalStore(target.output("ApprovalsTableName")).list(status.upper() if status else None)
@@ -276,7 +276,7 @@ def exceptions_list(
     status: Annotated[str | None, typer.Option(help="PENDING, RESOLVED, ESCALATED")] = "PENDING",
 ) -> None:
     """Shipment exception cases (open ones by default)."""
-    from distsync_core.adapters.stores import ExceptionCaseStore
+    from distsync_core.fulfillment.exceptions import ExceptionCaseStore
 
     target = _target(local, stack)
     items = ExceptionCaseStore(target.output("ExceptionCasesTableName")).list(status.upper() if status else None)
@@ -315,7 +315,7 @@ def files_put(
     local: LocalOpt = None, stack: StackOpt = "distsync-dev",
 ) -> None:
     """Drop a file into inbound/<partner>/ as the partner would (the intake picks it up)."""
-    from distsync_core.adapters import client
+    from distsync_core.platform.aws import client
 
     target = _target(local, stack)
     key = f"inbound/{partner}/{name or path.name}"
@@ -326,7 +326,7 @@ def files_put(
 @files_app.command("list")
 def files_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
     """Files the intake processed: status, events, where the original, acknowledgment and report are."""
-    from distsync_core.adapters.files import FileRegistry
+    from distsync_core.files.store import FileRegistry
 
     target = _target(local, stack)
     rows = sorted(FileRegistry(target.output("FilesTableName")).list(), key=lambda r: r.get("claimedAt", ""))
@@ -346,7 +346,7 @@ def files_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json
 @quarantine_app.command("list")
 def quarantine_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
     """Quarantined events with the reason each was held back."""
-    from distsync_core.adapters.stores import QuarantineStore
+    from distsync_core.platform.quarantine import QuarantineStore
 
     target = _target(local, stack)
     items = QuarantineStore(target.output("QuarantineTableName")).list()
@@ -361,7 +361,7 @@ def quarantine_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as
 
 # ---------------------------------------------------------------------------------------------------- dlq
 def _dead_letter_queues(target: Target) -> list[Any]:
-    from distsync_core.adapters import client
+    from distsync_core.platform.aws import client
 
     from . import dlq
 
@@ -399,7 +399,7 @@ def _window_start(text: str, now: Any) -> Any:
 @dlq_app.command("list")
 def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
     """Every DLQ of the stack with its depth, source queue and the age of its oldest message."""
-    from distsync_core.adapters import client
+    from distsync_core.platform.aws import client
 
     from . import dlq
 
@@ -423,7 +423,7 @@ def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: 
 
 
 def _reason_lookup(target: Target) -> Any:
-    from distsync_core.ledger import Ledger
+    from distsync_core.platform.ledger import Ledger
 
     traces = Ledger(target.output("TraceTableName"))
 
@@ -444,7 +444,7 @@ def dlq_peek(
     local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
 ) -> None:
     """Messages in a DLQ with event type, correlation id and why they failed (from the trace)."""
-    from distsync_core.adapters import client
+    from distsync_core.platform.aws import client
 
     from . import dlq
 
@@ -474,8 +474,8 @@ def dlq_redrive(
     to run twice)."""
     from rich.progress import Progress
 
-    from distsync_core.adapters import client
-    from distsync_core.ledger import Ledger
+    from distsync_core.platform.aws import client
+    from distsync_core.platform.ledger import Ledger
 
     from . import dlq
 
@@ -510,10 +510,9 @@ def quarantine_release(
 ) -> None:
     """Put quarantined events back on the bus to be validated again (e.g. after the missing master data
     arrived); one that still fails is quarantined again with the new reason."""
-    from distsync_core.adapters import client
-    from distsync_core.adapters.stores import QuarantineStore
-    from distsync_core.ledger import Ledger
-    from distsync_core.quarantine import NotReleasable, release
+    from distsync_core.platform.aws import client
+    from distsync_core.platform.ledger import Ledger
+    from distsync_core.platform.quarantine import NotReleasable, QuarantineStore, release
 
     target = _target(local, stack)
     store = QuarantineStore(target.output("QuarantineTableName"))
@@ -556,7 +555,7 @@ def replay(
     applied is applied again."""
     from datetime import UTC, datetime
 
-    from distsync_core.adapters import client
+    from distsync_core.platform.aws import client
 
     from .replay import ReplayError, replay_transaction
     from .replay import replay as run_replay
@@ -566,7 +565,7 @@ def replay(
     window_start = _window_start(start, now)
     window_end = datetime.fromisoformat(end) if end else now
     if correlation_id:
-        from distsync_core.ledger import Ledger
+        from distsync_core.platform.ledger import Ledger
 
         ledger = Ledger(target.output("TraceTableName"))
         try:
@@ -612,9 +611,9 @@ def kpis(
     """SLA figures from the ledger for a time window, with DLQ depth per domain."""
     from datetime import UTC, datetime
 
-    from distsync_core.adapters import client
-    from distsync_core.kpis import compute
-    from distsync_core.ledger import Ledger
+    from distsync.kpis import compute
+    from distsync_core.platform.aws import client
+    from distsync_core.platform.ledger import Ledger
 
     from . import dlq
 
@@ -651,7 +650,7 @@ def reconcile(
     """Run the financial reconciliation now (as the daily schedule does): the ERP's posting totals of a date
     against the postings distsync recorded, per domain, posting type and currency; publishes
     ReconciliationCompleted. Exit code 0 balanced, 1 mismatched, 2 when it could not run."""
-    from distsync_core.reconciliation import format_amount, parse_date
+    from distsync_core.finance.reconciliation import format_amount, parse_date
 
     from .finance import run_reconciliation
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .ops import OpsError, Target
+from .target import OpsError, Target
 
 # A run is one ERP call and a query per domain; the function's timeout is 60 s.
 INVOKE_READ_TIMEOUT_SECONDS = 90

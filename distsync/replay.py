@@ -72,8 +72,8 @@ def replay(events: Any, bus_name: str, start: datetime, end: datetime, event_typ
 def replay_transaction(events: Any, bus_name: str, hops: list[dict[str, Any]],
                        start: datetime | None = None, end: datetime | None = None) -> list[str]:
     """Re-publish the original events (same ids) that entered one transaction; returns their event ids."""
-    from distsync_core.adapters.events import EventPublisher
     from distsync_core.contracts import Envelope
+    from distsync_core.platform.events import EventPublisher
 
     originals = []
     for hop in sorted(hops, key=lambda h: h["at"]):

@@ -30,7 +30,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from distsync import dlq
-from distsync_core.problems import (
+from distsync.sim.clients import SignedClient
+from distsync.trace import STATUSES
+from distsync_core.platform.problems import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
     NotFound,
@@ -38,9 +40,8 @@ from distsync_core.problems import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from distsync_core.trace import STATUSES
 
-from .ops import MAX_LIMIT, Ops, to_json
+from .service import MAX_LIMIT, Ops, to_json
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +143,9 @@ class Console:
         ]
 
     @classmethod
-    def for_stack(cls, stack: Any) -> Console:
-        """For a started :class:`distsync.local.stack.LocalStack` (deployed, gateway not yet built)."""
-        from distsync.local.stack import webhook_secret
-        from distsync.sim.clients import SignedClient
-
+    def for_stack(cls, stack: Any, signing_secret: str) -> Console:
+        """For a started :class:`distsync.local.stack.LocalStack` (deployed, gateway not yet built), whose
+        approval API verifies ``signing_secret``."""
         clients: dict[str, Any] = {}
 
         def client(service: str) -> Any:
@@ -155,7 +154,7 @@ class Console:
             return clients[service]
 
         def decide(approval_id: str, decision: str, comment: str, by: str) -> tuple[int, Any]:
-            result = SignedClient(stack.url, webhook_secret()).decide(approval_id, decision, comment, by)
+            result = SignedClient(stack.url, signing_secret).decide(approval_id, decision, comment, by)
             return result.status, result.body
 
         ops = Ops(stack.outputs, lambda: list(stack.queues().values()), client("sqs"), client("events"), decide)

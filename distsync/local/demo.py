@@ -205,7 +205,7 @@ def _partner_file(stack: LocalStack) -> list[tuple[str, str, str]]:
 
 
 def _open_cases(stack: LocalStack, timeout: float = 20) -> list[dict]:
-    from distsync_core.adapters.stores import ExceptionCaseStore
+    from distsync_core.fulfillment.exceptions import ExceptionCaseStore
 
     store = ExceptionCaseStore(stack.outputs["ExceptionCasesTableName"])
     deadline = time.monotonic() + timeout
@@ -218,7 +218,7 @@ def _open_cases(stack: LocalStack, timeout: float = 20) -> list[dict]:
 
 
 def _pending_approvals(stack: LocalStack, timeout: float = 20) -> list[dict]:
-    from distsync_core.adapters.stores import ApprovalStore
+    from distsync_core.planning.approvals import ApprovalStore
 
     store = ApprovalStore(stack.outputs["ApprovalsTableName"])
     deadline = time.monotonic() + timeout

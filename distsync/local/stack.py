@@ -87,7 +87,7 @@ class LocalStack:
             extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms, "/_sim/planning/": self.planning,
                     "/_sim/channels/": self.channels},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
-            handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
+            handlers=Console.for_stack(self, webhook_secret()).handlers(),  # /console and its /_local/ops/ API
         ).start()
         self.port = self.gateway.port
         self.timings["start"] = time.monotonic() - t0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from distsync_core.signing import signed_headers
+from distsync_core.platform.signing import signed_headers
 
 
 @dataclass

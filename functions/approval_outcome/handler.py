@@ -10,11 +10,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from distsync_core import ledger
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.stores import ApprovalStore
-from distsync_core.approvals import OUTCOME_STATUS
-from distsync_core.config import env
 from distsync_core.contracts import (
     CONTRACTS,
     Envelope,
@@ -23,7 +18,11 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
-from distsync_core.observability import instrument, logger, metrics
+from distsync_core.planning.approvals import OUTCOME_STATUS, ApprovalStore
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger, metrics
 
 UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
 

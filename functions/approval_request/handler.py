@@ -10,11 +10,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from distsync_core import ledger
-from distsync_core.adapters.stores import ApprovalStore
-from distsync_core.config import env
 from distsync_core.contracts import Envelope, ReplenishmentUpdateRequested
-from distsync_core.observability import instrument, logger
+from distsync_core.planning.approvals import ApprovalStore
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger
 
 
 class ApprovalTask(BaseModel):

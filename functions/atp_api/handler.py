@@ -11,13 +11,13 @@ from datetime import datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.projections import InventoryStore
-from distsync_core.api import require_signature, resolver
-from distsync_core.config import env, env_float
 from distsync_core.contracts import utcnow
-from distsync_core.inventory import available_to_promise
-from distsync_core.observability import instrument
-from distsync_core.problems import BadRequest, NotFound
+from distsync_core.inventory.policy import available_to_promise
+from distsync_core.inventory.store import InventoryStore
+from distsync_core.platform.api import require_signature, resolver
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.observability import instrument
+from distsync_core.platform.problems import BadRequest, NotFound
 
 app = resolver()
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")

@@ -11,12 +11,12 @@ from datetime import datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters.cycles import CycleRunStore, batch_get_item_locations, put_json
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.config import env, env_float
-from distsync_core.cycles import cycle_correlation_id, plan_chunk, rejected_report_key
-from distsync_core.observability import instrument, logger
+from distsync_core.planning.cycle_store import CycleRunStore, batch_get_item_locations, put_json
+from distsync_core.planning.cycles import cycle_correlation_id, plan_chunk, rejected_report_key
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger
 
 STAGE = "cycle"
 

@@ -11,10 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters.cycles import CycleRunStore, copy_as_plain_csv, put_json, read_head
-from distsync_core.config import env
-from distsync_core.cycles import (
+from distsync_core.planning.cycle_store import CycleRunStore, copy_as_plain_csv, put_json, read_head
+from distsync_core.planning.cycles import (
     CycleFileRejected,
     check_header,
     cycle_correlation_id,
@@ -22,7 +20,9 @@ from distsync_core.cycles import (
     rejected_file_key,
     work_key,
 )
-from distsync_core.observability import instrument, logger
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger
 
 STAGE = "cycle"
 

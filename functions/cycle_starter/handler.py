@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters import client
-from distsync_core.config import env
-from distsync_core.cycles import CycleFileRejected, cycle_correlation_id, cycle_file
-from distsync_core.observability import instrument, logger
+from distsync_core.planning.cycles import CycleFileRejected, cycle_correlation_id, cycle_file
+from distsync_core.platform import ledger
+from distsync_core.platform.aws import client
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger
 
 STAGE = "cycle"
 processor = BatchProcessor(event_type=EventType.SQS)

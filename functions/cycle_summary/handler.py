@@ -10,19 +10,19 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters.cycles import CycleRunStore, delete_object
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.config import env, env_float
 from distsync_core.contracts import ForecastCycleCompleted, derive_id, new_envelope
-from distsync_core.cycles import (
+from distsync_core.planning.cycle_store import CycleRunStore, delete_object
+from distsync_core.planning.cycles import (
     COMPLETED,
     WORK_PREFIX,
     cycle_correlation_id,
     cycle_status,
     rejected_prefix_uri,
 )
-from distsync_core.observability import instrument, logger, metrics
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger, metrics
 
 STAGE = "cycle"
 OUTCOME = {"completed": "delivered", "rejected": "rejected", "failed": "dead_lettered"}

@@ -6,9 +6,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import ErpClient, ErpRejected
-from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float, env_int
 from distsync_core.contracts import (
     CONTRACTS,
     ReplenishmentParametersUpdated,
@@ -17,24 +14,15 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
-from distsync_core.observability import instrument, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.partners import partner
+from distsync_core.partners.erp import ErpRejected
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 UPDATED_CONTRACT = CONTRACTS[("ReplenishmentParametersUpdated", "1")]
 STAGE = "erp"
-_erp: ErpClient | None = None
-
-
-def erp() -> ErpClient:
-    global _erp  # one connection pool per container
-    if _erp is None:
-        _erp = ErpClient(
-            env("ERP_BASE_URL"),
-            max_attempts=env_int("ERP_MAX_ATTEMPTS", 4),
-            backoff_seconds=env_float("ERP_BACKOFF_SECONDS", 0.5),
-            timeout_seconds=env_float("ERP_TIMEOUT_SECONDS", 5),
-        )
-    return _erp
 
 
 def apply_update(delivery: Delivery) -> None:
@@ -49,7 +37,7 @@ def apply_update(delivery: Delivery) -> None:
         "approvalId": update.approval_id,
     }
     try:
-        result = erp().put_replenishment_parameters(
+        result = partner("erp").put_replenishment_parameters(
             update.item_id, update.location_id, payload,
             idempotency_key=update.erp_idempotency_key, correlation_id=meta.correlation_id,
         )

@@ -11,15 +11,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from distsync_core.adapters.stores import ExceptionCaseStore
-from distsync_core.api import raw_body, require_signature, resolver
-from distsync_core.approvals import ResolutionRequest
-from distsync_core.config import env
 from distsync_core.contracts import utcnow
-from distsync_core.decisions import resume_waiting_task
-from distsync_core.ingest import parse_json_object, require_json
-from distsync_core.observability import instrument
-from distsync_core.problems import BadRequest, pydantic_errors
+from distsync_core.fulfillment.exceptions import ExceptionCaseStore, ResolutionRequest
+from distsync_core.platform.api import raw_body, require_signature, resolver
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument
+from distsync_core.platform.problems import BadRequest, pydantic_errors
+from distsync_core.platform.waiting_tasks import resume_waiting_task
+from distsync_core.platform.webhooks import parse_json_object, require_json
 
 app = resolver()
 

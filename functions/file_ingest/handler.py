@@ -1,6 +1,6 @@
 """File intake: a partner file landed in ``inbound/<partner>/`` -> canonical events on the bus, an
 acknowledgment in ``outbound/``, an error report for whatever was rejected, the original archived
-(distsync_core/file_intake.py). Records are S3 "Object Created" events from EventBridge, via SQS."""
+(distsync_core/files/intake.py). Records are S3 "Object Created" events from EventBridge, via SQS."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.files import BucketObjects, FileRegistry, known_item_locations
-from distsync_core.config import env
-from distsync_core.file_intake import FileIntake, partner_profiles
-from distsync_core.observability import instrument, logger, metrics
+from distsync_core.files.intake import FileIntake, partner_profiles
+from distsync_core.files.store import BucketObjects, FileRegistry, known_item_locations
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 _intake: FileIntake | None = None

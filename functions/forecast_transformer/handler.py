@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import PartnerRejected, partner
-from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env
 from distsync_core.contracts import DemandForecastPublished, derive_id
-from distsync_core.observability import instrument
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.replenishment import item_location_key
+from distsync_core.masterdata.records import item_location_key
+from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 
 def forward_forecast(delivery: Delivery) -> None:

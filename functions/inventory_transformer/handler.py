@@ -10,9 +10,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.projections import InventoryStore
-from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float
 from distsync_core.contracts import (
     CONTRACTS,
     InventoryAvailabilityUpdated,
@@ -21,10 +18,13 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
-from distsync_core.inventory import available_to_promise
-from distsync_core.observability import instrument, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.replenishment import item_location_key
+from distsync_core.inventory.policy import available_to_promise
+from distsync_core.inventory.store import InventoryStore
+from distsync_core.masterdata.records import item_location_key
+from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 AVAILABILITY_CONTRACT = CONTRACTS[("InventoryAvailabilityUpdated", "1")]
 

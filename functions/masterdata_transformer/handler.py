@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters import client
-from distsync_core.adapters.stores import MasterDataStore, QuarantineStore
-from distsync_core.config import env
 from distsync_core.contracts import MasterDataModel
-from distsync_core.observability import instrument, logger
-from distsync_core.pipeline import Consumer, Delivery
-from distsync_core.quarantine import NotReleasable, release
+from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.platform import ledger
+from distsync_core.platform.aws import client
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger
+from distsync_core.platform.pipeline import Consumer, Delivery
+from distsync_core.platform.quarantine import NotReleasable, QuarantineStore, release
 
 
 def store_master_data(delivery: Delivery) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters import client
-from distsync_core.config import env, env_int
 from distsync_core.contracts import OrderStatusChanged
-from distsync_core.observability import instrument, logger
-from distsync_core.pipeline import Consumer, Delivery
+from distsync_core.platform.aws import client
+from distsync_core.platform.config import env, env_int
+from distsync_core.platform.observability import instrument, logger
+from distsync_core.platform.pipeline import Consumer, Delivery
 
 SEND_MESSAGE_BATCH_MAX = 10
 _pending: list[Delivery] = []

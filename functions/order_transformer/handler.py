@@ -10,13 +10,14 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import PartnerRejected, partner, segment
-from distsync_core.adapters.projections import OrderStore
-from distsync_core.config import env
 from distsync_core.contracts import OrderStatusChanged, utcnow
-from distsync_core.observability import instrument, metrics
-from distsync_core.orders import Duplicate, OutOfOrder, check_sequence
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.orders.policy import Duplicate, OutOfOrder, check_sequence
+from distsync_core.orders.store import OrderStore
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected, segment
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 
 def apply_order_update(delivery: Delivery) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import PartnerRejected, partner, segment
 from distsync_core.contracts import InventoryAvailabilityUpdated, PlanningException
-from distsync_core.observability import instrument
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected, segment
+from distsync_core.platform.observability import instrument
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 
 def forward(delivery: Delivery) -> None:

@@ -8,20 +8,14 @@ import json
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters import client
-from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, derive_id, new_envelope
-from distsync_core.observability import instrument, logger, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.replenishment import (
-    ApplyDirectly,
-    NoChange,
-    Quarantine,
-    RequireApproval,
-    decide,
-    item_location_key,
-)
+from distsync_core.masterdata.records import item_location_key
+from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.planning.replenishment import ApplyDirectly, NoChange, Quarantine, RequireApproval, decide
+from distsync_core.platform.aws import client
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.observability import instrument, logger, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 UPDATE_CONTRACT = CONTRACTS[("ReplenishmentUpdateRequested", "1")]
 STAGE = "planning"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.postings import PostingConflict, PostingStore
-from distsync_core.config import env
 from distsync_core.contracts import FinancialPostingRecorded
-from distsync_core.observability import instrument
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.reconciliation import format_amount
+from distsync_core.finance.postings import PostingConflict, PostingStore
+from distsync_core.finance.reconciliation import format_amount
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 
 def record_posting(delivery: Delivery) -> None:

@@ -16,14 +16,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from distsync_core import ledger
-from distsync_core.adapters.erp import partner
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.postings import PostingStore
-from distsync_core.config import env
 from distsync_core.contracts import CONTRACTS, Count, Currency, PostingDomain, PostingType, new_envelope
-from distsync_core.observability import instrument, logger, metrics
-from distsync_core.reconciliation import Total, default_date, parse_date, reconcile
+from distsync_core.finance.postings import PostingStore
+from distsync_core.finance.reconciliation import Total, default_date, parse_date, reconcile
+from distsync_core.partners import partner
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger, metrics
 
 CONTRACT = CONTRACTS[("ReconciliationCompleted", "1")]
 STAGE = "reconciliation"

@@ -12,12 +12,12 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from distsync_core import ledger
-from distsync_core.adapters.erp import partner
-from distsync_core.adapters.stores import ExceptionCaseStore
-from distsync_core.config import env
 from distsync_core.contracts import Envelope, ShipmentMilestone
-from distsync_core.observability import instrument, logger
+from distsync_core.fulfillment.exceptions import ExceptionCaseStore
+from distsync_core.partners import partner
+from distsync_core.platform import ledger
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger
 
 
 class ExceptionTask(BaseModel):

@@ -8,12 +8,13 @@ import json
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters import client
-from distsync_core.adapters.erp import PartnerRejected, partner
-from distsync_core.config import env
 from distsync_core.contracts import ShipmentMilestone, derive_id
-from distsync_core.observability import instrument, logger, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected
+from distsync_core.platform.aws import client
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument, logger, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 
 def exception_case_id(event_id: str) -> str:

@@ -11,29 +11,28 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import PartnerRejected, partner, segment
-from distsync_core.adapters.events import EventPublisher
-from distsync_core.adapters.projections import utc_iso
-from distsync_core.adapters.stores import MasterDataStore
-from distsync_core.config import env, env_float
-from distsync_core.contracts import (
-    CONTRACTS,
-    PlanningException,
-    PurchaseOrderConfirmed,
-    SupplierLeadTimeChanged,
-    derive_id,
-    new_envelope,
+from distsync_core.contracts import PurchaseOrderConfirmed, SupplierLeadTimeChanged, derive_id
+from distsync_core.masterdata.records import item_location_key, supplier_key
+from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.partners import partner
+from distsync_core.partners.base import PartnerRejected, segment
+from distsync_core.platform.config import env, env_float
+from distsync_core.platform.events import EventPublisher
+from distsync_core.platform.observability import instrument, logger, metrics
+from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.times import utc_iso
+from distsync_core.supplier.policy import (
+    assess_lead_time,
+    exception_event,
+    is_stale,
+    known_lead_time,
+    master_data_keys,
+    planning_exception,
 )
-from distsync_core.observability import instrument, logger, metrics
-from distsync_core.pipeline import Consumer, Delivery, PermanentFailure
-from distsync_core.replenishment import item_location_key
-from distsync_core.supplier import assess_lead_time
-
-EXCEPTION_CONTRACT = CONTRACTS[("PlanningException", "1")]
 
 
 def _require_supplier(masterdata: MasterDataStore, supplier_id: str) -> None:
-    key = f"SUPPLIER#{supplier_id}"
+    key = supplier_key(supplier_id)
     if masterdata.get_record(key) is None:
         raise PermanentFailure(f"unknown supplier {supplier_id}: no SupplierUpserted in master data", waiting_for=key)
 
@@ -60,13 +59,13 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
                                "ItemLocationUpserted in master data", waiting_for=key)
     reported_at = utc_iso(meta.occurred_at)
     last_reported = record.get("supplierLeadTimeReportedAt")
-    if last_reported is not None and last_reported > reported_at:  # it reached distsync late: keep the newer
+    if is_stale(reported_at, last_reported):  # it reached distsync late: keep the newer
         delivery.record("delivered", f"lead time of {change.item_id}@{change.location_id} from {change.supplier_id} "
                                      f"reported {reported_at} is older than the one recorded (reported "
                                      f"{last_reported}): left out, not sent to planning")
         metrics.add_metric(name="StaleLeadTimesIgnored", unit=MetricUnit.Count, value=1)
         return
-    previous = int(record.get("supplierLeadTimeDays", record["leadTimeDays"]))
+    previous = known_lead_time(record)
     assessment = assess_lead_time(previous, change.lead_time_days, env_float("LEAD_TIME_EXCEPTION_PERCENT", 25))
 
     partner("planning").send(
@@ -80,25 +79,11 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         _record(masterdata, change, reported_at)
         delivery.record("delivered", detail)
         return
-    exception = PlanningException(
-        exception_id=f"pex-{derive_id(meta.event_id, 'PlanningException').replace('-', '')[:20]}",
-        kind="lead_time_change",
-        severity=assessment.severity,
-        item_id=change.item_id,
-        location_id=change.location_id,
-        supplier_id=change.supplier_id,
-        message=f"supplier {change.supplier_id} changed the lead time from {previous} to {change.lead_time_days} "
-                f"days ({assessment.change_percent}%, threshold {assessment.threshold_percent}%)",
-        current_value=change.lead_time_days,
-        previous_value=previous,
-    )
+    exception = planning_exception(change, assessment, meta.event_id)
     # Published now, not with the batch: the lead time below is recorded only once the exception is on the
     # bus, because a retry after a failed publish must compare with the lead time known before this change,
     # or it would find no change and never raise the exception.
-    EventPublisher(env("EVENT_BUS_NAME")).publish([
-        new_envelope(EXCEPTION_CONTRACT, exception, source="distsync.supplier", caused_by=meta,
-                     event_id=derive_id(meta.event_id, EXCEPTION_CONTRACT.event_type))
-    ])
+    EventPublisher(env("EVENT_BUS_NAME")).publish([exception_event(exception, meta)])
     _record(masterdata, change, reported_at)
     metrics.add_metric(name="PlanningExceptionsRaised", unit=MetricUnit.Count, value=1)
     delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
@@ -124,9 +109,7 @@ def _po_confirmation(delivery: Delivery) -> None:
 
 
 def read_master_data(events: list[SupplierLeadTimeChanged | PurchaseOrderConfirmed]) -> None:
-    keys = {f"SUPPLIER#{e.supplier_id}" for e in events}
-    keys |= {item_location_key(e.item_id, e.location_id) for e in events if isinstance(e, SupplierLeadTimeChanged)}
-    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(keys)
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(master_data_keys(events))
 
 
 consumer = Consumer("supplier", (SupplierLeadTimeChanged, PurchaseOrderConfirmed), handle_supplier_event,

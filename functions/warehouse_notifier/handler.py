@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.adapters.erp import WmsClient
-from distsync_core.config import env
 from distsync_core.contracts import ReplenishmentParametersUpdated
-from distsync_core.observability import instrument
-from distsync_core.pipeline import Consumer, Delivery
+from distsync_core.partners.wms import WmsClient
+from distsync_core.platform.config import env
+from distsync_core.platform.observability import instrument
+from distsync_core.platform.pipeline import Consumer, Delivery
 
 STAGE = "warehouse"
 _wms: WmsClient | None = None

@@ -12,16 +12,16 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core import ledger
-from distsync_core.adapters.events import EventPublisher, PublishError
-from distsync_core.adapters.secrets import webhook_secrets
-from distsync_core.adapters.stores import SeenSignatures
-from distsync_core.api import raw_body, resolver
-from distsync_core.config import env
-from distsync_core.ingest import AcceptedWebhook, accept, header
-from distsync_core.observability import instrument, logger, metrics
-from distsync_core.problems import ServiceUnavailable, Unauthorized, UnprocessableIdempotencyKey
-from distsync_core.signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from distsync_core.platform import ledger
+from distsync_core.platform.api import raw_body, resolver
+from distsync_core.platform.config import env
+from distsync_core.platform.events import EventPublisher, PublishError
+from distsync_core.platform.observability import instrument, logger, metrics
+from distsync_core.platform.problems import ServiceUnavailable, Unauthorized, UnprocessableIdempotencyKey
+from distsync_core.platform.secrets import webhook_secrets
+from distsync_core.platform.seen_signatures import SeenSignatures
+from distsync_core.platform.signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from distsync_core.platform.webhooks import AcceptedWebhook, accept, header
 
 app = resolver()
 _publish_once: Any = None

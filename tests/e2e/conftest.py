@@ -24,7 +24,7 @@ from distsync.sim.clients import (
     WmsClientSim,
     send,
 )
-from distsync_core.trace import trace_document
+from distsync.trace import trace_document
 from tests.conftest import ROOT
 
 SECRET = "e2e-webhook-secret"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
 from distsync.sim.clients import send
-from distsync_core.signing import signed_headers
+from distsync_core.platform.signing import signed_headers
 from tests.conftest import ROOT, fresh_timestamp
 from tests.e2e.conftest import SECRET
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from distsync.sim.clients import send
-from distsync_core.signing import signed_headers
+from distsync_core.platform.signing import signed_headers
 
 pytestmark = pytest.mark.e2e
 

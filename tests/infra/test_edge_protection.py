@@ -68,7 +68,7 @@ def test_rate_limit_per_source_ip_from_context(dev: Synth, prod: Synth) -> None:
 
 
 def test_body_size_rule_blocks_declared_lengths_above_the_handler_limit_plus_margin(dev: Synth) -> None:
-    from distsync_core.ingest import MAX_BODY_BYTES as HANDLER_LIMIT
+    from distsync_core.platform.webhooks import MAX_BODY_BYTES as HANDLER_LIMIT
 
     assert MAX_BODY_BYTES == HANDLER_LIMIT  # the handler owns the exact limit, the WAF sits above it
     assert BODY_BLOCK_BYTES > HANDLER_LIMIT

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from synth_support import Synth, cdk_json_context
 
-from distsync_core.file_intake import partner_profiles
+from distsync_core.files.intake import partner_profiles
 from infra.config import DistsyncConfig
 
 pytestmark = pytest.mark.infra

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from distsync_core.adapters import reset_clients
-from distsync_core.signing import signed_headers
+from distsync_core.platform.aws import reset_clients
+from distsync_core.platform.signing import signed_headers
 from tests.conftest import fresh_timestamp
 
 SECRET = "integration-secret"

@@ -12,7 +12,8 @@ from moto.awslambda.models import LambdaBackend
 
 from distsync.local.moto_backend import route_lambda_invokes
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, new_envelope
-from distsync_core.replenishment import ItemLocationRecord, decide
+from distsync_core.masterdata.records import ItemLocationRecord
+from distsync_core.planning.replenishment import decide
 from tests.conftest import ROOT, FakeLambdaContext, load_handler
 from tests.integration.conftest import api_event
 

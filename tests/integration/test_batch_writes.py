@@ -1,4 +1,4 @@
-"""A batch's records share their reads and their end-of-batch writes (distsync_core.batch), against moto:
+"""A batch's records share their reads and their end-of-batch writes (distsync_core.platform.unit_of_work), against moto:
 what each batch costs in AWS calls, and what a refused event or a write within the batch does."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_a_batch_of_ten_reads_once_publishes_once_and_writes_once_after_ten_clai
 
 
 def test_an_event_the_bus_refuses_fails_only_its_own_record(aws, calls, monkeypatch):
-    from distsync_core.adapters import events
+    from distsync_core.platform import events
 
     run("masterdata_transformer", *(master(i) for i in ITEMS[:3]))
     original = events.EventPublisher.put

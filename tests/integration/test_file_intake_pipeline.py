@@ -2,7 +2,7 @@
 bucket -> S3's EventBridge notification on the default bus -> a rule with the construct's pattern -> a queue
 -> functions/file_ingest/handler.py, one record per invocation. Good, mixed, duplicate and broken files; a
 crash between publish and archive and the retry; a redelivery after the file was moved; a file above the size
-limit; an unknown partner; and the registry and master data adapters against DynamoDB."""
+limit; an unknown partner; and the registry and master data stores against DynamoDB."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from distsync_core import file_intake as intake_module
-from distsync_core.adapters import reset_clients
-from distsync_core.adapters.files import STALE_CLAIM_SECONDS, FileRegistry, known_item_locations
 from distsync_core.contracts import derive_id
-from distsync_core.file_intake import ack_control_number
-from distsync_core.replenishment import item_location_key
+from distsync_core.files import intake as intake_module
+from distsync_core.files.intake import ack_control_number
+from distsync_core.files.store import STALE_CLAIM_SECONDS, FileRegistry, known_item_locations
+from distsync_core.masterdata.records import item_location_key
+from distsync_core.platform.aws import reset_clients
 from infra.config import DEFAULT_FILE_PARTNERS
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import Aws
@@ -369,7 +369,7 @@ def test_a_csv_of_item_locations_from_the_erp_becomes_master_data_events_without
     assert {e["line"] for e in landing.report("erp", "item-locations.csv")["errors"]} == {3, 4, 5, 6, 7, 8, 10}
 
 
-# ------------------------------------------------------------------------------------------------ adapters
+# ------------------------------------------------------------------------------------------------- stores
 def test_the_registry_claims_once_lets_the_same_keys_retry_through_and_takes_over_stale_claims(aws: Aws) -> None:
     boto3.client("dynamodb").create_table(
         TableName=FILES, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "checksum", "KeyType": "HASH"}],
@@ -401,7 +401,7 @@ def test_known_item_locations_asks_in_batches_of_100(aws: Aws, monkeypatch: pyte
             batch.put_item(Item={"pk": item_location_key(f"SKU-{n}", "DC-1")})
     wanted = {(f"SKU-{n}", "DC-1") for n in range(250)}
     calls: list[int] = []
-    from distsync_core.adapters import files as files_adapter
+    from distsync_core.files import store as files_adapter
 
     real = files_adapter.client
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from distsync_core.adapters import reset_clients
+from distsync_core.platform.aws import reset_clients
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import Aws, sqs_event
 
@@ -149,7 +149,7 @@ def test_a_retried_batch_emits_the_same_event_ids_and_counts_once(cycles: Aws) -
 
 def test_a_failed_put_events_fails_the_batch_before_it_is_counted(cycles: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     items = seed(3)
-    from distsync_core.adapters import events as events_adapter
+    from distsync_core.platform import events as events_adapter
 
     real_client = events_adapter.client
 
@@ -190,7 +190,7 @@ def test_prepare_passes_a_plain_csv_through_and_starts_the_run(cycles: Aws) -> N
 
 
 def test_prepare_streams_a_gzip_cycle_into_a_plain_copy(cycles: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from distsync_core.adapters import cycles as cycles_adapter
+    from distsync_core.planning import cycle_store as cycles_adapter
 
     monkeypatch.setattr(cycles_adapter, "PART_SIZE", 5 * 1024 * 1024)  # S3's minimum part size
     lines = [b"itemId,locationId,safetyStock,reorderPoint\n"] + [

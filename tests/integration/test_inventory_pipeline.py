@@ -14,7 +14,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from distsync.sim.partner import PlanningSimulator
-from distsync_core.adapters import erp as partners
+from distsync.trace import status_of
+from distsync_core import partners
 from distsync_core.contracts import (
     CONTRACTS,
     InventoryAvailabilityUpdated,
@@ -23,8 +24,7 @@ from distsync_core.contracts import (
     derive_id,
     new_envelope,
 )
-from distsync_core.signing import signed_headers
-from distsync_core.trace import status_of
+from distsync_core.platform.signing import signed_headers
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import SECRET, api_event, sqs_event
 
@@ -215,7 +215,7 @@ def test_a_publish_that_failed_after_the_store_is_retried_and_still_published(aw
     """The balance was stored but the bus refused the event at the end of the batch: the record fails, its
     idempotency claim is released (the retry is not refused as "in progress"), its "ok" hop is dropped, and
     on the retry the same event is not 'stale' against itself: it is published."""
-    from distsync_core.adapters.events import EventPublisher
+    from distsync_core.platform.events import EventPublisher
 
     run("masterdata_transformer", master())
     marks_before = aws.items("IDEMPOTENCY_TABLE_NAME")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from distsync_core import ledger
-from distsync_core.adapters import client, table
-from distsync_core.trace import trace_document
+from distsync.trace import trace_document
+from distsync_core.platform import ledger
+from distsync_core.platform.aws import client, table
 
 
 def count_calls(name):

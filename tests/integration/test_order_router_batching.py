@@ -3,7 +3,7 @@ the entries SQS refused, so SQS retries exactly those (issue #5: AWS requests pe
 
 from __future__ import annotations
 
-from distsync_core.adapters import client
+from distsync_core.platform.aws import client
 from tests.integration.test_orders_pipeline import event_id, order_update, orders, route  # noqa: F401 (fixture)
 
 

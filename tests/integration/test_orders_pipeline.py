@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from distsync.local.pollers import sqs_record
 from distsync.sim.partner import ChannelsSimulator
 from distsync.sim.wms import WmsSimulator
-from distsync_core.adapters import erp as partners
+from distsync_core import partners
 from distsync_core.contracts import CONTRACTS, OrderLine, OrderStatusChanged, new_envelope
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event

@@ -8,8 +8,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from distsync.sim.erp import ErpSimulator
+from distsync_core import partners
 from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
-from distsync_core.replenishment import ItemLocationRecord, decide
+from distsync_core.masterdata.records import ItemLocationRecord
+from distsync_core.planning.replenishment import decide
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event
 
@@ -39,6 +41,7 @@ def run(folder, *events, receive_count=1):
 @pytest.fixture
 def erp(monkeypatch):
     sim = ErpSimulator().start()
+    monkeypatch.setattr(partners, "_clients", {})  # partner clients are cached per process: use this simulator
     monkeypatch.setenv("ERP_BASE_URL", sim.base_url)
     monkeypatch.setenv("ERP_MAX_ATTEMPTS", "4")
     monkeypatch.setenv("ERP_BACKOFF_SECONDS", "0.01")
@@ -164,7 +167,7 @@ def test_a_dead_invocation_is_run_again_after_its_deadline_with_the_same_event_i
     consumers downstream deduplicate, and its hops are written once."""
     import time
 
-    from distsync_core import ledger
+    from distsync_core.platform import ledger
 
     run("masterdata_transformer", bus_event(master()))
     event = bus_event(recommendation(110, 210, cid="corr-crash"))
@@ -222,8 +225,8 @@ def test_master_data_versions_never_go_backwards(aws):
 
 
 def test_a_field_the_new_record_leaves_out_is_removed_but_what_distsync_added_stays(aws):
-    from distsync_core.adapters.stores import MasterDataStore
     from distsync_core.contracts import ItemUpserted
+    from distsync_core.masterdata.store import MasterDataStore
 
     def item(version, description):
         return envelope("ItemUpserted", ItemUpserted(item_id="SKU-8", description=description, unit_of_measure="EA",

@@ -13,9 +13,9 @@ import boto3
 import pytest
 
 from distsync.sim.erp import ErpSimulator
-from distsync_core.adapters import erp as partners
-from distsync_core.adapters.erp import ErpUnavailable
+from distsync_core import partners
 from distsync_core.contracts import CONTRACTS, FinancialPostingRecorded, new_envelope
+from distsync_core.partners.erp import ErpUnavailable
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event
 

@@ -18,7 +18,7 @@ from distsync.local.lambdas import InvokeError
 from distsync.local.moto_backend import route_lambda_invokes
 from distsync.sim.erp import ErpSimulator
 from distsync.sim.partner import ChannelsSimulator
-from distsync_core.adapters import erp as partners
+from distsync_core import partners
 from distsync_core.contracts import (
     CONTRACTS,
     ShipmentExceptionDetail,
@@ -295,7 +295,7 @@ def test_an_open_attempt_that_fails_leaves_no_task_token_to_resolve_with(aws, sh
     opening = {"action": "open", "case": {"caseId": "exc-test", "milestone": event["detail"]},
                "taskToken": "token-attempt-1", "executionArn": "arn:x"}
     fail_first(shipments.channels, "exception-notice", 3)
-    with pytest.raises(partners.ChannelsUnavailable):
+    with pytest.raises(partners.channels.ChannelsUnavailable):
         task.lambda_handler(opening, FakeLambdaContext("shipment_exception_task"))
     assert shipments.cases() == []
     assert resolve("exc-test", {"resolution": "reshipped"})[0] == 404

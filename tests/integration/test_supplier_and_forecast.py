@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from distsync.sim.erp import ErpSimulator
 from distsync.sim.partner import PlanningSimulator
-from distsync_core.adapters import erp as partners
+from distsync_core import partners
 from distsync_core.contracts import (
     CONTRACTS,
     ConfirmedLine,

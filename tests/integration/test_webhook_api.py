@@ -4,7 +4,7 @@ import time
 import boto3
 import pytest
 
-from distsync_core.signing import signed_headers
+from distsync_core.platform.signing import signed_headers
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import api_event
 

@@ -1,5 +1,5 @@
-"""What a batch does when DynamoDB or EventBridge take only part of a request (distsync_core.batch and the
-ledger's write), with stand-in clients: moto always takes everything, so these paths are tested here."""
+"""What a batch does when DynamoDB or EventBridge take only part of a request (distsync_core.platform.unit_of_work
+and the ledger's write), with stand-in clients: moto always takes everything, so these paths are tested here."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from distsync_core import adapters, ledger
-from distsync_core.batch import Batch, running
 from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, new_envelope
+from distsync_core.platform import ledger, unit_of_work
+from distsync_core.platform.unit_of_work import Batch, running
 
 
 class FakeDynamoDB:
@@ -37,7 +37,7 @@ class FakeDynamoDB:
 
 def test_prefetched_items_are_read_from_the_batch_and_missing_ones_as_none(monkeypatch):
     fake = FakeDynamoDB({"A": {"pk": {"S": "A"}, "n": {"N": "1"}}})
-    monkeypatch.setattr(adapters, "client", lambda service: fake)
+    monkeypatch.setattr(unit_of_work, "client", lambda service: fake)
     batch = Batch("bus")
     batch.prefetch("md", "pk", ["A", "B", "A"])
     fetched = []
@@ -50,7 +50,7 @@ def test_prefetched_items_are_read_from_the_batch_and_missing_ones_as_none(monke
 
 def test_keys_dynamodb_keeps_leaving_unprocessed_are_read_one_by_one_later(monkeypatch):
     fake = FakeDynamoDB({"A": {"pk": {"S": "A"}}}, hold_back=99)
-    monkeypatch.setattr(adapters, "client", lambda service: fake)
+    monkeypatch.setattr(unit_of_work, "client", lambda service: fake)
     batch = Batch("bus")
     batch.prefetch("md", "pk", ["A"])
     assert len(fake.calls) == 8  # asked again, then given up on
@@ -83,7 +83,7 @@ def test_the_ledger_asks_again_for_unprocessed_writes_and_says_so_when_they_stay
 
 
 def test_a_discarded_record_publishes_nothing_and_a_refused_chunk_fails_its_records(monkeypatch):
-    from distsync_core.adapters import events
+    from distsync_core.platform import events
 
     def envelope(item: str) -> Any:
         data = ItemLocationUpserted(item_id=item, location_id="DC-1", unit_of_measure="EA", safety_stock=1,

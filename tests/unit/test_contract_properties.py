@@ -8,10 +8,10 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distsync_core.ingest import accept
-from distsync_core.problems import ProblemError
-from distsync_core.schemas import render_all
-from distsync_core.signing import signed_headers
+from distsync.schemas import render_all
+from distsync_core.platform.problems import ProblemError
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import accept
 
 NOW = 1_800_000_000.0
 SCHEMA = json.loads(render_all()["ReplenishmentRecommended-v1.json"])["properties"]["data"]

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
+from distsync.schemas import render_all
 from distsync_core.contracts import CONTRACTS, Envelope, derive_id, new_envelope
-from distsync_core.schemas import render_all
 from tests.conftest import ROOT
 
 SAMPLES = {
@@ -92,6 +92,6 @@ def test_derived_ids_are_deterministic_uuids():
 
 
 def test_committed_openapi_document_matches_the_code():
-    from distsync_core.openapi import render
+    from distsync.openapi import render
 
     assert (ROOT / "docs" / "openapi.json").read_text() == render(), "run `make openapi` and commit the result"

@@ -1,4 +1,4 @@
-"""distsync_core.file_intake over fakes of its three ports (objects, registry, publisher): keys, the partner
+"""distsync_core.files.intake over fakes of its three ports (objects, registry, publisher): keys, the partner
 registry from configuration, what the intake does with the registry's answers (first attempt, retry,
 duplicate), the master data check per transaction, and the accounting of every unit of a file."""
 
@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from distsync_core.contracts import derive_id
-from distsync_core.file_intake import (
+from distsync_core.files import Code, FileFormat, parse_file
+from distsync_core.files.intake import (
     MAX_FILE_BYTES,
     FileIntake,
     FileKey,
@@ -21,7 +22,6 @@ from distsync_core.file_intake import (
     parse_key,
     partner_profiles,
 )
-from distsync_core.files import Code, FileFormat, parse_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 NOW = datetime(2026, 11, 27, 10, 30, 15, tzinfo=UTC)
@@ -77,7 +77,7 @@ class FakeObjects:
 
 
 class FakeRegistry:
-    """The registry contract (adapters.files.FileRegistry, proven on moto in the integration tests): a free
+    """The registry contract (files.store.FileRegistry, proven on moto in the integration tests): a free
     checksum is claimed (None); the same key's unfinished claim is a retry (None); anything else answers
     with the record of the file that has these bytes."""
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from distsync_core.files import Code, FileFormat, PartnerProfile, detect_format, parse_file
-from distsync_core.ingest import accept
-from distsync_core.signing import signed_headers
+from distsync_core.files import Code, FileFormat, PartnerProfile, acknowledgment, detect_format, parse_file
+from tests.unit.files_support import through_webhook
 
 OWN = Path(__file__).resolve().parents[1] / "data" / "files" / "csv"
 ERP = PartnerProfile("acme-erp", "erp", formats=frozenset({"csv"}))
@@ -21,11 +20,6 @@ PLANNING = PartnerProfile("acme-planning", "planning", formats=frozenset({"csv"}
 def read(name: str, partner: PartnerProfile):
     return parse_file((OWN / name).read_bytes(), partner, file_name=name)
 
-
-def through_webhook(event, source: str):
-    raw = json.dumps(event.webhook_body()).encode()
-    headers = {"content-type": "application/json", **signed_headers("k", raw, 1_800_000_000)}
-    return accept(source, headers, raw, ["k"], 1_800_000_000)
 
 
 def assert_every_line_accounted(parsed, data_lines: list[int]) -> None:
@@ -87,7 +81,7 @@ def test_item_locations_become_one_upsert_per_line():
     ]
     for event in parsed.events:
         assert through_webhook(event, "erp").envelope.metadata.event_type == "ItemLocationUpserted"
-    assert parsed.acknowledgment() is None  # a CSV's answer is its error report
+    assert acknowledgment(parsed) is None  # a CSV's answer is its error report
 
 
 def test_bad_item_location_lines_are_reported_by_line_and_column_and_the_good_ones_kept():

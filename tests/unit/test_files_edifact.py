@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from distsync_core.files import Code, FileFormat, PartnerProfile, parse_file
+from distsync_core.files import Code, FileFormat, PartnerProfile, acknowledgment, parse_file
 from distsync_core.files.edifact_syntax import tokenize
-from distsync_core.ingest import accept
-from distsync_core.signing import signed_headers
+from tests.unit.files_support import through_webhook
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 THIRD = DATA / "third_party"
@@ -38,11 +37,6 @@ def read(path: Path, partner: PartnerProfile):
 def segments(ack: bytes) -> list[str]:
     return [s.strip() for s in ack.decode().split("'") if s.strip()]
 
-
-def through_webhook(event, source: str):
-    raw = json.dumps(event.webhook_body()).encode()
-    headers = {"content-type": "application/json", **signed_headers("k", raw, 1_800_000_000)}
-    return accept(source, headers, raw, ["k"], 1_800_000_000)
 
 
 def assert_accounted(parsed) -> None:
@@ -141,7 +135,7 @@ def test_php_edifact_desadv_without_a_carrier_is_rejected_with_the_reason():
 def test_php_edifact_desadv_contrl():
     parsed = read(THIRD / "php-edifact_D96ADESADV.edi", BOOK_3PL)
 
-    assert segments(parsed.acknowledgment(control_number=9, at=AT)) == [
+    assert segments(acknowledgment(parsed, control_number=9, at=AT)) == [
         "UNB+UNOC:1+8888888:ZZ+1556150:31B+261127:1000+9",
         "UNH+1+CONTRL:D:3:UN",
         "UCI+1+1556150:31B+8888888:ZZ+7",
@@ -172,7 +166,7 @@ def test_staedi_orders_with_group_reads_the_group_and_rejects_the_message():
         (Code.UNSUPPORTED_TRANSACTION, "UNH", "UNH02.1", "ORDERS", 3),
     }
     assert parsed.errors == []  # UNG/UNE and UNB/UNZ are fine
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[2:5] == [
         "UCI+2722166169492+5400110000009:14+5013546107732:14+7",
         "UCF+1+5400110000009:14+5013546107732:14+7",
@@ -197,7 +191,7 @@ def test_staedi_invoic_d97b_bad_names_every_broken_segment():
         (Code.UNSUPPORTED_TRANSACTION, "UNH", 2, 1, "INVOIC"),
     ]
     assert "message type INVOIC (Invoice) is not supported" in parsed.transactions[0].errors[-1].reason
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[3:12] == [
         "UCM+00000000000117+INVOIC:D:97B:UN+4+17+UNH",
         "UCS+5",
@@ -238,7 +232,7 @@ def test_invrpt_becomes_one_balance_per_line_with_lots():
     assert all((e.event_type, e.event_version) == ("InventoryBalanceChanged", "2") for e in parsed.events)
     for event in parsed.events:
         assert through_webhook(event, "wms").data.location_id in ("DC-EAST", "DC-WEST")
-    assert parsed.acknowledgment(at=AT).startswith(
+    assert acknowledgment(parsed, at=AT).startswith(
         b"UNA:+.? '\nUNB+UNOC:3+DISTSYNC:ZZ+ACMEWMS:ZZ+"
     )  # same service characters
 
@@ -291,7 +285,7 @@ def test_invrpt_mixed_file_keeps_the_good_messages_and_reports_the_bad_ones():
     acc = parsed.accounting()
     assert (acc["total"], acc["inEvents"], acc["inErrors"]) == (5, 2, 3)
     assert_accounted(parsed)
-    assert segments(parsed.acknowledgment(at=AT))[3:9] == [
+    assert segments(acknowledgment(parsed, at=AT))[3:9] == [
         "UCM+M1+INVRPT:D:96A:UN+7",
         "UCM+M2+INVRPT:D:96A:UN+4",
         "UCS+6+15",
@@ -313,7 +307,7 @@ def test_invrpt_interchange_reference_mismatch_rejects_everything():
         "INV9999",
         9,
     )
-    assert segments(parsed.acknowledgment(at=AT))[2:4] == [
+    assert segments(acknowledgment(parsed, at=AT))[2:4] == [
         "UCI+INV0003+ACMEWMS:ZZ+DISTSYNC:ZZ+4+28+UNZ",
         "UCM+1+INVRPT:D:96A:UN+4",
     ]
@@ -327,7 +321,7 @@ def test_invrpt_from_an_unknown_partner_id_is_rejected():
         (Code.UNKNOWN_SENDER, "UNB02", "STRANGER")
     ]
     assert [e.code for e in parsed.transactions[0].errors] == [Code.INTERCHANGE_REJECTED]
-    assert segments(parsed.acknowledgment(at=AT))[2] == "UCI+INV0004+STRANGER:ZZ+DISTSYNC:ZZ+4+23+UNB"
+    assert segments(acknowledgment(parsed, at=AT))[2] == "UCI+INV0004+STRANGER:ZZ+DISTSYNC:ZZ+4+23+UNB"
 
 
 def test_invrpt_bad_values_are_named_by_segment_and_element():
@@ -368,7 +362,7 @@ def test_desadv_times_are_read_in_the_partner_time_zone():
 
 def test_our_contrl_reads_back_with_consistent_envelopes():
     parsed = read(OWN / "invrpt_mixed.edi", WMS)
-    ack = parsed.acknowledgment(control_number=77, at=AT)
+    ack = acknowledgment(parsed, control_number=77, at=AT)
 
     back = parse_file(ack, PartnerProfile("us", "wms", sender_ids=("DISTSYNC",)))
     assert back.errors == []
@@ -376,7 +370,7 @@ def test_our_contrl_reads_back_with_consistent_envelopes():
     assert tx.kind == "CONTRL" and [e.code for e in tx.errors] == [
         Code.UNSUPPORTED_TRANSACTION
     ]  # counts and references hold
-    assert back.acknowledgment(at=AT) is None  # a CONTRL is never answered
+    assert acknowledgment(back, at=AT) is None  # a CONTRL is never answered
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from distsync_core.files import Code, FileFormat, PartnerProfile, parse_file
-from distsync_core.ingest import accept
-from distsync_core.signing import signed_headers
+from distsync_core.files import Code, FileFormat, PartnerProfile, acknowledgment, parse_file
+from tests.unit.files_support import through_webhook
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 THIRD = DATA / "third_party"
@@ -42,12 +41,6 @@ def read(path: Path, partner: PartnerProfile):
 def segments(ack: bytes) -> list[str]:
     return [s.strip() for s in ack.decode().split("~") if s.strip()]
 
-
-def through_webhook(event, source: str):
-    """The event as a partner would post it, through the real webhook intake."""
-    raw = json.dumps(event.webhook_body()).encode()
-    headers = {"content-type": "application/json", **signed_headers("k", raw, 1_800_000_000)}
-    return accept(source, headers, raw, ["k"], 1_800_000_000)
 
 
 def assert_accounted(parsed) -> None:
@@ -113,7 +106,7 @@ def test_node_x12_855_without_a_location_map_names_the_n1_code():
 
 def test_node_x12_855_997_accepts_the_set_and_reads_back_as_a_valid_997():
     parsed = read(THIRD / "node-x12_855.edi", BOOK_SUPPLIER)
-    ack = parsed.acknowledgment(control_number=42, at=AT)
+    ack = acknowledgment(parsed, control_number=42, at=AT)
 
     segs = segments(ack)
     assert segs[0].startswith(
@@ -132,7 +125,7 @@ def test_node_x12_855_997_accepts_the_set_and_reads_back_as_a_valid_997():
     ]
     back = parse_file(ack, PartnerProfile("us", "supplier", sender_ids=("123MILL",)))
     assert back.status == "accepted" and back.transactions[0].details["groupStatus"] == "A"
-    assert back.acknowledgment(at=AT) is None  # an acknowledgment is never acknowledged
+    assert acknowledgment(back, at=AT) is None  # an acknowledgment is never acknowledged
 
 
 def test_node_x12_856_becomes_a_shipped_milestone_with_its_lines():
@@ -163,7 +156,7 @@ def test_a_partner_whose_source_may_not_produce_shipments_gets_its_ship_notice_r
     [error] = parsed.transactions[0].errors
     assert error.code is Code.SOURCE_NOT_ALLOWED and error.segment_id == "BSN" and error.line == 4
     assert "source 'planning', which may not produce ShipmentMilestone (producers: " in error.reason
-    assert "AK5*R*5" in segments(parsed.acknowledgment(at=AT))
+    assert "AK5*R*5" in segments(acknowledgment(parsed, at=AT))
 
 
 def test_node_x12_855_with_the_deployed_supplier_profile_uses_its_default_location():
@@ -190,7 +183,7 @@ def test_node_x12_855_with_the_deployed_supplier_profile_uses_its_default_locati
         "123MILL 0001",
         8,
     )
-    assert "AK5*E" in segments(parsed.acknowledgment(at=AT))  # accepted, errors noted
+    assert "AK5*E" in segments(acknowledgment(parsed, at=AT))  # accepted, errors noted
 
 
 def test_node_x12_850_is_rejected_by_name():
@@ -207,7 +200,7 @@ def test_node_x12_850_is_rejected_by_name():
         "850",
     )
     assert error.reason.startswith("transaction set 850 (Purchase Order) is not supported (supported: 846")
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[2:7] == ["ST*997*0001", "AK1*PO*1421", "AK2*850*000000010", "AK5*R*1", "AK9*R*1*1*0"]
     assert segs[1].endswith("*004010VICS")  # the group's version is answered in kind
     assert_accounted(parsed)
@@ -223,7 +216,7 @@ def test_staedi_simple997_is_recognised_and_valid():
         "groupStatus": "R",
         "transactionSets": [{"transactionSetId": "837", "controlNumber": "0021", "status": "R"}],
     }
-    assert parsed.acknowledgment(at=AT) is None
+    assert acknowledgment(parsed, at=AT) is None
 
 
 def test_staedi_invalid997_names_its_bad_elements():
@@ -252,7 +245,7 @@ def test_staedi_997_from_an_unknown_sender_is_rejected_at_the_interchange():
     codes = [(e.code, e.element) for e in parsed.errors]
     assert codes == [(Code.UNKNOWN_SENDER, "ISA06"), (Code.UNKNOWN_SENDER, "GS02")]
     assert {e.code for e in parsed.transactions[0].errors} == {Code.INTERCHANGE_REJECTED, Code.GROUP_REJECTED}
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[1] == "TA1*508121953*050812*1953*R*006" and segs[2] == "IEA*0*000000001"
 
 
@@ -308,7 +301,7 @@ def test_846_mixed_file_keeps_the_good_sets_and_reports_the_bad_ones():
     acc = parsed.accounting()
     assert (acc["total"], acc["inEvents"], acc["inErrors"]) == (4, 2, 2)
     assert_accounted(parsed)
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[3:14] == [
         "AK1*IB*102",
         "AK2*846*1001",
@@ -337,7 +330,7 @@ def test_846_interchange_control_number_mismatch_rejects_everything_with_a_ta1()
         10,
     )
     assert [e.code for e in parsed.transactions[0].errors] == [Code.INTERCHANGE_REJECTED]
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[1] == "TA1*000000103*261127*1000*R*001"
     assert "AK5*R" in segs and "AK9*R*1*1*0" in segs
     assert_accounted(parsed)
@@ -348,7 +341,7 @@ def test_846_group_count_mismatch_rejects_the_group():
 
     assert [(e.code, e.element, e.line) for e in parsed.errors] == [(Code.GROUP_COUNT_MISMATCH, "GE01", 9)]
     assert [e.code for e in parsed.transactions[0].errors] == [Code.GROUP_REJECTED]
-    assert "AK9*R*2*1*0*5" in segments(parsed.acknowledgment(at=AT))
+    assert "AK9*R*2*1*0*5" in segments(acknowledgment(parsed, at=AT))
 
 
 def test_846_from_an_unknown_partner_id_is_rejected():
@@ -360,7 +353,7 @@ def test_846_from_an_unknown_partner_id_is_rejected():
         (Code.UNKNOWN_SENDER, "GS02", "STRANGER"),
     ]
     assert "not an id of partner 'acme-wms' (expected ACMEWMS)" in parsed.errors[0].reason
-    assert segments(parsed.acknowledgment(at=AT))[1] == "TA1*000000105*261127*1020*R*006"
+    assert segments(acknowledgment(parsed, at=AT))[1] == "TA1*000000105*261127*1020*R*006"
 
 
 def test_846_bad_values_are_named_by_segment_and_element():
@@ -379,7 +372,7 @@ def test_846_bad_values_are_named_by_segment_and_element():
         "NOT MAPPED",
         12,
     )
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert "AK4*2*373*8*20261341" in segs  # DTM02, element 373, 8 = invalid date
     assert "AK4*2*380*6*12A" in segs  # QTY02, element 380, 6 = invalid character
     assert "AK4*4*67*7*NOT MAPPED" in segs
@@ -390,7 +383,7 @@ def test_846_truncated_file_reports_every_missing_trailer():
 
     assert {e.code for e in parsed.errors} == {Code.GROUP_TRAILER_MISSING, Code.INTERCHANGE_TRAILER_MISSING}
     assert Code.SET_TRAILER_MISSING in {e.code for e in parsed.transactions[0].errors}
-    segs = segments(parsed.acknowledgment(at=AT))
+    segs = segments(acknowledgment(parsed, at=AT))
     assert segs[1] == "TA1*000000107*261127*1040*R*023" and "AK5*R*2" in segs
 
 

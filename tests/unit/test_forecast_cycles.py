@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from distsync_core.contracts import CONTRACTS, ForecastCycleCompleted
-from distsync_core.cycles import (
+from distsync_core.masterdata.records import ItemLocationRecord
+from distsync_core.planning.cycles import (
     CycleFileRejected,
     CycleRow,
     assess,
@@ -20,7 +21,6 @@ from distsync_core.cycles import (
     plan_chunk,
     recommendation_event_id,
 )
-from distsync_core.replenishment import ItemLocationRecord
 
 STARTED = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 

@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from distsync_core.ingest import MAX_BODY_BYTES, accept
-from distsync_core.problems import ProblemError
-from distsync_core.signing import signed_headers
+from distsync_core.platform.problems import ProblemError
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import MAX_BODY_BYTES, accept
 
 SECRET = "s3cret"
 NOW = 1_800_000_000.0

@@ -1,5 +1,6 @@
-"""Inventory availability without AWS: ATP arithmetic, which balance is newer, the InventoryBalanceChanged
-v1 -> v2 upcaster and the versioning policy (unknown versions refused by name)."""
+"""Inventory availability without AWS: ATP arithmetic, the InventoryBalanceChanged v1 -> v2 upcaster and the
+versioning policy (unknown versions refused by name). Which balance is newer is the inventory store's
+condition expression, tested against moto (tests/integration/test_inventory_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,17 @@ from distsync_core import contracts
 from distsync_core.contracts import (
     CONTRACTS,
     Contract,
-    InventoryBalanceChanged,
     InventoryBalanceChangedV2,
     UnknownContractError,
     contract_for,
     latest_version,
     new_envelope,
-    parse_data,
     upcast_to_latest,
 )
-from distsync_core.ingest import accept
-from distsync_core.inventory import available_to_promise, is_newer
-from distsync_core.problems import ProblemError
-from distsync_core.signing import signed_headers
+from distsync_core.inventory.policy import available_to_promise
+from distsync_core.platform.problems import ProblemError
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import accept
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 V1 = {
@@ -83,16 +82,6 @@ def test_over_allocation_is_zero_to_promise_and_the_shortfall():
     assert (exact.available_to_promise, exact.shortfall) == (0, 0)
 
 
-# ----------------------------------------------------------------------------------------- is_newer
-def test_only_a_strictly_newer_balance_replaces_the_stored_one():
-    assert is_newer(NOW, None)
-    assert is_newer(NOW + timedelta(microseconds=1), NOW)
-    assert not is_newer(NOW, NOW)  # equal: the first one wins
-    assert not is_newer(NOW - timedelta(seconds=1), NOW)
-    same_instant_elsewhere = NOW.astimezone(timezone(timedelta(hours=-5)))
-    assert not is_newer(same_instant_elsewhere, NOW) and not is_newer(NOW, same_instant_elsewhere)
-
-
 # ---------------------------------------------------------------------------------------- upcaster
 def envelope(data: dict, version: str):
     contract = CONTRACTS[("InventoryBalanceChanged", version)]
@@ -116,9 +105,8 @@ def test_a_v1_balance_without_a_due_time_upcasts_too():
     assert upcast.in_transit_due_at is None and upcast.lots == []
 
 
-def test_parse_data_keeps_the_events_own_version_while_consumers_see_the_latest():
+def test_the_envelope_keeps_the_events_own_version_while_consumers_see_the_latest():
     env = envelope(V1, "1")
-    assert type(parse_data(env)) is InventoryBalanceChanged
     assert env.metadata.event_version == "1"  # the bus keeps the original version
     assert type(upcast_to_latest(env)) is InventoryBalanceChangedV2
 

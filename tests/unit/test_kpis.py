@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from distsync_core.kpis import compute, percentile
+from distsync.kpis import compute, percentile
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 

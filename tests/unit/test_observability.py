@@ -1,4 +1,4 @@
-"""distsync_core.observability: the X-Ray SDK (Powertools Tracer) is opt-in and not imported unless asked for.
+"""distsync_core.platform.observability: the X-Ray SDK (Powertools Tracer) is opt-in and not imported unless asked for.
 
 Lambda's active tracing records every invocation without an SDK; importing aws_xray_sdk costs ~0.3-0.5 s of
 every cold start (docs/performance.md, section 3), so only POWERTOOLS_TRACE_DISABLED=false brings it in.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from distsync_core import observability
+from distsync_core.platform import observability
 from tests.conftest import ROOT, FakeLambdaContext
 
 LAYER = ROOT / "layers" / "shared" / "python"
@@ -21,11 +21,11 @@ SDK_MODULES = "sorted({m.split('.')[0] for m in sys.modules} & {'aws_xray_sdk', 
 
 
 def _fresh_interpreter(code: str, trace_disabled: str | None) -> str:
-    """Run code after importing distsync_core.observability in a new interpreter; its last printed line."""
+    """Run code after importing distsync_core.platform.observability in a new interpreter; its last printed line."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POWERTOOLS_TRACE_DISABLED")}
     if trace_disabled is not None:
         env["POWERTOOLS_TRACE_DISABLED"] = trace_disabled
-    program = f"import sys; sys.path.insert(0, sys.argv[1]); import distsync_core.observability as o; {code}"
+    program = f"import sys; sys.path.insert(0, sys.argv[1]); import distsync_core.platform.observability as o; {code}"
     out = subprocess.run([sys.executable, "-c", program, str(LAYER)], capture_output=True, text=True,
                          check=True, env=env)
     return out.stdout.strip().splitlines()[-1]

@@ -1,8 +1,8 @@
-"""Order sequencing (distsync_core.orders.check_sequence): which ERP order updates may be applied."""
+"""Order sequencing (distsync_core.orders.policy.check_sequence): which ERP order updates may be applied."""
 
 import pytest
 
-from distsync_core.orders import AppliedOrder, Apply, Duplicate, OutOfOrder, check_sequence
+from distsync_core.orders.policy import AppliedOrder, Apply, Duplicate, OutOfOrder, check_sequence
 
 APPLIED = AppliedOrder(sequence=5, event_id="ev-5")
 

@@ -9,7 +9,14 @@ import pytest
 from pydantic import ValidationError
 
 from distsync_core.contracts import FinancialPostingRecorded, ReconciliationCompleted
-from distsync_core.reconciliation import Total, default_date, format_amount, parse_date, reconcile, totals_of
+from distsync_core.finance.reconciliation import (
+    Total,
+    default_date,
+    format_amount,
+    parse_date,
+    reconcile,
+    totals_of,
+)
 
 DAY = date(2026, 1, 14)
 

@@ -1,15 +1,14 @@
 import pytest
 
 from distsync_core.contracts import ReplenishmentRecommended
-from distsync_core.replenishment import (
+from distsync_core.masterdata.records import ItemLocationRecord, relative_change_percent
+from distsync_core.planning.replenishment import (
     ApplyDirectly,
-    ItemLocationRecord,
     NoChange,
     Quarantine,
     RequireApproval,
     decide,
     erp_idempotency_key,
-    relative_change_percent,
 )
 
 CURRENT = ItemLocationRecord("SKU-1", "DC-1", "EA", safety_stock=100, reorder_point=200, supplier_id="SUP-9",

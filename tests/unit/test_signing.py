@@ -1,6 +1,6 @@
 import pytest
 
-from distsync_core.signing import SignatureError, sign, signed_headers, verify
+from distsync_core.platform.signing import SignatureError, sign, signed_headers, verify
 
 BODY = b'{"hello": "world"}'
 NOW = 1_800_000_000

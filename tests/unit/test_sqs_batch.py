@@ -1,4 +1,4 @@
-"""The partial batch loop of every pipeline consumer (distsync_core.sqs_batch): which records a response
+"""The partial batch loop of every pipeline consumer (distsync_core.platform.sqs_batch): which records a response
 names, FIFO message groups, and a batch that failed as a whole."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from distsync_core.sqs_batch import SqsMessage, run_batch
+from distsync_core.platform.sqs_batch import SqsMessage, run_batch
 
 
 def message(mid: str, group: str | None = None, receive_count: int = 1) -> SqsMessage:

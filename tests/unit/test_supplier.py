@@ -6,11 +6,25 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from distsync_core.contracts import DemandForecastPublished
-from distsync_core.ingest import accept
-from distsync_core.problems import ContractViolation
-from distsync_core.signing import signed_headers
-from distsync_core.supplier import assess_lead_time
+from distsync_core.contracts import (
+    CONTRACTS,
+    ConfirmedLine,
+    DemandForecastPublished,
+    PurchaseOrderConfirmed,
+    SupplierLeadTimeChanged,
+    new_envelope,
+)
+from distsync_core.platform.problems import ContractViolation
+from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.webhooks import accept
+from distsync_core.supplier.policy import (
+    assess_lead_time,
+    exception_event,
+    is_stale,
+    known_lead_time,
+    master_data_keys,
+    planning_exception,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +62,47 @@ def test_the_threshold_is_the_callers():
     assert assess_lead_time(10, 13, 29.99).exceptional
     assert assess_lead_time(10, 11, 5).severity == "critical"  # 10 % >= 2 x 5 %
     assert assess_lead_time(10, 11, 5.01).severity == "warning"
+
+
+def lead_time_change(days: int, supplier: str = "SUP-1") -> SupplierLeadTimeChanged:
+    return SupplierLeadTimeChanged(supplier_id=supplier, item_id="SKU-1", location_id="DC-1", lead_time_days=days,
+                                   effective_from=date(2026, 12, 1))
+
+
+def test_a_lead_time_reported_before_the_recorded_one_is_stale():
+    recorded = "2026-11-27T08:00:00.000000+00:00"
+    assert is_stale("2026-11-27T07:59:59.999999+00:00", recorded)
+    assert not is_stale(recorded, recorded)  # the same report again is not stale
+    assert not is_stale("2026-11-27T08:00:00.000001+00:00", recorded)
+    assert not is_stale("2026-11-27T07:00:00.000000+00:00", None)  # nothing recorded yet
+
+
+def test_the_lead_time_known_so_far_is_the_suppliers_last_report_else_the_erps():
+    assert known_lead_time({"leadTimeDays": 10}) == 10
+    assert known_lead_time({"leadTimeDays": 10, "supplierLeadTimeDays": 12}) == 12
+
+
+def test_a_batch_is_checked_against_its_suppliers_and_the_item_locations_of_its_lead_times():
+    po = PurchaseOrderConfirmed(purchase_order_id="PO-1", supplier_id="SUP-2", lines=[ConfirmedLine(
+        line_number=1, item_id="SKU-9", location_id="DC-9", confirmed_quantity=1,
+        confirmed_delivery_date=date(2026, 12, 12))])
+    assert master_data_keys([lead_time_change(5), po]) == {"SUPPLIER#SUP-1", "SUPPLIER#SUP-2", "ITEMLOC#SKU-1#DC-1"}
+
+
+def test_an_exceptional_change_raises_a_planning_exception_caused_by_the_lead_time_event():
+    change = lead_time_change(15)
+    assessment = assess_lead_time(10, 15, 25)
+    exception = planning_exception(change, assessment, "evt-1")
+    assert exception == planning_exception(change, assessment, "evt-1")  # a redelivery raises the same one
+    assert (exception.kind, exception.severity, exception.current_value, exception.previous_value) == (
+        "lead_time_change", "critical", 15, 10)
+    assert exception.message == "supplier SUP-1 changed the lead time from 10 to 15 days (50.0%, threshold 25%)"
+    cause = new_envelope(CONTRACTS[("SupplierLeadTimeChanged", "1")], change, source="supplier",
+                         correlation_id="lt-1").metadata
+    event = exception_event(exception, cause)
+    assert (event.metadata.event_type, event.metadata.source, event.metadata.correlation_id) == (
+        "PlanningException", "distsync.supplier", "lt-1")
+    assert event.metadata.event_id == exception_event(exception, cause).metadata.event_id
 
 
 def forecast(*weeks: str) -> dict:

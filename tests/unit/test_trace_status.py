@@ -1,6 +1,6 @@
 import pytest
 
-from distsync_core.trace import status_of, trace_document
+from distsync.trace import status_of, trace_document
 
 
 def hops(*outcomes):

@@ -654,12 +654,6 @@ def new_envelope(
     )
 
 
-def parse_data(envelope: Envelope) -> ContractModel:
-    """Validate an envelope's data against its registered contract (raises on unknown or invalid)."""
-    contract = contract_for(envelope.metadata.event_type, envelope.metadata.event_version)
-    return contract.model.model_validate(envelope.data)
-
-
 def upcast_to_latest(envelope: Envelope) -> ContractModel:
     """Validate the data against its own version, then upcast it version by version to the latest model.
 

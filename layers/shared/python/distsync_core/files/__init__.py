@@ -1,10 +1,12 @@
-"""Partner files (X12, EDIFACT, CSV) read into distsync's canonical events: plain Python, no AWS.
+"""Partner files (X12, EDIFACT, CSV) read into distsync's canonical events: plain Python, no AWS; and the
+managed file intake built on them (:mod:`.intake`: one file from the landing bucket to events, an
+acknowledgment and an error report, over the bucket and file registry of :mod:`.store`).
 
 The managed file integration (landing bucket, Lambda, pipeline) calls one function::
 
     parsed = parse_file(raw_bytes, partner)          # never raises on bad content
     parsed.events                                    # CanonicalEvent(event_type, event_version, data, ...)
-    parsed.acknowledgment(control_number=42)         # X12 997 / EDIFACT CONTRL bytes (None for CSV)
+    acknowledgment(parsed, control_number=42)        # X12 997 / EDIFACT CONTRL bytes (None for CSV)
     parsed.error_report()                            # machine-readable: every error with its position
 
 API
@@ -12,6 +14,8 @@ API
 :func:`parse_file` ``(raw, partner, *, file_name=None) -> ParsedFile``
     Detects the format (X12 from "ISA", EDIFACT from "UNA"/"UNB", otherwise CSV), checks the partner may
     send it, validates envelopes and content, and turns each transaction into canonical events.
+:func:`acknowledgment` ``(parsed, *, control_number=1, at=None) -> bytes | None``
+    The X12 997 (:mod:`.x12_ack`) or EDIFACT CONTRL (:mod:`.edifact_ack`) answering a parsed file.
 :class:`PartnerProfile`
     ``partner_id``, ``source`` (the webhook source it stands for: the contracts say which sources may
     produce which type), ``sender_ids`` / ``receiver_ids`` (EDI ids), ``formats``, ``location_map`` /
@@ -20,7 +24,7 @@ API
     ``format``, ``checksum`` (sha256), ``interchange`` (ids and control number of the envelope),
     ``groups``, ``transactions``, file-level ``errors`` / ``warnings``, ``events`` (of the accepted
     transactions), ``status`` (accepted / partially_accepted / rejected), ``accounting()``,
-    ``acknowledgment()``, ``error_report()``.
+    ``error_report()``.
 :class:`Transaction`
     The unit accepted or rejected as a whole: an X12 transaction set, an EDIFACT message, a CSV line
     (item-location master data) or the lines of one item-location (forecasts). ``events`` (list of
@@ -50,7 +54,9 @@ A transaction with any error gives no event at all (nothing half-applied).
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
+from .edifact_ack import build_contrl
 from .model import (
     CanonicalEvent,
     Code,
@@ -62,6 +68,7 @@ from .model import (
     PartnerProfile,
     Transaction,
 )
+from .x12_ack import build_997
 
 __all__ = [
     "CanonicalEvent",
@@ -73,6 +80,7 @@ __all__ = [
     "ParsedFile",
     "PartnerProfile",
     "Transaction",
+    "acknowledgment",
     "detect_format",
     "parse_file",
 ]
@@ -138,3 +146,20 @@ def parse_file(raw: bytes, partner: PartnerProfile, *, file_name: str | None = N
 
         parse_csv(raw, parsed)
     return parsed
+
+
+def acknowledgment(parsed: ParsedFile, *, control_number: int = 1, at: datetime | None = None) -> bytes | None:
+    """The functional acknowledgment to send back: an X12 997 (with a TA1 when the interchange itself is
+    rejected or asked for one) or an EDIFACT CONTRL, accepting or rejecting each transaction set / message.
+    ``control_number`` is the interchange (and group) control number of the answer: the caller keeps that
+    counter per partner. None when there is nothing to acknowledge: CSV files (their answer is
+    :meth:`ParsedFile.error_report`), files whose envelope could not be read, and X12 997s (an acknowledgment
+    is never acknowledged)."""
+    at = at or datetime.now(UTC)
+    if parsed.interchange is None:
+        return None
+    if parsed.format is FileFormat.X12:
+        return build_997(parsed, control_number, at)
+    if parsed.format is FileFormat.EDIFACT:
+        return build_contrl(parsed, control_number, at)
+    return None

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..contracts import ForecastBucket
+from ..contracts import ForecastBucket, latest_version
 from .events import Ref, as_float, build_event
 from .model import Code, FileError, ParsedFile, Transaction
 from .values import parse_decimal
@@ -100,8 +100,6 @@ def parse_csv(raw: bytes, parsed: ParsedFile) -> None:
         _reject_all(parsed, kind or "csv", rows, f"the header is invalid: {problem}")
         return
     _, event_type = _KINDS[kind]
-    from ..contracts import latest_version
-
     contract = latest_version(event_type)
     if parsed.partner.source not in contract.producers:
         reason = (

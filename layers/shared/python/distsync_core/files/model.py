@@ -4,7 +4,7 @@ their position, transactions (the unit that is accepted or rejected as a whole) 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Literal
@@ -199,16 +199,6 @@ class CanonicalEvent:
     occurred_at: datetime | None = None
     business_key: str | None = None
 
-    def webhook_body(self, default_occurred_at: datetime | None = None) -> dict[str, Any]:
-        """The body the webhook contract takes (``occurredAt`` falls back to ``default_occurred_at``)."""
-        occurred = self.occurred_at or default_occurred_at or datetime.now(UTC)
-        return {
-            "eventType": self.event_type,
-            "eventVersion": self.event_version,
-            "occurredAt": occurred.isoformat(),
-            "data": self.data,
-        }
-
 
 @dataclass
 class Transaction:
@@ -270,8 +260,6 @@ class Transaction:
 def _with_index(issue: FileError, index: int) -> FileError:
     if issue.transaction_index == index:
         return issue
-    from dataclasses import replace
-
     return replace(issue, transaction_index=index)
 
 
@@ -371,26 +359,6 @@ class ParsedFile:
             "acceptedUnits": in_events,
             "rejectedUnits": in_errors,
         }
-
-    def acknowledgment(self, *, control_number: int = 1, at: datetime | None = None) -> bytes | None:
-        """The functional acknowledgment to send back: an X12 997 (with a TA1 when the interchange itself
-        is rejected or asked for one) or an EDIFACT CONTRL, accepting or rejecting each transaction set /
-        message. ``control_number`` is the interchange (and group) control number of the answer: the
-        caller keeps that counter per partner. None when there is nothing to acknowledge: CSV files (their
-        answer is :meth:`error_report`), files whose envelope could not be read, and X12 997s (an
-        acknowledgment is never acknowledged)."""
-        at = at or datetime.now(UTC)
-        if self.interchange is None:
-            return None
-        if self.format is FileFormat.X12:
-            from .x12_ack import build_997
-
-            return build_997(self, control_number, at)
-        if self.format is FileFormat.EDIFACT:
-            from .edifact_ack import build_contrl
-
-            return build_contrl(self, control_number, at)
-        return None
 
     def error_report(self) -> dict[str, Any]:
         """Machine-readable report: the file, a summary with the unit accounting, every error and warning

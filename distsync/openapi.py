@@ -1,0 +1,127 @@
+"""The public HTTP contract as an OpenAPI 3.0 document, generated from the contracts (never by hand).
+
+``python -m distsync.openapi docs/openapi.json`` writes it; a test keeps the committed file in step,
+and the fuzz suite (schemathesis) drives the API from it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from distsync_core.contracts import CONTRACTS
+from distsync_core.platform.webhooks import MAX_BODY_BYTES
+
+from .schemas import _flat
+
+_SIGNED = [
+    {"name": "X-Distsync-Timestamp", "in": "header", "required": True, "description": "Unix seconds; refused "
+     "outside a 5-minute window", "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
+    {"name": "X-Distsync-Signature", "in": "header", "required": True,
+     "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>',
+     "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}},
+]
+_OPTIONAL = [
+    {"name": "X-Correlation-Id", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"}},
+    {"name": "Idempotency-Key", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"}},
+]
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+
+
+def _webhook_body(event_type: str, version: str, data_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["eventType", "eventVersion", "occurredAt", "data"],
+        "properties": {
+            "eventType": {"type": "string", "enum": [event_type]},
+            "eventVersion": {"type": "string", "enum": [version]},
+            "occurredAt": {"type": "string", "format": "date-time"},
+            "data": data_schema,
+        },
+    }
+
+
+def _openapi_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    # JSON Schema -> OpenAPI 3.0 schema object: drop the keywords 3.0 does not know.
+    drop = {"$schema", "title"}
+    if isinstance(schema, dict):
+        return {k: _openapi_schema(v) for k, v in schema.items() if k not in drop}
+    if isinstance(schema, list):
+        return [_openapi_schema(v) for v in schema]
+    return schema
+
+
+def document() -> dict[str, Any]:
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for contract in CONTRACTS.values():
+        for source in contract.producers:
+            if "." not in source:  # partner sources; internal producers (distsync.*) have no webhook
+                body = _webhook_body(contract.event_type, contract.version, _openapi_schema(_flat(contract.model)))
+                by_source.setdefault(source, []).append(body)
+    webhook_paths = {
+        f"/v1/webhooks/{source}": {
+            "post": {
+                "operationId": f"post{source.capitalize()}Webhook",
+                "summary": f"A signed event from the {source} system",
+                "parameters": _SIGNED + _OPTIONAL,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": (
+                    bodies[0] if len(bodies) == 1 else {"oneOf": bodies})}}},
+                "responses": {
+                    "202": {"description": "Accepted and published", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["eventId", "correlationId"],
+                        "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
+                    **{code: _PROBLEM for code in ("400", "401", "413", "415", "422", "503")},
+                },
+            }
+        }
+        for source, bodies in sorted(by_source.items())
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "distsync webhook API", "version": "1",
+                 "description": f"Signed partner events in; bodies up to {MAX_BODY_BYTES} bytes. Every error is "
+                                "application/problem+json (docs/problems.md)."},
+        "paths": {
+            "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "Up"}}}},
+            **webhook_paths,
+            "/v1/approvals/{approvalId}": {
+                "post": {
+                    "operationId": "decideApproval",
+                    "summary": "A planner's decision on a pending replenishment approval",
+                    "parameters": [{"name": "approvalId", "in": "path", "required": True,
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 128}}, *_SIGNED],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "additionalProperties": False, "required": ["decision"],
+                        "properties": {"decision": {"type": "string", "enum": ["approve", "reject"]},
+                                       "comment": {"type": "string", "maxLength": 1000},
+                                       "decidedBy": {"type": "string", "minLength": 1, "maxLength": 128}}}}}},
+                    "responses": {"200": {"description": "Decision sent to the waiting workflow"},
+                                  **{code: _PROBLEM for code in ("400", "401", "404", "409", "415")}},
+                }
+            },
+        },
+        "components": {
+            "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
+                "application/problem+json": {"schema": {
+                    "type": "object", "required": ["type", "title", "status", "detail"],
+                    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                   "status": {"type": "integer"}, "detail": {"type": "string"},
+                                   "errors": {"type": "array", "items": {"type": "object", "properties": {
+                                       "field": {"type": "string"}, "message": {"type": "string"}}}}}}}}}},
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/openapi.json")
+    target.write_text(render())
+    print(f"wrote {target}")

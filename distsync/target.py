@@ -1,0 +1,76 @@
+"""Where the ops commands find a stack: a deployed one (normal AWS credentials, names from the stack's
+outputs) or the local one (`--local`, names and the moto endpoint from its `/_local/info`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from distsync.sim.clients import send
+
+LOCAL_DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class OpsError(RuntimeError):
+    pass
+
+
+@dataclass
+class Target:
+    stack_name: str
+    outputs: dict[str, str]
+    api_url: str
+    local: bool
+
+    def output(self, key: str) -> str:
+        if key not in self.outputs:
+            raise OpsError(f"stack {self.stack_name} has no output {key}")
+        return self.outputs[key]
+
+    def queue_urls(self) -> list[str]:
+        """Every SQS queue of the stack (read from CloudFormation, on AWS and on the local moto alike)."""
+        from distsync_core.platform.aws import client
+
+        pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack_name)
+        return [r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
+                if r["ResourceType"] == "AWS::SQS::Queue"]
+
+    def approvals_secret(self) -> str:
+        """The key that signs planner decisions (the approval API verifies the ``approvals`` source's keys)."""
+        return self.signing_secret("approvals")
+
+    def signing_secret(self, source: str) -> str:
+        """The current key of a signing source (``approvals``, ``exceptions``, ``atp``)."""
+        if self.local:
+            from distsync.local.stack import webhook_secret
+
+            return webhook_secret()
+        from distsync_core.platform.aws import client
+        from distsync_core.platform.secrets import secrets_for
+
+        value = client("secretsmanager").get_secret_value(SecretId=self.output("WebhookSecretArn"))["SecretString"]
+        keys = secrets_for(value, source)
+        if not keys:
+            raise OpsError(f"the webhook secret holds no key for {source} (nor a default list)")
+        return keys[0]
+
+
+def connect(local: str | None, stack_name: str) -> Target:
+    """Resolve the target and point this process's AWS clients at it."""
+    if local:
+        info = send(local.rstrip("/") + "/_local/info", timeout=10)
+        if info.status != 200:
+            raise OpsError(f"no local stack answers at {local} (HTTP {info.status})")
+        data: dict[str, Any] = info.body
+        from distsync.local.moto_backend import LOCAL_CREDENTIALS
+
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL"] = data["awsEndpoint"]
+        os.environ["AWS_DEFAULT_REGION"] = data["region"]
+        return Target(data["stackName"], data["outputs"], data["apiUrl"], local=True)
+    import boto3
+
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return Target(stack_name, outputs, outputs.get("ApiUrl", "").rstrip("/"), local=False)

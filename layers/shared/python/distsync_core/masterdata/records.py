@@ -1,0 +1,36 @@
+"""The governed master-data records as the domains read them: pure logic, no AWS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ItemLocationRecord:
+    """Governed master data of one item-location, with the ERP's current parameters."""
+
+    item_id: str
+    location_id: str
+    unit_of_measure: str
+    safety_stock: float
+    reorder_point: float
+    supplier_id: str
+    lead_time_days: int
+
+
+def item_location_key(item_id: str, location_id: str) -> str:
+    """The master-data key of an item-location (see ``ItemLocationUpserted.master_key``)."""
+    return f"ITEMLOC#{item_id}#{location_id}"
+
+
+def supplier_key(supplier_id: str) -> str:
+    """The master-data key of a supplier (see ``SupplierUpserted.master_key``)."""
+    return f"SUPPLIER#{supplier_id}"
+
+
+def relative_change_percent(current: float, proposed: float) -> float:
+    """Change of a governed parameter relative to its current value; from zero, any increase counts as 100 %
+    per unit."""
+    if current == proposed:
+        return 0.0
+    return abs(proposed - current) / max(abs(current), 1.0) * 100.0

@@ -1,0 +1,51 @@
+"""What the HTTP handlers share: problem responses and the signed-request check."""
+
+from __future__ import annotations
+
+import time
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from .observability import logger
+from .problems import PROBLEM_CONTENT_TYPE, NotFound, ProblemError, Unauthorized
+from .secrets import webhook_secrets
+from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from .webhooks import header
+
+
+def problem_response(exc: ProblemError) -> Response:
+    return Response(status_code=exc.status, content_type=PROBLEM_CONTENT_TYPE, body=exc.to_json())
+
+
+def resolver() -> APIGatewayRestResolver:
+    """A REST resolver whose every error, including unknown routes, is a problem+json body."""
+    app = APIGatewayRestResolver()
+
+    @app.exception_handler(ProblemError)
+    def _problem(exc: ProblemError) -> Response:
+        logger.info("request rejected", extra={"status": exc.status, "detail": exc.detail, "errors": exc.errors})
+        return problem_response(exc)
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        return problem_response(NotFound(f"no route for {app.current_event.http_method} {app.current_event.path}"))
+
+    return app
+
+
+def raw_body(app: APIGatewayRestResolver) -> bytes:
+    """The body's bytes as the client sent them (signatures are over bytes; they need not be UTF-8)."""
+    event = app.current_event
+    if event.is_base64_encoded:
+        import base64
+
+        return base64.b64decode(event.body or "")
+    return (event.body or "").encode("utf-8")
+
+
+def require_signature(app: APIGatewayRestResolver, body: bytes, source: str) -> None:
+    headers = app.current_event.headers
+    try:
+        verify(webhook_secrets(source), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
+    except SignatureError as exc:
+        raise Unauthorized(str(exc)) from exc
