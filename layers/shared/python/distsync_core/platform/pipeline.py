@@ -77,6 +77,11 @@ Handle = Callable[[Delivery], None]
 # Called once per batch, before its records run, with the data of every record that parsed: a consumer reads
 # what the whole batch needs here (a store's ``prefetch``), so its records do not read one by one.
 Prefetch = Callable[[list[ContractModel]], None]
+# Called once per batch, after its records ran, with the deliveries that succeeded (in batch order), for a
+# consumer whose work is one batched call at the end (the order router's SendMessageBatch). Returns the
+# deliveries to retry, each with the reason: they are reported (retry or dead-letter hop, metric) like any
+# record that failed.
+AtBatchEnd = Callable[[list[Delivery]], list[tuple[Delivery, str]]]
 
 
 class _Quarantined(Exception):
@@ -118,6 +123,7 @@ class Consumer:
     # Its events are published at once, not at the end of the batch.
     fifo: bool = False
     prefetch: Prefetch | None = None
+    at_batch_end: AtBatchEnd | None = None
 
     def __post_init__(self) -> None:
         self._once: Callable[..., Any] | None = None
@@ -157,18 +163,27 @@ class Consumer:
         batch = unit_of_work.Batch(os.environ.get("EVENT_BUS_NAME"), defer_events=not self.fifo)
 
         messages = [SqsMessage.of(r) for r in event.get("Records") or []]
+        succeeded: list[Delivery] = []
 
         def handle(message: SqsMessage) -> None:
-            self._handle_record(message, parsed.get(message.message_id), quarantine, once, max_receives, batch)
+            delivery = self._handle_record(message, parsed.get(message.message_id), quarantine, once, max_receives,
+                                           batch)
+            if delivery is not None:
+                succeeded.append(delivery)
 
-        def unpublished() -> list[str]:
+        def at_end() -> list[str]:
             failed = batch.flush()
             self._report_unpublished(messages, failed, max_receives)
-            return [f.message_id for f in failed]
+            retry = [f.message_id for f in failed]
+            if self.at_batch_end is not None:
+                for delivery, why in self.at_batch_end([d for d in succeeded if d.message_id not in retry]):
+                    self._report_failure(why, delivery.receive_count, max_receives, delivery.envelope, delivery.data)
+                    retry.append(delivery.message_id)
+            return retry
 
         with unit_of_work.running(batch):
             parsed = self._parse_all(messages)
-            return run_batch(messages, handle, fifo=self.fifo, after=unpublished)
+            return run_batch(messages, handle, fifo=self.fifo, after=at_end)
 
     def _parse_all(self, messages: list[SqsMessage]) -> dict[str, Parsed | _Quarantined]:
         """Every record parsed once, up front, so ``prefetch`` can read for the whole batch."""
@@ -225,7 +240,8 @@ class Consumer:
         once: Callable[..., Any] | None,
         max_receives: int,
         batch: unit_of_work.Batch,
-    ) -> None:
+    ) -> Delivery | None:
+        """Runs one record; returns its delivery when it succeeded (None: quarantined), raises to retry it."""
         receive_count = record.receive_count
         envelope: Envelope | None = None
         data: ContractModel | None = None
@@ -249,6 +265,7 @@ class Consumer:
             _report_recovery(record)
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
+            return delivery
         except _Quarantined as exc:
             batch.discard(record.message_id)
             self._quarantine(record, envelope, data, exc.reason, exc.errors, quarantine)
@@ -261,6 +278,7 @@ class Consumer:
             raise
         finally:
             logger.set_correlation_id(None)
+        return None
 
     def _quarantine(
         self,
