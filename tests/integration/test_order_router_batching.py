@@ -87,3 +87,28 @@ def test_a_batch_of_two_updates_for_each_of_five_orders_takes_two_calls(aws, ord
     assert route(*updates) == {"batchItemFailures": []}
 
     assert calls == [[f"SO-{k}" for k in range(5)]] * 2  # every first update, then every second one
+
+
+def test_a_refused_update_is_reported_like_any_failed_record(aws, orders, monkeypatch, capsys):  # noqa: F811
+    """A retried or dead-lettered router record emits RecordsRetried / RecordsDeadLettered and its hop, as every
+    other consumer's failures do (the router used to patch its failures into the response unreported)."""
+    import json
+
+    sqs = client("sqs")
+    monkeypatch.setattr(sqs, "send_message_batch", lambda **kwargs: {"Failed": [
+        {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "try again"}
+        for e in kwargs["Entries"] if e["MessageGroupId"] == "SO-R"]})
+    ok, refused = order_update("SO-OK", 1), order_update("SO-R", 1)
+    capsys.readouterr()
+    assert route(ok, refused) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    # its last receive (maxReceiveCount 3): next to an update that goes through, so the batch is not all failed
+    assert route(order_update("SO-OK2", 1), refused, receive_count=3) == {
+        "batchItemFailures": [{"itemIdentifier": "m-1"}]
+    }
+
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    counted = [name for m in emitted for name in ("RecordsRetried", "RecordsDeadLettered") if name in m]
+    assert counted == ["RecordsRetried", "RecordsDeadLettered"]
+    hops = [(h["outcome"], h["detail"]) for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "SO-R-1"]
+    assert sorted(o for o, _ in hops) == ["dead_lettered", "retrying"]
+    assert all("orders queue refused update 1 of SO-R: try again (receive" in d for _, d in hops)

@@ -102,8 +102,7 @@ def test_a_discarded_record_publishes_nothing_and_a_refused_chunk_fails_its_reco
     batch = Batch("bus")
     with running(batch):
         for mid, item in [("m-1", "SKU-1"), ("m-2", "SKU-2"), ("m-3", "SKU-3")]:
-            batch.current = mid
-            batch.emit([envelope(item)])
+            batch.emit(mid, [envelope(item)])
         batch.discard("m-2")  # it failed after publishing
         assert batch.flush() == []
     assert sent == [["SKU-1", "SKU-3"]]
@@ -111,8 +110,7 @@ def test_a_discarded_record_publishes_nothing_and_a_refused_chunk_fails_its_reco
     batch = Batch("bus")
     with running(batch):
         for i in range(12):  # two PutEvents calls: 10 + 2
-            batch.current = f"m-{i}"
-            batch.emit([envelope("SKU-BAD" if i == 11 else f"SKU-{i}")])
+            batch.emit(f"m-{i}", [envelope("SKU-BAD" if i == 11 else f"SKU-{i}")])
         failed = batch.flush()
     assert [len(chunk) for chunk in sent[1:]] == [10, 2]
     assert {f.message_id for f in failed} == {"m-10", "m-11"}  # the whole refused chunk, nothing else

@@ -13,8 +13,10 @@ Every transformer hands its per-event logic to :func:`consume`, which gives it, 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,7 +63,7 @@ class Delivery:
     def publish(self, envelopes: list[Envelope]) -> None:
         """Publish with the batch's other events at its end (see :mod:`distsync_core.platform.unit_of_work`)."""
         if self.batch is not None:
-            self.batch.emit(envelopes)
+            self.batch.emit(self.message_id, envelopes)
         else:
             EventPublisher(env("EVENT_BUS_NAME")).publish(envelopes)
 
@@ -75,6 +77,11 @@ Handle = Callable[[Delivery], None]
 # Called once per batch, before its records run, with the data of every record that parsed: a consumer reads
 # what the whole batch needs here (a store's ``prefetch``), so its records do not read one by one.
 Prefetch = Callable[[list[ContractModel]], None]
+# Called once per batch, after its records ran, with the deliveries that succeeded (in batch order), for a
+# consumer whose work is one batched call at the end (the order router's SendMessageBatch). Returns the
+# deliveries to retry, each with the reason: they are reported (retry or dead-letter hop, metric) like any
+# record that failed.
+AtBatchEnd = Callable[[list[Delivery]], list[tuple[Delivery, str]]]
 
 
 class _Quarantined(Exception):
@@ -116,28 +123,31 @@ class Consumer:
     # Its events are published at once, not at the end of the batch.
     fifo: bool = False
     prefetch: Prefetch | None = None
+    at_batch_end: AtBatchEnd | None = None
 
     def __post_init__(self) -> None:
         self._once: Callable[..., Any] | None = None
+        self._store: Any = None  # idempotency.ConsumerIdempotencyStore, with the first idempotent record
 
-    # Lazily built: the idempotency store needs the table name from the environment.
+    # Lazily built (on the first record, not at import): the store needs the table name from the environment.
     def _idempotent_handle(self) -> Callable[..., Any]:
         if self._once is None:
             from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-            store = _batch_completion_store(env("IDEMPOTENCY_TABLE_NAME"))
+            from .idempotency import ConsumerIdempotencyStore
+
+            self._store = ConsumerIdempotencyStore(env("IDEMPOTENCY_TABLE_NAME"))
             config = IdempotencyConfig(event_key_jmespath="[consumer, eventId]", expires_after_seconds=7 * 24 * 3600)
 
-            @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
-            def once(key: dict[str, str], delivery: Delivery) -> dict[str, Any]:
-                self._ran = True
+            @idempotent_function(data_keyword_argument="key", config=config, persistence_store=self._store)
+            def once(key: dict[str, str], delivery: Delivery, run: str) -> dict[str, Any]:
                 book = ledger.current()
                 mark = book.mark() if book else 0
                 self.handle(delivery)
                 # Saved with the idempotency completion mark, which the ledger writes before the hops (25
                 # items per call): if this invocation dies between the two, the redelivery (skipped as
-                # already processed) writes the hops then.
-                return {"handled": key["eventId"], "hops": book.since(mark) if book else []}
+                # already processed) writes the hops then. ``run`` tells this run's result from a stored one.
+                return {"handled": key["eventId"], "run": run, "hops": book.since(mark) if book else []}
 
             self._once = once
             self._config = config
@@ -153,18 +163,27 @@ class Consumer:
         batch = unit_of_work.Batch(os.environ.get("EVENT_BUS_NAME"), defer_events=not self.fifo)
 
         messages = [SqsMessage.of(r) for r in event.get("Records") or []]
+        succeeded: list[Delivery] = []
 
         def handle(message: SqsMessage) -> None:
-            self._handle_record(message, parsed.get(message.message_id), quarantine, once, max_receives, batch)
+            delivery = self._handle_record(message, parsed.get(message.message_id), quarantine, once, max_receives,
+                                           batch)
+            if delivery is not None:
+                succeeded.append(delivery)
 
-        def unpublished() -> list[str]:
+        def at_end() -> list[str]:
             failed = batch.flush()
             self._report_unpublished(messages, failed, max_receives)
-            return [f.message_id for f in failed]
+            retry = [f.message_id for f in failed]
+            if self.at_batch_end is not None:
+                for delivery, why in self.at_batch_end([d for d in succeeded if d.message_id not in retry]):
+                    self._report_failure(why, delivery.receive_count, max_receives, delivery.envelope, delivery.data)
+                    retry.append(delivery.message_id)
+            return retry
 
         with unit_of_work.running(batch):
             parsed = self._parse_all(messages)
-            return run_batch(messages, handle, fifo=self.fifo, after=unpublished)
+            return run_batch(messages, handle, fifo=self.fifo, after=at_end)
 
     def _parse_all(self, messages: list[SqsMessage]) -> dict[str, Parsed | _Quarantined]:
         """Every record parsed once, up front, so ``prefetch`` can read for the whole batch."""
@@ -200,14 +219,17 @@ class Consumer:
             ledger.hop(envelope.metadata.correlation_id, self.name, outcome, reason,
                        event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
 
-    def _run(self, delivery: Delivery, once: Callable[..., Any] | None) -> None:
+    def _run(self, delivery: Delivery, once: Callable[..., Any] | None, batch: unit_of_work.Batch) -> None:
         if once is None:
             self.handle(delivery)
             return
-        self._ran = False
-        result = once(key={"consumer": self.name, "eventId": delivery.envelope.metadata.event_id}, delivery=delivery)
+        run = uuid.uuid4().hex
+        # The completion mark waits for the end of the batch, after the record's events (unit_of_work).
+        with self._store.completing_into(functools.partial(batch.complete, delivery.message_id)):
+            result = once(key={"consumer": self.name, "eventId": delivery.envelope.metadata.event_id},
+                          delivery=delivery, run=run)
         book = ledger.current()
-        if not self._ran and book is not None:  # already processed: make sure its hops exist
+        if result.get("run") != run and book is not None:  # processed before: make sure its hops exist
             book.restore(result.get("hops", []))
 
     def _handle_record(
@@ -218,13 +240,13 @@ class Consumer:
         once: Callable[..., Any] | None,
         max_receives: int,
         batch: unit_of_work.Batch,
-    ) -> None:
+    ) -> Delivery | None:
+        """Runs one record; returns its delivery when it succeeded (None: quarantined), raises to retry it."""
         receive_count = record.receive_count
         envelope: Envelope | None = None
         data: ContractModel | None = None
         book = ledger.current()
         start = book.mark() if book else 0
-        batch.current = record.message_id
         try:
             if isinstance(parsed, _Quarantined):
                 raise parsed
@@ -237,12 +259,13 @@ class Consumer:
             delivery = Delivery(envelope, data, receive_count, self.name, record.body, record.message_id, batch)
             if replay_name:
                 delivery.record("replayed", f"re-sent by replay {replay_name}; idempotency skips what was applied")
-            self._run(delivery, once)
+            self._run(delivery, once, batch)
             if book is not None:
                 batch.ran(record.message_id, (start, book.mark()))
             _report_recovery(record)
             logger.info(f"{self.name} handled {envelope.metadata.event_type}",
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
+            return delivery
         except _Quarantined as exc:
             batch.discard(record.message_id)
             self._quarantine(record, envelope, data, exc.reason, exc.errors, quarantine)
@@ -254,8 +277,8 @@ class Consumer:
             self._report_failure(f"{exc.__class__.__name__}: {exc}", receive_count, max_receives, envelope, data)
             raise
         finally:
-            batch.current = None
             logger.set_correlation_id(None)
+        return None
 
     def _quarantine(
         self,
@@ -285,31 +308,6 @@ class Consumer:
         if meta:
             ledger.hop(meta.correlation_id, self.name, "quarantined", reason, quarantineId=qid, event_id=meta.event_id,
                        business_key=_business_key(envelope, data))
-
-
-def _batch_completion_store(table_name: str) -> Any:
-    """Powertools' DynamoDB idempotency store, except that the completion mark of a record run in a batch
-    is left to the end of the batch (written with its hops, after its events: :mod:`distsync_core.platform.unit_of_work`)."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    class BatchCompletionStore(DynamoDBPersistenceLayer):
-        def _update_record(self, data_record: Any) -> None:
-            batch = unit_of_work.current()
-            if batch is None or batch.current is None:
-                super()._update_record(data_record)
-                return
-            key = self._get_key(data_record.idempotency_key)
-            item = {
-                **key,
-                self.expiry_attr: {"N": str(data_record.expiry_timestamp)},
-                self.status_attr: {"S": data_record.status},
-                self.data_attr: {"S": data_record.response_data},
-            }
-            if self.payload_validation_enabled:
-                item[self.validation_key_attr] = {"S": data_record.payload_hash}
-            batch.complete(self.table_name, item, key)
-
-    return BatchCompletionStore(table_name=table_name)
 
 
 def _report_recovery(record: SqsMessage) -> None:

@@ -58,32 +58,27 @@ class Failed:
 
 
 class Batch:
-    """One SQS batch of one consumer invocation; ``current`` is the message id of the record running."""
+    """One SQS batch of one consumer invocation; its records are named by their SQS message ids."""
 
     def __init__(self, bus_name: str | None = None, *, defer_events: bool = True):
         self.bus_name = bus_name
         self.defer_events = defer_events
-        self.current: str | None = None  # the message id of the record running now
         self._records: dict[str, _Record] = {}
         self._reads: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     # ----------------------------------------------------------------------------------------- records
-    def _record(self) -> _Record:
-        if self.current is None:
-            raise RuntimeError("no record of the batch is running")
-        return self._records.setdefault(self.current, _Record())
-
-    def emit(self, envelopes: Iterable[Envelope]) -> None:
-        """Publish at the end of the batch with the other records' events (at once for a FIFO consumer)."""
+    def emit(self, message_id: str, envelopes: Iterable[Envelope]) -> None:
+        """The record's events: published at the end of the batch with the other records' events (at once
+        for a FIFO consumer)."""
         envelopes = list(envelopes)
         if not self.defer_events:
             EventPublisher(self._bus()).publish(envelopes)
             return
-        self._record().events.extend(envelopes)
+        self._records.setdefault(message_id, _Record()).events.extend(envelopes)
 
-    def complete(self, table_name: str, item: dict[str, Any], key: dict[str, Any]) -> None:
-        """The running record's idempotency completion mark: written at the end, once its events are out."""
-        record = self._record()
+    def complete(self, message_id: str, table_name: str, item: dict[str, Any], key: dict[str, Any]) -> None:
+        """The record's idempotency completion mark: written at the end, once its events are out."""
+        record = self._records.setdefault(message_id, _Record())
         record.table_name, record.completion, record.claim_key = table_name, item, key
 
     def ran(self, message_id: str, hops: tuple[int, int]) -> None:
