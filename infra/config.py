@@ -53,7 +53,7 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "shipmentExceptionTimeoutSeconds": 172800,
     "fileArchiveTransitionDays": 90,
     "fileRejectedExpiryDays": 365,
-    # partner id (the folder under inbound/) -> profile; see distsync_core/file_intake.py partner_profiles
+    # partner id (the folder under inbound/) -> profile; see distsync_core/files/intake.py partner_profiles
     "filePartners": DEFAULT_FILE_PARTNERS,
     "cycleTolerancePercent": 2,
     "cycleChunkSize": 500,
@@ -136,7 +136,7 @@ class DistsyncConfig:
     # financial reconciliation (issue 6, infra/domains/finance.py)
     reconciliation_schedule: str
     reconciliation_time_zone: str
-    # observability (distsync_core/observability.py): POWERTOOLS_TRACE_DISABLED=false on every function
+    # observability (distsync_core/platform/observability.py): POWERTOOLS_TRACE_DISABLED=false on every function
     xray_sdk_subsegments: bool
 
     @property

@@ -31,13 +31,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-# The webhook handler's limit (distsync_core.ingest.MAX_BODY_BYTES) and the edge rule's threshold: 64 KB of
+# The webhook handler's limit (distsync_core.platform.webhooks.MAX_BODY_BYTES) and the edge rule's threshold: 64 KB of
 # margin, so the handler (exact, with a problem body naming the limit) owns the boundary.
 MAX_BODY_BYTES = 256 * 1024
 BODY_SIZE_MARGIN_BYTES = 64 * 1024
 BODY_BLOCK_BYTES = MAX_BODY_BYTES + BODY_SIZE_MARGIN_BYTES
 
-SIGNATURE_HEADER = "x-distsync-signature"  # distsync_core.signing.SIGNATURE_HEADER, lower-cased for WAF
+SIGNATURE_HEADER = "x-distsync-signature"  # distsync_core.platform.signing.SIGNATURE_HEADER, lower-cased for WAF
 
 # Managed rule groups: (rule name, vendor, group, rules set to Count instead of their own action)
 MANAGED_RULE_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -2,7 +2,7 @@
 an error report and the original kept. Plain logic over three small ports (objects, registry, publisher),
 so it runs the same on AWS, on moto and in unit tests.
 
-Keys (see infra/constructs/file_landing.py): the partner writes ``inbound/<partner>/<name>``; distsync
+Keys (see infra/platform/file_landing.py): the partner writes ``inbound/<partner>/<name>``; distsync
 writes the acknowledgment to ``outbound/<partner>/<name>.<997|contrl>``, an error report (whenever anything
 was rejected) to ``rejected/<partner>/<name>.errors.json``, and moves the original to
 ``archive/<partner>/<date>/<name>`` (something was accepted) or ``rejected/<partner>/<name>`` (nothing was).

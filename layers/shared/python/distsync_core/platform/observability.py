@@ -1,6 +1,6 @@
 """One Logger and Metrics per process, shared by the handlers and the layer code; X-Ray SDK tracing on demand.
 
-Lambda's active tracing (``Tracing.ACTIVE``, infra/constructs/distsync_function.py) records every invocation's
+Lambda's active tracing (``Tracing.ACTIVE``, infra/platform/distsync_function.py) records every invocation's
 segment (initialization, duration, errors, service map) without any SDK in the process. The X-Ray SDK behind
 Powertools ``Tracer`` adds per-call subsegments but costs ~0.3-0.5 s of import at every cold start, so it is
 opt-in: :func:`instrument` wraps a handler with it only when ``POWERTOOLS_TRACE_DISABLED`` is explicitly
