@@ -487,3 +487,13 @@ def test_two_interchanges_in_one_file_are_refused_by_name():
     assert parsed.status == "rejected"
     assert parsed.errors[0].reason == "a second interchange (one interchange per file) after the IEA trailer"
     assert (parsed.errors[0].segment_id, parsed.errors[0].line) == ("ISA", 31)
+
+
+def test_an_855_whose_ack_quantity_is_not_a_number_is_rejected_not_a_crash():
+    """ACK02 "3x" is no decimal: the transaction goes into the error report with the reason (it used to add
+    None to the line's total and raise, which sent the file into retries and the DLQ)."""
+    text = (THIRD / "node-x12_855.edi").read_text().replace("ACK*IA*3*UN", "ACK*IA*3x*UN", 1)
+    parsed = parse_file(text.encode(), BOOK_SUPPLIER, file_name="bad-ack.edi")
+    assert parsed.events == [] and parsed.status == "rejected"
+    [tx] = parsed.transactions
+    assert [(e.code, e.reason) for e in tx.errors] == [(Code.INVALID_NUMBER, "ACK02 '3x' is not a number (R)")]

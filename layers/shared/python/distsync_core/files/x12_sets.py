@@ -256,7 +256,10 @@ def _confirmed_quantity(ctx: SetContext, po1: Segment, acks: list[Segment]) -> t
     for ack in acks:
         if ack.el(1) in _REJECTED_ACKS:
             continue
-        total += _decimal(ack, 2) if ack.el(2) else (_decimal(po1, 2) or Decimal(0))
+        quantity = _decimal(ack, 2) if ack.el(2) else (_decimal(po1, 2) or Decimal(0))
+        if quantity is None:  # not a number: no confirmed quantity (the contract check rejects the line)
+            return None, ctx.ref(ack, 2)
+        total += quantity
     return total, ctx.ref(acks[0], 2)
 
 
