@@ -418,7 +418,7 @@ PostingType = Literal["goods_receipt", "goods_issue", "invoice"]
 # The distsync domain a posting belongs to (goods receipts: inventory or supplier POs; goods issues:
 # inventory, orders or shipments; invoices: orders (customers) or supplier).
 PostingDomain = Literal["inventory", "orders", "fulfillment", "supplier"]
-POSTING_DOMAINS: tuple[str, ...] = ("inventory", "orders", "fulfillment", "supplier")
+POSTING_DOMAINS: tuple[PostingDomain, ...] = ("inventory", "orders", "fulfillment", "supplier")
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
 # Money is an integer number of the currency's minor units (cents for EUR/USD, yen for JPY): exact in JSON
 # (every integer below 2**53 is exact even for parsers that read numbers as doubles), in DynamoDB and in sums,
@@ -635,7 +635,8 @@ def new_envelope(
 ) -> Envelope:
     """A new event; ``caused_by`` (the event that led to it) gives its correlation, causation and origin."""
     now = utcnow()
-    if caused_by is None and correlation_id is None:
+    correlation = caused_by.correlation_id if caused_by else correlation_id
+    if correlation is None:
         raise ValueError("an event needs a correlation id or the event that caused it")
     return Envelope(
         metadata=Metadata(
@@ -645,7 +646,7 @@ def new_envelope(
             source=source,
             occurred_at=occurred_at or now,
             received_at=now,
-            correlation_id=caused_by.correlation_id if caused_by else correlation_id,
+            correlation_id=correlation,
             causation_id=caused_by.event_id if caused_by else None,
             origin_received_at=caused_by.origin if caused_by else None,
             idempotency_key=idempotency_key,

@@ -99,6 +99,7 @@ def parse_csv(raw: bytes, parsed: ParsedFile) -> None:
         parsed.add(FileError(Code.INVALID_HEADER, problem, line=header_line))
         _reject_all(parsed, kind or "csv", rows, f"the header is invalid: {problem}")
         return
+    assert kind is not None  # a header without a problem names its kind
     _, event_type = _KINDS[kind]
     contract = latest_version(event_type)
     if parsed.partner.source not in contract.producers:
@@ -315,7 +316,7 @@ def _forecasts(parsed: ParsedFile, rows: list[_Row]) -> None:
         group = groups.setdefault(key, _Forecast())
         if not errors:
             errors = _fits(parsed, row, group, bucket, forecast_id)
-        if errors:
+        if errors or bucket is None:  # (no bucket comes with its errors)
             _line_error(parsed, "forecast", row.line, *errors)
             continue
         group.rows.append(row)
@@ -342,7 +343,7 @@ def _bucket(row: _Row) -> tuple[tuple[date, float] | None, list[FileError]]:
             )
         )
     quantity = _number(row, "quantity", errors)
-    if errors:
+    if errors or week is None:  # (no week comes with its error)
         return None, errors
     try:
         ForecastBucket.model_validate({"weekStart": week, "quantity": quantity})

@@ -53,7 +53,7 @@ def tokenize(text: str) -> tuple[ServiceChars | None, list[Segment], list[FileEr
                     )
                 ],
             )
-        comp, elem, dec, rel, rep, term = text[start + 3 : start + 9]
+        comp, elem, dec, rel, rep, term = tuple(text[start + 3 : start + 9])
         chars = ServiceChars(comp, elem, dec, rel, rep, term, una=True)
         service = [comp, elem, term] + ([rel] if rel != " " else [])
         if len(set(service)) != len(service):
@@ -92,7 +92,7 @@ def _segments(text: str, start: int, ch: ServiceChars) -> tuple[list[Segment], l
             seg_start = m.start() + lead
             run = run[lead:] if run is not None else None
         if delim is None:
-            elements[-1][-1] += escaped if escaped is not None else run
+            elements[-1][-1] += (escaped if escaped is not None else run) or ""
         elif delim == ch.component:
             elements[-1].append("")
         elif delim == ch.element:
@@ -166,7 +166,9 @@ class Spec:
 
 
 def _c(component: int, de: str, fmt: str, required: bool = False) -> Spec:
-    kind, size = re.match(r"([an]+)\.*(\d+)", fmt).groups()
+    match = re.match(r"([an]+)\.*(\d+)", fmt)
+    assert match is not None, f"bad format {fmt!r} in the spec table"
+    kind, size = match.groups()
     return Spec(component, de, kind, int(size), required)
 
 

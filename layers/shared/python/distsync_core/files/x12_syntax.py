@@ -304,8 +304,9 @@ class SetContext:
     def ref(self, seg: Segment, n: int | None = None, component: int | None = None) -> Ref:
         spec = SPECS.get(seg.tag, ())
         element_ref = None
-        if n and n <= len(spec) and spec[n - 1] is not None:
-            element_ref = spec[n - 1].ref
+        element = spec[n - 1] if n and n <= len(spec) else None
+        if element is not None:
+            element_ref = element.ref
         return Ref(
             line=seg.line,
             segment_position=seg.position,

@@ -17,19 +17,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from ..contracts import (
     POSTING_DOMAINS,
     DomainReconciliation,
+    PostingDomain,
+    PostingType,
     ReconciliationCompleted,
     ReconciliationMismatch,
     ReconciliationTotal,
 )
 
-# (domain, posting type, currency)
-GroupKey = tuple[str, str, str]
+GroupKey = tuple[PostingDomain, PostingType, str]  # (domain, posting type, currency)
+MismatchKind = Literal["missing_in_distsync", "missing_in_erp", "count_difference", "amount_difference"]
 
 # ISO 4217 currencies whose minor unit is not the cent (exponent 2): for display only.
 _EXPONENTS = {
@@ -52,7 +54,8 @@ def totals_of(postings: Iterable[Mapping[str, Any]]) -> dict[GroupKey, Total]:
     """Sum postings (``domain``, ``postingType``, ``currency``, ``amountMinor``) per group."""
     totals: dict[GroupKey, Total] = {}
     for p in postings:
-        key = (str(p["domain"]), str(p["postingType"]), str(p["currency"]))
+        # the contract's literals; the models built from these keys validate them again
+        key = (cast(PostingDomain, str(p["domain"])), cast(PostingType, str(p["postingType"])), str(p["currency"]))
         amount = p["amountMinor"]
         if int(amount) != amount:  # a DynamoDB Decimal must hold a whole number of minor units
             raise ValueError(f"posting {p.get('postingId')}: amountMinor {amount} is not a whole number")
@@ -64,6 +67,7 @@ def _mismatch(key: GroupKey, erp: Total, recorded: Total) -> ReconciliationMisma
     if erp == recorded:
         return None
     domain, posting_type, currency = key
+    kind: MismatchKind
     if recorded.count == 0 and erp.count > 0:
         kind = "missing_in_distsync"
         message = f"the ERP has {erp.count} posting(s), distsync recorded none"
@@ -100,7 +104,7 @@ def reconcile(
     posting_date: date,
     erp: Mapping[GroupKey, Total],
     recorded: Mapping[GroupKey, Total],
-    domains: Sequence[str] = POSTING_DOMAINS,
+    domains: Sequence[PostingDomain] = POSTING_DOMAINS,
 ) -> ReconciliationCompleted:
     """Compare per group; every domain is reported (one without postings on either side is balanced)."""
     unknown = {key[0] for key in (*erp, *recorded)} - set(domains)

@@ -43,6 +43,7 @@ class PartnerClient:
         import urllib3  # lazy: urllib3 ships with botocore in the Lambda runtime
 
         self.base_url = base_url.rstrip("/")
+        self.max_attempts = max(1, max_attempts)
         self._retry = urllib3.Retry(
             total=max(0, max_attempts - 1),
             status_forcelist=RETRYABLE_STATUSES,
@@ -83,12 +84,12 @@ class PartnerClient:
         text = resp.data.decode("utf-8", "replace")
         if resp.status in RETRYABLE_STATUSES:
             raise self.unavailable(
-                f"{self.name} answered HTTP {resp.status} after {self._retry.total + 1} attempts: {text[:200]}"
+                f"{self.name} answered HTTP {resp.status} after {self.max_attempts} attempts: {text[:200]}"
             )
         if resp.status >= 400:
             raise self.rejected(resp.status, text[:500], self.name)
-        body = json.loads(text) if text else {}
-        return PartnerResult(resp.status, body, replayed=resp.headers.get("Idempotent-Replayed") == "true")
+        answer = json.loads(text) if text else {}
+        return PartnerResult(resp.status, answer, replayed=resp.headers.get("Idempotent-Replayed") == "true")
 
 
 def segment(value: str) -> str:

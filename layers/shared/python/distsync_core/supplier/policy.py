@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..contracts import (
     CONTRACTS,
@@ -35,7 +35,7 @@ class LeadTimeChange:
         return self.change_percent > self.threshold_percent
 
     @property
-    def severity(self) -> str:
+    def severity(self) -> Literal["warning", "critical"]:
         """Twice the threshold or more is critical."""
         return "critical" if self.change_percent >= 2 * self.threshold_percent else "warning"
 
