@@ -28,8 +28,9 @@ node_modules/.installed: package.json package-lock.json
 run: install
 	$(BIN)/distsync local up --port $(PORT)
 
-## test: the whole suite (unit, integration on moto, CDK assertions + cdk-nag + cfn-lint, end to end)
-test: install
+## test: lint (ruff, import rules, types), then the whole suite (unit, integration on moto, CDK assertions +
+## cdk-nag + cfn-lint, end to end)
+test: lint
 	$(PY) -m pytest
 
 test-fast: install
@@ -41,6 +42,7 @@ synth: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 schemas: install
 	$(PY) -m distsync.schemas schemas
