@@ -7,7 +7,9 @@ stack (default http://127.0.0.1:8080) instead of the deployed ``--stack`` with y
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +37,11 @@ console = Console()
 
 LocalOpt = Annotated[
     str | None,
-    typer.Option("--local", help=f"URL of a local stack (e.g. {LOCAL_DEFAULT_URL}); default: the deployed stack"),
+    typer.Option(
+        "--local",
+        help=f"a local stack: --local URL, or --local alone for $DISTSYNC_LOCAL_URL, else {LOCAL_DEFAULT_URL}; "
+        "without it: the deployed stack",
+    ),
 ]
 StackOpt = Annotated[str, typer.Option("--stack", help="Deployed stack name")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
@@ -84,7 +90,6 @@ def local_up(
                        concurrency=concurrency)
     with console.status("synthesizing (cdk synth) and deploying into moto..."):
         stack.start()
-    import os
 
     os.environ.update(LOCAL_CREDENTIALS)  # this process's own clients (demo, trace) talk to the local stack
     os.environ.update({"AWS_ENDPOINT_URL": stack.moto.endpoint, "AWS_DEFAULT_REGION": REGION})
@@ -704,8 +709,21 @@ def catalogue(
     console.print(f"wrote {out}")
 
 
+def with_local_default(args: list[str]) -> list[str]:
+    """``--local`` with no URL after it means the local stack at $DISTSYNC_LOCAL_URL, else LOCAL_DEFAULT_URL
+    (click options take a value or none, not an optional one)."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--local" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, os.environ.get("DISTSYNC_LOCAL_URL") or LOCAL_DEFAULT_URL)
+            break
+    return out
+
+
 def main() -> None:
-    app()
+    app(args=with_local_default(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,10 @@ class Target:
 def connect(local: str | None, stack_name: str) -> Target:
     """Resolve the target and point this process's AWS clients at it."""
     if local:
-        info = send(local.rstrip("/") + "/_local/info", timeout=10)
+        try:
+            info = send(local.rstrip("/") + "/_local/info", timeout=10)
+        except OSError as exc:  # refused, unreachable, timed out (urllib's URLError is an OSError)
+            raise OpsError(f"no local stack answers at {local} ({exc}); start one with `make run`") from exc
         if info.status != 200:
             raise OpsError(f"no local stack answers at {local} (HTTP {info.status})")
         data: dict[str, Any] = info.body

@@ -45,6 +45,8 @@ def test_signed_event_is_published_with_its_envelope_and_traced(aws, webhook):
     ("body", "headers", "sign", "status", "needle"),
     [
         (recommendation(), {"X-Distsync-Signature": "sha256=" + "0" * 64}, True, 401, "does not match"),
+        # a non-ASCII signature made hmac.compare_digest raise TypeError: a 5xx (issue 12, finding 12)
+        (recommendation(), {"X-Distsync-Signature": "sha256=" + "é" * 64}, True, 401, "sha256=<hex>"),
         (recommendation(), None, False, 401, "missing X-Distsync-Timestamp"),
         (b"{not json", None, True, 400, "not valid JSON"),
         (recommendation(recommendedSafetyStock="lots"), None, True, 400, "ReplenishmentRecommended-v1"),

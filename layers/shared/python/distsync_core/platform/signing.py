@@ -47,7 +47,7 @@ def verify(
     skew = abs(now - int(timestamp))
     if skew > window_seconds:
         raise SignatureError(f"timestamp outside the {window_seconds} s window (skew {int(skew)} s)")
-    if not signature.startswith(_PREFIX):
+    if not signature.startswith(_PREFIX) or not signature.isascii():  # compare_digest raises on non-ASCII str
         raise SignatureError(f"{SIGNATURE_HEADER} must look like sha256=<hex>")
     if not any(hmac.compare_digest(sign(s, timestamp, body), signature) for s in secrets if s):
         raise SignatureError("signature does not match")
