@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 RETRYABLE_STATUSES = (408, 429, 500, 502, 503, 504)
+# The longest Retry-After a client sleeps for inside an invocation; a partner asking for more gets the
+# message back to the queue (its visibility timeout is the wait) instead of a sleep past the function's
+# timeout (urllib3 honours Retry-After up to 6 hours).
+RETRY_AFTER_CAP_SECONDS = 10.0
 
 
 class PartnerUnavailable(RuntimeError):
     """A partner system could not take the call now; retrying later may succeed."""
+
+
+class RetryLater(PartnerUnavailable):
+    """The partner asked to be called again later than this invocation can wait (Retry-After)."""
 
 
 class PartnerRejected(RuntimeError):
@@ -44,7 +53,7 @@ class PartnerClient:
 
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max(1, max_attempts)
-        self._retry = urllib3.Retry(
+        self._retry = _capped_retry()(
             total=max(0, max_attempts - 1),
             status_forcelist=RETRYABLE_STATUSES,
             allowed_methods=frozenset({"PUT", "POST", "GET"}),
@@ -77,6 +86,8 @@ class PartnerClient:
         body = None if payload is None else json.dumps(payload).encode()
         try:
             resp = self._http.request(method, url, body=body, headers=headers)
+        except RetryLater as exc:
+            raise RetryLater(f"{self.name} answered {exc}") from None
         except urllib3.exceptions.HTTPError as exc:  # connection errors and timeouts after the retries
             raise self.unavailable(
                 f"{self.name} unreachable after retries: {exc.__class__.__name__}: {exc}"
@@ -90,6 +101,25 @@ class PartnerClient:
             raise self.rejected(resp.status, text[:500], self.name)
         answer = json.loads(text) if text else {}
         return PartnerResult(resp.status, answer, replayed=resp.headers.get("Idempotent-Replayed") == "true")
+
+
+@cache
+def _capped_retry() -> type:
+    """urllib3's Retry, with Retry-After honoured up to RETRY_AFTER_CAP_SECONDS (built on first use: urllib3
+    is imported lazily, for cold start)."""
+    import urllib3
+
+    class CappedRetry(urllib3.Retry):
+        def get_retry_after(self, response: Any) -> float | None:
+            seconds = super().get_retry_after(response)
+            if seconds is not None and seconds > RETRY_AFTER_CAP_SECONDS:
+                raise RetryLater(
+                    f"HTTP {response.status} with Retry-After {seconds:g} s, more than the "
+                    f"{RETRY_AFTER_CAP_SECONDS:g} s an invocation waits: the message goes back to the queue"
+                )
+            return seconds
+
+    return CappedRetry
 
 
 def segment(value: str) -> str:
