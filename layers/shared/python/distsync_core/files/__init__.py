@@ -133,18 +133,26 @@ def parse_file(raw: bytes, partner: PartnerProfile, *, file_name: str | None = N
             )
         )
         return parsed
-    if fmt is FileFormat.X12:
-        from .x12 import parse_x12
+    try:
+        if fmt is FileFormat.X12:
+            from .x12 import parse_x12
 
-        parse_x12(raw.decode("latin-1"), parsed)
-    elif fmt is FileFormat.EDIFACT:
-        from .edifact import parse_edifact
+            parse_x12(raw.decode("latin-1"), parsed)
+        elif fmt is FileFormat.EDIFACT:
+            from .edifact import parse_edifact
 
-        parse_edifact(raw, parsed)
-    else:
-        from .csv_files import parse_csv
+            parse_edifact(raw, parsed)
+        else:
+            from .csv_files import parse_csv
 
-        parse_csv(raw, parsed)
+            parse_csv(raw, parsed)
+    except Exception as exc:  # whatever the bytes, a file ends accepted or rejected: never a retry loop
+        # Nothing of a file half read is kept: its events would be a part of it.
+        unreadable = ParsedFile(format=fmt, partner=partner, checksum=parsed.checksum)
+        unreadable.add(
+            FileError(Code.UNREADABLE, f"the file{where} could not be read: {exc.__class__.__name__}: {exc}"[:500])
+        )
+        return unreadable
     return parsed
 
 

@@ -27,7 +27,7 @@ from datetime import date
 from ..contracts import ForecastBucket, latest_version
 from .events import Ref, as_float, build_event
 from .model import Code, FileError, ParsedFile, Transaction
-from .values import parse_decimal
+from .values import MAX_DIGITS, parse_decimal
 
 _ALIASES = {
     "item": "itemid",
@@ -293,7 +293,7 @@ def _number(row: _Row, name: str, errors: list[FileError]):
 
 def _whole(row: _Row, name: str, errors: list[FileError]):
     text = row.values[name]
-    if not re.fullmatch(r"[+-]?\d+", text):
+    if len(text) > MAX_DIGITS + 1 or not re.fullmatch(r"[+-]?\d+", text, re.ASCII):
         errors.append(
             row.ref(name).error(
                 Code.INVALID_NUMBER, f"{row.columns[name]} {text!r} is not a whole number", value=text

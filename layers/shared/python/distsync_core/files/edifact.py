@@ -40,6 +40,7 @@ from .model import (
     Transaction,
     propagate_envelope_errors,
 )
+from .values import is_digits
 
 _ENVELOPE = frozenset({"UNH", "UNT", "UNG", "UNE", "UNZ", "UNB"})
 
@@ -205,7 +206,7 @@ class _Walker:
                 "the interchange mixes functional groups and messages outside groups",
             )
         count, what = (groups, "functional groups") if groups else (messages, "messages")
-        if not unz.el(1).isdigit() or int(unz.el(1)) != count:
+        if not is_digits(unz.el(1)) or int(unz.el(1)) != count:
             self._interchange_error(
                 unz,
                 Code.INTERCHANGE_COUNT_MISMATCH,
@@ -260,7 +261,7 @@ class _Walker:
     def _une(self, une: Segment, ung: Segment, group: Group) -> None:
         report = self._group_reporter(group)
         count = len(group.transaction_indexes)
-        if not une.el(1).isdigit() or int(une.el(1)) != count:
+        if not is_digits(une.el(1)) or int(une.el(1)) != count:
             report(
                 une,
                 Code.GROUP_COUNT_MISMATCH,
@@ -328,7 +329,7 @@ class _Walker:
             )
             return
         unt, count = ctx.segments[-1], len(ctx.segments)
-        if not unt.el(1).isdigit() or int(unt.el(1)) != count:
+        if not is_digits(unt.el(1)) or int(unt.el(1)) != count:
             ctx.error(
                 unt,
                 1,

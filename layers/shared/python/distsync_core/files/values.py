@@ -6,8 +6,17 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_INTEGER = re.compile(r"^[+-]?\d+$")
+# ASCII digits only: \d and str.isdigit() also take other scripts' digits ('٣') and '²', which int() reads or
+# refuses; and bounded, since int() refuses more than 4,300 digits and no field of ours needs 19.
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+_INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)
+MAX_DIGITS = 18
+MAX_NUMBER_LENGTH = 40  # a decimal's characters: sign, digits, decimal mark
+
+
+def is_digits(text: str, max_digits: int = MAX_DIGITS) -> bool:
+    """Only ASCII digits, 1 to ``max_digits`` of them: what ``int()`` may then read."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
 
 # X12 DTM04 time codes: fixed offsets for standard/daylight codes, zones for the "T" (local) ones.
 _X12_FIXED = {
@@ -37,7 +46,7 @@ def parse_decimal(text: str, decimal_mark: str = ".") -> Decimal | None:
         if "." in text:
             return None
         text = text.replace(decimal_mark, ".")
-    if not _DECIMAL.match(text):
+    if len(text) > MAX_NUMBER_LENGTH or not _DECIMAL.match(text):
         return None
     try:
         return Decimal(text)
@@ -52,7 +61,7 @@ def is_integer(text: str) -> bool:
 def parse_date(text: str) -> date | None:
     """CCYYMMDD, or YYMMDD (as in the ISA segment and older versions: 00-49 -> 20xx)."""
     text = text.strip()
-    if not text.isdigit() or len(text) not in (6, 8):
+    if not is_digits(text) or len(text) not in (6, 8):
         return None
     if len(text) == 6:
         year = int(text[:2])
@@ -66,7 +75,7 @@ def parse_date(text: str) -> date | None:
 def parse_time(text: str) -> time | None:
     """HHMM, HHMMSS or HHMMSSd.. (decimal seconds are cut to microseconds)."""
     text = text.strip()
-    if not text.isdigit() or len(text) < 4 or len(text) == 5 or len(text) > 8:
+    if not is_digits(text) or len(text) < 4 or len(text) == 5 or len(text) > 8:
         return None
     hours, minutes = int(text[:2]), int(text[2:4])
     seconds = int(text[4:6]) if len(text) >= 6 else 0
@@ -120,7 +129,7 @@ def edifact_datetime(value: str, fmt: str, zone: tzinfo) -> datetime | None:
 def _with_offset(value: str, zone: tzinfo) -> datetime | None:
     base = edifact_datetime(value[:12], "203", zone)
     sign, hours, minutes = value[12], value[13:15], value[15:17]
-    if base is None or sign not in "+-" or not (hours + minutes).isdigit():
+    if base is None or sign not in "+-" or not is_digits(hours + minutes):
         return None
     offset = timedelta(hours=int(hours), minutes=int(minutes)) * (1 if sign == "+" else -1)
     return base.replace(tzinfo=timezone(offset))

@@ -25,7 +25,7 @@ from .model import (
     Transaction,
     propagate_envelope_errors,
 )
-from .values import parse_date, parse_time
+from .values import is_digits, parse_date, parse_time
 from .x12_sets import KNOWN_SEGMENTS, OTHER_SETS, SETS
 from .x12_syntax import ISA_WIDTHS, Delimiters, Segment, SetContext, check_elements, tokenize
 
@@ -149,7 +149,7 @@ class _Walker:
     def _iea(self, iea: Segment, isa: Segment, groups: int) -> None:
         for error in check_elements(iea, lambda n, spec: self._ref(iea, n), self.delimiters.component):
             self._interchange_error_obj(error)
-        if iea.el(1).strip().isdigit() and int(iea.el(1)) != groups:
+        if is_digits(iea.el(1).strip()) and int(iea.el(1)) != groups:
             self._interchange_error(
                 iea,
                 Code.INTERCHANGE_COUNT_MISMATCH,
@@ -214,7 +214,7 @@ class _Walker:
     def _ge(self, ge: Segment, gs: Segment, group: Group) -> None:
         report = self._group_reporter(group)
         count = len(group.transaction_indexes)
-        if ge.el(1).strip().isdigit() and int(ge.el(1)) != count:
+        if is_digits(ge.el(1).strip()) and int(ge.el(1)) != count:
             report(
                 ge,
                 Code.GROUP_COUNT_MISMATCH,
@@ -277,7 +277,7 @@ class _Walker:
             return
         se = ctx.segments[-1]
         count = len(ctx.segments)
-        if se.el(1).strip().isdigit() and int(se.el(1)) != count:
+        if is_digits(se.el(1).strip()) and int(se.el(1)) != count:
             ctx.error(
                 se,
                 1,
@@ -384,7 +384,7 @@ def _isa_problems(isa: Segment) -> list[tuple[int, str]]:
         problems.append((9, f"ISA09 {isa.el(9)!r} is not a date (YYMMDD)"))
     if parse_time(isa.el(10)) is None:
         problems.append((10, f"ISA10 {isa.el(10)!r} is not a time (HHMM)"))
-    if not isa.el(13).isdigit():
+    if not is_digits(isa.el(13)):
         problems.append((13, f"ISA13 {isa.el(13)!r} is not a control number (9 digits)"))
     if isa.el(14) not in ("0", "1"):
         problems.append((14, f"ISA14 {isa.el(14)!r} is not 0 or 1"))

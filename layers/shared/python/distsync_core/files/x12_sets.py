@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from .events import Quantity, Ref, as_float, emit, pick_item, resolve_location, sum_quantities
 from .model import Code
-from .values import combine, parse_date, parse_decimal, parse_time, x12_zone
+from .values import combine, is_digits, parse_date, parse_decimal, parse_time, x12_zone
 from .x12_syntax import Segment, SetContext
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
@@ -225,7 +225,7 @@ def _confirmed_line(
     delivery, delivery_ref = _delivery_date(ctx, loop, acks, header_dtm)
     number = po1.el(1)
     data = {
-        "lineNumber": int(number) if number.isdigit() else seq,
+        "lineNumber": int(number) if is_digits(number) else seq,
         "itemId": item_id,
         "locationId": location_id,
         "confirmedQuantity": as_float(quantity),
