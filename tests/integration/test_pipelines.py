@@ -266,3 +266,25 @@ def test_a_quarantined_recommendation_is_released_when_its_master_data_arrives(a
     assert released["detail-type"] == "ReplenishmentRecommended"
     hops = [(h["stage"], h["outcome"]) for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-wait"]
     assert ("quarantine", "released") in hops
+
+
+def test_master_data_event_times_compare_as_instants_not_as_text(aws):
+    """12:00+01:00 is 11:00Z, so an 11:30Z record is the newer one (as text, "11:30" < "12:00" said older and
+    left it out; issue 12, finding 7)."""
+    from datetime import timedelta, timezone
+
+    from distsync_core.contracts import ItemUpserted
+
+    def item(description, at):
+        data = ItemUpserted(item_id="SKU-8", description=description, unit_of_measure="EA", status="active")
+        return new_envelope(CONTRACTS[("ItemUpserted", "1")], data, correlation_id=f"c-{description}",
+                            source="erp", occurred_at=at)
+
+    run("masterdata_transformer", bus_event(item("sent at 12:00+01:00",
+                                                 datetime(2026, 11, 27, 12, 0, tzinfo=timezone(timedelta(hours=1))))))
+    run("masterdata_transformer", bus_event(item("sent at 11:30Z", datetime(2026, 11, 27, 11, 30, tzinfo=UTC))))
+    run("masterdata_transformer", bus_event(item("sent at 11:15Z, late",
+                                                 datetime(2026, 11, 27, 11, 15, tzinfo=UTC))))
+    [record] = [i for i in aws.items("MASTERDATA_TABLE_NAME") if i["pk"] == "ITEM#SKU-8"]
+    assert record["description"] == "sent at 11:30Z"
+    assert record["occurredAt"] == "2026-11-27T11:30:00.000000+00:00"  # UTC, fixed width: text order = time order

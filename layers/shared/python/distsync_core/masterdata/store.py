@@ -10,7 +10,7 @@ from ..contracts import MasterDataModel, Metadata
 from ..platform import unit_of_work
 from ..platform.aws import table
 from ..platform.dynamo import conditional, from_item, to_item
-from ..platform.times import now_iso
+from ..platform.times import now_iso, utc_iso
 from .records import ItemLocationRecord, item_location_key
 
 
@@ -47,7 +47,7 @@ class MasterDataStore:
         item.update(
             entity=type(data).__name__.removesuffix("Upserted"),
             sourceEventId=meta.event_id,
-            occurredAt=meta.occurred_at.isoformat(),
+            occurredAt=utc_iso(meta.occurred_at),  # UTC, fixed width: text order is time order
             updatedAt=now_iso(),
         )
         absent = [f.alias or name for name, f in type(data).model_fields.items() if (f.alias or name) not in item]
