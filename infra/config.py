@@ -62,6 +62,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "reconciliationTimeZone": "UTC",
     # X-Ray SDK subsegments (Powertools Tracer) in the functions; Lambda's active tracing is on either way
     "xraySdkSubsegments": False,
+    # how far ahead of distsync's clock an event's business time may be (occurredAt, asOf, milestoneAt)
+    "maxFutureSkewMinutes": 15,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -138,6 +140,8 @@ class DistsyncConfig:
     reconciliation_time_zone: str
     # observability (distsync_core/platform/observability.py): POWERTOOLS_TRACE_DISABLED=false on every function
     xray_sdk_subsegments: bool
+    # contracts (distsync_core/contracts.py): MAX_FUTURE_SKEW_MINUTES on every function
+    max_future_skew_minutes: int
 
     @property
     def is_prod(self) -> bool:
@@ -182,6 +186,7 @@ class DistsyncConfig:
             reconciliation_schedule=str(get("reconciliationSchedule")),
             reconciliation_time_zone=str(get("reconciliationTimeZone")),
             xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),
+            max_future_skew_minutes=int(get("maxFutureSkewMinutes")),
         )
         config.validate()
         return config

@@ -85,6 +85,7 @@ class Platform:
             "POWERTOOLS_TRACE_DISABLED": "false" if config.xray_sdk_subsegments else "true",
             "STAGE": config.stage,
             "TRACE_TABLE_NAME": self.tables.trace.table_name,
+            "MAX_FUTURE_SKEW_MINUTES": str(config.max_future_skew_minutes),  # the contracts' time bound
         }
         self.partner_environment = {  # the ERP client's settings (with its base URL)
             "ERP_BASE_URL": config.erp_base_url,

@@ -83,6 +83,7 @@ PROD_CONTEXT: dict[str, str] = {
     "reconciliationSchedule": "cron(0 6 ? * MON-FRI *)",
     "reconciliationTimeZone": "Europe/Berlin",
     "xraySdkSubsegments": "true",
+    "maxFutureSkewMinutes": "30",
 }
 
 

@@ -52,6 +52,9 @@ def test_signed_event_is_published_with_its_envelope_and_traced(aws, webhook):
         (recommendation(recommendedSafetyStock="lots"), None, True, 400, "ReplenishmentRecommended-v1"),
         (recommendation(), {"Content-Type": "text/csv"}, True, 415, "application/json"),
         (b"{" + b" " * 300_000 + b"}", None, True, 413, "limit"),
+        # an event time past distsync's clock overflowed or froze records downstream (issue 12, finding 8)
+        (recommendation().replace(b"2026-11-27T08:00:00+00:00", b"9999-12-31T23:00:00-05:00"), None, True, 400,
+         "occurredAt"),
     ],
 )
 def test_rejections_say_why_and_publish_nothing(aws, webhook, body, headers, sign, status, needle):

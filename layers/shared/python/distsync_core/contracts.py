@@ -7,14 +7,15 @@ produce it and the pydantic model of its ``data``. Unknown types or versions are
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 # Identifiers travel into ERP URLs and DynamoDB keys: keep them to a safe, bounded alphabet.
@@ -23,6 +24,9 @@ Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 Quantity = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
 ChangePercent = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
 Days = Annotated[int, Field(ge=0, le=730, strict=True)]
+# Change counters (record versions, order sequences): a huge one would freeze its record (nothing newer could
+# follow), and DynamoDB numbers take 38 digits.
+MAX_COUNTER = 10**15
 
 # Namespace for ids derived from other ids, so a redelivered message derives the same ids again.
 _DERIVED_ID_NAMESPACE = uuid.UUID("6f1c2f0e-3b1a-4d7e-9a53-1d0c7f5b9e21")
@@ -35,6 +39,37 @@ def derive_id(*parts: str) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Times of business events: not before 2000, and not ahead of distsync's clock by more than the stack's
+# maxFutureSkewMinutes (a balance "as of 9999-12-31" would win over every later one and freeze ATP).
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_DUE_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # due dates may lie ahead, not past this
+DEFAULT_MAX_FUTURE_SKEW_MINUTES = 15.0
+
+
+def max_future_skew_minutes() -> float:
+    """Context ``maxFutureSkewMinutes``, which the stack gives every function as MAX_FUTURE_SKEW_MINUTES."""
+    return float(os.environ.get("MAX_FUTURE_SKEW_MINUTES") or DEFAULT_MAX_FUTURE_SKEW_MINUTES)
+
+
+def _business_time(value: datetime) -> datetime:
+    if value < EARLIEST_TIME:
+        raise ValueError(f"is before {EARLIEST_TIME:%Y-%m-%d}")
+    minutes = max_future_skew_minutes()
+    if value > utcnow() + timedelta(minutes=minutes):
+        raise ValueError(f"is more than {minutes:g} minutes ahead of distsync's clock (maxFutureSkewMinutes)")
+    return value
+
+
+def _due_time(value: datetime) -> datetime:
+    if not EARLIEST_TIME <= value < LATEST_DUE_TIME:
+        raise ValueError(f"is not between {EARLIEST_TIME:%Y-%m-%d} and {LATEST_DUE_TIME:%Y-%m-%d}")
+    return value
+
+
+BusinessTime = Annotated[AwareDatetime, AfterValidator(_business_time)]
+DueTime = Annotated[AwareDatetime, AfterValidator(_due_time)]
 
 
 class ContractModel(BaseModel):
@@ -56,7 +91,7 @@ class Metadata(ContractModel):
     event_type: str
     event_version: str
     source: str = Field(description="Producing system, e.g. erp, planning, or a distsync component")
-    occurred_at: AwareDatetime = Field(description="When it happened in the producing system")
+    occurred_at: BusinessTime = Field(description="When it happened in the producing system")
     received_at: AwareDatetime = Field(description="When distsync accepted or produced it")
     correlation_id: str = Field(description="Id shared by every event of one business transaction")
     causation_id: str | None = Field(default=None, description="Event id of the event that caused this one")
@@ -80,7 +115,9 @@ class Envelope(ContractModel):
 # ---------------------------------------------------------------------------------------------------
 UnitOfMeasure = Annotated[str, Field(pattern=r"^[A-Z]{1,8}$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-RecordVersion = Annotated[int, Field(ge=1, strict=True, description="The ERP's change counter of the record")]
+RecordVersion = Annotated[
+    int, Field(ge=1, le=MAX_COUNTER, strict=True, description="The ERP's change counter of the record")
+]
 
 
 class MasterDataModel(ContractModel):
@@ -243,10 +280,10 @@ class InventoryBalanceChanged(ContractModel):
     on_hand: Quantity
     allocated: Quantity
     in_transit: Quantity
-    in_transit_due_at: AwareDatetime | None = Field(
+    in_transit_due_at: DueTime | None = Field(
         default=None, description="When the in-transit quantity is due; without it, it is not promised"
     )
-    as_of: AwareDatetime = Field(description="When the balance was true in the source system")
+    as_of: BusinessTime = Field(description="When the balance was true in the source system")
     source_system: Literal["erp", "wms"]
 
 
@@ -278,9 +315,9 @@ class InventoryAvailabilityUpdated(ContractModel):
     on_hand: Quantity
     allocated: Quantity
     in_transit: Quantity
-    in_transit_due_at: AwareDatetime | None = None
+    in_transit_due_at: DueTime | None = None
     available_to_promise: float
-    as_of: AwareDatetime
+    as_of: BusinessTime
     source_system: Literal["erp", "wms"]
     lot_count: int = Field(default=0, ge=0)
 
@@ -301,7 +338,7 @@ class OrderStatusChanged(ContractModel):
 
     order_id: Identifier
     customer_id: Identifier
-    sequence: Annotated[int, Field(ge=1, strict=True)]
+    sequence: Annotated[int, Field(ge=1, le=MAX_COUNTER, strict=True)]
     status: Literal["created", "confirmed", "allocated", "picking", "shipped", "delivered", "cancelled", "on_hold"]
     lines: list[OrderLine] = Field(min_length=1, max_length=500)
 
@@ -326,7 +363,7 @@ class ShipmentMilestone(ContractModel):
     milestone: Literal["picked", "packed", "shipped", "delivered", "exception"]
     carrier: Name
     tracking_number: Identifier | None = None
-    milestone_at: AwareDatetime
+    milestone_at: BusinessTime
     exception: ShipmentExceptionDetail | None = None
 
     @model_validator(mode="after")

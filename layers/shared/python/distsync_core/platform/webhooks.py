@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..contracts import CONTRACTS, ContractModel, Envelope, contract_for, new_envelope
+from ..contracts import CONTRACTS, BusinessTime, ContractModel, Envelope, contract_for, new_envelope
 from .problems import (
     BadRequest,
     ContractViolation,
@@ -38,7 +38,7 @@ class WebhookBody(BaseModel):
 
     eventType: str = Field(min_length=1, max_length=64)
     eventVersion: str = Field(min_length=1, max_length=8)
-    occurredAt: AwareDatetime
+    occurredAt: BusinessTime
     data: dict
 
 
