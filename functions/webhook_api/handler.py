@@ -17,7 +17,12 @@ from distsync_core.platform.api import raw_body, resolver
 from distsync_core.platform.config import env
 from distsync_core.platform.events import EventPublisher, PublishError
 from distsync_core.platform.observability import instrument, logger, metrics
-from distsync_core.platform.problems import ServiceUnavailable, Unauthorized, UnprocessableIdempotencyKey
+from distsync_core.platform.problems import (
+    RequestInProgress,
+    ServiceUnavailable,
+    Unauthorized,
+    UnprocessableIdempotencyKey,
+)
 from distsync_core.platform.secrets import webhook_secrets
 from distsync_core.platform.seen_signatures import SeenSignatures
 from distsync_core.platform.signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -25,6 +30,7 @@ from distsync_core.platform.webhooks import AcceptedWebhook, accept, header
 
 app = resolver()
 _publish_once: Any = None
+RETRY_AFTER_SECONDS = 1  # a publish takes milliseconds; its claim lasts at most this function's timeout
 
 
 @app.get("/health")
@@ -77,7 +83,10 @@ def _deduplicated_publish() -> Any:
             IdempotencyConfig,
             idempotent_function,
         )
-        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
 
         config = IdempotencyConfig(
             event_key_jmespath="[source, idempotencyKey]",
@@ -97,6 +106,10 @@ def _deduplicated_publish() -> Any:
             except IdempotencyValidationError as exc:
                 raise UnprocessableIdempotencyKey(
                     "this Idempotency-Key was already used for a different body; use a new key"
+                ) from exc
+            except IdempotencyAlreadyInProgressError as exc:  # a retry while the first is still running
+                raise RequestInProgress(
+                    "a request with this Idempotency-Key is still being processed; retry after it", RETRY_AFTER_SECONDS
                 ) from exc
 
         _publish_once = guarded

@@ -113,3 +113,26 @@ def test_per_source_secrets_with_rotation(aws, webhook, monkeypatch):
     assert post_signed("default-key", offset=3) == 401  # planning has its own keys
     assert post_signed("default-key", source="erp", offset=4) == 202  # erp falls back to the default list
     assert post_signed("planning-new", source="erp", offset=5) == 401
+
+
+
+def test_a_retry_while_the_first_is_in_progress_gets_409_with_retry_after(aws):
+    """The same Idempotency-Key while the first request still holds its claim: 409 and Retry-After, not a 5xx
+    (issue 12, finding 14); once the first is done, a retry gets the first answer."""
+    module = load_handler("webhook_api")
+    handle = lambda event: module.lambda_handler(event, FakeLambdaContext("webhook"))  # noqa: E731
+    first_publish, during = module._publish, []
+
+    def publish_while_a_retry_arrives(accepted):
+        if not during:  # the partner's client timed out and retries while this request is still running
+            during.append(post(handle, recommendation(), {"Idempotency-Key": "key-9"}))
+        return first_publish(accepted)
+
+    module._publish = publish_while_a_retry_arrives
+    first = post(handle, recommendation(), {"Idempotency-Key": "key-9"})
+    [(status, problem, response)] = during
+    assert status == 409 and problem["type"].endswith("#request-in-progress")
+    headers = response.get("headers") or {k: v[0] for k, v in response["multiValueHeaders"].items()}
+    assert headers["Retry-After"] == "1" and headers["Content-Type"] == "application/problem+json"
+    assert first[0] == 202 and post(handle, recommendation(), {"Idempotency-Key": "key-9"})[1] == first[1]
+    assert len(aws.probe(wait=0.5)) == 1

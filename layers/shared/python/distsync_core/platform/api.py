@@ -14,7 +14,8 @@ from .webhooks import header
 
 
 def problem_response(exc: ProblemError) -> Response:
-    return Response(status_code=exc.status, content_type=PROBLEM_CONTENT_TYPE, body=exc.to_json())
+    return Response(status_code=exc.status, content_type=PROBLEM_CONTENT_TYPE, body=exc.to_json(),
+                    headers=exc.headers or None)
 
 
 def resolver() -> APIGatewayRestResolver:

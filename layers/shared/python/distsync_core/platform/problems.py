@@ -19,6 +19,7 @@ class ProblemError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.extra = extra
+        self.headers: dict[str, str] = {}  # HTTP headers of the answer besides the body (e.g. Retry-After)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -54,6 +55,14 @@ class NotFound(ProblemError):
 
 class Conflict(ProblemError):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class RequestInProgress(Conflict):
+    slug, title = "request-in-progress", "The same request is still being processed"
+
+    def __init__(self, detail: str, retry_after_seconds: int):
+        super().__init__(detail)
+        self.headers["Retry-After"] = str(retry_after_seconds)
 
 
 class PayloadTooLarge(ProblemError):
