@@ -75,7 +75,7 @@ def document() -> dict[str, Any]:
                     "202": {"description": "Accepted and published", "content": {"application/json": {"schema": {
                         "type": "object", "required": ["eventId", "correlationId"],
                         "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
-                    **{code: _PROBLEM for code in ("400", "401", "413", "415", "422", "503")},
+                    **{code: _PROBLEM for code in ("400", "401", "409", "413", "415", "422", "503")},
                 },
             }
         }
