@@ -23,6 +23,12 @@ _SIGNED = [
      "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>',
      "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}},
 ]
+# A decision signs its request target too, so it is bound to its record, and each signature is used once.
+_SIGNED_DECISION = [
+    _SIGNED[0],
+    {**_SIGNED[1], "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.POST <path>.<raw body>")>, '
+                                  "e.g. <path> /v1/approvals/apr-1; a signature is accepted once"},
+]
 _OPTIONAL = [
     {"name": "X-Correlation-Id", "in": "header", "required": False,
      "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"}},
@@ -94,7 +100,8 @@ def document() -> dict[str, Any]:
                     "operationId": "decideApproval",
                     "summary": "A planner's decision on a pending replenishment approval",
                     "parameters": [{"name": "approvalId", "in": "path", "required": True,
-                                    "schema": {"type": "string", "minLength": 1, "maxLength": 128}}, *_SIGNED],
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
+                                   *_SIGNED_DECISION],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
                         "type": "object", "additionalProperties": False, "required": ["decision"],
                         "properties": {"decision": {"type": "string", "enum": ["approve", "reject"]},

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.signing import request_target, signed_headers
 
 
 @dataclass
@@ -50,9 +50,12 @@ class SignedClient:
         return self._signed[body]
 
     def post(self, path: str, payload: Any, *, extra_headers: dict[str, str] | None = None,
-             raw: bytes | None = None, now: float | None = None) -> HttpResult:
+             raw: bytes | None = None, now: float | None = None, bound_to_path: bool = False) -> HttpResult:
+        """``bound_to_path``: sign ``"<timestamp>.POST <path>.<body>"`` (approval and exception decisions)."""
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json", **signed_headers(self.secret, body, now or self._fresh_timestamp(body))}
+        signed = request_target("POST", path, body) if bound_to_path else body
+        headers = {"Content-Type": "application/json",
+                   **signed_headers(self.secret, signed, now or self._fresh_timestamp(signed))}
         headers.update(extra_headers or {})
         return send(self.base_url + path, "POST", body, headers)
 
@@ -74,7 +77,7 @@ class SignedClient:
 
     def get(self, path: str, *, now: float | None = None) -> HttpResult:
         """A signed GET: the signature covers ``"<timestamp>.GET <path>"`` (there is no body)."""
-        target = f"GET {path}".encode()
+        target = request_target("GET", path)
         return send(self.base_url + path, "GET", None, signed_headers(self.secret, target, now or time.time()))
 
     def atp(self, item_id: str, location_id: str) -> HttpResult:
@@ -83,11 +86,11 @@ class SignedClient:
     def resolve_exception(self, case_id: str, resolution: str, comment: str = "",
                           resolved_by: str = "operator") -> HttpResult:
         return self.post(f"/v1/shipment-exceptions/{case_id}/resolution",
-                         {"resolution": resolution, "comment": comment, "resolvedBy": resolved_by})
+                         {"resolution": resolution, "comment": comment, "resolvedBy": resolved_by}, bound_to_path=True)
 
     def decide(self, approval_id: str, decision: str, comment: str = "", decided_by: str = "planner") -> HttpResult:
         return self.post(f"/v1/approvals/{approval_id}",
-                         {"decision": decision, "comment": comment, "decidedBy": decided_by})
+                         {"decision": decision, "comment": comment, "decidedBy": decided_by}, bound_to_path=True)
 
 
 class ErpClientSim(SignedClient):

@@ -1,6 +1,7 @@
 """Approval API: ``POST /v1/approvals/{approvalId}`` with ``{"decision": "approve"|"reject", "comment"}``.
 
-Signed like the webhooks. The first decision wins (409 afterwards); it resumes the waiting state machine
+Signed like the webhooks, over ``"<timestamp>.POST <path>.<raw body>"`` (a decision is bound to its approval),
+and a signature is used once. The first decision wins (409 afterwards); it resumes the waiting state machine
 through its task token, and the workflow's outcome task records and applies it.
 """
 
@@ -16,6 +17,8 @@ from distsync_core.platform.api import raw_body, require_signature, resolver
 from distsync_core.platform.config import env
 from distsync_core.platform.observability import instrument, logger
 from distsync_core.platform.problems import BadRequest, pydantic_errors
+from distsync_core.platform.seen_signatures import SeenSignatures
+from distsync_core.platform.signing import request_target
 from distsync_core.platform.waiting_tasks import resume_waiting_task
 from distsync_core.platform.webhooks import parse_json_object, require_json
 
@@ -26,7 +29,8 @@ app = resolver()
 def decide(approval_id: str) -> Response:
     body = raw_body(app)
     require_json(app.current_event.headers)
-    require_signature(app, body, source="approvals")
+    require_signature(app, request_target("POST", f"/v1/approvals/{approval_id}", body), source="approvals",
+                      seen=SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
     try:
         request = DecisionRequest.model_validate(parse_json_object(body))
     except ValidationError as exc:

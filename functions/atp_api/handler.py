@@ -18,19 +18,15 @@ from distsync_core.platform.api import require_signature, resolver
 from distsync_core.platform.config import env, env_float
 from distsync_core.platform.observability import instrument
 from distsync_core.platform.problems import BadRequest, NotFound
+from distsync_core.platform.signing import request_target
 
 app = resolver()
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
-def signed_target(method: str, path: str) -> bytes:
-    """What a body-less request signs (clients sign the same bytes)."""
-    return f"{method} {path}".encode()
-
-
 @app.get("/v1/atp/<item_id>/<location_id>")
 def get_atp(item_id: str, location_id: str) -> dict:
-    require_signature(app, signed_target("GET", f"/v1/atp/{item_id}/{location_id}"), source="atp")
+    require_signature(app, request_target("GET", f"/v1/atp/{item_id}/{location_id}"), source="atp")
     for name, value in (("itemId", item_id), ("locationId", location_id)):
         if not _ID.match(value):
             raise BadRequest(f"{name} must be 1-64 characters of A-Z a-z 0-9 . _ - (starting with a letter or digit)")

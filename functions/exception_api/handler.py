@@ -1,7 +1,8 @@
 """Shipment exception API: ``POST /v1/shipment-exceptions/{caseId}/resolution`` with
 ``{"resolution": "reshipped"|..., "comment", "resolvedBy"}``.
 
-Signed like the webhooks. The first resolution wins (409 afterwards); it resumes the waiting workflow, whose
+Signed like the webhooks, over ``"<timestamp>.POST <path>.<raw body>"`` (a resolution is bound to its case),
+and a signature is used once. The first resolution wins (409 afterwards); it resumes the waiting workflow, whose
 close task records it and tells the customer channels.
 """
 
@@ -17,6 +18,8 @@ from distsync_core.platform.api import raw_body, require_signature, resolver
 from distsync_core.platform.config import env
 from distsync_core.platform.observability import instrument
 from distsync_core.platform.problems import BadRequest, pydantic_errors
+from distsync_core.platform.seen_signatures import SeenSignatures
+from distsync_core.platform.signing import request_target
 from distsync_core.platform.waiting_tasks import resume_waiting_task
 from distsync_core.platform.webhooks import parse_json_object, require_json
 
@@ -27,7 +30,8 @@ app = resolver()
 def resolve(case_id: str) -> Response:
     body = raw_body(app)
     require_json(app.current_event.headers)
-    require_signature(app, body, source="exceptions")
+    require_signature(app, request_target("POST", f"/v1/shipment-exceptions/{case_id}/resolution", body),
+                      source="exceptions", seen=SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
     try:
         request = ResolutionRequest.model_validate(parse_json_object(body))
     except ValidationError as exc:

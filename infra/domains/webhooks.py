@@ -15,10 +15,9 @@ def build(platform: Platform) -> None:
         API_TIMEOUT,
         "Verifies signed ERP/planning webhooks and publishes them to the bus",
         EVENT_BUS_NAME=platform.bus.event_bus_name,
-        IDEMPOTENCY_TABLE_NAME=platform.tables.idempotency.table_name,
     )
     platform.bus.grant_put_events_to(intake)
-    platform.tables.idempotency.grant_read_write_data(intake)
+    platform.replay_guard(intake)  # and the Idempotency-Key answers
     platform.api.add_route("health", "GET", intake, no_authorizer_reason=HEALTH_REASON)
     platform.signed_api("v1/webhooks/{source}", "POST", intake)
     platform.dashboard(

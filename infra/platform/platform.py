@@ -207,6 +207,11 @@ class Platform:
         self.webhook_secret.grant_read(function)
         self.api.add_route(path, http_method, function)
 
+    def replay_guard(self, function: lambda_.Function) -> None:
+        """The signatures ``function`` accepted, kept in the idempotency table so none is accepted twice."""
+        function.add_environment("IDEMPOTENCY_TABLE_NAME", self.tables.idempotency.table_name)
+        self.tables.idempotency.grant_read_write_data(function)
+
     # ------------------------------------------------------------------ registries
 
     def dashboard(self, domain: Domain) -> None:

@@ -113,6 +113,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:approvals": TABLE_READ_WRITE,
+        "table:idempotency": TABLE_READ_WRITE,  # the signatures it accepted (a decision is used once)
         "approval-state-machine": TASK_RESPONSE,
         "webhook-secret": SECRET_READ,
     },
@@ -229,6 +230,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:exception_cases": TABLE_READ_WRITE,  # read the case, claim the decision
+        "table:idempotency": TABLE_READ_WRITE,  # the signatures it accepted (a resolution is used once)
         "exception-state-machine": TASK_RESPONSE,
         "webhook-secret": SECRET_READ,
     },

@@ -20,7 +20,7 @@ WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dyna
 # contract: table access per function ("r", "w" or "rw")
 TABLE_ACCESS = {
     "webhook_api": {"idempotency": "rw", "trace": "w"},
-    "approval_api": {"approvals": "rw", "trace": "w"},
+    "approval_api": {"approvals": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
     "masterdata_transformer": {"masterdata": "rw", "quarantine": "rw", "idempotency": "rw", "trace": "w"},
     "planning_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     "erp_updater": {"masterdata": "rw", "idempotency": "rw", "trace": "w"},
@@ -36,7 +36,7 @@ TABLE_ACCESS = {
     "order_transformer": {"orders": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     "shipment_transformer": {"quarantine": "w", "idempotency": "rw", "trace": "w"},
     "shipment_exception_task": {"exception_cases": "w", "trace": "w"},
-    "exception_api": {"exception_cases": "rw", "trace": "w"},
+    "exception_api": {"exception_cases": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
     "supplier_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     "forecast_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     "cycle_starter": {"trace": "w"},

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from distsync_core.platform.aws import reset_clients
-from distsync_core.platform.signing import signed_headers
+from distsync_core.platform.signing import request_target, signed_headers
 from tests.conftest import fresh_timestamp
 
 SECRET = "integration-secret"
@@ -87,10 +87,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 
 def api_event(method: str, path: str, resource: str, params: dict[str, str], body: bytes | None,
-              headers: dict[str, str] | None = None, sign: bool = True) -> dict[str, Any]:
+              headers: dict[str, str] | None = None, sign: bool = True,
+              bound_to_path: bool = False) -> dict[str, Any]:
+    """``bound_to_path``: the signature covers ``"<method> <path>.<body>"`` (the decision APIs)."""
     hdrs = {"Content-Type": "application/json"}
     if sign and body is not None:  # a fresh timestamp per request: distsync refuses a replayed signature
-        hdrs.update(signed_headers(SECRET, body, fresh_timestamp(body)))
+        signed = request_target(method, path, body) if bound_to_path else body
+        hdrs.update(signed_headers(SECRET, signed, fresh_timestamp(signed)))
     hdrs.update(headers or {})
     return {
         "resource": resource, "path": path, "httpMethod": method, "headers": hdrs,

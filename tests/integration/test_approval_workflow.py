@@ -80,7 +80,8 @@ def test_approved_change_is_published_with_the_approval(aws, workflow):
     api = load_handler("approval_api")
     body = json.dumps({"decision": "approve", "comment": "ok", "decidedBy": "planner-1"}).encode()
     response = api.lambda_handler(api_event("POST", f"/v1/approvals/{approval_id}", "/v1/approvals/{approvalId}",
-                                            {"approvalId": approval_id}, body), FakeLambdaContext("approval_api"))
+                                            {"approvalId": approval_id}, body, bound_to_path=True),
+                                  FakeLambdaContext("approval_api"))
     assert response["statusCode"] == 200, response["body"]
     assert wait_for(lambda: finished(execution)) == "SUCCEEDED"
 
@@ -99,3 +100,37 @@ def test_no_decision_within_the_window_is_recorded_as_timed_out(aws, workflow):
     outcomes = [h["outcome"] for h in sorted(aws.items("TRACE_TABLE_NAME"), key=lambda h: h["at"])]
     assert outcomes == ["pending_approval", "rejected"]
     assert aws.probe(wait=0.3) == []
+
+
+@pytest.mark.parametrize(
+    ("handler", "path", "resource", "param", "body"),
+    [
+        ("approval_api", "/v1/approvals/{}", "/v1/approvals/{approvalId}", "approvalId",
+         {"decision": "approve", "comment": "", "decidedBy": "planner-1"}),
+        ("exception_api", "/v1/shipment-exceptions/{}/resolution", "/v1/shipment-exceptions/{caseId}/resolution",
+         "caseId", {"resolution": "reshipped", "comment": "", "resolvedBy": "ops-1"}),
+    ],
+    ids=["approval", "exception-resolution"],
+)
+def test_a_decision_is_bound_to_its_record_and_used_once(aws, monkeypatch, handler, path, resource, param, body):
+    """A request signed for record A, sent unchanged to B, decided both (the signature covered the body only),
+    and these routes had no replay check (issue 12, finding 2)."""
+    boto3.client("dynamodb").create_table(
+        TableName="exception-cases", KeySchema=[{"AttributeName": "caseId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "caseId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    monkeypatch.setenv("EXCEPTIONS_TABLE_NAME", "exception-cases")
+    api = load_handler(handler)
+    raw = json.dumps(body).encode()
+    signed_for_a = api_event("POST", path.format("rec-A"), resource, {param: "rec-A"}, raw, bound_to_path=True)
+
+    def call(event):
+        response = api.lambda_handler(event, FakeLambdaContext(handler))
+        return response["statusCode"], json.loads(response["body"])["detail"]
+
+    to_b = {**signed_for_a, "path": path.format("rec-B"), "pathParameters": {param: "rec-B"}}
+    status, detail = call(to_b)
+    assert (status, detail) == (401, "signature does not match")
+    status, detail = call(signed_for_a)  # its own record: the signature holds (no such record here: 404)
+    assert status == 404
+    status, detail = call(signed_for_a)  # the same signed request again
+    assert status == 401 and "already received" in detail

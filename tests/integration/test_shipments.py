@@ -125,7 +125,8 @@ def resolve(case_id: str, body: Any, *, sign: bool = True, raw: bytes | None = N
     payload = raw if raw is not None else json.dumps(body).encode()
     response = load_handler("exception_api").lambda_handler(
         api_event("POST", f"/v1/shipment-exceptions/{case_id}/resolution",
-                  "/v1/shipment-exceptions/{caseId}/resolution", {"caseId": case_id}, payload, sign=sign),
+                  "/v1/shipment-exceptions/{caseId}/resolution", {"caseId": case_id}, payload, sign=sign,
+                  bound_to_path=True),
         FakeLambdaContext("exception_api"))
     return response["statusCode"], json.loads(response["body"])
 

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from .observability import logger
 from .problems import PROBLEM_CONTENT_TYPE, NotFound, ProblemError, Unauthorized
 from .secrets import webhook_secrets
-from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from .seen_signatures import SeenSignatures
+from .signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from .webhooks import header
 
 
@@ -44,9 +45,16 @@ def raw_body(app: APIGatewayRestResolver) -> bytes:
     return (event.body or "").encode("utf-8")
 
 
-def require_signature(app: APIGatewayRestResolver, body: bytes, source: str) -> None:
+def require_signature(app: APIGatewayRestResolver, body: bytes, source: str, *,
+                      seen: SeenSignatures | None = None) -> None:
+    """``body``: what the client signed (the raw body, or a :func:`~.signing.request_target`). With ``seen``,
+    a signature already received is refused as a replay."""
     headers = app.current_event.headers
     try:
         verify(webhook_secrets(source), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
     except SignatureError as exc:
         raise Unauthorized(str(exc)) from exc
+    timestamp = int(header(headers, TIMESTAMP_HEADER) or 0)  # verified: digits
+    if seen is not None and not seen.first_use(header(headers, SIGNATURE_HEADER) or "", timestamp,
+                                               REPLAY_WINDOW_SECONDS):
+        raise Unauthorized("this signed request was already received: sign every request (retries too) anew")

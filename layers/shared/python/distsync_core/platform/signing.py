@@ -2,6 +2,10 @@
 
 Signature header: ``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``; timestamp header: unix
 seconds. Several secrets may be valid at once (rotation): any one of them verifies.
+
+Requests whose meaning depends on their path sign the request target too (:func:`request_target`): a GET
+``"<timestamp>.GET <path>"``, a decision ``"<timestamp>.POST <path>.<raw body>"``, so a decision signed for
+one approval cannot be sent to another.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ class SignatureError(Exception):
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return _PREFIX + mac.hexdigest()
+
+
+def request_target(method: str, path: str, body: bytes | None = None) -> bytes:
+    """What a request bound to its path signs in place of the bare body."""
+    target = f"{method} {path}".encode()
+    return target if body is None else target + b"." + body
 
 
 def signed_headers(secret: str, body: bytes, now: float) -> dict[str, str]:
