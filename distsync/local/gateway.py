@@ -112,6 +112,14 @@ class Gateway:
         self._httpd.server_close()
 
     def handle(self, req: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        host = (req.headers.get("Host") or "").lower()
+        if host not in (f"127.0.0.1:{self.port}", f"localhost:{self.port}"):
+            # DNS rebinding: a web page whose name now points at 127.0.0.1 would be same-origin with the
+            # console and could approve, redrive and read the ledger; only the loopback names are served.
+            return _json(421, {"type": "about:blank", "title": "Misdirected request", "status": 421,
+                               "detail": f"this local stack answers to 127.0.0.1:{self.port} and "
+                                         f"localhost:{self.port}, not {host or 'no Host header'}"},
+                         {"Content-Type": "application/problem+json"})
         split = urlsplit(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:

@@ -42,7 +42,13 @@ NOT_EMULATED = {
 
 class MotoServer:
     def __init__(self, port: int = 0):
+        # No CORS on the local AWS endpoint: moto allows every Origin by default, which would let any web page
+        # the developer opens call it. moto reads the setting once, when its server module is imported.
+        os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+        from moto.moto_server import werkzeug_app
         from moto.server import ThreadedMotoServer
+
+        werkzeug_app.DISABLE_GLOBAL_CORS = True  # (in case moto's server module was imported before)
 
         if port == 0:
             port = free_port()

@@ -23,6 +23,13 @@ class JsonRequest:
         return json.loads(self.body or b"null")
 
 
+WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
 class JsonServer:
     """Routes ``(method, regex) -> fn(request, **groups) -> (status, body, headers)``."""
 
@@ -70,6 +77,9 @@ class JsonServer:
 
     def dispatch(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
         path = request.path.split("?")[0]
+        if request.method in WITH_BODY and not _is_json(request.header("Content-Type")):
+            # a web page may send a cross-site text/plain POST without a preflight; never one of JSON
+            return 415, {"error": f"{request.method} {path} takes Content-Type application/json"}, {}
         for method, pattern, fn in self.routes:
             match = pattern.fullmatch(path)
             if match and method == request.method:
