@@ -60,8 +60,8 @@ class FakeObjects:
     def size(self, key: str) -> int | None:
         return len(self.store[key]) if key in self.store else None
 
-    def get(self, key: str) -> bytes:
-        return self.store[key]
+    def get(self, key: str, max_bytes: int) -> bytes:
+        return self.store[key][: max_bytes + 1]
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.store[key], self.types[key] = body, content_type
@@ -328,7 +328,7 @@ def test_a_file_above_the_limit_is_rejected_without_being_read() -> None:
         def size(self, key: str) -> int | None:
             return MAX_FILE_BYTES + 1 if key.startswith("inbound/") else super().size(key)
 
-        def get(self, key: str) -> bytes:
+        def get(self, key: str, max_bytes: int) -> bytes:
             raise AssertionError("a file above the limit is never read")
 
     rig.objects.__class__ = Huge
@@ -539,3 +539,42 @@ def test_every_unit_of_a_file_is_in_the_published_events_or_in_the_report(
     assert f"{len(reported)} in the error report" in file_hop["detail"] or (
         reparsed.format is FileFormat.CSV and "in the error report" in file_hop["detail"])
     assert file_hop["outcome"] == ("rejected" if not published else "delivered")
+
+
+# ------------------------------------------------------------------------------------------------ keys and sizes
+def test_a_file_name_too_long_for_its_archive_keys_is_rejected_under_a_stand_in_name() -> None:
+    """A ~1 KB name made archive/rejected keys longer than S3's 1,024 bytes: the record dead-lettered (issue 12,
+    finding 5). It is rejected unread, kept under a short stand-in name, its real key in the report."""
+    rig = Rig()
+    name = "x" * 1000 + ".edi"
+    key = rig.drop("acme-3pl", name, raw("x12/846_inventory.edi"))
+    outcome = rig.process(key)
+    assert outcome.status == "rejected" and rig.published == [] and rig.registry.claims == []
+    [kept] = [k for k in rig.objects.under("rejected/acme-3pl/") if not k.endswith(".errors.json")]
+    stand_in = kept.removeprefix("rejected/acme-3pl/")
+    assert stand_in.startswith("unusable-name-") and len(kept) < 100
+    report = rig.report("acme-3pl", stand_in)
+    assert report["file"]["key"] == key and "is not 1-200 characters" in report["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("name", ["../846.edi", "a\nb.edi", "stock\u00a0.edi", ".hidden", ""])
+def test_names_outside_the_safe_set_are_rejected(name: str) -> None:
+    rig = Rig()
+    key = f"inbound/acme-3pl/{name}"
+    rig.objects.store[key] = raw("x12/846_inventory.edi")
+    outcome = rig.process(key)
+    assert outcome.status == "rejected" and rig.published == []
+
+
+def test_a_file_that_grew_past_the_limit_after_its_size_was_read_is_rejected() -> None:
+    rig = Rig()
+
+    class Growing(FakeObjects):
+        def size(self, key: str) -> int | None:
+            return 10 if key.startswith("inbound/") else super().size(key)  # what HEAD said a moment ago
+
+    rig.objects.__class__ = Growing
+    key = rig.drop("acme-3pl", "grown.edi", b"I" * (MAX_FILE_BYTES + 10))
+    outcome = rig.process(key)
+    assert (outcome.status, outcome.original) == ("rejected", "rejected/acme-3pl/grown.edi")
+    assert f"larger than {MAX_FILE_BYTES} bytes" in rig.report("acme-3pl", "grown.edi")["errors"][0]["reason"]

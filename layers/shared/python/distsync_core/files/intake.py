@@ -18,7 +18,9 @@ Guarantees:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,12 +33,15 @@ from .model import Code, FileError, FileFormat, ParsedFile, PartnerProfile
 
 INBOUND, ARCHIVE, REJECTED, OUTBOUND = "inbound/", "archive/", "rejected/", "outbound/"
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A partner's file name: what its archive, report and acknowledgment keys are made of. S3 keys stop at 1,024
+# bytes, and a name may not be a path or carry control characters.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:+@=,()\-]{0,199}$")
 ACK_SUFFIX = {FileFormat.X12: "997", FileFormat.EDIFACT: "contrl"}
 
 
 class Objects(Protocol):
     def size(self, key: str) -> int | None: ...  # None: the object is gone
-    def get(self, key: str) -> bytes: ...
+    def get(self, key: str, max_bytes: int) -> bytes: ...  # at most max_bytes + 1 bytes: more says "too big"
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
     def move(self, source: str, target: str) -> None: ...
 
@@ -69,6 +74,11 @@ def parse_key(key: str) -> FileKey | None:
         return None
     partner, _, name = key[len(INBOUND):].partition("/")
     return FileKey(partner, name) if partner and name and not name.endswith("/") else None
+
+
+def _stand_in_name(name: str) -> str:
+    """The name a file with an unusable name is kept under in rejected/ (its real key is in the report)."""
+    return f"unusable-name-{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
 
 
 def partner_profiles(raw: str | dict[str, Any]) -> dict[str, PartnerProfile]:
@@ -146,17 +156,18 @@ class FileIntake:
             known = ", ".join(sorted(self.partners)) or "none"
             return self._reject_unreadable(key, where.partner, where.name,
                                            f"unknown partner {where.partner!r} (configured: {known})", nonce)
-        size = self.objects.size(key)
-        if size is None and unquote_plus(key) != key:  # S3 may notify a key URL-encoded ("a+b.edi", "%3A")
-            decoded = parse_key(unquote_plus(key))
-            if decoded is not None and decoded.partner == where.partner:
-                key, where, size = decoded.inbound, decoded, self.objects.size(decoded.inbound)
+        key, where, size = self._locate(key, where)
         if size is None:  # a redelivered notification after the file was processed and moved
             return Outcome("gone", f"{where.partner}-{where.name}")
-        if size > MAX_FILE_BYTES:
+        if not SAFE_NAME.match(where.name):
+            return self._reject_unreadable(key, where.partner, _stand_in_name(where.name),
+                                           f"file name {where.name[:80]!r}{'...' if len(where.name) > 80 else ''} "
+                                           "is not 1-200 characters of A-Z a-z 0-9 space . _ : + @ = , ( ) -", nonce)
+        # The size HEAD said, then a ranged read: the object may have grown since.
+        raw = self.objects.get(key, MAX_FILE_BYTES) if size <= MAX_FILE_BYTES else b""
+        if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
             return self._reject_unreadable(key, where.partner, where.name,
                                            f"file larger than {MAX_FILE_BYTES} bytes", nonce)
-        raw = self.objects.get(key)
         parsed = parse_file(raw, profile, file_name=where.name)
         fid = file_id(where.partner, parsed.checksum)
         earlier = self.registry.claim(parsed.checksum, key)
@@ -185,6 +196,15 @@ class FileIntake:
         return outcome
 
     # ------------------------------------------------------------------ steps
+    def _locate(self, key: str, where: FileKey) -> tuple[str, FileKey, int | None]:
+        """The key the file is under, and its size (None: gone). S3 may notify a key URL-encoded."""
+        size = self.objects.size(key)
+        if size is None and unquote_plus(key) != key:  # "a+b.edi", "%3A"
+            decoded = parse_key(unquote_plus(key))
+            if decoded is not None and decoded.partner == where.partner:
+                return decoded.inbound, decoded, self.objects.size(decoded.inbound)
+        return key, where, size
+
     def _publish(self, parsed: ParsedFile, where: FileKey, fid: str) -> None:
         envelopes = []
         for tx in parsed.transactions:

@@ -29,8 +29,9 @@ class BucketObjects:
                 return None
             raise
 
-    def get(self, key: str) -> bytes:
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+    def get(self, key: str, max_bytes: int) -> bytes:
+        """The object's first max_bytes + 1 bytes (a ranged GET): more than max_bytes says it is too big."""
+        return self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"].read()
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
