@@ -134,3 +134,53 @@ def test_a_decision_is_bound_to_its_record_and_used_once(aws, monkeypatch, handl
     assert status == 404
     status, detail = call(signed_for_a)  # the same signed request again
     assert status == 401 and "already received" in detail
+
+
+def test_a_claim_whose_holder_died_is_taken_over_and_the_decision_is_written_once_taken(aws, workflow, monkeypatch):
+    """A crash between claiming and SendTaskSuccess left the approval DECIDING until the workflow timed out
+    (issue 12, finding 15): now a claim older than the timeout is taken over, and decision, comment and decider
+    are written only once the workflow took the decision."""
+    from distsync_core.planning.approvals import ApprovalStore
+    from distsync_core.platform import waiting_tasks
+
+    execution, approval_id = start(workflow(3600), cid="corr-claim")
+    wait_for(lambda: [a for a in aws.items("APPROVALS_TABLE_NAME") if a["status"] == "PENDING"])
+    assert ApprovalStore("approvals").claim_decision(approval_id)  # ... and the API call holding it dies here
+
+    api = load_handler("approval_api")
+
+    def decide_now(decided_by: str):
+        body = json.dumps({"decision": "approve", "comment": "", "decidedBy": decided_by}).encode()
+        event = api_event("POST", f"/v1/approvals/{approval_id}", "/v1/approvals/{approvalId}",
+                          {"approvalId": approval_id}, body, bound_to_path=True)
+        return api.lambda_handler(event, FakeLambdaContext("approval_api"))["statusCode"]
+
+    assert decide_now("planner-2") == 409  # a live claim is someone else's decision in flight
+    [record] = aws.items("APPROVALS_TABLE_NAME")
+    assert record["status"] == "DECIDING" and "decision" not in record and "decidedBy" not in record
+    monkeypatch.setattr(waiting_tasks, "CLAIM_TIMEOUT_SECONDS", -1)  # that claim is now older than the timeout
+    assert decide_now("planner-3") == 200
+    assert wait_for(lambda: finished(execution)) == "SUCCEEDED"
+    [record] = [a for a in aws.items("APPROVALS_TABLE_NAME") if a["approvalId"] == approval_id]
+    assert (record["decision"], record["decidedBy"], record["status"]) == ("approve", "planner-3", "APPROVED")
+
+
+def test_a_decision_the_workflow_did_not_take_leaves_no_decision_behind(aws, workflow, monkeypatch):
+    from distsync_core.platform import aws as aws_clients
+
+    _, approval_id = start(workflow(3600), cid="corr-fail")
+    wait_for(lambda: [a for a in aws.items("APPROVALS_TABLE_NAME") if a["status"] == "PENDING"])
+    sfn = aws_clients.client("stepfunctions")
+
+    def unavailable(**_kwargs):
+        raise ConnectionError("Step Functions unreachable")
+
+    monkeypatch.setattr(sfn, "send_task_success", unavailable)
+    api = load_handler("approval_api")
+    body = json.dumps({"decision": "reject", "comment": "no", "decidedBy": "planner-1"}).encode()
+    with pytest.raises(ConnectionError):
+        api.lambda_handler(api_event("POST", f"/v1/approvals/{approval_id}", "/v1/approvals/{approvalId}",
+                                     {"approvalId": approval_id}, body, bound_to_path=True),
+                           FakeLambdaContext("approval_api"))
+    [record] = [a for a in aws.items("APPROVALS_TABLE_NAME") if a["approvalId"] == approval_id]
+    assert record["status"] == "PENDING" and not {"decision", "decidedBy", "claimId"} & set(record)
