@@ -63,7 +63,7 @@ def build(platform: Platform) -> AslWorkflow:
     )
     cases.grant_read_write_data(resolutions)
     state_machine.grant_task_response(resolutions)
-    platform.replay_guard(resolutions)
+    platform.idempotency_table(resolutions)  # signatures accepted, once each
     platform.signed_api("v1/shipment-exceptions/{caseId}/resolution", "POST", resolutions)
 
     platform.metrics.count("ShipmentExceptionsOpened")

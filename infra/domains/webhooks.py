@@ -17,7 +17,7 @@ def build(platform: Platform) -> None:
         EVENT_BUS_NAME=platform.bus.event_bus_name,
     )
     platform.bus.grant_put_events_to(intake)
-    platform.replay_guard(intake)  # and the Idempotency-Key answers
+    platform.idempotency_table(intake)  # Idempotency-Key answers, signatures accepted
     platform.api.add_route("health", "GET", intake, no_authorizer_reason=HEALTH_REASON)
     platform.signed_api("v1/webhooks/{source}", "POST", intake)
     platform.dashboard(

@@ -177,8 +177,7 @@ class Platform:
             else:
                 self.tables.grant_quarantine_write(function)
         if idempotency:
-            function.add_environment("IDEMPOTENCY_TABLE_NAME", self.tables.idempotency.table_name)
-            self.tables.idempotency.grant_read_write_data(function)
+            self.idempotency_table(function)
         return pipeline
 
     def table(
@@ -207,8 +206,9 @@ class Platform:
         self.webhook_secret.grant_read(function)
         self.api.add_route(path, http_method, function)
 
-    def replay_guard(self, function: lambda_.Function) -> None:
-        """The signatures ``function`` accepted, kept in the idempotency table so none is accepted twice."""
+    def idempotency_table(self, function: lambda_.Function) -> None:
+        """The idempotency table for ``function``: a consumer's claims per event, the webhooks' Idempotency-Key
+        answers, the signatures an API accepted (so none is accepted twice)."""
         function.add_environment("IDEMPOTENCY_TABLE_NAME", self.tables.idempotency.table_name)
         self.tables.idempotency.grant_read_write_data(function)
 
