@@ -100,10 +100,18 @@ class SqsPoller(threading.Thread):
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
+        held: set[str] = set()  # FIFO groups whose first failed message waits out the delay
         for m in messages:
             if m["MessageId"] in failed_ids:
+                group = m.get("Attributes", {}).get("MessageGroupId")
+                # A group's later messages are visible again at once: its first one, still in flight, keeps
+                # them back (SQS's group lock), and moto would otherwise hand them out before it when several
+                # of one group come back at slightly different times.
+                wait = 0 if group is not None and group in held else delay
+                if group is not None:
+                    held.add(group)
                 self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=delay
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=wait
                 )
         self.succeeded += len(done)
         self.failed += len(failed_ids)
