@@ -13,20 +13,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.platform import ledger
-from distsync_core.platform.api import raw_body, resolver
+from distsync_core.platform.api import raw_body, refuse_replay, resolver
 from distsync_core.platform.config import env
 from distsync_core.platform.events import EventPublisher, PublishError
 from distsync_core.platform.observability import instrument, logger, metrics
 from distsync_core.platform.problems import (
     RequestInProgress,
     ServiceUnavailable,
-    Unauthorized,
     UnprocessableIdempotencyKey,
 )
 from distsync_core.platform.secrets import webhook_secrets
 from distsync_core.platform.seen_signatures import SeenSignatures
-from distsync_core.platform.signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from distsync_core.platform.webhooks import AcceptedWebhook, accept, header
+from distsync_core.platform.webhooks import AcceptedWebhook, accept
 
 app = resolver()
 _publish_once: Any = None
@@ -43,11 +41,7 @@ def receive_webhook(source: str) -> Response:
     headers = app.current_event.headers
     accepted = accept(source, headers, raw_body(app), webhook_secrets(source), time.time())
     logger.set_correlation_id(accepted.envelope.metadata.correlation_id)
-    timestamp = int(header(headers, TIMESTAMP_HEADER) or 0)
-    if not SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")).first_use(
-        header(headers, SIGNATURE_HEADER) or "", timestamp, REPLAY_WINDOW_SECONDS
-    ):
-        raise Unauthorized("this signed request was already received: sign every request (retries too) anew")
+    refuse_replay(headers, SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
     if accepted.idempotency_key:
         result = _deduplicated_publish()(request=accepted.dedup_request, accepted=accepted)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
@@ -54,7 +55,12 @@ def require_signature(app: APIGatewayRestResolver, body: bytes, source: str, *,
         verify(webhook_secrets(source), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
     except SignatureError as exc:
         raise Unauthorized(str(exc)) from exc
+    if seen is not None:
+        refuse_replay(headers, seen)
+
+
+def refuse_replay(headers: Any, seen: SeenSignatures) -> None:
+    """401 for a verified signature received before (within the replay window)."""
     timestamp = int(header(headers, TIMESTAMP_HEADER) or 0)  # verified: digits
-    if seen is not None and not seen.first_use(header(headers, SIGNATURE_HEADER) or "", timestamp,
-                                               REPLAY_WINDOW_SECONDS):
+    if not seen.first_use(header(headers, SIGNATURE_HEADER) or "", timestamp, REPLAY_WINDOW_SECONDS):
         raise Unauthorized("this signed request was already received: sign every request (retries too) anew")
