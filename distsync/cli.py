@@ -11,6 +11,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,12 +29,14 @@ quarantine_app = typer.Typer(help="Events held back with the reason", no_args_is
 dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Shipment exception cases waiting for a resolution", no_args_is_help=True)
 files_app = typer.Typer(help="Partner files (X12, EDIFACT, CSV) in the landing bucket", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys, one per partner source and API role: show, rotate", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(files_app, name="files")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 LocalOpt = Annotated[
@@ -260,7 +264,7 @@ def atp(
     from distsync.sim.clients import SignedClient
 
     target = _target(local, stack)
-    result = SignedClient(target.api_url, target.signing_secret("atp")).atp(item_id, location_id)
+    result = SignedClient(target.api_url, target.signing_secret("channels")).atp(item_id, location_id)
     if as_json:
         _print_json(result.body)
     elif result.status == 200:
@@ -307,8 +311,68 @@ def exceptions_resolve(
     from distsync.sim.clients import SignedClient
 
     target = _target(local, stack)
-    client = SignedClient(target.api_url, target.signing_secret("exceptions"))
+    client = SignedClient(target.api_url, target.signing_secret("operations"))
     _report_decision(client.resolve_exception(case_id, resolution, comment, by), case_id, resolution, as_json)
+
+
+# ------------------------------------------------------------------------------------------------ keys
+KeyName = Annotated[str, typer.Argument(help="a partner source (erp, planning, wms, tms, supplier) or an API role "
+                                             "(channels, planners, operations)")]
+
+
+@contextmanager
+def _key_errors() -> Iterator[None]:
+    from distsync.keys import SigningKeyError
+
+    try:
+        yield
+    except (OpsError, SigningKeyError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@keys_app.command("list")
+def keys_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """Every source and role with a signing key, and whether it is rotating (values are never printed)."""
+    with _key_errors():
+        keys = _target(local, stack).signing_keys()
+        rows = [{"name": name, "keys": len(keys.keys(name))} for name in keys.names()]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("source or role", "keys", "state")
+    for r in rows:
+        table.add_row(r["name"], str(r["keys"]), "rotating: old and new verify" if r["keys"] > 1 else "")
+    console.print(table)
+
+
+@keys_app.command("show")
+def keys_show(name: KeyName, local: LocalOpt = None, stack: StackOpt = "distsync-dev") -> None:
+    """Print the newest key of a source or role, to hand to that partner (over a secure channel) and no other."""
+    with _key_errors():
+        typer.echo(_target(local, stack).signing_keys().current(name))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    name: KeyName,
+    finish: Annotated[bool, typer.Option("--finish", help="drop the old key: only the new one verifies")] = False,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev",
+) -> None:
+    """Add a new key next to the current one (both verify), or with --finish drop the old one."""
+    with _key_errors():
+        keys = _target(local, stack).signing_keys()
+        if finish:
+            keys.finish(name)
+        else:
+            keys.rotate(name)
+    if finish:
+        console.print(f"[green]{name}: the old key is dropped[/]; it stops verifying within 5 minutes "
+                      "(the functions cache keys that long)")
+        return
+    console.print(f"[green]{name}: a new key verifies next to the old one[/] (within 5 minutes). Hand it over with "
+                  f"`distsync keys show {name}`; once the partner signs with it: "
+                  f"`distsync keys rotate {name} --finish`")
 
 
 # ------------------------------------------------------------------------------------------------ files

@@ -20,14 +20,16 @@ _SIGNED = [
     {"name": "X-Distsync-Timestamp", "in": "header", "required": True, "description": "Unix seconds; refused "
      "outside a 5-minute window", "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
     {"name": "X-Distsync-Signature", "in": "header", "required": True,
-     "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>',
+     "description": 'sha256=<hex HMAC-SHA256(key, "<timestamp>.<raw body>")>, with the key of the source in '
+                    "the path (each partner source has its own; a source without one is refused)",
      "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}},
 ]
 # A decision signs its request target too, so it is bound to its record, and each signature is used once.
 _SIGNED_DECISION = [
     _SIGNED[0],
-    {**_SIGNED[1], "description": 'sha256=<hex HMAC-SHA256(secret, "<timestamp>.POST <path>.<raw body>")>, '
-                                  "e.g. <path> /v1/approvals/apr-1; a signature is accepted once"},
+    {**_SIGNED[1], "description": 'sha256=<hex HMAC-SHA256(key, "<timestamp>.POST <path>.<raw body>")>, '
+                                  "e.g. <path> /v1/approvals/apr-1, with the role's key (planners for approvals, "
+                                  "operations for exception resolutions); a signature is accepted once"},
 ]
 _OPTIONAL = [
     {"name": "X-Correlation-Id", "in": "header", "required": False,

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distsync.sim.clients import send
+
+if TYPE_CHECKING:
+    from distsync.keys import SigningKeys
 
 LOCAL_DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -37,23 +40,27 @@ class Target:
                 if r["ResourceType"] == "AWS::SQS::Queue"]
 
     def approvals_secret(self) -> str:
-        """The key that signs planner decisions (the approval API verifies the ``approvals`` source's keys)."""
-        return self.signing_secret("approvals")
+        """The key that signs planner decisions (the approval API verifies the ``planners`` role's keys)."""
+        return self.signing_secret("planners")
 
-    def signing_secret(self, source: str) -> str:
-        """The current key of a signing source (``approvals``, ``exceptions``, ``atp``)."""
-        if self.local:
-            from distsync.local.stack import webhook_secret
+    def signing_secret(self, name: str) -> str:
+        """The newest key of a partner source or API role (``planners``, ``operations``, ``channels``), read
+        from its secret (on the local stack too, so a ``distsync keys rotate`` there is followed)."""
+        from distsync.keys import SigningKeyError
 
-            return webhook_secret()
+        try:
+            return self.signing_keys().current(name)
+        except SigningKeyError as exc:
+            raise OpsError(str(exc)) from exc
+
+    def signing_keys(self) -> SigningKeys:
+        from distsync.keys import SigningKeyError, SigningKeys
         from distsync_core.platform.aws import client
-        from distsync_core.platform.secrets import secrets_for
 
-        value = client("secretsmanager").get_secret_value(SecretId=self.output("WebhookSecretArn"))["SecretString"]
-        keys = secrets_for(value, source)
-        if not keys:
-            raise OpsError(f"the webhook secret holds no key for {source} (nor a default list)")
-        return keys[0]
+        try:
+            return SigningKeys.of(client("secretsmanager"), self.outputs)
+        except SigningKeyError as exc:
+            raise OpsError(str(exc)) from exc
 
 
 def connect(local: str | None, stack_name: str) -> Target:

@@ -64,6 +64,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "xraySdkSubsegments": False,
     # how far ahead of distsync's clock an event's business time may be (occurredAt, asOf, milestoneAt)
     "maxFutureSkewMinutes": 15,
+    # while partners move from the one shared webhook key to their own: also accept the old shared key on
+    # partner webhooks (never on the approval, exception or ATP APIs); see docs/runbook.md "Signing keys"
+    "acceptLegacyWebhookSecret": False,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -142,6 +145,7 @@ class DistsyncConfig:
     xray_sdk_subsegments: bool
     # contracts (distsync_core/contracts.py): MAX_FUTURE_SKEW_MINUTES on every function
     max_future_skew_minutes: int
+    accept_legacy_webhook_secret: bool
 
     @property
     def is_prod(self) -> bool:
@@ -187,6 +191,7 @@ class DistsyncConfig:
             reconciliation_time_zone=str(get("reconciliationTimeZone")),
             xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),
             max_future_skew_minutes=int(get("maxFutureSkewMinutes")),
+            accept_legacy_webhook_secret=_flag(get("acceptLegacyWebhookSecret"), "acceptLegacyWebhookSecret"),
         )
         config.validate()
         return config
@@ -206,6 +211,7 @@ class DistsyncConfig:
             if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
                 raise ValueError(f"context value for {field.name} must be positive, got {value}")
         self._validate_file_partners()
+
         if not 0 < self.approval_threshold_percent <= 100:
             raise ValueError("approvalThresholdPercent must be in 1..100")
         if not 0 < self.error_rate_percent < 100:

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from distsync import dlq
+from distsync.keys import SigningKeys
 from distsync.sim.clients import SignedClient
 from distsync.trace import STATUSES
 from distsync_core.platform.problems import (
@@ -143,9 +144,9 @@ class Console:
         ]
 
     @classmethod
-    def for_stack(cls, stack: Any, signing_secret: str) -> Console:
-        """For a started :class:`distsync.local.stack.LocalStack` (deployed, gateway not yet built), whose
-        approval API verifies ``signing_secret``."""
+    def for_stack(cls, stack: Any) -> Console:
+        """For a started :class:`distsync.local.stack.LocalStack` (deployed, gateway not yet built); decisions
+        are signed with the ``planners`` role's newest key, read from its secret for each decision."""
         clients: dict[str, Any] = {}
 
         def client(service: str) -> Any:
@@ -154,7 +155,8 @@ class Console:
             return clients[service]
 
         def decide(approval_id: str, decision: str, comment: str, by: str) -> tuple[int, Any]:
-            result = SignedClient(stack.url, signing_secret).decide(approval_id, decision, comment, by)
+            key = SigningKeys.of(client("secretsmanager"), stack.outputs).current("planners")
+            result = SignedClient(stack.url, key).decide(approval_id, decision, comment, by)
             return result.status, result.body
 
         ops = Ops(stack.outputs, lambda: list(stack.queues().values()), client("sqs"), client("events"), decide)

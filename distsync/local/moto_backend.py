@@ -19,6 +19,7 @@ from .process import free_port
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 BOOTSTRAP_QUALIFIER = "hnb659fds"
+SIGNING_KEY_TAG = "distsync:signing-key"  # the tag infra/platform/webhook_api.py puts on each signing key secret
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 # Resource types the local runtime runs itself instead of letting moto's CloudFormation create them.
@@ -112,15 +113,20 @@ def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> Callable[..., Any
     return previous
 
 
-def create_secrets(server: MotoServer, template: dict[str, Any], value: str) -> dict[str, str]:
+def create_secrets(server: MotoServer, template: dict[str, Any], value: str,
+                   signing_keys: Callable[[str], list[str]]) -> dict[str, str]:
     """moto's CloudFormation skips AWS::SecretsManager::Secret (its Ref resolves to None): create each one
-    through the Secrets Manager API with the local value; returns logical id -> ARN for the Ref fix-up."""
+    through the Secrets Manager API with its local value (a signing key secret: that name's local keys, as
+    ``distsync keys rotate`` would leave them; any other: ``value``); returns logical id -> ARN."""
     sm = server.client("secretsmanager")
     arns = {}
     for lid, res in template["Resources"].items():
         if res["Type"] == "AWS::SecretsManager::Secret":
-            name = res.get("Properties", {}).get("Name") or f"distsync-local/{lid}"
-            arns[lid] = sm.create_secret(Name=name, SecretString=value)["ARN"]
+            props = res.get("Properties", {})
+            name = props.get("Name") or f"distsync-local/{lid}"
+            signs_as = next((t["Value"] for t in props.get("Tags", []) if t["Key"] == SIGNING_KEY_TAG), None)
+            secret_value = value if signs_as is None else json.dumps(signing_keys(signs_as))
+            arns[lid] = sm.create_secret(Name=name, SecretString=secret_value)["ARN"]
     return arns
 
 

@@ -37,11 +37,28 @@ from .pollers import SqsPoller
 from .synth import ROOT, synth
 
 DEFAULT_WEBHOOK_SECRET = "distsync-local-dev-secret"  # documented local default; never used on AWS
-WEBHOOK_SECRET_ENV = "DISTSYNC_WEBHOOK_SECRET"
+WEBHOOK_SECRET_ENV = "DISTSYNC_WEBHOOK_SECRET"  # local only: one key for every source and role
+WEBHOOK_KEYS_ENV = "DISTSYNC_WEBHOOK_KEYS"  # {"erp": ["<key>", ...], "planners": "<key>", ...}: keys per name
 
 
 def webhook_secret() -> str:
     return os.environ.get(WEBHOOK_SECRET_ENV) or DEFAULT_WEBHOOK_SECRET
+
+
+def local_signing_keys(name: str) -> list[str]:
+    """A source's or role's local keys (newest first): from DISTSYNC_WEBHOOK_KEYS when it names them (a name
+    it leaves out has none, as on AWS), else the one local key for everything."""
+    raw = os.environ.get(WEBHOOK_KEYS_ENV)
+    if not raw:
+        return [webhook_secret()]
+    try:
+        keys = json.loads(raw)
+        if not isinstance(keys, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        raise DeployError(f"{WEBHOOK_KEYS_ENV} must be a JSON object of key lists per name ({exc})") from exc
+    value = keys.get(name, [])
+    return [value] if isinstance(value, str) else [k for k in value if isinstance(k, str) and k]
 
 
 class DeployError(RuntimeError):
@@ -87,7 +104,7 @@ class LocalStack:
             extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms, "/_sim/planning/": self.planning,
                     "/_sim/channels/": self.channels},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
-            handlers=Console.for_stack(self, webhook_secret()).handlers(),  # /console and its /_local/ops/ API
+            handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
         ).start()
         self.port = self.gateway.port
         self.timings["start"] = time.monotonic() - t0
@@ -95,7 +112,7 @@ class LocalStack:
 
     def _deploy(self) -> None:
         emulate_bootstrap(self.moto, list(self.assembly.asset_dirs))
-        secrets = create_secrets(self.moto, self.assembly.template, webhook_secret())
+        secrets = create_secrets(self.moto, self.assembly.template, webhook_secret(), local_signing_keys)
         template = fix_template(self.assembly.template, secrets)
         cfn = self.moto.client("cloudformation")
         name = self.assembly.stack_name
@@ -162,6 +179,12 @@ class LocalStack:
         return next((s["Properties"].get("StageName", "local") for s in stages), "local")
 
     # ------------------------------------------------------------------------------------------- state
+    def signing_key(self, name: str) -> str:
+        """The newest key of a partner source or API role, as its secret holds it now."""
+        from distsync.keys import SigningKeys
+
+        return SigningKeys.of(self.moto.client("secretsmanager"), self.outputs).current(name)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

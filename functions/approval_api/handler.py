@@ -29,7 +29,7 @@ app = resolver()
 def decide(approval_id: str) -> Response:
     body = raw_body(app)
     require_json(app.current_event.headers)
-    require_signature(app, request_target("POST", f"/v1/approvals/{approval_id}", body), source="approvals",
+    require_signature(app, request_target("POST", f"/v1/approvals/{approval_id}", body), source="planners",
                       seen=SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
     try:
         request = DecisionRequest.model_validate(parse_json_object(body))

@@ -26,7 +26,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 @app.get("/v1/atp/<item_id>/<location_id>")
 def get_atp(item_id: str, location_id: str) -> dict:
-    require_signature(app, request_target("GET", f"/v1/atp/{item_id}/{location_id}"), source="atp")
+    require_signature(app, request_target("GET", f"/v1/atp/{item_id}/{location_id}"), source="channels")
     for name, value in (("itemId", item_id), ("locationId", location_id)):
         if not _ID.match(value):
             raise BadRequest(f"{name} must be 1-64 characters of A-Z a-z 0-9 . _ - (starting with a letter or digit)")

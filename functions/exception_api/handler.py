@@ -31,7 +31,7 @@ def resolve(case_id: str) -> Response:
     body = raw_body(app)
     require_json(app.current_event.headers)
     require_signature(app, request_target("POST", f"/v1/shipment-exceptions/{case_id}/resolution", body),
-                      source="exceptions", seen=SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
+                      source="operations", seen=SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
     try:
         request = ResolutionRequest.model_validate(parse_json_object(body))
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from distsync_core.platform.problems import (
     ServiceUnavailable,
     UnprocessableIdempotencyKey,
 )
-from distsync_core.platform.secrets import webhook_secrets
+from distsync_core.platform.secrets import signing_keys
 from distsync_core.platform.seen_signatures import SeenSignatures
 from distsync_core.platform.webhooks import AcceptedWebhook, accept
 
@@ -39,7 +39,7 @@ def health() -> dict[str, str]:
 @app.post("/v1/webhooks/<source>")
 def receive_webhook(source: str) -> Response:
     headers = app.current_event.headers
-    accepted = accept(source, headers, raw_body(app), webhook_secrets(source), time.time())
+    accepted = accept(source, headers, raw_body(app), signing_keys(source), time.time())
     logger.set_correlation_id(accepted.envelope.metadata.correlation_id)
     refuse_replay(headers, SeenSignatures(env("IDEMPOTENCY_TABLE_NAME")))
     if accepted.idempotency_key:

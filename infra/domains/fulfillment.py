@@ -64,7 +64,7 @@ def build(platform: Platform) -> AslWorkflow:
     cases.grant_read_write_data(resolutions)
     state_machine.grant_task_response(resolutions)
     platform.idempotency_table(resolutions)  # signatures accepted, once each
-    platform.signed_api("v1/shipment-exceptions/{caseId}/resolution", "POST", resolutions)
+    platform.signed_api("v1/shipment-exceptions/{caseId}/resolution", "POST", resolutions, keys=["operations"])
 
     platform.metrics.count("ShipmentExceptionsOpened")
     platform.dashboard(

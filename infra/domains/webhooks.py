@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT
-from infra.platform.webhook_api import HEALTH_REASON
+from infra.platform.webhook_api import HEALTH_REASON, PARTNER_SOURCES
 
 
 def build(platform: Platform) -> None:
@@ -19,7 +19,7 @@ def build(platform: Platform) -> None:
     platform.bus.grant_put_events_to(intake)
     platform.idempotency_table(intake)  # Idempotency-Key answers, signatures accepted
     platform.api.add_route("health", "GET", intake, no_authorizer_reason=HEALTH_REASON)
-    platform.signed_api("v1/webhooks/{source}", "POST", intake)
+    platform.signed_api("v1/webhooks/{source}", "POST", intake, keys=PARTNER_SOURCES)
     platform.dashboard(
         Domain(
             key="webhook-api",

@@ -8,6 +8,7 @@ tests/infra/test_stable_logical_ids.py holds them to that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags
@@ -25,7 +26,7 @@ from infra.platform.event_backbone import EventBackbone
 from infra.platform.file_landing import FileLanding
 from infra.platform.observability import AlarmThresholds, BusinessMetrics, Domain, Observability
 from infra.platform.shared_layer import SharedLayer
-from infra.platform.webhook_api import WebhookApi, WebhookSecret
+from infra.platform.webhook_api import PARTNER_SOURCES, SigningKeys, WebhookApi, WebhookSecret
 
 # Function timeouts by kind; a slice may pass any Duration.
 API_TIMEOUT = Duration.seconds(10)
@@ -57,6 +58,7 @@ class Platform:
         self.webhook_secret = WebhookSecret(
             stack, "WebhookSecret", stage=config.stage, removal_policy=self.removal
         ).secret
+        self.signing_keys = SigningKeys(stack, "SigningKeys", stage=config.stage, removal_policy=self.removal)
         # Partner files and forecast cycle files land in one bucket (each slice owns its prefixes).
         self.landing = FileLanding(
             stack,
@@ -199,11 +201,13 @@ class Platform:
         """A domain table first declared among the platform's (``DataStores/<id>``): same scope, same id."""
         return self.table(table_id, partition_key, scope=self.tables)
 
-    def signed_api(self, path: str, http_method: str, function: lambda_.Function) -> None:
-        """Route ``http_method path`` of the REST API to ``function``, which verifies the request's HMAC
-        signature with the keys in the webhook secret."""
-        function.add_environment("WEBHOOK_SECRET_ARN", self.webhook_secret.secret_arn)
-        self.webhook_secret.grant_read(function)
+    def signed_api(self, path: str, http_method: str, function: lambda_.Function, *, keys: Sequence[str]) -> None:
+        """Route ``http_method path`` of the REST API to ``function``, which verifies each request's HMAC
+        signature with the signing keys of ``keys`` (partner sources or an API role) and no others."""
+        self.signing_keys.grant(function, keys)
+        if self.config.accept_legacy_webhook_secret and set(keys) <= set(PARTNER_SOURCES):
+            function.add_environment("LEGACY_WEBHOOK_SECRET_ARN", self.webhook_secret.secret_arn)
+            self.webhook_secret.grant_read(function)
         self.api.add_route(path, http_method, function)
 
     def idempotency_table(self, function: lambda_.Function) -> None:

@@ -1,13 +1,16 @@
-"""REST API in front of the two API functions, plus the partner-shared webhook secret.
+"""REST API in front of the API functions, plus the signing keys: one generated secret per partner source
+and per API role.
 
-Callers (ERP, planning platform, the approval UI) sign each request with an HMAC over the raw body using
-the shared secret; the functions verify the signature before anything else. That is the API's
+Callers (ERP, planning platform, WMS, TMS, suppliers, sales channels, planners, operations) sign each request
+with an HMAC using their own key; the functions verify the signature before anything else. That is the API's
 authorization, which is why the methods have no API Gateway authorizer (see the acknowledgements below).
 """
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -22,8 +25,8 @@ WEBHOOK_METHOD_PATH = "/v1/webhooks/{source}/POST"  # MethodDeploymentOptions ke
 STAGE_RATE_LIMIT, STAGE_BURST_LIMIT = 100, 200
 
 HMAC_REASON = (
-    "Requests are authenticated by an HMAC-SHA256 signature over the raw body with the partner-shared "
-    "webhook secret, verified inside the function before any processing; ERP and planning platform cannot "
+    "Requests are authenticated by an HMAC-SHA256 signature over the raw body with the caller's own "
+    "signing key (one secret per partner source and API role), verified inside the function before any processing; ERP and planning platform cannot "
     "obtain Cognito/IAM credentials."
 )
 
@@ -33,7 +36,59 @@ HEALTH_REASON = (
 )
 
 
+# Who signs what: the partner sources post webhooks; the roles call one API each. A name missing here has
+# no key, and a request signed for it is refused (401): there is no default key.
+PARTNER_SOURCES = ("erp", "planning", "wms", "tms", "supplier")
+API_ROLES = {"channels": "ATP reads", "planners": "approval decisions", "operations": "exception resolutions"}
+SIGNING_KEY_TAG = "distsync:signing-key"  # names the source/role a secret belongs to (the local runtime reads it)
+_ROTATION_REASON = (
+    "A signing key is shared with an external party and must be rotated together with it (`distsync keys "
+    "rotate <name>`: both keys verify until `--finish`); an automatic rotation Lambda would break their "
+    "signatures."
+)
+
+
+class SigningKeys(Construct):
+    """One generated secret per partner source and API role (CloudFormation generates one random value per
+    secret), so each function reads only the keys of the callers it serves. A secret holds one key, or during
+    a rotation a JSON list of keys (newest first)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        purposes = {**{s: f"the {s} webhook sender" for s in PARTNER_SOURCES}, **API_ROLES}
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for name, purpose in purposes.items():
+            secret = secretsmanager.Secret(
+                self,
+                name.capitalize(),
+                description=f"distsync-{stage} HMAC signing key of {name} ({purpose})",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    exclude_punctuation=True, password_length=48
+                ),
+                removal_policy=removal_policy,
+            )
+            Tags.of(secret).add(SIGNING_KEY_TAG, name)
+            acknowledge(secret, "AwsSolutions-SMG4", _ROTATION_REASON)
+            self.secrets[name] = secret
+
+    def grant(self, function: lambda_.Function, names: Sequence[str]) -> None:
+        """``SIGNING_KEY_ARNS`` ({name: ARN}) and read access to exactly those names' secrets."""
+        unknown = set(names) - set(self.secrets)
+        if unknown:
+            raise ValueError(f"no signing key named {sorted(unknown)}; known: {sorted(self.secrets)}")
+        arns = {name: self.secrets[name].secret_arn for name in names}
+        function.add_environment("SIGNING_KEY_ARNS", Stack.of(self).to_json_string(arns))
+        for name in names:
+            self.secrets[name].grant_read(function)
+
+    def arns(self) -> str:
+        return Stack.of(self).to_json_string({name: s.secret_arn for name, s in self.secrets.items()})
+
+
 class WebhookSecret(Construct):
+    """The one key all callers shared before per-source keys. Kept (same logical id) so an update does not
+    delete it; read only with ``acceptLegacyWebhookSecret`` (partner webhooks, during the move to own keys)."""
+
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, removal_policy: RemovalPolicy
     ) -> None:
@@ -47,13 +102,7 @@ class WebhookSecret(Construct):
             ),
             removal_policy=removal_policy,
         )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
-            "The HMAC key is shared with external partners and must be rotated together with them "
-            "(coordinated manual rotation, tracked in the security backlog); an automatic rotation Lambda "
-            "would break their signatures.",
-        )
+        acknowledge(self.secret, "AwsSolutions-SMG4", _ROTATION_REASON)
 
 
 class WebhookApi(Construct):

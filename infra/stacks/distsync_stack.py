@@ -38,7 +38,8 @@ class DistsyncStack(Stack):
             "MasterDataTableName": tables.masterdata.table_name,
             "QuarantineTableName": tables.quarantine.table_name,
             "TraceTableName": tables.trace.table_name,
-            "WebhookSecretArn": platform.webhook_secret.secret_arn,
+            "WebhookSecretArn": platform.webhook_secret.secret_arn,  # the legacy shared key
+            "SigningKeyArns": platform.signing_keys.arns(),  # {source or role: secret ARN}, for `distsync keys`
             "AlarmTopicArn": platform.alarm_topic.topic_arn,
             "LandingBucketName": platform.landing.bucket.bucket_name,
             **platform.outputs,

@@ -7,7 +7,10 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
+
+from tests.e2e.conftest import SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -147,3 +150,36 @@ def test_exception_case_listed_and_resolved_from_the_cli(stack):
     assert stack.trace(cid)["status"] == "delivered"
     closed = json.loads(stack.cli("exceptions", "list", "--status", "RESOLVED", "--json").stdout)
     assert [c["decision"] for c in closed if c["caseId"] == case["caseId"]] == ["reshipped"]
+
+
+def test_keys_rotate_adds_a_key_next_to_the_old_one_and_finish_drops_the_old(stack):
+    """`distsync keys` on the local stack's own secrets (issue 12, finding 1): a rotation keeps the partner's
+    current key verifying while the new one is handed over."""
+    sm = boto3.client("secretsmanager", endpoint_url=stack.info["awsEndpoint"], region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    erp_arn = json.loads(stack.info["outputs"]["SigningKeyArns"])["erp"]
+    original = sm.get_secret_value(SecretId=erp_arn)["SecretString"]
+    try:
+        listed = {r["name"]: r["keys"] for r in json.loads(stack.cli("keys", "list", "--json").stdout)}
+        assert listed == dict.fromkeys(
+            ["channels", "erp", "operations", "planners", "planning", "supplier", "tms", "wms"], 1)
+        assert stack.cli("keys", "show", "erp").stdout.strip() == SECRET
+
+        rotated = stack.cli("keys", "rotate", "erp")
+        assert rotated.returncode == 0 and "keys rotate erp --finish" in rotated.stdout
+        new_key = stack.cli("keys", "show", "erp").stdout.strip()
+        assert new_key != SECRET and len(new_key) == 48
+        assert json.loads(sm.get_secret_value(SecretId=erp_arn)["SecretString"]) == [new_key, SECRET]
+        cid = f"keys-{uuid.uuid4().hex[:6]}"
+        # signed with the old key: it still verifies while the rotation runs
+        stack.expect(stack.erp.upsert_item_location(sku(), "DC-1", safety_stock=10, reorder_point=20,
+                                                    correlation_id=cid), cid, "delivered")
+
+        again = stack.cli("keys", "rotate", "erp")
+        assert again.returncode == 2 and "already rotating" in again.stdout
+        assert stack.cli("keys", "rotate", "erp", "--finish").returncode == 0
+        assert json.loads(sm.get_secret_value(SecretId=erp_arn)["SecretString"]) == [new_key]
+        unknown = stack.cli("keys", "show", "sales")
+        assert unknown.returncode == 2 and "no signing key named 'sales'" in unknown.stdout
+    finally:  # the other tests sign as erp with the session's key
+        sm.put_secret_value(SecretId=erp_arn, SecretString=original)

@@ -84,6 +84,7 @@ PROD_CONTEXT: dict[str, str] = {
     "reconciliationTimeZone": "Europe/Berlin",
     "xraySdkSubsegments": "true",
     "maxFutureSkewMinutes": "30",
+    "acceptLegacyWebhookSecret": "true",
 }
 
 

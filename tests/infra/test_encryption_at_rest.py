@@ -105,7 +105,7 @@ def test_no_secret_values_in_function_environments(dev: Synth) -> None:
     for folder, fn_id in dev.function_ids.items():
         variables = dev.props(fn_id)["Environment"]["Variables"]
         for name in variables:
-            assert not any(word in name for word in ("PASSWORD", "TOKEN", "KEY")) or name.endswith("_ARN"), (
+            assert not any(word in name for word in ("PASSWORD", "TOKEN", "KEY")) or name.endswith(("_ARN", "_ARNS")), (
                 folder,
                 name,
             )

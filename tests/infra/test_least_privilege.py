@@ -96,7 +96,7 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
 # Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
 # triggers the function, "orders-queue" = the orders FIFO queue (OrderPipeline) when it is not the
 # function's own trigger, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
-# "bus", "webhook-secret", "approval-state-machine", "exception-state-machine", "cycle-state-machine", "*",
+# "bus", "signing-key:<name>" (one source's or role's key), "webhook-secret" (the legacy shared key), "approval-state-machine", "exception-state-machine", "cycle-state-machine", "*",
 # "landing:<prefix>*" (objects under one key prefix of the landing bucket, never the whole bucket),
 # "self:stateMachine" / "self:execution/*" (a state machine's own ARN / its executions, by its name).
 EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
@@ -106,7 +106,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:trace": TABLE_WRITE,
         "table:idempotency": TABLE_READ_WRITE,  # Powertools idempotency + replayed-signature records
         "bus": PUT_EVENTS,
-        "webhook-secret": SECRET_READ,
+        **{f"signing-key:{s}": SECRET_READ for s in ("erp", "planning", "wms", "tms", "supplier")},
     },
     "approval_api": {
         "log-group": LOG_WRITE,
@@ -115,7 +115,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:approvals": TABLE_READ_WRITE,
         "table:idempotency": TABLE_READ_WRITE,  # the signatures it accepted (a decision is used once)
         "approval-state-machine": TASK_RESPONSE,
-        "webhook-secret": SECRET_READ,
+        "signing-key:planners": SECRET_READ,
     },
     "masterdata_transformer": {
         "log-group": LOG_WRITE,
@@ -184,7 +184,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:inventory": TABLE_READ,  # reads the projection, never writes it
-        "webhook-secret": SECRET_READ,
+        "signing-key:channels": SECRET_READ,
     },
     "planning_sync": {  # planning deduplicates on the Idempotency-Key: no idempotency table
         "log-group": LOG_WRITE,
@@ -232,7 +232,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:exception_cases": TABLE_READ_WRITE,  # read the case, claim the decision
         "table:idempotency": TABLE_READ_WRITE,  # the signatures it accepted (a resolution is used once)
         "exception-state-machine": TASK_RESPONSE,
-        "webhook-secret": SECRET_READ,
+        "signing-key:operations": SECRET_READ,
     },
     "supplier_transformer": {
         "log-group": LOG_WRITE,
@@ -519,6 +519,8 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels = {table_id: f"table:{name}" for name, table_id in s.table_ids.items()}
     labels[s.logical_id(s.stack.platform.bus)] = "bus"
     labels[s.logical_id(s.stack.node.find_child("WebhookSecret").secret)] = "webhook-secret"
+    labels.update({s.logical_id(secret): f"signing-key:{name}"
+                   for name, secret in s.stack.platform.signing_keys.secrets.items()})
     labels[s.logical_id(s.stack.platform.state_machines["approval"])] = "approval-state-machine"
     labels[s.logical_id(s.stack.platform.state_machines["shipment-exception"])] = "exception-state-machine"
     labels[s.logical_id(s.stack.slices["forecast_cycles"].state_machine)] = "cycle-state-machine"

@@ -161,13 +161,42 @@ def test_state_machine_permissions(dev: Synth) -> None:
     )
 
 
-def test_only_the_api_functions_read_the_webhook_secret(dev: Synth) -> None:
-    secret_ref = {"Ref": dev.logical_id(dev.stack.node.find_child("WebhookSecret").secret)}
-    readers = [s for s in _all_statements(dev) if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
-    assert all(s["Resource"] == secret_ref for s in readers)
-    api_functions = {"webhook_api", "approval_api", "atp_api", "exception_api"}
-    assert _holders(dev, "secretsmanager:GetSecretValue") == api_functions
-    assert len(readers) == len(api_functions)
+# API function -> the signing keys it may read (issue 12, finding 1: a sales channel's key reads ATP only)
+SIGNING_KEY_READERS = {
+    "webhook_api": {"erp", "planning", "wms", "tms", "supplier"},
+    "approval_api": {"planners"},
+    "exception_api": {"operations"},
+    "atp_api": {"channels"},
+}
+
+
+def test_each_api_reads_only_the_signing_keys_of_its_own_callers(dev: Synth) -> None:
+    keys = dev.stack.platform.signing_keys.secrets
+    name_of = {dev.logical_id(secret): name for name, secret in keys.items()}
+    assert _holders(dev, "secretsmanager:GetSecretValue") == set(SIGNING_KEY_READERS)
+    for folder, names in SIGNING_KEY_READERS.items():
+        readable = set()
+        for statement in dev.function_statements(folder):
+            if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+                for resource in as_list(statement["Resource"]):
+                    readable.add(name_of[resource["Ref"]])  # a signing key secret, by Ref: never "*"
+        assert readable == names, folder
+        env = dev.props(dev.function_ids[folder])["Environment"]["Variables"]["SIGNING_KEY_ARNS"]
+        joined = "".join(p if isinstance(p, str) else p["Ref"] for p in env["Fn::Join"][1])
+        assert {name: name_of[ref] for name, ref in json.loads(joined).items()} == {n: n for n in names}, folder
+
+
+def test_the_legacy_shared_key_is_read_only_when_allowed_and_only_by_the_webhook_intake(dev: Synth, prod: Synth) -> None:
+    legacy = {"Ref": dev.logical_id(dev.stack.node.find_child("WebhookSecret").secret)}
+    readers = [s for s in _all_statements(dev) if legacy in as_list(s["Resource"])]
+    assert readers == []
+    allowed = prod  # acceptLegacyWebhookSecret=true
+    legacy = {"Ref": allowed.logical_id(allowed.stack.node.find_child("WebhookSecret").secret)}
+    holders = {f for f in FOLDERS
+               if any(legacy in as_list(s["Resource"]) for s in allowed.function_statements(f))}
+    assert holders == {"webhook_api"}
+    env = allowed.props(allowed.function_ids["webhook_api"])["Environment"]["Variables"]
+    assert env["LEGACY_WEBHOOK_SECRET_ARN"] == legacy
 
 
 def test_only_pipeline_consumers_read_queues(dev: Synth) -> None:

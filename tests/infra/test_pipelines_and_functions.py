@@ -90,8 +90,8 @@ COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERT
 COMMON_ENV |= {"TRACE_TABLE_NAME", "POWERTOOLS_TRACE_DISABLED", "MAX_FUTURE_SKEW_MINUTES"}
 ERP_ENV = {"ERP_BASE_URL", "ERP_MAX_ATTEMPTS", "ERP_BACKOFF_SECONDS", "ERP_TIMEOUT_SECONDS"}
 EXTRA_ENV = {
-    "webhook_api": {"EVENT_BUS_NAME", "WEBHOOK_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME"},
-    "approval_api": {"APPROVALS_TABLE_NAME", "WEBHOOK_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME"},
+    "webhook_api": {"EVENT_BUS_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
+    "approval_api": {"APPROVALS_TABLE_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
     "masterdata_transformer": {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME",
         "MAX_RECEIVE_COUNT",
@@ -111,7 +111,7 @@ EXTRA_ENV = {
         "MASTERDATA_TABLE_NAME", "INVENTORY_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
         "EVENT_BUS_NAME", "ATP_HORIZON_DAYS", "MAX_RECEIVE_COUNT",
     },
-    "atp_api": {"INVENTORY_TABLE_NAME", "WEBHOOK_SECRET_ARN", "ATP_HORIZON_DAYS"},
+    "atp_api": {"INVENTORY_TABLE_NAME", "SIGNING_KEY_ARNS", "ATP_HORIZON_DAYS"},
     "planning_sync": {"PLANNING_BASE_URL", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
     "order_router": {"QUARANTINE_TABLE_NAME", "ORDERS_QUEUE_URL", "MAX_RECEIVE_COUNT"},
     "order_transformer": {
@@ -123,7 +123,7 @@ EXTRA_ENV = {
         "MAX_RECEIVE_COUNT",
     },
     "shipment_exception_task": {"EXCEPTIONS_TABLE_NAME", "CHANNELS_BASE_URL"},
-    "exception_api": {"EXCEPTIONS_TABLE_NAME", "WEBHOOK_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME"},
+    "exception_api": {"EXCEPTIONS_TABLE_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
     "supplier_transformer": ERP_ENV | {
         "PLANNING_BASE_URL", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
         "EVENT_BUS_NAME", "LEAD_TIME_EXCEPTION_PERCENT", "MAX_RECEIVE_COUNT",
@@ -470,10 +470,9 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
     planning = dev.props(dev.function_ids["planning_transformer"])["Environment"]["Variables"]
     assert planning["APPROVAL_THRESHOLD_PERCENT"] == "20"
     assert planning["APPROVAL_STATE_MACHINE_ARN"] == {"Ref": dev.logical_id(dev.stack.platform.state_machines["approval"])}
-    secret_id = dev.logical_id(dev.stack.node.find_child("WebhookSecret").secret)
-    for folder in ("webhook_api", "approval_api", "atp_api", "exception_api"):
-        env = dev.props(dev.function_ids[folder])["Environment"]["Variables"]
-        assert env["WEBHOOK_SECRET_ARN"] == {"Ref": secret_id}
+    planners = dev.logical_id(dev.stack.platform.signing_keys.secrets["planners"])
+    env = dev.props(dev.function_ids["approval_api"])["Environment"]["Variables"]
+    assert env["SIGNING_KEY_ARNS"] == {"Fn::Join": ["", ['{"planners":"', {"Ref": planners}, '"}']]}
     supplier = dev.props(dev.function_ids["supplier_transformer"])["Environment"]["Variables"]
     assert supplier["LEAD_TIME_EXCEPTION_PERCENT"] == "25"
     shipment = dev.props(dev.function_ids["shipment_transformer"])["Environment"]["Variables"]

@@ -17,6 +17,7 @@ from distsync_core.platform.signing import request_target, signed_headers
 from tests.conftest import fresh_timestamp
 
 SECRET = "integration-secret"
+SIGNING_NAMES = ("erp", "planning", "wms", "tms", "supplier", "channels", "planners", "operations")
 TABLES = {
     "MASTERDATA_TABLE_NAME": ("masterdata", [("pk", "HASH")]),
     "QUARANTINE_TABLE_NAME": ("quarantine", [("quarantineId", "HASH")]),
@@ -77,9 +78,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         probe_arn = sqs.get_queue_attributes(QueueUrl=probe_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_rule(Name="probe", EventBusName="distsync-test", EventPattern=json.dumps({"source": [{"prefix": ""}]}))
         events.put_targets(Rule="probe", EventBusName="distsync-test", Targets=[{"Id": "probe", "Arn": probe_arn}])
-        secret_arn = boto3.client("secretsmanager").create_secret(Name="webhook", SecretString=SECRET)["ARN"]
+        sm = boto3.client("secretsmanager")  # one signing key secret per source and role, as deployed
+        key_arns = {name: sm.create_secret(Name=f"signing-{name}", SecretString=SECRET)["ARN"] for name in SIGNING_NAMES}
         monkeypatch.setenv("EVENT_BUS_NAME", "distsync-test")
-        monkeypatch.setenv("WEBHOOK_SECRET_ARN", secret_arn)
+        monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps(key_arns))
         monkeypatch.setenv("APPROVAL_THRESHOLD_PERCENT", "20")
         monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
         yield Aws(probe_url)

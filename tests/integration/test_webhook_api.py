@@ -94,26 +94,50 @@ def test_a_replayed_signed_request_is_refused(aws, webhook):
     assert len(aws.probe(wait=0.5)) == 1
 
 
-def test_per_source_secrets_with_rotation(aws, webhook, monkeypatch):
-    arn = boto3.client("secretsmanager").create_secret(Name="rotating", SecretString=json.dumps(
-        {"sources": {"planning": ["planning-new", "planning-old"]}, "secrets": ["default-key"]}))["ARN"]
-    monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
+def test_each_source_verifies_with_its_own_keys_only_and_rotation_accepts_both(aws, webhook, monkeypatch):
+    """One key per source, a list during rotation; a source without a key of its own is refused, never given
+    a default (issue 12, finding 1)."""
+    sm = boto3.client("secretsmanager")
+    arns = {"planning": sm.create_secret(Name="k-planning", SecretString=json.dumps(["planning-new", "planning-old"]))["ARN"],
+            "erp": sm.create_secret(Name="k-erp", SecretString="erp-key")["ARN"]}
+    monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps(arns))  # no key for wms: this function serves none
 
     def post_signed(secret, source="planning", offset=0):
         body = recommendation() if source == "planning" else json.dumps({
             "eventType": "ItemLocationUpserted", "eventVersion": "1", "occurredAt": "2026-11-27T08:00:00Z",
             "data": {"itemId": "S", "locationId": "L", "unitOfMeasure": "EA", "safetyStock": 1, "reorderPoint": 1,
                      "supplierId": "X", "leadTimeDays": 1}}).encode()
+        if source == "wms":
+            body = body.replace(b'"ItemLocationUpserted"', b'"InventoryBalanceChanged"')
         headers = {"Content-Type": "application/json", **signed_headers(secret, body, time.time() - offset)}
-        return webhook(api_event("POST", f"/v1/webhooks/{source}", RESOURCE, {"source": source}, body, headers,
+        answer = webhook(api_event("POST", f"/v1/webhooks/{source}", RESOURCE, {"source": source}, body, headers,
+                                   sign=False))
+        return answer["statusCode"], json.loads(answer["body"]).get("detail")
+
+    assert post_signed("planning-new", offset=1)[0] == 202
+    assert post_signed("planning-old", offset=2)[0] == 202  # both keys verify during the rotation
+    assert post_signed("erp-key", offset=3) == (401, "signature does not match")  # erp's key is not planning's
+    assert post_signed("erp-key", source="erp", offset=4)[0] == 202
+    assert post_signed("planning-new", source="erp", offset=5) == (401, "signature does not match")
+    assert post_signed("erp-key", source="wms", offset=6) == (401, "no signing key is configured for this sender")
+    assert post_signed("erp-key", source="planners", offset=7) == (401, "no signing key is configured for this sender")
+
+
+def test_the_legacy_shared_key_verifies_partner_webhooks_only_while_allowed(aws, webhook, monkeypatch):
+    """``acceptLegacyWebhookSecret``: partners keep their old shared key while they move to their own."""
+    sm = boto3.client("secretsmanager")
+    monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps({"planning": sm.create_secret(Name="k-p", SecretString="own")["ARN"]}))
+
+    def post_signed(secret, offset):
+        body = recommendation()
+        headers = {"Content-Type": "application/json", **signed_headers(secret, body, time.time() - offset)}
+        return webhook(api_event("POST", "/v1/webhooks/planning", RESOURCE, {"source": "planning"}, body, headers,
                                  sign=False))["statusCode"]
 
-    assert post_signed("planning-new", offset=1) == 202
-    assert post_signed("planning-old", offset=2) == 202  # both keys verify during the rotation
-    assert post_signed("default-key", offset=3) == 401  # planning has its own keys
-    assert post_signed("default-key", source="erp", offset=4) == 202  # erp falls back to the default list
-    assert post_signed("planning-new", source="erp", offset=5) == 401
-
+    assert post_signed("shared-old", 1) == 401
+    monkeypatch.setenv("LEGACY_WEBHOOK_SECRET_ARN", sm.create_secret(Name="legacy", SecretString="shared-old")["ARN"])
+    assert post_signed("shared-old", 2) == 202
+    assert post_signed("own", 3) == 202
 
 
 def test_a_retry_while_the_first_is_in_progress_gets_409_with_retry_after(aws):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from .observability import logger
 from .problems import PROBLEM_CONTENT_TYPE, NotFound, ProblemError, Unauthorized
-from .secrets import webhook_secrets
+from .secrets import signing_keys
 from .seen_signatures import SeenSignatures
 from .signing import REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from .webhooks import header
@@ -52,7 +52,7 @@ def require_signature(app: APIGatewayRestResolver, body: bytes, source: str, *,
     a signature already received is refused as a replay."""
     headers = app.current_event.headers
     try:
-        verify(webhook_secrets(source), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
+        verify(signing_keys(source), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER), body, time.time())
     except SignatureError as exc:
         raise Unauthorized(str(exc)) from exc
     if seen is not None:

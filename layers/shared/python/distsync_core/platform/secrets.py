@@ -1,29 +1,39 @@
-"""Webhook signing secrets from Secrets Manager (cached for five minutes by Powertools parameters).
+"""Signing keys from Secrets Manager (cached for five minutes by Powertools parameters).
 
-The secret value is the shared secret itself, or a JSON object with a list per webhook source and/or a
-default list: ``{"sources": {"erp": ["<new>", "<old>"], "planning": ["<key>"]}, "secrets": ["<default>"]}``.
-During a rotation a list holds the new and the old key, so both verify until the old one is removed.
+Each partner source (erp, planning, wms, tms, supplier) and API role (channels, planners, operations) has its
+own secret; a function's ``SIGNING_KEY_ARNS`` names only the ones it verifies, so a key of another source or
+role is never tried. A secret holds one key, or during a rotation a JSON list of keys, newest first: both
+verify until the old one is removed (``distsync keys rotate <name> [--finish]``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 from .config import env
 
 CACHE_SECONDS = 300
+PARTNER_SOURCES = frozenset({"erp", "planning", "wms", "tms", "supplier"})
 
 
-def webhook_secrets(source: str | None = None) -> list[str]:
+def signing_keys(name: str) -> list[str]:
+    """The keys that verify requests signed as ``name``; none for a name this function does not serve."""
     from aws_lambda_powertools.utilities import parameters
 
-    return secrets_for(str(parameters.get_secret(env("WEBHOOK_SECRET_ARN"), max_age=CACHE_SECONDS)), source)
+    arn = json.loads(env("SIGNING_KEY_ARNS")).get(name)
+    keys = keys_in(str(parameters.get_secret(arn, max_age=CACHE_SECONDS))) if arn else []
+    legacy = os.environ.get("LEGACY_WEBHOOK_SECRET_ARN")  # only set while partners move to their own keys
+    if legacy and name in PARTNER_SOURCES:
+        keys += keys_in(str(parameters.get_secret(legacy, max_age=CACHE_SECONDS)))
+    return keys
 
 
-def secrets_for(value: str, source: str | None) -> list[str]:
-    if not value.lstrip().startswith("{"):
-        return [value]
-    config = json.loads(value)
-    per_source = config.get("sources", {}).get(source) if source else None
-    chosen = per_source if per_source is not None else config.get("secrets", [])
-    return [s for s in chosen if isinstance(s, str) and s]
+def keys_in(value: str) -> list[str]:
+    """A secret's keys: the value itself, or a JSON list of keys (a rotation: newest first)."""
+    if not value.lstrip().startswith("["):
+        return [value] if value else []
+    keys = json.loads(value)
+    if not isinstance(keys, list):
+        raise ValueError("a signing key secret is a key or a JSON list of keys")
+    return [k for k in keys if isinstance(k, str) and k]

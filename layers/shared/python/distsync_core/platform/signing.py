@@ -59,5 +59,8 @@ def verify(
         raise SignatureError(f"timestamp outside the {window_seconds} s window (skew {int(skew)} s)")
     if not signature.startswith(_PREFIX) or not signature.isascii():  # compare_digest raises on non-ASCII str
         raise SignatureError(f"{SIGNATURE_HEADER} must look like sha256=<hex>")
-    if not any(hmac.compare_digest(sign(s, timestamp, body), signature) for s in secrets if s):
+    keys = [s for s in secrets if s]
+    if not keys:  # a source or role without a key of its own: refused, never a default key
+        raise SignatureError("no signing key is configured for this sender")
+    if not any(hmac.compare_digest(sign(k, timestamp, body), signature) for k in keys):
         raise SignatureError("signature does not match")
