@@ -67,6 +67,15 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # while partners move from the one shared webhook key to their own: also accept the old shared key on
     # partner webhooks (never on the approval, exception or ATP APIs); see docs/runbook.md "Signing keys"
     "acceptLegacyWebhookSecret": False,
+    # batches at once (SQS event source maximum concurrency, 2-1000) of every consumer that calls the partner
+    "erpMaxConcurrency": 5,
+    "wmsMaxConcurrency": 5,
+    "planningMaxConcurrency": 5,
+    "channelsMaxConcurrency": 5,
+    # reserved concurrency of the webhook intake (its ceiling in a flood) and of each of the approval,
+    # exception and ATP APIs (their floor, whatever the webhooks do); 0 leaves a function unreserved
+    "webhookReservedConcurrency": 20,
+    "decisionApiReservedConcurrency": 5,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -146,6 +155,9 @@ class DistsyncConfig:
     # contracts (distsync_core/contracts.py): MAX_FUTURE_SKEW_MINUTES on every function
     max_future_skew_minutes: int
     accept_legacy_webhook_secret: bool
+    partner_max_concurrency: dict[str, int]
+    webhook_reserved_concurrency: int
+    decision_api_reserved_concurrency: int
 
     @property
     def is_prod(self) -> bool:
@@ -192,6 +204,9 @@ class DistsyncConfig:
             xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),
             max_future_skew_minutes=int(get("maxFutureSkewMinutes")),
             accept_legacy_webhook_secret=_flag(get("acceptLegacyWebhookSecret"), "acceptLegacyWebhookSecret"),
+            partner_max_concurrency={p: int(get(f"{p}MaxConcurrency")) for p in ("erp", "wms", "planning", "channels")},
+            webhook_reserved_concurrency=int(get("webhookReservedConcurrency")),
+            decision_api_reserved_concurrency=int(get("decisionApiReservedConcurrency")),
         )
         config.validate()
         return config
@@ -208,10 +223,11 @@ class DistsyncConfig:
             raise ValueError(f"context 'stage' must match {_STAGE_PATTERN.pattern}, got {self.stage!r}")
         for field in fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0 \
+                    and not (value == 0 and field.name.endswith("_reserved_concurrency")):  # 0: unreserved
                 raise ValueError(f"context value for {field.name} must be positive, got {value}")
         self._validate_file_partners()
-
+        self._validate_concurrency()
         if not 0 < self.approval_threshold_percent <= 100:
             raise ValueError("approvalThresholdPercent must be in 1..100")
         if not 0 < self.error_rate_percent < 100:
@@ -228,6 +244,11 @@ class DistsyncConfig:
             raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
         self._validate_cycles()
         self._validate_reconciliation()
+
+    def _validate_concurrency(self) -> None:
+        for partner, cap in self.partner_max_concurrency.items():
+            if not 2 <= cap <= 1000:  # what an SQS event source's MaximumConcurrency accepts
+                raise ValueError(f"{partner}MaxConcurrency must be in 2..1000, got {cap}")
 
     def _validate_reconciliation(self) -> None:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.

@@ -27,6 +27,7 @@ class EventSourceSpec:
     batch_size: int
     report_batch_item_failures: bool
     enabled: bool
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency: batches at once
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Assembly:
                     batch_size=int(props.get("BatchSize", 10)),
                     report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
                     enabled=bool(props.get("Enabled", True)),
+                    maximum_concurrency=props.get("ScalingConfig", {}).get("MaximumConcurrency"),
                 )
             )
         return out

@@ -1,6 +1,10 @@
 """SQS event source mappings, as the Lambda service runs them: poll, invoke with a batch, delete what
 succeeded, leave failures to become visible again (SQS then redrives them to the DLQ at maxReceiveCount).
 
+A mapping with ``ScalingConfig.MaximumConcurrency`` runs up to that many batches at once (bounded by the
+function's local execution environments); one without runs one batch at a time, where the Lambda service would
+scale out further (locally: fewer parallel invocations, same results).
+
 Locally a failed message becomes visible again after ``retry_delay`` whole seconds instead of the queue's full
 visibility timeout (minutes on AWS), so retries and dead-lettering happen within a test's time; after a
 crashed or timed-out invocation it waits one function timeout (see ``_deliver``).
@@ -41,14 +45,25 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 class SqsPoller(threading.Thread):
     def __init__(self, spec: EventSourceSpec, sqs: Any, queue_url: str, queue_arn: str, function_name: str,
-                 lambdas: LambdaService, retry_delay: int, stop: threading.Event):
+                 lambdas: LambdaService, retry_delay: int, stop: threading.Event, environments: int = 1):
         super().__init__(name=f"poller-{spec.logical_id}", daemon=True)
         self.spec, self.sqs, self.queue_url, self.queue_arn = spec, sqs, queue_url, queue_arn
         self.function_name, self.lambdas, self.retry_delay, self.stop_event = function_name, lambdas, retry_delay, stop
         self.batches = self.succeeded = self.failed = 0
-        self.busy = False
+        self.lanes = max(1, min(spec.maximum_concurrency or 1, environments))  # batches at once
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight > 0
 
     def run(self) -> None:
+        for lane in range(1, self.lanes):
+            threading.Thread(target=self._poll_loop, name=f"{self.name}-{lane}", daemon=True).start()
+        self._poll_loop()
+
+    def _poll_loop(self) -> None:
         idle = 0.02
         while not self.stop_event.is_set():
             try:
@@ -69,15 +84,16 @@ class SqsPoller(threading.Thread):
         ).get("Messages", [])
         if not messages:
             return False
-        self.busy = True
+        with self._lock:
+            self._in_flight += 1
         try:
             self._deliver(messages)
         finally:
-            self.busy = False
+            with self._lock:
+                self._in_flight -= 1
         return True
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
-        self.batches += 1
         delay = self.retry_delay
         event = {"Records": [sqs_record(m, self.queue_arn) for m in messages]}
         try:
@@ -113,5 +129,7 @@ class SqsPoller(threading.Thread):
                 self.sqs.change_message_visibility(
                     QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=wait
                 )
-        self.succeeded += len(done)
-        self.failed += len(failed_ids)
+        with self._lock:
+            self.batches += 1
+            self.succeeded += len(done)
+            self.failed += len(failed_ids)

@@ -170,7 +170,7 @@ class LocalStack:
             url = self.physical[spec.queue_logical_id]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             poller = SqsPoller(spec, self.moto.client("sqs"), url, arn, self.physical[spec.function_logical_id],
-                               self.lambdas, self.retry_delay, self._stop)
+                               self.lambdas, self.retry_delay, self._stop, environments=self.concurrency)
             poller.start()
             self.pollers.append(poller)
 

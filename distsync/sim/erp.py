@@ -9,6 +9,9 @@
 - ``POST /_sim/erp/faults`` ``{"status": 503, "count": 3}``: the next N calls fail with that status;
   ``"delaySeconds"`` makes them slow first (timeouts); ``{"status": 200, "delaySeconds": 2, "count": 5}``
   makes the next N calls slow but successful
+- ``POST /_sim/erp/limits`` ``{"maxInFlight": 2, "latencySeconds": 0.05}``: a parameter write beyond N at once
+  gets ``429`` with ``Retry-After: 1`` (an ERP's per-account concurrency limit); each write takes that long;
+  ``GET /_sim/erp/stats``: the most writes it saw at once and how many it throttled
 - the ERP's financial posting journal (what the reconciliation compares distsync with):
   ``GET /api/v1/postings/totals?date=YYYY-MM-DD`` totals of the postings it knows for that date, per domain,
   posting type and currency (``amountMinor``, ``count``); ``POST /_sim/erp/postings`` books postings
@@ -48,9 +51,13 @@ class ErpSimulator(JsonServer):
         self._responses: dict[str, dict[str, Any]] = {}
         self._fault: dict[str, Any] = {"status": 0, "count": 0, "delaySeconds": 0}
         self.postings: dict[str, dict[str, Any]] = {}  # the posting journal, by posting id
+        self._limits: dict[str, float] = {"maxInFlight": 0, "latencySeconds": 0}  # 0: no limit
+        self.in_flight = self.max_in_flight = self.throttled = 0
         super().__init__(
             [
-                ("PUT", _PARAMS, self._put),
+                ("PUT", _PARAMS, self._put_within_limits),
+                ("POST", re.compile(r"/_sim/erp/limits"), self._set_limits),
+                ("GET", re.compile(r"/_sim/erp/stats"), lambda _r: (200, self.stats(), {})),
                 ("GET", _PARAMS, self._get),
                 ("GET", re.compile(r"/_sim/erp/updates"), lambda _r: (200, {"updates": self.snapshot()}, {})),
                 ("POST", re.compile(r"/_sim/erp/faults"), self._faults),
@@ -79,6 +86,39 @@ class ErpSimulator(JsonServer):
             return 400, {"error": "status must be 4xx/5xx (or 200 with delaySeconds > 0) and count >= 0"}, {}
         self.inject_faults(status, count, delay)
         return 200, {"status": status, "count": count}, {}
+
+    def _set_limits(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
+        body = request.json()
+        limits = {"maxInFlight": int(body.get("maxInFlight", 0)), "latencySeconds": float(body.get("latencySeconds", 0))}
+        if limits["maxInFlight"] < 0 or not 0 <= limits["latencySeconds"] <= 5:
+            return 400, {"error": "maxInFlight >= 0 (0: no limit), latencySeconds in 0..5"}, {}
+        with self._lock:
+            self._limits = limits
+            self.max_in_flight = self.throttled = 0
+        return 200, limits, {}
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {"maxInFlight": self.max_in_flight, "throttled": self.throttled, "updates": len(self.updates),
+                    **{f"limit{k[0].upper()}{k[1:]}": v for k, v in self._limits.items()}}
+
+    def _put_within_limits(self, request: JsonRequest, item: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            limit, latency = int(self._limits["maxInFlight"]), self._limits["latencySeconds"]
+            if limit and self.in_flight > limit:
+                self.in_flight -= 1
+                self.throttled += 1
+                return 429, {"error": f"concurrency limit exceeded: at most {limit} requests at once"}, \
+                    {"Retry-After": "1"}
+        try:
+            if latency:
+                time.sleep(latency)
+            return self._put(request, item, location)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def _take_fault(self) -> dict[str, Any] | None:
         with self._lock:

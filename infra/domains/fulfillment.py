@@ -64,7 +64,8 @@ def build(platform: Platform) -> AslWorkflow:
     cases.grant_read_write_data(resolutions)
     state_machine.grant_task_response(resolutions)
     platform.idempotency_table(resolutions)  # signatures accepted, once each
-    platform.signed_api("v1/shipment-exceptions/{caseId}/resolution", "POST", resolutions, keys=["operations"])
+    platform.signed_api("v1/shipment-exceptions/{caseId}/resolution", "POST", resolutions, keys=["operations"],
+                        reserved_concurrency=config.decision_api_reserved_concurrency)
 
     platform.metrics.count("ShipmentExceptionsOpened")
     platform.dashboard(

@@ -40,7 +40,8 @@ def build(platform: Platform) -> None:
         ATP_HORIZON_DAYS=str(config.atp_horizon_days),
     )
     inventory.grant_read_data(atp)
-    platform.signed_api("v1/atp/{itemId}/{locationId}", "GET", atp, keys=["channels"])
+    platform.signed_api("v1/atp/{itemId}/{locationId}", "GET", atp, keys=["channels"],
+                        reserved_concurrency=platform.config.decision_api_reserved_concurrency)
 
     platform.metrics.count("StaleBalancesIgnored")
     platform.metrics.latency("InventoryFreshness", "s")  # balance as-of -> applied to the ATP projection

@@ -98,7 +98,8 @@ def build(platform: Platform) -> ApprovalWorkflow:
     approvals.grant_read_write_data(decisions)
     state_machine.grant_task_response(decisions)
     platform.idempotency_table(decisions)  # signatures accepted, once each
-    platform.signed_api("v1/approvals/{approvalId}", "POST", decisions, keys=["planners"])
+    platform.signed_api("v1/approvals/{approvalId}", "POST", decisions, keys=["planners"],
+                        reserved_concurrency=platform.config.decision_api_reserved_concurrency)
 
     # --- recommendations: straight to the ERP, or through a planner above the threshold ---
     transformer = platform.function(

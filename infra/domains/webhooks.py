@@ -19,7 +19,8 @@ def build(platform: Platform) -> None:
     platform.bus.grant_put_events_to(intake)
     platform.idempotency_table(intake)  # Idempotency-Key answers, signatures accepted
     platform.api.add_route("health", "GET", intake, no_authorizer_reason=HEALTH_REASON)
-    platform.signed_api("v1/webhooks/{source}", "POST", intake, keys=PARTNER_SOURCES)
+    platform.signed_api("v1/webhooks/{source}", "POST", intake, keys=PARTNER_SOURCES,
+                        reserved_concurrency=platform.config.webhook_reserved_concurrency)
     platform.dashboard(
         Domain(
             key="webhook-api",

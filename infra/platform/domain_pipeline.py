@@ -54,10 +54,13 @@ class DomainPipeline(Construct):
         max_lag_minutes: int | None = None,
         routes: Mapping[str, Sequence[str]] | None = None,
         detail: Mapping[str, Any] | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         """``sources`` x ``detail_types`` become one rule; ``routes`` (bus source -> its detail types) instead
         gives one rule per source, for a pipeline that takes different types from different sources.
-        ``detail`` narrows the rules further by the event's detail (e.g. a bucket and a key prefix)."""
+        ``detail`` narrows the rules further by the event's detail (e.g. a bucket and a key prefix).
+        ``max_concurrency``: the event source's maximum concurrency (batches at once; 2-1000), for consumers
+        that call a partner."""
         super().__init__(scope, construct_id)
         if function.timeout is None:
             raise ValueError(f"{construct_id}: the function needs an explicit timeout")
@@ -116,6 +119,7 @@ class DomainPipeline(Construct):
                 self.queue,
                 batch_size=batch_size,
                 report_batch_item_failures=True,
+                max_concurrency=max_concurrency,
             )
         )
 

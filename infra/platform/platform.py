@@ -35,6 +35,9 @@ PARTNER_CALL_TIMEOUT = Duration.seconds(60)  # consumers that call a partner API
 TASK_TIMEOUT = Duration.seconds(10)  # Step Functions tasks
 
 # The partner HTTP clients' settings (distsync_core partners): per attempt, and the first backoff.
+# The environment variable that gives a function a partner's base URL: the partner it calls.
+PARTNER_URL_VARIABLES = {"erp": "ERP_BASE_URL", "wms": "WMS_BASE_URL", "planning": "PLANNING_BASE_URL",
+                         "channels": "CHANNELS_BASE_URL"}
 PARTNER_BACKOFF_SECONDS = "0.5"
 PARTNER_TIMEOUT_SECONDS = "5"
 
@@ -98,6 +101,7 @@ class Platform:
 
         # What the slices declare, for the dashboards, the alarms and the outputs (``finish``).
         self.functions: dict[str, lambda_.Function] = {}  # folder -> function
+        self._partners: dict[str, set[str]] = {}  # folder -> the partners it calls (from its base URLs)
         self.pipelines: dict[str, DomainPipeline] = {}
         self.domains: list[Domain] = []
         self.state_machines: dict[str, sfn.IStateMachine] = {}
@@ -128,6 +132,7 @@ class Platform:
         ).function
         self.tables.grant_trace_write(fn)
         self.functions[folder] = fn
+        self._partners[folder] = {p for p, url in PARTNER_URL_VARIABLES.items() if url in environment}
         return fn
 
     def pipeline(
@@ -158,6 +163,10 @@ class Platform:
         options.setdefault("bus", None if options.get("fifo") else self.bus)
         options.setdefault("sources", ())
         options.setdefault("detail_types", ())
+        # A consumer that calls partners runs at most as many batches at once as the most limited of them
+        # takes (a million-row cycle must not fan the ERP updater out into 429s and the DLQ).
+        caps = [self.config.partner_max_concurrency[p] for p in sorted(self._partners[folder])]
+        options.setdefault("max_concurrency", min(caps) if caps else None)
         pipeline = DomainPipeline(
             self.scope,
             pipeline_id,
@@ -201,13 +210,19 @@ class Platform:
         """A domain table first declared among the platform's (``DataStores/<id>``): same scope, same id."""
         return self.table(table_id, partition_key, scope=self.tables)
 
-    def signed_api(self, path: str, http_method: str, function: lambda_.Function, *, keys: Sequence[str]) -> None:
+    def signed_api(self, path: str, http_method: str, function: lambda_.Function, *, keys: Sequence[str],
+                   reserved_concurrency: int) -> None:
         """Route ``http_method path`` of the REST API to ``function``, which verifies each request's HMAC
-        signature with the signing keys of ``keys`` (partner sources or an API role) and no others."""
+        signature with the signing keys of ``keys`` (partner sources or an API role) and no others.
+        ``reserved_concurrency``: the function's reserved concurrency (its floor and its ceiling; 0: none)."""
         self.signing_keys.grant(function, keys)
         if self.config.accept_legacy_webhook_secret and set(keys) <= set(PARTNER_SOURCES):
             function.add_environment("LEGACY_WEBHOOK_SECRET_ARN", self.webhook_secret.secret_arn)
             self.webhook_secret.grant_read(function)
+        if reserved_concurrency:
+            cfn = function.node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.reserved_concurrent_executions = reserved_concurrency
         self.api.add_route(path, http_method, function)
 
     def idempotency_table(self, function: lambda_.Function) -> None:

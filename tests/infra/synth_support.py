@@ -85,6 +85,12 @@ PROD_CONTEXT: dict[str, str] = {
     "xraySdkSubsegments": "true",
     "maxFutureSkewMinutes": "30",
     "acceptLegacyWebhookSecret": "true",
+    "erpMaxConcurrency": "3",
+    "wmsMaxConcurrency": "4",
+    "planningMaxConcurrency": "6",
+    "channelsMaxConcurrency": "8",
+    "webhookReservedConcurrency": "50",
+    "decisionApiReservedConcurrency": "0",
 }
 
 

@@ -47,6 +47,18 @@ def test_invalid_context_fails_synth_early() -> None:
         retention_days(31)
 
 
+def test_concurrency_context_is_checked_against_what_lambda_accepts() -> None:
+    import aws_cdk as cdk
+
+    from infra.config import DistsyncConfig
+
+    for bad in ({"erpMaxConcurrency": "1"}, {"wmsMaxConcurrency": "1001"}, {"webhookReservedConcurrency": "-1"}):
+        with pytest.raises(ValueError, match="(?i)concurrency"):
+            DistsyncConfig.from_node(cdk.App(context=bad).node)
+    unreserved = DistsyncConfig.from_node(cdk.App(context={"decisionApiReservedConcurrency": "0"}).node)
+    assert unreserved.decision_api_reserved_concurrency == 0
+
+
 def test_xray_sdk_subsegments_flag_from_cdk_json_or_the_command_line() -> None:
     import aws_cdk as cdk
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from synth_support import FOLDERS, PROD_CONTEXT, Synth, allowed_actions
+from synth_support import FOLDERS, PROD_CONTEXT, Synth, allowed_actions, cdk_json_context
 
 pytestmark = pytest.mark.infra
 
@@ -511,3 +511,42 @@ def test_new_context_flows_into_the_function_environments(prod: Synth) -> None:
     for folder in ("inventory_transformer", "order_router", "order_transformer", "forecast_transformer"):
         assert env(folder)["MAX_RECEIVE_COUNT"] == "5", folder  # maxReceiveCount
     assert env("planning_sync")["MAX_RECEIVE_COUNT"] == "50"  # planningSyncMaxReceiveCount
+
+
+# The partners a function calls, named by the base URL in its environment -> the context key of their cap
+PARTNER_CAPS = {"ERP_BASE_URL": "erpMaxConcurrency", "WMS_BASE_URL": "wmsMaxConcurrency",
+                "PLANNING_BASE_URL": "planningMaxConcurrency", "CHANNELS_BASE_URL": "channelsMaxConcurrency"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_consumer_that_calls_a_partner_runs_at_most_its_partners_cap_of_batches(request, stage) -> None:
+    """Issue 12, finding 9: 0 of 14 SQS event sources set a maximum concurrency, so a million-row cycle fanned
+    the ERP updater out into 429s and the DLQ."""
+    synth = request.getfixturevalue(stage)
+    context = {**cdk_json_context(), **(PROD_CONTEXT if stage == "prod" else {})}
+    by_function = {fn_id: folder for folder, fn_id in synth.function_ids.items()}
+    capped = {}
+    for mapping in synth.of_type("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        folder = by_function[props["FunctionName"]["Ref"]]
+        env = synth.props(synth.function_ids[folder])["Environment"]["Variables"]
+        caps = [int(context[key]) for var, key in PARTNER_CAPS.items() if var in env]
+        expected = min(caps) if caps else None
+        assert props.get("ScalingConfig", {}).get("MaximumConcurrency") == expected, folder
+        if expected:
+            capped[folder] = expected
+    assert {"erp_updater", "warehouse_notifier", "planning_sync", "order_transformer"} <= set(capped)
+    assert capped["erp_updater"] == int(context["erpMaxConcurrency"])
+
+
+def test_the_apis_reserve_concurrency_from_context(dev, prod) -> None:
+    """A webhook flood can neither take the account's concurrency nor starve the decision and ATP APIs."""
+    def reserved(synth, folder):
+        return synth.props(synth.function_ids[folder]).get("ReservedConcurrentExecutions")
+
+    assert reserved(dev, "webhook_api") == 20 and reserved(prod, "webhook_api") == 50
+    for folder in ("approval_api", "exception_api", "atp_api"):
+        assert reserved(dev, folder) == 5
+        assert reserved(prod, folder) is None  # 0 in context: unreserved
+    assert all(reserved(dev, f) is None for f in dev.function_ids
+               if f not in ("webhook_api", "approval_api", "exception_api", "atp_api"))
