@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..contracts import ReplenishmentRecommended, ReplenishmentUpdateRequested
 from ..masterdata.records import ItemLocationRecord, item_location_key, relative_change_percent
@@ -53,8 +54,11 @@ def erp_idempotency_key(rec: ReplenishmentRecommended) -> str:
 
 
 def decide(
-    rec: ReplenishmentRecommended, current: ItemLocationRecord | None, threshold_percent: float
+    rec: ReplenishmentRecommended, current: ItemLocationRecord | None, threshold_percent: float,
+    recommended_at: datetime | None = None,
 ) -> Decision:
+    """``recommended_at``: the recommendation's event time, carried by the update so the ERP adapter can tell
+    a newer update of the item-location from an older one."""
     if current is None:
         return Quarantine(
             f"unknown item-location {rec.item_id}@{rec.location_id}: no ItemLocationUpserted in master data",
@@ -80,6 +84,7 @@ def decide(
         planning_cycle_id=rec.planning_cycle_id,
         change_percent=round(change, 2),
         erp_idempotency_key=key,
+        recommended_at=recommended_at,
     )
     if change <= threshold_percent:
         return ApplyDirectly(update)
