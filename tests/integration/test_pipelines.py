@@ -379,3 +379,31 @@ def test_two_updaters_at_once_cannot_both_record_theirs(aws):
     assert last is not None and (last.erp_idempotency_key, last.safety_stock) == ("k-27", 110)
     with pytest.raises(Exception, match="ConditionalCheckFailed"):  # no item-location: not "lost", an error
         store.record_erp_parameters("SKU-2", "DC-1", applied(27, 1))
+
+
+def test_an_update_that_raced_a_newer_one_at_the_erp_is_superseded_and_not_announced(aws, erp, monkeypatch):
+    """Both passed the check; the newer one recorded itself while this one was at the ERP: the condition keeps
+    the newer one recorded, and this one ends superseded (with a warning), not announced downstream."""
+    from distsync_core.masterdata.records import AppliedUpdate
+    from distsync_core.masterdata.store import MasterDataStore
+    from distsync_core.partners.erp import ErpClient
+
+    run("masterdata_transformer", bus_event(master()))
+    old = requested_at(aws, 120, 220, datetime(2026, 11, 20, 6, tzinfo=UTC), "corr-race", "c-old")
+    put = ErpClient.put_replenishment_parameters
+
+    def newer_recorded_meanwhile(self, *args, **kwargs):
+        result = put(self, *args, **kwargs)
+        MasterDataStore(os.environ["MASTERDATA_TABLE_NAME"]).record_erp_parameters("SKU-1", "DC-1", AppliedUpdate(
+            datetime(2026, 11, 27, 6, tzinfo=UTC), "n" * 40, "c-new", 110, 210, approval_id="apr-new"))
+        return result
+
+    monkeypatch.setattr(ErpClient, "put_replenishment_parameters", newer_recorded_meanwhile)
+    assert run("erp_updater", old) == {"batchItemFailures": []}
+    assert len(erp.snapshot()) == 1  # it did reach the ERP: the two calls were concurrent
+    assert aws.probe(wait=0.3) == []
+    [hop] = erp_hops(aws, "corr-race")
+    assert hop["outcome"] == "superseded" and "(cycle c-new, approval apr-new" in hop["detail"]
+    assert "reached the ERP at the same time" in hop["detail"]
+    [md] = aws.items("MASTERDATA_TABLE_NAME")
+    assert float(md["safetyStock"]) == 110 and md["appliedUpdate"]["approvalId"] == "apr-new"
