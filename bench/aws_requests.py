@@ -594,13 +594,16 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
                f"UpdateItem per lead time; completion + hop = {batchable * batch} items -> "
                f"{math.ceil(batchable * batch / 25)} BatchWriteItem; planning and ERP calls are not AWS")
     else:  # erp
+        floor[f"{ddb}.BatchGetItem[masterdata]"] = batches  # the last applied update of the batch's item-locations
         floor[f"{ddb}.UpdateItem[masterdata]"] = n  # conditional update: cannot be batched
         floor[f"{ev}.PutEvents"] = batches * math.ceil(batch / 10)
+        naive[f"{ddb}.GetItem[masterdata]"] = n
         naive[f"{ddb}.UpdateItem[masterdata]"] = n
         naive[f"{ev}.PutEvents"] = n
-        why = (f"batch {batch}: claim per event; the ERP-confirmed parameters are a conditional UpdateItem per "
-               f"event (not batchable); one PutEvents per batch; completion + hop = {batchable * batch} items "
-               f"-> {math.ceil(batchable * batch / 25)} BatchWriteItem")
+        why = (f"batch {batch}: claim per event; the last applied updates of the batch's item-locations in one "
+               "BatchGetItem (is it still the latest?); the ERP-confirmed parameters and the applied update are a "
+               f"conditional UpdateItem per event (not batchable); one PutEvents per batch; completion + hop = "
+               f"{batchable * batch} items -> {math.ceil(batchable * batch / 25)} BatchWriteItem")
     floor[f"{ddb}.BatchWriteItem[{'+'.join(sorted(tables))}]"] = batches * math.ceil(batchable * batch / 25)
     return floor, naive, why
 

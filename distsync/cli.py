@@ -53,6 +53,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 STATUS_STYLE = {
     "delivered": "green", "pending_approval": "yellow", "rejected": "magenta",
     "quarantined": "red", "dead_lettered": "red", "in_flight": "cyan", "escalated": "magenta",
+    "superseded": "magenta",
 }
 # Business keys the ledger indexes: item@location, or ORDER#<id>, SHIPMENT#<id>, PO#<id>, ITEM#<id>, ...
 BUSINESS_KEY_MARKERS = ("@", "#")

@@ -21,12 +21,14 @@ _STATUS_BY_OUTCOME: dict[str, str | None] = {
     "delivered": "delivered",
     "rejected": "rejected",
     "escalated": "escalated",  # a workflow's window closed without a decision (shipment exception)
+    "superseded": "superseded",  # not sent: a newer update of the same item-location was applied already
     "quarantined": "quarantined",
     "dead_lettered": "dead_lettered",
 }
 OUTCOMES = frozenset(_STATUS_BY_OUTCOME)
 STATUSES = (
-    "in_flight", "delivered", "pending_approval", "rejected", "escalated", "quarantined", "dead_lettered",
+    "in_flight", "delivered", "pending_approval", "rejected", "escalated", "superseded", "quarantined",
+    "dead_lettered",
 )
 
 
@@ -34,8 +36,9 @@ def status_of(hops: Iterable[Mapping[str, Any]]) -> str:
     status = "in_flight"
     for hop in sorted(hops, key=lambda h: h["at"]):
         new = _STATUS_BY_OUTCOME.get(hop["outcome"])
-        # Once delivered, a later notification hop cannot take it back to in-flight.
-        if new and not (status == "delivered" and new == "in_flight"):
+        # Once delivered, a later notification hop cannot take it back to in-flight, nor a replay of the
+        # same event, superseded since, undo the delivery it had.
+        if new and not (status == "delivered" and new in ("in_flight", "superseded")):
             status = new
     return status
 

@@ -61,9 +61,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         metrics.add_metric(name="ApprovalsRejected", unit=MetricUnit.Count, value=1)
         return {"approvalId": task.approvalId, "status": status}
 
-    approved = update.model_copy(
-        update={"approval_id": task.approvalId, "decided_by": task.decision.decidedBy}
-    )
+    # The approved update keeps the recommendation's time, so the ERP adapter can tell that a newer one was
+    # applied while the planner decided (one requested before recommendedAt existed: when it was requested).
+    approved = update.model_copy(update={
+        "approval_id": task.approvalId, "decided_by": task.decision.decidedBy,
+        "recommended_at": update.recommended_at or meta.occurred_at,
+    })
     EventPublisher(env("EVENT_BUS_NAME")).publish([
         new_envelope(
             UPDATE_CONTRACT, approved,

@@ -1,5 +1,9 @@
 """ERP adapter: apply ``ReplenishmentUpdateRequested`` in the ERP (idempotency key, retries with backoff),
-then publish ``ReplenishmentParametersUpdated`` for downstream systems (warehouse notification)."""
+then publish ``ReplenishmentParametersUpdated`` for downstream systems (warehouse notification).
+
+Only the latest recommendation of an item-location reaches the ERP: an older one (a planner approving an old
+change after a newer one was applied, a DLQ redrive, an archive replay past the idempotency window) is
+recorded as ``superseded`` and sends nothing."""
 
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ from distsync_core.contracts import (
     new_envelope,
     utcnow,
 )
+from distsync_core.masterdata.records import AppliedUpdate, item_location_key
 from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.partners import partner
 from distsync_core.partners.erp import ErpRejected
+from distsync_core.planning.replenishment import recommended_at, superseded
 from distsync_core.platform.config import env
-from distsync_core.platform.observability import instrument, metrics
+from distsync_core.platform.observability import instrument, logger, metrics
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 
 UPDATED_CONTRACT = CONTRACTS[("ReplenishmentParametersUpdated", "1")]
@@ -29,6 +35,12 @@ def apply_update(delivery: Delivery) -> None:
     update = delivery.data
     meta = delivery.envelope.metadata
     key = f"{update.item_id}@{update.location_id}"
+    store = MasterDataStore(env("MASTERDATA_TABLE_NAME"))
+    at = recommended_at(update, meta.occurred_at)
+    newer = superseded(update, at, store.last_applied(update.item_id, update.location_id))
+    if newer:
+        _superseded(delivery, f"{newer}; nothing sent to the ERP")
+        return
     payload = {
         "safetyStock": update.safety_stock,
         "reorderPoint": update.reorder_point,
@@ -44,9 +56,17 @@ def apply_update(delivery: Delivery) -> None:
     except ErpRejected as exc:
         raise PermanentFailure(str(exc)) from exc
 
-    MasterDataStore(env("MASTERDATA_TABLE_NAME")).record_erp_parameters(
-        update.item_id, update.location_id, update.safety_stock, update.reorder_point
-    )
+    applied = AppliedUpdate(at, update.erp_idempotency_key, update.planning_cycle_id, update.safety_stock,
+                            update.reorder_point, update.approval_id, meta.correlation_id)
+    if not store.record_erp_parameters(update.item_id, update.location_id, applied):
+        # Another updater recorded a newer recommendation while this one was at the ERP: that one stays the
+        # recorded one and downstream hears nothing of this. The two ERP calls were concurrent, so which the
+        # ERP holds depends on their order there: say so loudly.
+        newer = superseded(update, at, store.last_applied(update.item_id, update.location_id))
+        logger.warning("ERP update raced a newer one", extra={"itemLocation": key})
+        _superseded(delivery, f"{newer or 'superseded by a newer update'}; this one reached the ERP at the same time (check the ERP holds the "
+                              "newer parameters)")
+        return
     erp_update_id = str(result.body.get("updateId", ""))
     # A replay means the ERP had already applied this exact change (a retry after a later step failed, or a
     # duplicate recommendation); downstream still gets the event, whose id is derived from the change itself,
@@ -79,7 +99,18 @@ def apply_update(delivery: Delivery) -> None:
     ])
 
 
-consumer = Consumer(STAGE, ReplenishmentUpdateRequested, apply_update)
+def _superseded(delivery: Delivery, reason: str) -> None:
+    # Completed, not retried: no retry can make an older recommendation the latest again.
+    delivery.record("superseded", reason)
+    metrics.add_metric(name="ErpUpdatesSuperseded", unit=MetricUnit.Count, value=1)
+
+
+def read_master_data(updates: list[ReplenishmentUpdateRequested]) -> None:
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(
+        item_location_key(u.item_id, u.location_id) for u in updates)
+
+
+consumer = Consumer(STAGE, ReplenishmentUpdateRequested, apply_update, prefetch=read_master_data)
 
 
 @instrument

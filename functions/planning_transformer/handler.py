@@ -25,7 +25,8 @@ def plan_replenishment(delivery: Delivery) -> None:
     rec = delivery.data
     meta = delivery.envelope.metadata
     threshold = env_float("APPROVAL_THRESHOLD_PERCENT", 20)
-    decision = decide(rec, MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(rec.item_id, rec.location_id), threshold)
+    current = MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(rec.item_id, rec.location_id)
+    decision = decide(rec, current, threshold, recommended_at=meta.occurred_at)
 
     if isinstance(decision, Quarantine):
         raise PermanentFailure(decision.reason, waiting_for=decision.waiting_for)

@@ -27,12 +27,13 @@ def build(platform: Platform) -> None:
         detail_types=("ReplenishmentUpdateRequested",),
         quarantine=None,
     )
-    platform.metrics.count("ErpUpdatesApplied")
+    platform.metrics.count("ErpUpdatesApplied", "ErpUpdatesSuperseded")
     platform.dashboard(
         Domain(
             key="erp-adapter",
             title="ERP adapter (replenishment parameter updates)",
             pipelines=("ErpUpdatePipeline",),
-            metrics=("ErpUpdatesApplied", "RecordsRetried", "RecordsDeadLettered", "ForecastToErpLatency"),
+            metrics=("ErpUpdatesApplied", "ErpUpdatesSuperseded", "RecordsRetried", "RecordsDeadLettered",
+                     "ForecastToErpLatency"),
         )
     )

@@ -50,7 +50,9 @@ DOMAIN_DASHBOARDS = {
             "ApprovalTurnaround",
         },
     ),
-    "erp-adapter": (["ErpUpdatePipeline"], ["erp_updater"], {"ErpUpdatesApplied", "ForecastToErpLatency"}),
+    "erp-adapter": (
+        ["ErpUpdatePipeline"], ["erp_updater"], {"ErpUpdatesApplied", "ErpUpdatesSuperseded", "ForecastToErpLatency"}
+    ),
     "warehouse": (["WarehouseNotificationPipeline"], ["warehouse_notifier"], {"RecordsDeadLettered"}),
     "inventory": (
         ["InventoryPipeline"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -15,7 +16,8 @@ from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, new_env
 from distsync_core.masterdata.records import ItemLocationRecord
 from distsync_core.planning.replenishment import decide
 from tests.conftest import ROOT, FakeLambdaContext, load_handler
-from tests.integration.conftest import api_event
+from tests.integration.conftest import api_event, bus_event
+from tests.integration.test_pipelines import erp  # noqa: F401  (the ERP simulator fixture)
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"
 
@@ -184,3 +186,45 @@ def test_a_decision_the_workflow_did_not_take_leaves_no_decision_behind(aws, wor
                            FakeLambdaContext("approval_api"))
     [record] = [a for a in aws.items("APPROVALS_TABLE_NAME") if a["approvalId"] == approval_id]
     assert record["status"] == "PENDING" and not {"decision", "decidedBy", "claimId"} & set(record)
+
+
+def test_an_approval_decided_after_a_newer_change_was_applied_is_superseded(
+        aws, workflow, erp, monkeypatch):  # noqa: F811  (erp: the fixture imported above)
+    """A planner approving an old change after a newer one went to the ERP directly overwrote the newer
+    parameters (issue 12, finding 6)."""
+    from distsync.trace import status_of
+    from tests.integration.test_pipelines import master, requested_at, run
+
+    monkeypatch.setenv("APPROVAL_STATE_MACHINE_ARN", workflow(3600))
+    run("masterdata_transformer", bus_event(master()))
+    rec = new_envelope(CONTRACTS[("ReplenishmentRecommended", "1")], ReplenishmentRecommended(
+        item_id="SKU-1", location_id="DC-1", recommended_safety_stock=300, recommended_reorder_point=200,
+        planning_cycle_id="c-old"), correlation_id="corr-old", source="planning",
+        occurred_at=datetime(2026, 11, 20, 6, tzinfo=UTC))
+    assert run("planning_transformer", bus_event(rec)) == {"batchItemFailures": []}  # 200 %: approval
+    [pending] = wait_for(lambda: [a for a in aws.items("APPROVALS_TABLE_NAME") if a["status"] == "PENDING"])
+
+    newer = requested_at(aws, 110, 210, datetime(2026, 11, 27, 6, tzinfo=UTC), "corr-new", "c-new")  # 10 %
+    assert run("erp_updater", newer) == {"batchItemFailures": []}
+    assert len(aws.probe(wait=0.5)) == 1  # its ReplenishmentParametersUpdated
+
+    approval_id = pending["approvalId"]
+    body = json.dumps({"decision": "approve", "comment": "", "decidedBy": "planner-1"}).encode()
+    api = load_handler("approval_api")
+    response = api.lambda_handler(api_event("POST", f"/v1/approvals/{approval_id}", "/v1/approvals/{approvalId}",
+                                            {"approvalId": approval_id}, body, bound_to_path=True),
+                                  FakeLambdaContext("approval_api"))
+    assert response["statusCode"] == 200, response["body"]
+    [approved] = wait_for(lambda: aws.probe())
+    assert approved["detail"]["data"]["approvalId"] == approval_id
+    assert run("erp_updater", approved) == {"batchItemFailures": []}
+
+    assert [a["safetyStock"] for a in erp.snapshot()] == [110]
+    assert aws.probe(wait=0.3) == []
+    hops = sorted((h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-old"),
+                  key=lambda h: h["at"])
+    assert [(h["stage"], h["outcome"]) for h in hops] == [
+        ("planning", "ok"), ("approval", "pending_approval"), ("approval", "approved"), ("erp", "superseded")]
+    assert "(cycle c-new, applied directly" in hops[-1]["detail"] and status_of(hops) == "superseded"
+    [md] = aws.items("MASTERDATA_TABLE_NAME")
+    assert float(md["safetyStock"]) == 110

@@ -1,6 +1,7 @@
 """The pipeline consumers against moto (and the ERP simulator over real HTTP)."""
 
 import json
+import os
 from datetime import UTC, datetime
 
 import boto3
@@ -288,3 +289,121 @@ def test_master_data_event_times_compare_as_instants_not_as_text(aws):
     [record] = [i for i in aws.items("MASTERDATA_TABLE_NAME") if i["pk"] == "ITEM#SKU-8"]
     assert record["description"] == "sent at 11:30Z"
     assert record["occurredAt"] == "2026-11-27T11:30:00.000000+00:00"  # UTC, fixed width: text order = time order
+
+
+def requested_at(aws_fixture, ss, rop, when, cid, cycle):
+    """The ReplenishmentUpdateRequested the planning transformer makes of a recommendation planning produced
+    at ``when``."""
+    rec = new_envelope(CONTRACTS[("ReplenishmentRecommended", "1")], ReplenishmentRecommended(
+        **ITEM, recommended_safety_stock=ss, recommended_reorder_point=rop, planning_cycle_id=cycle),
+        correlation_id=cid, source="planning", occurred_at=when)
+    assert run("planning_transformer", bus_event(rec)) == {"batchItemFailures": []}
+    [event] = aws_fixture.probe(wait=0.5)
+    assert event["detail"]["data"]["recommendedAt"].startswith(when.date().isoformat())
+    return event
+
+
+def erp_hops(aws_fixture, cid):
+    hops = sorted((h for h in aws_fixture.items("TRACE_TABLE_NAME") if h["correlationId"] == cid),
+                  key=lambda h: h["at"])
+    return [h for h in hops if h["stage"] == "erp"]
+
+
+@pytest.mark.parametrize("how", ["redrive", "replay"])
+def test_an_older_update_delivered_after_a_newer_one_is_superseded_and_sends_nothing(aws, erp, capsys, how):
+    """A DLQ redrive of an old update, or an archive replay past the idempotency window, overwrote newer
+    parameters in the ERP (issue 12, finding 6)."""
+    from distsync.trace import status_of
+
+    run("masterdata_transformer", bus_event(master()))
+    old = requested_at(aws, 120, 220, datetime(2026, 11, 20, 6, tzinfo=UTC), "corr-old", "c-old")
+    new = requested_at(aws, 110, 210, datetime(2026, 11, 27, 6, tzinfo=UTC), "corr-new", "c-new")
+    assert run("erp_updater", new) == {"batchItemFailures": []}
+    assert len(aws.probe(wait=0.5)) == 1  # ReplenishmentParametersUpdated of the newer one
+
+    event = sqs_event(old, receive_count=1)
+    if how == "redrive":
+        event["Records"][0]["messageAttributes"] = {
+            "distsyncDeadLetteredAt": {"stringValue": "2026-11-20T07:00:00+00:00", "dataType": "String"}}
+    else:
+        event["Records"][0]["body"] = json.dumps({**old, "replay-name": "replay-after-outage"})
+    capsys.readouterr()
+    assert load_handler("erp_updater").lambda_handler(event, FakeLambdaContext("erp")) == {"batchItemFailures": []}
+
+    assert [(a["safetyStock"], a["correlationId"]) for a in erp.snapshot()] == [(110, "corr-new")]
+    assert aws.probe(wait=0.3) == []  # downstream hears nothing of the older one
+    [hop] = [h for h in erp_hops(aws, "corr-old") if h["outcome"] != "replayed"]
+    assert hop["outcome"] == "superseded" and hop["businessKey"] == "SKU-1@DC-1"
+    assert "recommended 2026-11-20T06:00:00+00:00 (cycle c-old)" in hop["detail"]
+    assert "newer recommendation of 2026-11-27T06:00:00+00:00 (cycle c-new, applied directly" in hop["detail"]
+    assert "nothing sent to the ERP" in hop["detail"]
+    assert status_of(erp_hops(aws, "corr-old")) == "superseded"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ErpUpdatesSuperseded"' in line]
+    assert len(emf) == 1 and emf[0]["ErpUpdatesSuperseded"] in (1, [1])
+    assert aws.items("QUARANTINE_TABLE_NAME") == []
+    [md] = aws.items("MASTERDATA_TABLE_NAME")
+    assert float(md["safetyStock"]) == 110 and md["appliedUpdate"]["planningCycleId"] == "c-new"
+
+
+def test_the_same_update_after_the_idempotency_window_is_applied_again_idempotently(aws, erp):
+    """Equal is not older: the latest update delivered again still reaches the ERP, which replays it."""
+    run("masterdata_transformer", bus_event(master()))
+    update = requested_at(aws, 110, 210, datetime(2026, 11, 27, 6, tzinfo=UTC), "corr-same", "c-1")
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    idempotency = boto3.resource("dynamodb").Table("idempotency")
+    for mark in aws.items("IDEMPOTENCY_TABLE_NAME"):  # the window passed
+        idempotency.delete_item(Key={"id": mark["id"]})
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    assert len(erp.snapshot()) == 1
+    details = [h["detail"] for h in erp_hops(aws, "corr-same")]
+    assert [d.split(" SKU-1")[0] for d in sorted(details)] == [
+        "ERP had already applied this update (idempotent replay)", "ERP updated"]
+    assert len(aws.probe(wait=0.5)) == 2  # announced again under the same event id (the warehouse dedupes)
+
+
+def test_two_updaters_at_once_cannot_both_record_theirs(aws):
+    """The last applied update is recorded conditionally: an older one recorded after a newer one loses."""
+    from distsync_core.masterdata.records import AppliedUpdate
+    from distsync_core.masterdata.store import MasterDataStore
+
+    run("masterdata_transformer", bus_event(master()))
+    store = MasterDataStore(os.environ["MASTERDATA_TABLE_NAME"])
+
+    def applied(day, ss):
+        return AppliedUpdate(datetime(2026, 11, day, tzinfo=UTC), f"k-{day}", f"c-{day}", ss, 200)
+
+    assert store.record_erp_parameters("SKU-1", "DC-1", applied(27, 110)) is True
+    assert store.record_erp_parameters("SKU-1", "DC-1", applied(20, 120)) is False
+    assert store.record_erp_parameters("SKU-1", "DC-1", applied(27, 110)) is True  # the same again
+    last = store.last_applied("SKU-1", "DC-1")
+    assert last is not None and (last.erp_idempotency_key, last.safety_stock) == ("k-27", 110)
+    with pytest.raises(Exception, match="ConditionalCheckFailed"):  # no item-location: not "lost", an error
+        store.record_erp_parameters("SKU-2", "DC-1", applied(27, 1))
+
+
+def test_an_update_that_raced_a_newer_one_at_the_erp_is_superseded_and_not_announced(aws, erp, monkeypatch):
+    """Both passed the check; the newer one recorded itself while this one was at the ERP: the condition keeps
+    the newer one recorded, and this one ends superseded (with a warning), not announced downstream."""
+    from distsync_core.masterdata.records import AppliedUpdate
+    from distsync_core.masterdata.store import MasterDataStore
+    from distsync_core.partners.erp import ErpClient
+
+    run("masterdata_transformer", bus_event(master()))
+    old = requested_at(aws, 120, 220, datetime(2026, 11, 20, 6, tzinfo=UTC), "corr-race", "c-old")
+    put = ErpClient.put_replenishment_parameters
+
+    def newer_recorded_meanwhile(self, *args, **kwargs):
+        result = put(self, *args, **kwargs)
+        MasterDataStore(os.environ["MASTERDATA_TABLE_NAME"]).record_erp_parameters("SKU-1", "DC-1", AppliedUpdate(
+            datetime(2026, 11, 27, 6, tzinfo=UTC), "n" * 40, "c-new", 110, 210, approval_id="apr-new"))
+        return result
+
+    monkeypatch.setattr(ErpClient, "put_replenishment_parameters", newer_recorded_meanwhile)
+    assert run("erp_updater", old) == {"batchItemFailures": []}
+    assert len(erp.snapshot()) == 1  # it did reach the ERP: the two calls were concurrent
+    assert aws.probe(wait=0.3) == []
+    [hop] = erp_hops(aws, "corr-race")
+    assert hop["outcome"] == "superseded" and "(cycle c-new, approval apr-new" in hop["detail"]
+    assert "reached the ERP at the same time" in hop["detail"]
+    [md] = aws.items("MASTERDATA_TABLE_NAME")
+    assert float(md["safetyStock"]) == 110 and md["appliedUpdate"]["approvalId"] == "apr-new"

@@ -22,6 +22,9 @@ def hops(*outcomes):
         (["ok", "dead_lettered", "delivered"], "delivered"),
         (["ok", "retrying", "dead_lettered", "redriven"], "in_flight"),
         (["ok", "dead_lettered", "redriven", "delivered", "delivered"], "delivered"),
+        (["ok", "pending_approval", "approved", "superseded"], "superseded"),
+        (["ok", "dead_lettered", "redriven", "superseded"], "superseded"),
+        (["ok", "delivered", "replayed", "superseded"], "delivered"),  # a replay cannot undo what was delivered
     ],
 )
 def test_status_follows_the_terminal_outcomes(outcomes, status):

@@ -220,6 +220,11 @@ class ReplenishmentUpdateRequested(ContractModel):
     erp_idempotency_key: str
     approval_id: str | None = None
     decided_by: str | None = None
+    recommended_at: AwareDatetime | None = Field(
+        default=None,
+        description="When planning produced the recommendation (its event time): what orders two updates of one "
+        "item-location, so an older one (a late approval, a redrive, a replay) never overwrites a newer one",
+    )
 
 
 class ReplenishmentParametersUpdated(ContractModel):

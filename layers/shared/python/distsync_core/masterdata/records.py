@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,20 @@ class ItemLocationRecord:
     reorder_point: float
     supplier_id: str
     lead_time_days: int
+
+
+@dataclass(frozen=True)
+class AppliedUpdate:
+    """The replenishment update the ERP last applied to an item-location, as recorded beside its parameters:
+    the newest recommendation so far, which an older one must not overwrite."""
+
+    recommended_at: datetime
+    erp_idempotency_key: str
+    planning_cycle_id: str
+    safety_stock: float
+    reorder_point: float
+    approval_id: str | None = None
+    correlation_id: str | None = None
 
 
 def item_location_key(item_id: str, location_id: str) -> str:

@@ -4,6 +4,7 @@ what distsync recorded beside it (the ERP's confirmed parameters, the supplier's
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from ..contracts import MasterDataModel, Metadata
@@ -11,7 +12,7 @@ from ..platform import unit_of_work
 from ..platform.aws import table
 from ..platform.dynamo import conditional, from_item, to_item
 from ..platform.times import now_iso, utc_iso
-from .records import ItemLocationRecord, item_location_key
+from .records import AppliedUpdate, ItemLocationRecord, item_location_key
 
 
 class MasterDataStore:
@@ -84,15 +85,56 @@ class MasterDataStore:
             lead_time_days=int(item["leadTimeDays"]),
         )
 
-    def record_erp_parameters(self, item_id: str, location_id: str, safety_stock: float, reorder_point: float) -> None:
-        """Keep the ERP's confirmed parameters, so the next recommendation compares against them."""
-        self._changed(item_location_key(item_id, location_id))
-        self._table.update_item(
-            Key={"pk": item_location_key(item_id, location_id)},
-            UpdateExpression="SET safetyStock = :ss, reorderPoint = :rop, erpConfirmedAt = :at",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=to_item({":ss": safety_stock, ":rop": reorder_point, ":at": now_iso()}),
+    def last_applied(self, item_id: str, location_id: str) -> AppliedUpdate | None:
+        """The replenishment update the ERP last applied to the item-location (None: none recorded yet)."""
+        item = self._read(item_location_key(item_id, location_id)) or {}
+        applied = item.get("appliedUpdate")
+        if not applied or not item.get("appliedRecommendedAt"):
+            return None
+        return AppliedUpdate(
+            recommended_at=datetime.fromisoformat(item["appliedRecommendedAt"]),
+            erp_idempotency_key=applied["erpIdempotencyKey"],
+            planning_cycle_id=applied["planningCycleId"],
+            safety_stock=float(applied["safetyStock"]),
+            reorder_point=float(applied["reorderPoint"]),
+            approval_id=applied.get("approvalId"),
+            correlation_id=applied.get("correlationId"),
         )
+
+    def record_erp_parameters(self, item_id: str, location_id: str, applied: AppliedUpdate) -> bool:
+        """Keep the ERP's confirmed parameters, so the next recommendation compares against them, and the
+        update that set them, unless one recommended later was recorded meanwhile (a concurrent updater):
+        the condition keeps the newest, so two updaters cannot both win. False when a later one was recorded."""
+        from botocore.exceptions import ClientError
+
+        key = item_location_key(item_id, location_id)
+        details = {
+            "erpIdempotencyKey": applied.erp_idempotency_key,
+            "planningCycleId": applied.planning_cycle_id,
+            "safetyStock": applied.safety_stock,
+            "reorderPoint": applied.reorder_point,
+            "approvalId": applied.approval_id,
+            "correlationId": applied.correlation_id,
+        }
+        self._changed(key)
+        try:
+            self._table.update_item(
+                Key={"pk": key},
+                UpdateExpression="SET safetyStock = :ss, reorderPoint = :rop, erpConfirmedAt = :at, "
+                                 "appliedRecommendedAt = :rat, appliedUpdate = :u",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(appliedRecommendedAt) "
+                                    "OR appliedRecommendedAt <= :rat)",
+                ExpressionAttributeValues=to_item({
+                    ":ss": applied.safety_stock, ":rop": applied.reorder_point, ":at": now_iso(),
+                    ":rat": utc_iso(applied.recommended_at),  # fixed width: text order is time order
+                    ":u": {k: v for k, v in details.items() if v is not None},
+                }),
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException" and self._read(key) is not None:
+                return False
+            raise
 
     def record_supplier_lead_time(self, item_id: str, location_id: str, lead_time_days: int,
                                   reported_at: str) -> bool:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ..contracts import ReplenishmentRecommended, ReplenishmentUpdateRequested
-from ..masterdata.records import ItemLocationRecord, item_location_key, relative_change_percent
+from ..masterdata.records import AppliedUpdate, ItemLocationRecord, item_location_key, relative_change_percent
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ def erp_idempotency_key(rec: ReplenishmentRecommended) -> str:
 
 
 def decide(
-    rec: ReplenishmentRecommended, current: ItemLocationRecord | None, threshold_percent: float
+    rec: ReplenishmentRecommended, current: ItemLocationRecord | None, threshold_percent: float,
+    recommended_at: datetime | None = None,
 ) -> Decision:
+    """``recommended_at``: the recommendation's event time, carried by the update so the ERP adapter can tell
+    a newer update of the item-location from an older one (:func:`superseded`)."""
     if current is None:
         return Quarantine(
             f"unknown item-location {rec.item_id}@{rec.location_id}: no ItemLocationUpserted in master data",
@@ -80,7 +84,32 @@ def decide(
         planning_cycle_id=rec.planning_cycle_id,
         change_percent=round(change, 2),
         erp_idempotency_key=key,
+        recommended_at=recommended_at,
     )
     if change <= threshold_percent:
         return ApplyDirectly(update)
     return RequireApproval(update, approval_id=f"apr-{key[:24]}")
+
+
+def recommended_at(update: ReplenishmentUpdateRequested, event_time: datetime) -> datetime:
+    """What orders two updates of one item-location: when planning produced the recommendation. An update
+    requested before ``recommendedAt`` existed falls back to its own event time (when it was requested)."""
+    return update.recommended_at or event_time
+
+
+def superseded(update: ReplenishmentUpdateRequested, at: datetime, applied: AppliedUpdate | None) -> str | None:
+    """Why ``update`` (recommended ``at``) must not reach the ERP: the ERP already applied a newer
+    recommendation for the item-location. None when it is still the latest, or the same one again (a
+    re-delivery stays idempotent: the ERP replays its own answer). Two recommendations of the same instant
+    are not ordered: the later applied wins, as before."""
+    if applied is None or at >= applied.recommended_at:
+        return None
+    how = f"approval {applied.approval_id}" if applied.approval_id else "applied directly"
+    return (f"superseded: recommended {_iso(at)} (cycle {update.planning_cycle_id}), but the ERP already applied "
+            f"the newer recommendation of {_iso(applied.recommended_at)} (cycle {applied.planning_cycle_id}, {how}, "
+            f"update {applied.erp_idempotency_key[:12]}: safety stock {applied.safety_stock:g}, reorder point "
+            f"{applied.reorder_point:g})")
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
