@@ -64,6 +64,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "xraySdkSubsegments": False,
     # how far ahead of distsync's clock an event's business time may be (occurredAt, asOf, milestoneAt)
     "maxFutureSkewMinutes": 15,
+    # how long an order update ahead of its predecessor is held before it is quarantined (SQS delay: <= 900)
+    "orderGapTimeoutSeconds": 300,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -74,6 +76,9 @@ ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10_000, 5_000
 # A Distributed Map batch (ItemBatcher) is at most 256 KB of JSON: 1000 rows of the longest identifiers the
 # contract allows stay below it. Distributed Map runs at most 10 000 child executions at once.
 MAX_CYCLE_CHUNK_SIZE, MAX_DISTRIBUTED_MAP_CONCURRENCY = 1_000, 10_000
+
+# SQS DelaySeconds is at most 15 minutes (the orders gap timer).
+MAX_SQS_DELAY_SECONDS = 900
 
 _SCHEDULE_PATTERN = re.compile(r"^(cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")
 def _json_object(value: object, key: str) -> dict:
@@ -142,6 +147,8 @@ class DistsyncConfig:
     xray_sdk_subsegments: bool
     # contracts (distsync_core/contracts.py): MAX_FUTURE_SKEW_MINUTES on every function
     max_future_skew_minutes: int
+    # orders (infra/domains/orders.py): ORDER_GAP_TIMEOUT_SECONDS, the delay of a held update's gap timer
+    order_gap_timeout_seconds: int
 
     @property
     def is_prod(self) -> bool:
@@ -187,6 +194,7 @@ class DistsyncConfig:
             reconciliation_time_zone=str(get("reconciliationTimeZone")),
             xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),
             max_future_skew_minutes=int(get("maxFutureSkewMinutes")),
+            order_gap_timeout_seconds=int(get("orderGapTimeoutSeconds")),
         )
         config.validate()
         return config
@@ -222,6 +230,9 @@ class DistsyncConfig:
             raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
         self._validate_cycles()
         self._validate_reconciliation()
+        if self.order_gap_timeout_seconds > MAX_SQS_DELAY_SECONDS:
+            raise ValueError(f"orderGapTimeoutSeconds must be in 1..{MAX_SQS_DELAY_SECONDS} (the gap timer is an SQS "
+                             "message delay)")
 
     def _validate_reconciliation(self) -> None:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.

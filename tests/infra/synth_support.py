@@ -35,6 +35,7 @@ FOLDERS = (
     "planning_sync",
     "order_router",
     "order_transformer",
+    "order_gap",
     "shipment_transformer",
     "shipment_exception_task",
     "exception_api",
@@ -84,6 +85,7 @@ PROD_CONTEXT: dict[str, str] = {
     "reconciliationTimeZone": "Europe/Berlin",
     "xraySdkSubsegments": "true",
     "maxFutureSkewMinutes": "30",
+    "orderGapTimeoutSeconds": "600",
 }
 
 
@@ -137,6 +139,7 @@ class Synth:
             "cycle_runs": self.stack.slices["forecast_cycles"].runs,
             "postings": self.stack.slices["finance"].postings,
             "files": self.stack.slices["files"].registry,
+            "order_holds": self.stack.node.find_child("OrderHoldsTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 
