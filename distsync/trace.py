@@ -1,7 +1,7 @@
 """Hops of one business transaction and the status they add up to.
 
 A hop is what one component did with one event: ``stage`` (where), ``outcome`` (what happened) and a
-human ``detail``. Terminal outcomes set the transaction status; ``ok`` and ``retrying`` keep it in flight.
+human ``detail``. Terminal outcomes set the transaction status; ``ok``, ``retrying`` and ``held`` keep it in flight.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 _STATUS_BY_OUTCOME: dict[str, str | None] = {
     "ok": None,
     "retrying": None,
+    "held": None,  # kept by its consumer until its predecessor arrives (an order update ahead of its sequence)
     "approved": "in_flight",
     "redriven": "in_flight",  # moved back from a DLQ by an operator
     "released": "in_flight",  # released from quarantine by an operator

@@ -76,6 +76,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # exception and ATP APIs (their floor, whatever the webhooks do); 0 leaves a function unreserved
     "webhookReservedConcurrency": 20,
     "decisionApiReservedConcurrency": 5,
+    # how long an order update ahead of its predecessor is held before it is quarantined (SQS delay: <= 900)
+    "orderGapTimeoutSeconds": 300,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -86,6 +88,9 @@ ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10_000, 5_000
 # A Distributed Map batch (ItemBatcher) is at most 256 KB of JSON: 1000 rows of the longest identifiers the
 # contract allows stay below it. Distributed Map runs at most 10 000 child executions at once.
 MAX_CYCLE_CHUNK_SIZE, MAX_DISTRIBUTED_MAP_CONCURRENCY = 1_000, 10_000
+
+# SQS DelaySeconds is at most 15 minutes (the orders gap timer).
+MAX_SQS_DELAY_SECONDS = 900
 
 _SCHEDULE_PATTERN = re.compile(r"^(cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")
 def _json_object(value: object, key: str) -> dict:
@@ -158,6 +163,8 @@ class DistsyncConfig:
     partner_max_concurrency: dict[str, int]
     webhook_reserved_concurrency: int
     decision_api_reserved_concurrency: int
+    # orders (infra/domains/orders.py): ORDER_GAP_TIMEOUT_SECONDS, the delay of a held update's gap timer
+    order_gap_timeout_seconds: int
 
     @property
     def is_prod(self) -> bool:
@@ -207,6 +214,7 @@ class DistsyncConfig:
             partner_max_concurrency={p: int(get(f"{p}MaxConcurrency")) for p in ("erp", "wms", "planning", "channels")},
             webhook_reserved_concurrency=int(get("webhookReservedConcurrency")),
             decision_api_reserved_concurrency=int(get("decisionApiReservedConcurrency")),
+            order_gap_timeout_seconds=int(get("orderGapTimeoutSeconds")),
         )
         config.validate()
         return config
@@ -244,6 +252,9 @@ class DistsyncConfig:
             raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
         self._validate_cycles()
         self._validate_reconciliation()
+        if self.order_gap_timeout_seconds > MAX_SQS_DELAY_SECONDS:
+            raise ValueError(f"orderGapTimeoutSeconds must be in 1..{MAX_SQS_DELAY_SECONDS} (the gap timer is an SQS "
+                             "message delay)")
 
     def _validate_concurrency(self) -> None:
         for partner, cap in self.partner_max_concurrency.items():

@@ -3,7 +3,7 @@
 1. Replenishment: master data, then four recommendations that take the four paths (direct ERP update through
    a flaky ERP, approval approved, approval rejected, quarantine); their traces are printed in full.
 2. One flow per domain (:func:`run_domains`): master data governance, inventory and ATP (with a v2 event and
-   a stale balance), orders in sequence (with a late update), shipments (with an exception case resolved),
+   a stale balance), orders in sequence (an update ahead of its predecessor held until the gap fills), shipments (with an exception case resolved),
    supplier lead time and PO confirmation, a demand forecast; a summary line per transaction is printed.
 """
 
@@ -104,15 +104,19 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
     say(f"   GET /v1/atp/SKU-100/DC-EAST -> available to promise {atp.body['availableToPromise']:g} "
         f"(480 on hand - 120 allocated + 200 inbound within {atp.body['horizonDays']:g} days)")
 
-    say("6. orders: the ERP publishes updates 1 and 3 of SO-1001, then update 2 arrives late")
+    say("6. orders: the ERP publishes updates 1, 3 and 2 of SO-1001 (3 overtook 2 on the way); distsync holds 3 "
+        "until 2 has arrived and applies them as 1, 2, 3")
     line = {"lineNumber": 1, "itemId": "SKU-100", "quantity": 24, "promisedDate": (now + timedelta(days=2)).date().isoformat()}
-    for seq, status, line_status, cid in ((1, "confirmed", "open", "demo-order-1"), (3, "shipped", "shipped", "demo-order-3")):
-        sent("orders", cid, f"SO-1001 update {seq} ({status}) -> warehouse and channels, in order",
-             erp.order_status("SO-1001", seq, status, [{**line, "status": line_status}], correlation_id=cid))
+    for seq, status, line_status, cid, what in (
+        (1, "confirmed", "open", "demo-order-1", "SO-1001 update 1 (confirmed) -> warehouse and channels"),
+        (3, "shipped", "shipped", "demo-order-3", "SO-1001 update 3 (shipped) before 2: held, applied right after 2"),
+        (2, "allocated", "allocated", "demo-order-2", "SO-1001 update 2 (allocated) fills the gap: applied, then 3"),
+    ):
+        sent("orders", cid, what, erp.order_status("SO-1001", seq, status, [{**line, "status": line_status}],
+                                                   correlation_id=cid))
         stack.wait_idle()
-    sent("orders", "demo-order-2-late", "SO-1001 update 2 after 3: rejected as out of order",
-         erp.order_status("SO-1001", 2, "allocated", [{**line, "status": "allocated"}], correlation_id="demo-order-2-late"))
-    stack.wait_idle()
+    applied = [u["sequence"] for u in stack.wms.order_updates() if u["orderId"] == "SO-1001"]
+    say(f"   the warehouse received SO-1001 updates {', '.join(map(str, applied))}")
 
     say("7. shipments: the WMS reports SH-501 shipped; the TMS reports SH-502 delayed, which opens an exception "
         "case that an operator resolves")

@@ -193,10 +193,10 @@ class LocalStack:
         """logical id -> queue URL of every queue in the stack (pipeline queues and DLQs)."""
         return {lid: self.physical[lid] for lid in self.assembly.of_type("AWS::SQS::Queue")}
 
-    def queue_depths(self) -> dict[str, int]:
+    def queue_depths(self, delayed: bool = True) -> dict[str, int]:
         sqs = self.moto.client("sqs")
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        names += ["ApproximateNumberOfMessagesDelayed"] if delayed else []
         out = {}
         for lid, url in self.queues().items():
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
@@ -212,10 +212,12 @@ class LocalStack:
         return dlqs
 
     def idle(self) -> bool:
+        """Nothing running and nothing to run: a delayed message is a timer (the orders gap timer), not work in
+        flight, so it does not count until it is due."""
         if self.lambdas.active or self.chunked.busy or any(p.busy for p in self.pollers):
             return False
         dlqs = self.dead_letter_queues()
-        return all(depth == 0 for lid, depth in self.queue_depths().items() if lid not in dlqs)
+        return all(depth == 0 for lid, depth in self.queue_depths(delayed=False).items() if lid not in dlqs)
 
     def wait_idle(self, timeout: float = 60, settle: float = 0.5) -> bool:
         """True once nothing moved for ``settle`` seconds (approval workflows may still wait for planners)."""

@@ -9,6 +9,8 @@ Variants, by parameter:
 - ``fifo=True``: FIFO queue and DLQ, for consumers that must see a message group strictly in order. An
   EventBridge rule can only give a FIFO target one fixed message group, so a FIFO pipeline has no rule: a
   router function (fed by an ordinary pipeline) sends to it with the group it needs (``grant_send_to``).
+- ``timer=True``: a standard queue fed by a function that sends messages with a delay (``DelaySeconds``), e.g.
+  the orders gap timer; no rule, the function gets ``grant_send_to``.
 - ``max_lag_minutes``: an alarm on the age of the oldest message in the queue itself, for pipelines that are
   expected to back up while a partner is down and must only alert past the business threshold.
 """
@@ -51,6 +53,7 @@ class DomainPipeline(Construct):
         alarm_topic: sns.ITopic,
         removal_policy: RemovalPolicy,
         fifo: bool = False,
+        timer: bool = False,
         max_lag_minutes: int | None = None,
         routes: Mapping[str, Sequence[str]] | None = None,
         detail: Mapping[str, Any] | None = None,
@@ -67,8 +70,8 @@ class DomainPipeline(Construct):
         visibility_timeout = Duration.seconds(function.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
         self.function = function  # the consumer (monitored with its queue, infra/platform/observability.py)
 
-        if fifo == bool(bus):
-            raise ValueError(f"{construct_id}: a FIFO pipeline is fed by a router, any other by a bus rule")
+        if (fifo or timer) == bool(bus):
+            raise ValueError(f"{construct_id}: a FIFO or timer pipeline is fed by a function, any other by a bus rule")
         fifo_props = {"fifo": True, "content_based_deduplication": False} if fifo else {}
 
         self.dlq = sqs.Queue(

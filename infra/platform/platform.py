@@ -155,12 +155,12 @@ class Platform:
         takes none of that.
 
         ``options`` as DomainPipeline takes them (``sources``/``detail_types``, ``routes``, ``detail``,
-        ``fifo``, ``bus``, ``max_lag_minutes``)."""
+        ``fifo``, ``timer``, ``bus``, ``max_lag_minutes``)."""
         receives = max_receive_count or self.config.max_receive_count
         folder = next(f for f, fn in self.functions.items() if fn is function)
         if self._receive_counts.setdefault(folder, receives) != receives:
             raise ValueError(f"{pipeline_id}: functions/{folder} is fed by pipelines with different receive counts")
-        options.setdefault("bus", None if options.get("fifo") else self.bus)
+        options.setdefault("bus", None if options.get("fifo") or options.get("timer") else self.bus)
         options.setdefault("sources", ())
         options.setdefault("detail_types", ())
         # A consumer that calls partners runs at most as many batches at once as the most limited of them

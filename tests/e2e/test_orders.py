@@ -1,6 +1,7 @@
 """Orders end to end on the local stack: ERP order updates through the webhook, the router into the orders
 FIFO queue (one message group per order) and the in-order consumer, to the simulated WMS and customer
-channels. Includes the out-of-order deliveries fault (issue #5)."""
+channels. Includes the out-of-order deliveries fault (issue #5): updates ahead of their predecessor are held
+and applied in sequence (issue 12, finding 10)."""
 
 from __future__ import annotations
 
@@ -73,49 +74,59 @@ def test_updates_of_one_order_sent_in_order_reach_the_warehouse_and_channels_in_
     assert (int(stored_order(stack, order)["sequence"]), stored_order(stack, order)["lastEventId"]) == (6, event_ids[-1])
 
 
-def test_out_of_order_deliveries_are_quarantined_and_every_other_update_applied_once_in_order(stack):
-    """Three orders interleaved; some updates reach distsync late (3 before 2, 5 before 4). Each round is
-    sent back to back and settles before the next one, so "late" is deterministic."""
+def test_updates_ahead_of_their_predecessor_are_held_and_every_update_applied_once_in_sequence(stack):
+    """Three orders interleaved; some updates reach distsync ahead of their predecessor (3 before 2, 5 before
+    4). Each round is sent back to back and settles before the next one, so "ahead" is deterministic. The ones
+    ahead are held, neither applied nor quarantined, and apply in sequence once the gap fills."""
     a, b, c = new_order(), new_order(), new_order()
     rounds: list[list[tuple[str, int]]] = [
         [(a, 1), (b, 1), (c, 1), (b, 2), (c, 2)],
-        [(a, 3), (c, 4), (b, 3), (a, 4)],  # a skips 2 and c skips 3 (for now)
-        [(a, 2), (c, 3), (b, 5)],  # a2 and c3 arrive late; b skips 4
-        [(b, 4), (a, 5), (c, 5)],  # b4 arrives late
+        [(a, 3), (c, 4), (b, 3), (a, 4)],  # a3 and a4 wait for a2, c4 for c3
+        [(a, 2), (c, 3), (b, 5)],  # the gaps of a and c fill; b5 waits for b4
+        [(b, 4), (a, 5), (c, 5)],  # b's gap fills
     ]
-    late = {(a, 2): 4, (c, 3): 4, (b, 4): 5}  # late update -> the sequence applied when it arrived
+    held = {(a, 3): 2, (a, 4): 2, (c, 4): 3, (b, 5): 4}  # -> the sequence it waited for
     event_ids: dict[tuple[str, int], str] = {}
-    for batch in rounds:
+    for number, batch in enumerate(rounds):
         for order, seq in batch:
-            expect = "quarantined" if (order, seq) in late else "delivered"
-            event_ids[(order, seq)] = send_update(stack, order, seq, expect)
+            event_ids[(order, seq)] = send_update(stack, order, seq, expect="delivered")
         stack.wait_idle()
+        if number == 1:  # held: nothing of them reached the partners yet, nothing quarantined
+            assert [u["sequence"] for u in wms_updates(stack, a)] == [1]
+            assert [u["sequence"] for u in wms_updates(stack, c)] == [1, 2]
+            for key in [(a, 3), (a, 4), (c, 4)]:
+                trace = stack.trace(f"{key[0]}-{key[1]}")
+                assert trace["status"] == "in_flight" and trace["hops"][-1]["outcome"] == "held", trace
+                assert quarantined(stack, event_ids[key]) is None
 
-    applied = {a: [1, 3, 4, 5], b: [1, 2, 3, 5], c: [1, 2, 4, 5]}
-    for order, sequences in applied.items():
+    for order in (a, b, c):
         wms, channels = wms_updates(stack, order), channel_updates(stack, order)
-        # every other update applied, in order, once (the partners record each idempotency key once, and
-        # the list would show a second key for the same sequence)
-        assert [u["sequence"] for u in wms] == sequences, (order, wms)
-        assert [r["body"]["sequence"] for r in channels] == sequences, (order, channels)
-        assert [u["idempotencyKey"] for u in wms] == [event_ids[(order, s)] for s in sequences]
+        # every update applied, in sequence, once (the partners record each idempotency key once, and the
+        # list would show a second key for the same sequence)
+        assert [u["sequence"] for u in wms] == [1, 2, 3, 4, 5], (order, wms)
+        assert [r["body"]["sequence"] for r in channels] == [1, 2, 3, 4, 5], (order, channels)
+        assert [u["idempotencyKey"] for u in wms] == [event_ids[(order, s)] for s in range(1, 6)]
         assert int(stored_order(stack, order)["sequence"]) == 5
 
-    for (order, seq), applied_seq in late.items():
-        reason = f"out of order: order {order} update sequence {seq} arrived after sequence {applied_seq} was applied"
-        record = quarantined(stack, event_ids[(order, seq)])
-        assert record and (record["reason"], record["stage"], record["status"]) == (reason, "orders", "QUARANTINED")
+    for (order, seq), waited_for in held.items():
         trace = stack.trace(f"{order}-{seq}")
-        assert trace["status"] == "quarantined" and trace["hops"][-1]["detail"] == reason
+        stages = [(h["stage"], h["outcome"]) for h in trace["hops"]]
+        assert trace["status"] == "delivered", trace
+        assert stages == [("webhook", "ok"), ("order-router", "ok"), ("orders", "held"), ("orders", "delivered")]
+        assert f"arrived before sequence {waited_for}" in trace["hops"][2]["detail"]
+    # in = delivered, nothing in flight, nothing quarantined, nothing lost
+    assert {stack.trace(f"{o}-{s}")["status"] for o, s in event_ids} == {"delivered"} and len(event_ids) == 15
+    assert all(quarantined(stack, eid) is None for eid in event_ids.values())
 
-    # in = delivered + quarantined, nothing in flight, nothing lost
-    finals = {key: stack.trace(f"{key[0]}-{key[1]}")["status"] for key in event_ids}
-    counts = {s: list(finals.values()).count(s) for s in set(finals.values())}
-    assert len(event_ids) == 15 and counts == {"delivered": 12, "quarantined": 3}
-    assert sum(len(wms_updates(stack, o)) for o in (a, b, c)) == 12
-    assert sum(len(channel_updates(stack, o)) for o in (a, b, c)) == 12
-    for order, seq in [(a, 3), (c, 4), (b, 5)]:  # the skipped ones are reported as gaps
-        assert "(1 earlier update(s) never arrived)" in stack.trace(f"{order}-{seq}")["hops"][-1]["detail"]
+
+def test_the_demo_sequence_1_3_2_is_applied_as_1_2_3(stack):
+    """What `make run` shows for SO-1001 (distsync/local/demo.py, step 6)."""
+    order = new_order()
+    for seq in (1, 3, 2):
+        send_update(stack, order, seq, expect="delivered")
+        stack.wait_idle()
+    assert [u["sequence"] for u in wms_updates(stack, order)] == [1, 2, 3]
+    assert [r["body"]["sequence"] for r in channel_updates(stack, order)] == [1, 2, 3]
 
 
 def test_a_transient_failure_holds_back_its_orders_later_updates_while_other_orders_go_on(stack):

@@ -35,6 +35,7 @@ FOLDERS = (
     "planning_sync",
     "order_router",
     "order_transformer",
+    "order_gap",
     "shipment_transformer",
     "shipment_exception_task",
     "exception_api",
@@ -91,6 +92,7 @@ PROD_CONTEXT: dict[str, str] = {
     "channelsMaxConcurrency": "8",
     "webhookReservedConcurrency": "50",
     "decisionApiReservedConcurrency": "0",
+    "orderGapTimeoutSeconds": "600",
 }
 
 
@@ -144,6 +146,7 @@ class Synth:
             "cycle_runs": self.stack.slices["forecast_cycles"].runs,
             "postings": self.stack.slices["finance"].postings,
             "files": self.stack.slices["files"].registry,
+            "order_holds": self.stack.node.find_child("OrderHoldsTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -40,6 +40,8 @@ def test_invalid_context_fails_synth_early() -> None:
         {"webhookRateLimit": "20000"},  # above the account throttle: would never apply
         {"webhookRateLimit": "300", "webhookBurstLimit": "200"},  # burst below one second's worth
         {"xraySdkSubsegments": "yes"},  # true or false only
+        {"orderGapTimeoutSeconds": "0"},
+        {"orderGapTimeoutSeconds": "901"},  # the gap timer is an SQS message delay: 15 minutes at most
     ):
         with pytest.raises(ValueError):
             DistsyncConfig.from_node(cdk.App(context=bad).node)

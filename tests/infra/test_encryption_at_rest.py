@@ -62,7 +62,7 @@ def test_every_resource_type_is_classified(dev: Synth) -> None:
 
 def test_queues_use_sse(dev: Synth) -> None:
     queues = dev.of_type("AWS::SQS::Queue")
-    assert len(queues) == 2 * len(dev.stack.platform.pipelines) == 28  # fourteen pipelines, each a queue and a DLQ
+    assert len(queues) == 2 * len(dev.stack.platform.pipelines) == 30  # fifteen pipelines, each a queue and a DLQ
     for lid, queue in queues.items():
         props = queue["Properties"]
         assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, lid

@@ -95,7 +95,7 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
 
 # Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
 # triggers the function, "orders-queue" = the orders FIFO queue (OrderPipeline) when it is not the
-# function's own trigger, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
+# function's own trigger, "order-gap-queue" = the order gap timer queue (OrderGapPipeline) likewise, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
 # "bus", "signing-key:<name>" (one source's or role's key), "webhook-secret" (the legacy shared key), "approval-state-machine", "exception-state-machine", "cycle-state-machine", "*",
 # "landing:<prefix>*" (objects under one key prefix of the landing bucket, never the whole bucket),
 # "self:stateMachine" / "self:execution/*" (a state machine's own ARN / its executions, by its name).
@@ -206,9 +206,20 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:orders": TABLE_READ_WRITE,  # sequence check and the applied update
+        "table:order_holds": TABLE_READ_WRITE,  # updates ahead of their predecessor
         "table:quarantine": TABLE_WRITE,
         "table:idempotency": TABLE_READ_WRITE,
         "queue": QUEUE_CONSUME,  # the orders FIFO queue
+        "order-gap-queue": QUEUE_SEND,  # a held update's gap timer
+    },
+    "order_gap": {  # a held update's timer: quarantines it if the gap is still open
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:orders": TABLE_READ,  # the transaction's condition on the applied sequence
+        "table:order_holds": TABLE_READ_WRITE,
+        "table:quarantine": TABLE_WRITE,
+        "queue": QUEUE_CONSUME,  # the order gap queue
     },
     "shipment_transformer": {
         "log-group": LOG_WRITE,
@@ -525,6 +536,7 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels[s.logical_id(s.stack.platform.state_machines["shipment-exception"])] = "exception-state-machine"
     labels[s.logical_id(s.stack.slices["forecast_cycles"].state_machine)] = "cycle-state-machine"
     labels[s.logical_id(s.stack.platform.pipelines["OrderPipeline"].queue)] = "orders-queue"
+    labels[s.logical_id(s.stack.platform.pipelines["OrderGapPipeline"].queue)] = "order-gap-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
     if folder is not None:
         function = s.props(s.function_ids[folder])

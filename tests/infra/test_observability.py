@@ -22,6 +22,7 @@ PIPELINES = (
     "PlanningSyncPipeline",
     "OrderIntakePipeline",
     "OrderPipeline",
+    "OrderGapPipeline",
     "ShipmentPipeline",
     "SupplierPipeline",
     "ForecastPipeline",
@@ -60,9 +61,9 @@ DOMAIN_DASHBOARDS = {
         {"StaleBalancesIgnored", "InventoryFreshness"},
     ),
     "orders": (
-        ["OrderIntakePipeline", "OrderPipeline"],
-        ["order_router", "order_transformer"],
-        {"OrderUpdatesOutOfOrder", "OrderStatusPropagation"},
+        ["OrderIntakePipeline", "OrderPipeline", "OrderGapPipeline"],
+        ["order_router", "order_transformer", "order_gap"],
+        {"OrderUpdatesOutOfOrder", "OrderUpdatesHeld", "OrderStatusPropagation"},
     ),
     "fulfillment": (
         ["ShipmentPipeline"],

@@ -33,7 +33,9 @@ TABLE_ACCESS = {
     "atp_api": {"inventory": "r", "trace": "w"},
     "planning_sync": {"quarantine": "w", "trace": "w"},
     "order_router": {"quarantine": "w", "trace": "w"},
-    "order_transformer": {"orders": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    "order_transformer": {"orders": "rw", "order_holds": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    # its transaction checks the applied sequence, moves a hold into the quarantine; no idempotency table
+    "order_gap": {"orders": "r", "order_holds": "rw", "quarantine": "w", "trace": "w"},
     "shipment_transformer": {"quarantine": "w", "idempotency": "rw", "trace": "w"},
     "shipment_exception_task": {"exception_cases": "w", "trace": "w"},
     "exception_api": {"exception_cases": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
@@ -210,6 +212,7 @@ def test_only_pipeline_consumers_read_queues(dev: Synth) -> None:
         "planning_sync",
         "order_router",
         "order_transformer",
+        "order_gap",
         "shipment_transformer",
         "supplier_transformer",
         "forecast_transformer",
@@ -235,14 +238,19 @@ def _consumed_queue(dev: Synth, fn_id: str) -> str | None:
     return queue_id
 
 
-def test_only_the_order_router_sends_to_a_queue_and_only_to_the_orders_fifo_queue(dev: Synth) -> None:
+def test_only_the_order_router_and_transformer_send_to_a_queue_each_to_its_own(dev: Synth) -> None:
+    """The router to the orders FIFO queue; the transformer its gap timers to the order gap queue."""
     orders_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.pipelines["OrderPipeline"].queue), "Arn"]}
+    gap_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.pipelines["OrderGapPipeline"].queue), "Arn"]}
     sends = [
         (a, r) for s in _all_statements(dev) if s["Effect"] == "Allow"
         for a in as_list(s["Action"]) if a == "sqs:SendMessage" for r in as_list(s["Resource"])
     ]  # fmt: skip
-    assert sends == [("sqs:SendMessage", orders_queue)]
-    assert _holders(dev, "sqs:SendMessage") == {"order_router"}
+    assert sorted(map(str, sends)) == sorted(map(str, [("sqs:SendMessage", orders_queue), ("sqs:SendMessage", gap_queue)]))
+    assert _holders(dev, "sqs:SendMessage") == {"order_router", "order_transformer"}
+    for folder in ("order_router", "order_transformer"):
+        sent_to = [r for a, r in allowed_actions(dev.function_statements(folder)) if a == "sqs:SendMessage"]
+        assert sent_to == [orders_queue if folder == "order_router" else gap_queue], folder
     router = dev.props(dev.function_ids["order_router"])["Environment"]["Variables"]
     assert router["ORDERS_QUEUE_URL"] == {"Ref": orders_queue["Fn::GetAtt"][0]}
 

@@ -52,6 +52,8 @@ PIPELINES = [
 ]
 # fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
 FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
+# fed by a function with delayed messages (no rule): (pipeline id, consumer folder, batch size, sender folder)
+TIMER_PIPELINES = [("OrderGapPipeline", "order_gap", 10, "order_transformer")]
 # fed by S3 "Object Created" on the account's default bus (the landing bucket, one key prefix each):
 # (pipeline id, consumer folder, batch size); wiring asserted in tests/infra/test_forecast_cycles.py
 FILE_PIPELINES = [("CycleFilePipeline", "cycle_starter", 10), ("FileIntakePipeline", "file_ingest", 1)]
@@ -72,6 +74,7 @@ TIMEOUTS = {
     "planning_sync": 30,
     "order_router": 30,
     "order_transformer": 30,
+    "order_gap": 30,
     "shipment_transformer": 60,  # ERP calls, like erp_updater
     "shipment_exception_task": 10,
     "exception_api": 10,
@@ -116,7 +119,12 @@ EXTRA_ENV = {
     "order_router": {"QUARANTINE_TABLE_NAME", "ORDERS_QUEUE_URL", "MAX_RECEIVE_COUNT"},
     "order_transformer": {
         "ORDERS_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "WMS_BASE_URL",
-        "CHANNELS_BASE_URL", "MAX_RECEIVE_COUNT",
+        "CHANNELS_BASE_URL", "MAX_RECEIVE_COUNT", "ORDER_HOLDS_TABLE_NAME", "ORDER_GAP_TIMEOUT_SECONDS",
+        "ORDER_GAP_QUEUE_URL",
+    },
+    "order_gap": {
+        "ORDERS_TABLE_NAME", "ORDER_HOLDS_TABLE_NAME", "ORDER_GAP_TIMEOUT_SECONDS", "QUARANTINE_TABLE_NAME",
+        "MAX_RECEIVE_COUNT",
     },
     "shipment_transformer": ERP_ENV | {
         "CHANNELS_BASE_URL", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EXCEPTION_STATE_MACHINE_ARN",
@@ -211,7 +219,28 @@ def test_pipeline_wiring(
 
 
 def test_pipelines_are_exactly_the_contracts(dev: Synth) -> None:
-    assert set(dev.stack.platform.pipelines) == {p[0] for p in PIPELINES + FIFO_PIPELINES + FILE_PIPELINES}
+    assert set(dev.stack.platform.pipelines) == {p[0] for p in PIPELINES + FIFO_PIPELINES + FILE_PIPELINES + TIMER_PIPELINES}
+
+
+def test_the_order_gap_timer_is_a_standard_queue_fed_only_by_the_order_transformer(dev: Synth) -> None:
+    (pipeline_id, folder, batch_size, sender) = TIMER_PIPELINES[0]
+    pipeline = dev.stack.platform.pipelines[pipeline_id]
+    queue_id = dev.logical_id(pipeline.queue)
+    assert "FifoQueue" not in dev.props(queue_id)  # per-message DelaySeconds: a standard queue only
+    assert pipeline.rule is None and _rules_targeting(dev, queue_id) == []
+    (mapping,) = _mappings_of(dev, queue_id)
+    assert mapping["FunctionName"] == {"Ref": dev.function_ids[folder]} and mapping["BatchSize"] == batch_size
+    sender_env = dev.props(dev.function_ids[sender])["Environment"]["Variables"]
+    assert sender_env["ORDER_GAP_QUEUE_URL"] == {"Ref": queue_id}
+    assert ("sqs:SendMessage", {"Fn::GetAtt": [queue_id, "Arn"]}) in list(
+        allowed_actions(dev.function_statements(sender)))
+
+
+def test_the_order_gap_timeout_flows_from_context_into_the_functions(dev: Synth, prod: Synth) -> None:
+    # cdk.json: orderGapTimeoutSeconds=300; synth_support.PROD_CONTEXT: "600" (a string, like -c)
+    for s, seconds in ((dev, "300"), (prod, "600")):
+        for folder in ("order_transformer", "order_gap"):
+            assert s.props(s.function_ids[folder])["Environment"]["Variables"]["ORDER_GAP_TIMEOUT_SECONDS"] == seconds
 
 
 def test_orders_pipeline_is_fifo_fed_only_by_the_router(dev: Synth) -> None:
@@ -331,7 +360,7 @@ def test_every_consumer_queue_has_redrive_sse_and_ssl(dev: Synth) -> None:
     queues = dev.of_type("AWS::SQS::Queue")
     consumer_queues = {k: q["Properties"] for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     dlq_ids = {q["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in consumer_queues.values()}
-    pipelines = len(PIPELINES) + len(FIFO_PIPELINES) + len(FILE_PIPELINES)
+    pipelines = len(PIPELINES) + len(FIFO_PIPELINES) + len(FILE_PIPELINES) + len(TIMER_PIPELINES)
     assert len(consumer_queues) == pipelines and len(dlq_ids) == pipelines
     # every queue is either a consumer queue or one of their DLQs: no queue without a DLQ
     assert set(queues) == set(consumer_queues) | dlq_ids
@@ -384,7 +413,7 @@ def test_every_dlq_alarms_to_the_alarm_topic(dev: Synth) -> None:
 
 def test_every_event_source_mapping_reports_batch_item_failures(dev: Synth) -> None:
     mappings = dev.of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == len(PIPELINES) + len(FIFO_PIPELINES) + len(FILE_PIPELINES)
+    assert len(mappings) == len(PIPELINES) + len(FIFO_PIPELINES) + len(FILE_PIPELINES) + len(TIMER_PIPELINES)
     for m in mappings.values():
         assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 

@@ -81,6 +81,8 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "idempotency": ([("id", "HASH")], "expiration"),
         "inventory": ([("pk", "HASH")], None),
         "orders": ([("orderId", "HASH")], None),
+        # updates held until their predecessor arrives; each ends applied or quarantined, so no TTL
+        "order_holds": ([("orderId", "HASH"), ("sequenceKey", "RANGE")], None),
         "exception_cases": ([("caseId", "HASH")], None),
         "cycle_runs": ([("cycleId", "HASH"), ("sk", "RANGE")], "expiresAt"),
         "postings": ([("postingId", "HASH")], None),  # + index byPeriod (tests/infra/test_reconciliation.py)

@@ -4,6 +4,7 @@ Every transformer hands its per-event logic to :func:`consume`, which gives it, 
 - parsing of the EventBridge event and validation of the envelope and data against the contract registry;
 - quarantine (with the reason) for events that can never succeed: broken contract, unknown reference,
   a partner's permanent rejection; they are acknowledged, not retried forever;
+- a ``held`` hop for events the consumer keeps to finish later itself (:class:`Held`);
 - the correlation id on every log line of the record;
 - idempotency per (consumer, event id) on DynamoDB, so a redelivered message has no second effect;
 - a trace hop for every retry, and ``dead_lettered`` on the last receive before SQS moves it to the DLQ;
@@ -42,6 +43,12 @@ class PermanentFailure(Exception):
     def __init__(self, reason: str, waiting_for: str | None = None):
         super().__init__(reason)
         self.waiting_for = waiting_for
+
+
+class Held(Exception):
+    """The consumer keeps the event to finish it later itself (an order update ahead of its predecessor):
+    acknowledged with a ``held`` hop and the reason, but not recorded as processed (the idempotency claim is
+    dropped), so if it ends in quarantine its release runs it again."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +279,11 @@ class Consumer:
         except PermanentFailure as exc:
             batch.discard(record.message_id)
             self._quarantine(record, envelope, data, str(exc), [], quarantine, waiting_for=exc.waiting_for)
+        except Held as exc:
+            batch.discard(record.message_id)
+            if envelope is not None:
+                ledger.hop(envelope.metadata.correlation_id, self.name, "held", str(exc),
+                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
         except Exception as exc:
             batch.discard(record.message_id)
             self._report_failure(f"{exc.__class__.__name__}: {exc}", receive_count, max_receives, envelope, data)

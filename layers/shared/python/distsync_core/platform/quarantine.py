@@ -36,22 +36,10 @@ class QuarantineStore:
         waiting_for: str | None = None,
     ) -> str:
         """``waiting_for``: the master-data key whose arrival releases the event (index byWaitingFor)."""
-        quarantine_id = f"q-{event_id}" if event_id else f"q-{uuid.uuid4()}"
-        record = {
-            "quarantineId": quarantine_id,
-            "stage": stage,
-            "reason": reason,
-            "errors": errors or [],
-            "body": body,
-            "correlationId": correlation_id or "unknown",
-            "eventId": event_id,
-            "eventType": event_type,
-            "waitingFor": waiting_for,
-            "quarantinedAt": now_iso(),
-            "status": "QUARANTINED",
-        }
-        self._table.put_item(Item=to_item({k: v for k, v in record.items() if v is not None}))
-        return quarantine_id
+        record = quarantine_record(stage=stage, reason=reason, body=body, correlation_id=correlation_id,
+                                   event_id=event_id, event_type=event_type, errors=errors, waiting_for=waiting_for)
+        self._table.put_item(Item=to_item(record))
+        return str(record["quarantineId"])
 
     def waiting_for(self, key: str) -> list[dict[str, Any]]:
         """Quarantined events that wait for the master data ``key``."""
@@ -78,6 +66,35 @@ class QuarantineStore:
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":new": new, ":expected": expected, ":at": now_iso()},
         )
+
+
+def quarantine_record(
+    *,
+    stage: str,
+    reason: str,
+    body: str,
+    correlation_id: str | None,
+    event_id: str | None = None,
+    event_type: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    waiting_for: str | None = None,
+) -> dict[str, Any]:
+    """The quarantine item (plain values); :meth:`QuarantineStore.put` writes it, a store that must quarantine
+    atomically with a write of its own puts it into its transaction."""
+    record = {
+        "quarantineId": f"q-{event_id}" if event_id else f"q-{uuid.uuid4()}",
+        "stage": stage,
+        "reason": reason,
+        "errors": errors or [],
+        "body": body,
+        "correlationId": correlation_id or "unknown",
+        "eventId": event_id,
+        "eventType": event_type,
+        "waitingFor": waiting_for,
+        "quarantinedAt": now_iso(),
+        "status": "QUARANTINED",
+    }
+    return {k: v for k, v in record.items() if v is not None}
 
 
 class NotReleasable(Exception):
