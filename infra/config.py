@@ -55,6 +55,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "fileRejectedExpiryDays": 365,
     # partner id (the folder under inbound/) -> profile; see distsync_core/files/intake.py partner_profiles
     "filePartners": DEFAULT_FILE_PARTNERS,
+    # segments (EDI) or rows (CSV) per partner file; past it the file is rejected unread
+    "fileMaxRecords": 200_000,
     "cycleTolerancePercent": 2,
     "cycleChunkSize": 500,
     "cycleMaxConcurrency": 10,
@@ -131,6 +133,7 @@ class DistsyncConfig:
     file_archive_transition_days: int
     file_rejected_expiry_days: int
     file_partners: dict
+    file_max_records: int
     # forecast cycles at planning scale (issue 6, infra/domains/forecast_cycles.py)
     cycle_tolerance_percent: float
     cycle_chunk_size: int
@@ -180,6 +183,7 @@ class DistsyncConfig:
             file_archive_transition_days=int(get("fileArchiveTransitionDays")),
             file_rejected_expiry_days=int(get("fileRejectedExpiryDays")),
             file_partners=_json_object(get("filePartners"), "filePartners"),
+            file_max_records=int(get("fileMaxRecords")),
             cycle_tolerance_percent=float(get("cycleTolerancePercent")),
             cycle_chunk_size=int(get("cycleChunkSize")),
             cycle_max_concurrency=int(get("cycleMaxConcurrency")),

@@ -29,7 +29,7 @@ from urllib.parse import unquote_plus
 
 from ..contracts import contract_for, derive_id, new_envelope
 from . import acknowledgment, parse_file
-from .model import Code, FileError, FileFormat, ParsedFile, PartnerProfile
+from .model import DEFAULT_MAX_RECORDS, Code, FileError, FileFormat, ParsedFile, PartnerProfile
 
 INBOUND, ARCHIVE, REJECTED, OUTBOUND = "inbound/", "archive/", "rejected/", "outbound/"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -142,9 +142,10 @@ class Outcome:
 class FileIntake:
     def __init__(self, objects: Objects, registry: Registry, publish: Publish, hop: Hop,
                  known: KnownItemLocations, partners: dict[str, PartnerProfile],
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), max_records: int = DEFAULT_MAX_RECORDS):
         self.objects, self.registry, self.publish, self.hop = objects, registry, publish, hop
         self.known, self.partners, self.now = known, partners, now
+        self.max_records = max_records  # segments / rows per file (context fileMaxRecords)
 
     def process(self, key: str, *, nonce: str = "") -> Outcome:
         where = parse_key(key)
@@ -168,7 +169,7 @@ class FileIntake:
         if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
             return self._reject_unreadable(key, where.partner, where.name,
                                            f"file larger than {MAX_FILE_BYTES} bytes", nonce)
-        parsed = parse_file(raw, profile, file_name=where.name)
+        parsed = parse_file(raw, profile, file_name=where.name, max_records=self.max_records)
         fid = file_id(where.partner, parsed.checksum)
         earlier = self.registry.claim(parsed.checksum, key)
         if earlier is not None:
