@@ -142,6 +142,7 @@ EXTRA_ENV = {
     "reconciliation": ERP_ENV | {"POSTINGS_TABLE_NAME", "EVENT_BUS_NAME", "RECONCILIATION_TIME_ZONE"},
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
+        "FILE_MAX_RECORDS",
     },
 }  # fmt: skip
 
