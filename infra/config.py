@@ -60,6 +60,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "cycleTolerancePercent": 2,
     "cycleChunkSize": 500,
     "cycleMaxConcurrency": 10,
+    # a forecast cycle file past either is rejected: its plain (unzipped) bytes and its data rows
+    "cycleMaxUnzippedBytes": 1_073_741_824,
+    "cycleMaxRows": 10_000_000,
     "reconciliationSchedule": "cron(30 2 * * ? *)",
     "reconciliationTimeZone": "UTC",
     # X-Ray SDK subsegments (Powertools Tracer) in the functions; Lambda's active tracing is on either way
@@ -138,6 +141,8 @@ class DistsyncConfig:
     cycle_tolerance_percent: float
     cycle_chunk_size: int
     cycle_max_concurrency: int
+    cycle_max_unzipped_bytes: int
+    cycle_max_rows: int
     # financial reconciliation (issue 6, infra/domains/finance.py)
     reconciliation_schedule: str
     reconciliation_time_zone: str
@@ -187,6 +192,8 @@ class DistsyncConfig:
             cycle_tolerance_percent=float(get("cycleTolerancePercent")),
             cycle_chunk_size=int(get("cycleChunkSize")),
             cycle_max_concurrency=int(get("cycleMaxConcurrency")),
+            cycle_max_unzipped_bytes=int(get("cycleMaxUnzippedBytes")),
+            cycle_max_rows=int(get("cycleMaxRows")),
             reconciliation_schedule=str(get("reconciliationSchedule")),
             reconciliation_time_zone=str(get("reconciliationTimeZone")),
             xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),
