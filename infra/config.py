@@ -55,9 +55,14 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "fileRejectedExpiryDays": 365,
     # partner id (the folder under inbound/) -> profile; see distsync_core/files/intake.py partner_profiles
     "filePartners": DEFAULT_FILE_PARTNERS,
+    # segments (EDI) or rows (CSV) per partner file; past it the file is rejected unread
+    "fileMaxRecords": 200_000,
     "cycleTolerancePercent": 2,
     "cycleChunkSize": 500,
     "cycleMaxConcurrency": 10,
+    # a forecast cycle file past either is rejected: its plain (unzipped) bytes and its data rows
+    "cycleMaxUnzippedBytes": 1_073_741_824,
+    "cycleMaxRows": 10_000_000,
     "reconciliationSchedule": "cron(30 2 * * ? *)",
     "reconciliationTimeZone": "UTC",
     # X-Ray SDK subsegments (Powertools Tracer) in the functions; Lambda's active tracing is on either way
@@ -148,10 +153,13 @@ class DistsyncConfig:
     file_archive_transition_days: int
     file_rejected_expiry_days: int
     file_partners: dict
+    file_max_records: int
     # forecast cycles at planning scale (issue 6, infra/domains/forecast_cycles.py)
     cycle_tolerance_percent: float
     cycle_chunk_size: int
     cycle_max_concurrency: int
+    cycle_max_unzipped_bytes: int
+    cycle_max_rows: int
     # financial reconciliation (issue 6, infra/domains/finance.py)
     reconciliation_schedule: str
     reconciliation_time_zone: str
@@ -203,9 +211,12 @@ class DistsyncConfig:
             file_archive_transition_days=int(get("fileArchiveTransitionDays")),
             file_rejected_expiry_days=int(get("fileRejectedExpiryDays")),
             file_partners=_json_object(get("filePartners"), "filePartners"),
+            file_max_records=int(get("fileMaxRecords")),
             cycle_tolerance_percent=float(get("cycleTolerancePercent")),
             cycle_chunk_size=int(get("cycleChunkSize")),
             cycle_max_concurrency=int(get("cycleMaxConcurrency")),
+            cycle_max_unzipped_bytes=int(get("cycleMaxUnzippedBytes")),
+            cycle_max_rows=int(get("cycleMaxRows")),
             reconciliation_schedule=str(get("reconciliationSchedule")),
             reconciliation_time_zone=str(get("reconciliationTimeZone")),
             xray_sdk_subsegments=_flag(get("xraySdkSubsegments"), "xraySdkSubsegments"),

@@ -1,7 +1,8 @@
 """Forecast cycle, step 1 (state machine task): check the cycle file and make it readable by the
 Distributed Map's CSV reader, which reads plain CSV only: a gzip file (or one with a byte order mark) is
-streamed into ``work/cycles/<cycleId>.csv``. A file that can never be processed (name, header, broken gzip)
-raises ``CycleFileRejected`` with a report under ``rejected/cycles/<cycleId>/``; the state machine catches it
+streamed into ``work/cycles/<cycleId>.csv``, a plain one read through. Either way the whole file passes
+``CycleFileCheck`` (UTF-8, at most ``CYCLE_MAX_UNZIPPED_BYTES`` plain bytes and ``CYCLE_MAX_ROWS`` rows).
+A file that can never be processed (name, header, broken gzip, a limit, not UTF-8) raises ``CycleFileRejected`` with a report under ``rejected/cycles/<cycleId>/``; the state machine catches it
 and the summary reports the cycle as rejected."""
 
 from __future__ import annotations
@@ -11,8 +12,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.planning.cycle_store import CycleRunStore, copy_as_plain_csv, put_json, read_head
+from distsync_core.planning.cycle_store import (
+    CycleRunStore,
+    copy_as_plain_csv,
+    put_json,
+    read_head,
+    scan_object,
+)
 from distsync_core.planning.cycles import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_MAX_UNZIPPED_BYTES,
+    CycleFileCheck,
     CycleFileRejected,
     check_header,
     cycle_correlation_id,
@@ -21,7 +31,7 @@ from distsync_core.planning.cycles import (
     work_key,
 )
 from distsync_core.platform import ledger
-from distsync_core.platform.config import env
+from distsync_core.platform.config import env, env_int
 from distsync_core.platform.observability import instrument, logger
 
 STAGE = "cycle"
@@ -42,15 +52,19 @@ def prepare(bucket: str, key: str, cycle_id: str) -> dict[str, Any]:
     has_bom = head.startswith(b"\xef\xbb\xbf")
     csv_key = key
     size = None
+    check = CycleFileCheck(env_int("CYCLE_MAX_UNZIPPED_BYTES", DEFAULT_MAX_UNZIPPED_BYTES),
+                           env_int("CYCLE_MAX_ROWS", DEFAULT_MAX_ROWS))
     if cycle.compressed or has_bom:
         csv_key = work_key(cycle_id)
         try:
-            head, size = copy_as_plain_csv(bucket, key, csv_key, gzip=cycle.compressed, strip_bom=True)
+            head, size = copy_as_plain_csv(bucket, key, csv_key, gzip=cycle.compressed, strip_bom=True, check=check)
         except (zlib.error, EOFError) as exc:
             raise CycleFileRejected(f"{key} is not a readable gzip file: {exc}") from exc
     if not head.strip():
         raise CycleFileRejected(f"{key} is empty")
     check_header(_first_line(head))
+    if csv_key == key:  # read through once: the Distributed Map would fail the run on what the check rejects
+        size = scan_object(bucket, key, check)
     run = CycleRunStore(env("CYCLE_RUNS_TABLE_NAME")).start(cycle_id, source_key=key, csv_key=csv_key,
                                                              compressed=cycle.compressed)
     return {"bucket": bucket, "csvKey": csv_key, "sourceKey": key, "startedAt": run["startedAt"],

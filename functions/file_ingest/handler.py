@@ -13,9 +13,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.files.intake import FileIntake, partner_profiles
+from distsync_core.files.model import DEFAULT_MAX_RECORDS
 from distsync_core.files.store import BucketObjects, FileRegistry, known_item_locations
 from distsync_core.platform import ledger
-from distsync_core.platform.config import env
+from distsync_core.platform.config import env, env_int
 from distsync_core.platform.events import EventPublisher
 from distsync_core.platform.observability import instrument, logger, metrics
 
@@ -34,6 +35,7 @@ def intake() -> FileIntake:
             hop=ledger.hop,
             known=lambda keys: known_item_locations(masterdata, keys),
             partners=partner_profiles(env("FILE_PARTNERS", "{}")),
+            max_records=env_int("FILE_MAX_RECORDS", DEFAULT_MAX_RECORDS),
         )
     return _intake
 

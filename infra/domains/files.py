@@ -39,6 +39,7 @@ class FileIntake(Construct):
             MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
             EVENT_BUS_NAME=platform.bus.event_bus_name,
             FILE_PARTNERS=json.dumps(partners, separators=(",", ":"), sort_keys=True),
+            FILE_MAX_RECORDS=str(platform.config.file_max_records),
         )
         fn = self.function
 

@@ -6,8 +6,9 @@ into the landing bucket. S3 sends "Object Created" to the account's default bus;
 id as the execution name (the same file twice: one run). The state machine
 (``state_machines/forecast_cycle.asl.json``):
 
-1. ``cycle_prepare``: checks name and header; a gzip file (or one with a BOM) is streamed into
-   ``work/cycles/<cycleId>.csv``, since the Distributed Map's CSV reader reads plain CSV only;
+1. ``cycle_prepare``: checks name, header, UTF-8 and the limits ``cycleMaxUnzippedBytes`` / ``cycleMaxRows``
+   as it streams the file; a gzip file (or one with a BOM) is streamed into ``work/cycles/<cycleId>.csv``,
+   since the Distributed Map's CSV reader reads plain CSV only;
 2. a **Distributed Map** (ItemReader S3 CSV, ``ItemBatcher`` of ``cycleChunkSize`` rows, ``MaxConcurrency``
    ``cycleMaxConcurrency``, Express child workflows): ``cycle_chunk`` per batch compares rows with the last
    applied parameters (master data, ``BatchGetItem``), emits only material changes (above
@@ -76,6 +77,8 @@ class ForecastCycles(Construct):
             PREPARE_TIMEOUT,
             "Checks a forecast cycle file and makes it plain CSV for the Distributed Map's reader",
             **common,
+            CYCLE_MAX_UNZIPPED_BYTES=str(config.cycle_max_unzipped_bytes),
+            CYCLE_MAX_ROWS=str(config.cycle_max_rows),
         )
         allow(self.prepare, ["s3:GetObject"], objects(CYCLE_PREFIX))
         # multipart upload of the plain copy (Create/UploadPart/Complete are s3:PutObject) and its abort

@@ -3,12 +3,16 @@
 Layout of keys, by prefix:
 - ``inbound/<partner>/<file>``: where partners write (object-created events go to EventBridge, where the file
   intake pipeline's rule picks them up);
-- ``archive/<partner>/<date>/<file>``: originals, kept after processing (to Glacier Instant Retrieval after
-  ``archive_transition_days``);
-- ``rejected/<partner>/<file>`` with ``<file>.errors.json``: files (or the bad parts of mixed files) with a
-  machine-readable error report (expire after ``rejected_expiry_days``);
-- ``outbound/<partner>/<file>.ack``: functional acknowledgments (X12 997 / EDIFACT CONTRL) for partners to
-  collect.
+- ``archive/<partner>/<date>/<fileId>-<file>``: originals, kept after processing (to Glacier Instant Retrieval
+  after ``archive_transition_days``);
+- ``rejected/<partner>/<fileId>-<file>`` with ``<fileId>-<file>.errors.json``: files (or the bad parts of mixed
+  files) with a machine-readable error report (expire after ``rejected_expiry_days``); a file rejected unread
+  (unknown partner, unusable name, too large) as ``rejected/<partner>/<file>``;
+- ``outbound/<partner>/<fileId>-<file>.<997|contrl>``: functional acknowledgments (X12 997 / EDIFACT CONTRL)
+  for partners to collect.
+
+``<fileId>`` is ``<partner>-<first 12 hex digits of the file's sha256>``: a partner reusing a file name (even on
+one day) keeps the acknowledgment, report and original of each file.
 
 Encrypted (SSE-S3), TLS only, no public access, versioned (an overwritten or deleted original can be
 recovered), server access logs into a bucket of their own.

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.infra
 FILE_CONTEXT = {
     "fileArchiveTransitionDays": "30",
     "fileRejectedExpiryDays": "60",
+    "fileMaxRecords": "5000",
     "filePartners": json.dumps({"initech-3pl": {"source": "wms", "senderIds": ["INITECH"], "formats": ["x12"],
                                                 "itemQualifiers": ["VP", "SK"]}}),
 }
@@ -115,6 +116,7 @@ def test_the_intake_function_gets_the_partner_registry_and_its_resources(dev: Sy
     assert env["EVENT_BUS_NAME"] == {"Ref": dev.logical_id(dev.stack.platform.bus)}
     partners = json.loads(env["FILE_PARTNERS"])
     assert partners == cdk_json_context()["filePartners"]
+    assert env["FILE_MAX_RECORDS"] == "200000"  # context fileMaxRecords
     # and the function's own reader takes every configured partner as configured
     profiles = partner_profiles(env["FILE_PARTNERS"])
     assert set(profiles) == {"acme-3pl", "globex-supplier", "planning", "erp"}
@@ -143,6 +145,7 @@ def test_file_context_flows_into_the_lifecycle_rules_and_the_partner_registry(sy
     assert rules["archive-to-glacier-ir"]["Transitions"] == [{"StorageClass": "GLACIER_IR", "TransitionInDays": 30}]
     assert rules["expire-rejected"]["ExpirationInDays"] == 60
     assert rules["expire-acks"]["ExpirationInDays"] == 60
+    assert _env(s)["FILE_MAX_RECORDS"] == "5000"
     partners = json.loads(_env(s)["FILE_PARTNERS"])
     assert partners == json.loads(FILE_CONTEXT["filePartners"])  # replaces the defaults, not merged into them
     (profile,) = partner_profiles(_env(s)["FILE_PARTNERS"]).values()
@@ -156,6 +159,7 @@ def test_file_context_flows_into_the_lifecycle_rules_and_the_partner_registry(sy
     {"filePartners": "not json"},
     {"fileArchiveTransitionDays": "0"},
     {"fileRejectedExpiryDays": "-1"},
+    {"fileMaxRecords": "0"},
 ])
 def test_invalid_file_context_fails_synth_early(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError):

@@ -113,6 +113,9 @@ def test_cycle_context_flows_into_the_map_and_the_functions(dev: Synth, prod: Sy
     assert mapped["MaxConcurrency"] == int(PROD_CONTEXT["cycleMaxConcurrency"])
     for folder in ("cycle_chunk", "cycle_summary"):
         assert _env(prod, folder)["CYCLE_TOLERANCE_PERCENT"] == "1.5", folder
+    # the cycle file limits (cdk.json defaults)
+    assert (_env(dev, "cycle_prepare")["CYCLE_MAX_UNZIPPED_BYTES"], _env(dev, "cycle_prepare")["CYCLE_MAX_ROWS"]) \
+        == ("1073741824", "10000000")
     assert _env(prod, "cycle_chunk")["APPROVAL_THRESHOLD_PERCENT"] == PROD_CONTEXT["approvalThresholdPercent"]
     assert prod.props(prod.logical_id(prod.stack.slices["forecast_cycles"].state_machine))["StateMachineName"] == (
         "distsync-prod-forecast-cycle")

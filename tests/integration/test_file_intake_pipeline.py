@@ -60,11 +60,17 @@ class Landing:
         self.aws, self.queue_url = aws, queue_url
         self.s3, self.sqs = boto3.client("s3"), boto3.client("sqs")
         self.published: list[dict[str, Any]] = []
+        self.bodies: dict[tuple[str, str], bytes] = {}
 
     def drop(self, partner: str, name: str, body: bytes) -> str:
         key = f"inbound/{partner}/{name}"
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        self.bodies[(partner, name)] = body
         return key
+
+    def stored(self, partner: str, name: str) -> str:
+        """The name the outputs of the file dropped as ``name`` carry: its file id, then the name."""
+        return f"{partner}-{checksum12(self.bodies[(partner, name)])}-{name}"
 
     def notifications(self) -> list[dict[str, Any]]:
         """The SQS records S3 -> EventBridge -> the rule delivered (received, not yet deleted)."""
@@ -106,7 +112,10 @@ class Landing:
         return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
     def report(self, partner: str, name: str) -> dict[str, Any]:
-        return json.loads(self.body(f"rejected/{partner}/{name}.errors.json"))
+        """The report of a file that was read (named with its file id) or, rejected unread, of its name."""
+        unread = f"rejected/{partner}/{name}.errors.json"
+        read = f"rejected/{partner}/{self.stored(partner, name)}.errors.json"
+        return json.loads(self.body(read if read in self.keys("rejected/") else unread))
 
     def hops(self, cid: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
@@ -174,9 +183,9 @@ def test_a_good_846_puts_its_balances_on_the_bus_acknowledges_and_archives(landi
         ("LOT-A1", 300, "2027-01-31"), ("LOT-A2", 200, "2027-03-31")]
 
     today = datetime.now(UTC).date().isoformat()
-    assert landing.keys() == [f"archive/acme-3pl/{today}/846-20261127.edi", "outbound/acme-3pl/846-20261127.edi.997"]
-    assert landing.body(f"archive/acme-3pl/{today}/846-20261127.edi") == body
-    ack = landing.body("outbound/acme-3pl/846-20261127.edi.997")
+    assert landing.keys() == [f"archive/acme-3pl/{today}/{landing.stored('acme-3pl', '846-20261127.edi')}", f"outbound/acme-3pl/{landing.stored('acme-3pl', '846-20261127.edi')}.997"]
+    assert landing.body(f"archive/acme-3pl/{today}/{landing.stored('acme-3pl', '846-20261127.edi')}") == body
+    ack = landing.body(f"outbound/acme-3pl/{landing.stored('acme-3pl', '846-20261127.edi')}.997")
     assert segments(ack, "AK") == ["AK1*IB*101", "AK2*846*0001", "AK5*A", "AK9*A*1*1*1"]
     assert segments(ack, "ISA")[0].split("*")[13] == f"{ack_control_number(checksum):09d}"
     # the inbound original: deleted, but a version of it is kept (the bucket is versioned)
@@ -189,7 +198,7 @@ def test_a_good_846_puts_its_balances_on_the_bus_acknowledges_and_archives(landi
         ("file", "ok", "InventoryBalanceChanged")] * 3
     assert [h["eventId"] for h in landing.hops(cid)] == [m["eventId"] for m in meta]
     (file_hop,) = landing.hops(f"file-{fid}")
-    assert file_hop["outcome"] == "delivered" and "acknowledgment outbound/acme-3pl/846-20261127.edi.997" in \
+    assert file_hop["outcome"] == "delivered" and f"acknowledgment outbound/acme-3pl/{landing.stored('acme-3pl', '846-20261127.edi')}.997" in \
         file_hop["detail"]
     assert len(landing.hops_of_file(fid)) == 4
     # what the intake wrote (archive/, outbound/) raised no notification the pipeline takes
@@ -212,10 +221,10 @@ def test_a_mixed_file_publishes_the_good_sets_reports_the_bad_ones_and_acknowled
     errors = {e["transactionIndex"]: e for e in report["errors"]}
     assert (errors[2]["code"], errors[2]["segmentId"], errors[2]["line"]) == ("unknown_segment", "ZZZ", 14)
     assert (errors[3]["code"], errors[3]["segmentId"], errors[3]["element"]) == ("set_count_mismatch", "SE", "SE01")
-    assert segments(landing.body("outbound/acme-3pl/mixed.edi.997"), "AK5", "AK9") == [
+    assert segments(landing.body(f"outbound/acme-3pl/{landing.stored('acme-3pl', 'mixed.edi')}.997"), "AK5", "AK9") == [
         "AK5*A", "AK5*R*5", "AK5*R*4", "AK5*A", "AK9*P*4*4*2"]
     today = datetime.now(UTC).date().isoformat()
-    assert landing.keys("archive/") == [f"archive/acme-3pl/{today}/mixed.edi"]  # something was applied
+    assert landing.keys("archive/") == [f"archive/acme-3pl/{today}/{landing.stored('acme-3pl', 'mixed.edi')}"]  # something was applied
     for index in (2, 3):
         (hop,) = landing.hops(f"file-{fid}-{index}")
         assert hop["outcome"] == "rejected" and errors[index]["reason"] in hop["detail"]
@@ -234,7 +243,7 @@ def test_the_same_bytes_again_are_archived_as_a_duplicate_and_not_published(land
     assert landing.bus() == first  # nothing new on the bus
     (dup,) = landing.keys("archive/acme-3pl/duplicates/")
     assert dup.endswith("-invrpt-again.edi") and landing.body(dup) == body
-    assert landing.keys("inbound/") == [] and landing.keys("outbound/") == ["outbound/acme-3pl/invrpt.edi.contrl"]
+    assert landing.keys("inbound/") == [] and landing.keys("outbound/") == [f"outbound/acme-3pl/{landing.stored('acme-3pl', 'invrpt.edi')}.contrl"]
     assert landing.registry() == registry  # the first file's record, untouched
     fid = f"acme-3pl-{checksum12(body)}"
     (dup_hop,) = [h for h in landing.hops_of_file(fid) if "-duplicate-" in h["correlationId"]]
@@ -274,7 +283,7 @@ def test_a_retry_after_a_crash_between_publish_and_archive_republishes_the_same_
     (record,) = landing.registry().values()
     assert record["status"] == "COMPLETED" and record["outcome"]["status"] == "partially_accepted"
     today = datetime.now(UTC).date().isoformat()
-    assert landing.keys("inbound/") == [] and landing.keys("archive/") == [f"archive/acme-3pl/{today}/mixed.edi"]
+    assert landing.keys("inbound/") == [] and landing.keys("archive/") == [f"archive/acme-3pl/{today}/{landing.stored('acme-3pl', 'mixed.edi')}"]
     fid = f"acme-3pl-{checksum12(body)}"
     assert [h["outcome"] for h in landing.hops(f"file-{fid}")] == ["delivered"]  # the file completed once
 
@@ -339,8 +348,8 @@ def test_a_known_partner_with_another_senders_envelope_is_rejected_by_segment(la
     report = landing.report("acme-3pl", "846.edi")
     codes = {e["code"] for e in report["errors"]}
     assert "unknown_sender" in codes and report["file"]["status"] == "rejected"
-    assert "rejected/acme-3pl/846.edi" in landing.keys("rejected/")
-    assert segments(landing.body("outbound/acme-3pl/846.edi.997"), "TA1")[0].split("*")[4] == "R"
+    assert f"rejected/acme-3pl/{landing.stored('acme-3pl', '846.edi')}" in landing.keys("rejected/")
+    assert segments(landing.body(f"outbound/acme-3pl/{landing.stored('acme-3pl', '846.edi')}.997"), "TA1")[0].split("*")[4] == "R"
 
 
 def test_an_item_location_unknown_to_master_data_rejects_its_transaction_only(landing: Landing) -> None:
@@ -355,7 +364,7 @@ def test_an_item_location_unknown_to_master_data_rejects_its_transaction_only(la
     (unknown,) = [e for e in report["errors"] if e["code"] == "unknown_master_data"]
     assert (unknown["transactionIndex"], unknown["value"]) == (5, "SKU-400@DC-WEST")
     assert report["summary"]["accounting"]["rejectedUnits"] == [2, 3, 4, 5]
-    assert segments(landing.body("outbound/acme-3pl/invrpt-mixed.edi.contrl"), "UCM+M5")[0].endswith("+4")
+    assert segments(landing.body(f"outbound/acme-3pl/{landing.stored('acme-3pl', 'invrpt-mixed.edi')}.contrl"), "UCM+M5")[0].endswith("+4")
 
 
 def test_a_csv_of_item_locations_from_the_erp_becomes_master_data_events_without_an_ack(landing: Landing) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -212,21 +213,52 @@ def test_prepare_strips_a_byte_order_mark_through_the_copy(cycles: Aws) -> None:
     assert boto3.client("s3").get_object(Bucket=BUCKET, Key=out["csvKey"])["Body"].read() == CSV
 
 
+HEADER = b"itemId,locationId,safetyStock,reorderPoint\n"
+ROW = b"SKU-0000,DC-1,110,220\n"
+
+
 @pytest.mark.parametrize(("key", "body", "reason"), [
     ("cycles/h.csv", b"item,location\nA,B\n", "missing itemId"),
     ("cycles/h.csv", b"", "is empty"),
     ("cycles/h.csv.gz", b"this is not gzip", "not a readable gzip file"),
     ("cycles/h.csv.gz", gzip.compress(CSV)[:-12], "not a readable gzip file"),  # truncated
-])
-def test_prepare_rejects_an_unusable_file_with_a_report(cycles: Aws, key: str, body: bytes, reason: str) -> None:
+    # issue 12, finding 4 (limits below: 1,000,000 bytes unzipped, 3 rows) and finding 3 for cycles
+    ("cycles/h.csv.gz", gzip.compress(HEADER + b"0" * 50_000_000, 9),  # ~50 KB that expands to 50 MB
+     "more than 1000000 bytes unzipped (cycleMaxUnzippedBytes)"),
+    ("cycles/h.csv", HEADER + b"x" * 1_000_001, "more than 1000000 bytes unzipped"),
+    ("cycles/h.csv", HEADER + ROW * 4, "more than 3 rows (cycleMaxRows)"),
+    ("cycles/h.csv", HEADER + ROW * 3 + ROW.rstrip(), "more than 3 rows (cycleMaxRows)"),  # no last line break
+    ("cycles/h.csv.gz", gzip.compress(HEADER + ROW * 4), "more than 3 rows (cycleMaxRows)"),
+    ("cycles/h.csv", HEADER + b"SKU-1,DC-1,1\xff,2\n", "byte 55 of the cycle file is not UTF-8"),
+    ("cycles/h.csv.gz", gzip.compress(HEADER + b"SKU-1,DC-1,1,2\xc3"), "ends inside a UTF-8 character"),
+], ids=["header", "empty", "not-gzip", "truncated-gzip", "gzip-bomb", "plain-too-big", "too-many-rows",
+        "too-many-rows-no-last-break", "gzip-too-many-rows", "not-utf8", "gzip-cut-utf8"])
+def test_prepare_rejects_an_unusable_file_with_a_report(cycles: Aws, monkeypatch: pytest.MonkeyPatch, key: str,
+                                                        body: bytes, reason: str) -> None:
+    monkeypatch.setenv("CYCLE_MAX_UNZIPPED_BYTES", "1000000")  # context cycleMaxUnzippedBytes
+    monkeypatch.setenv("CYCLE_MAX_ROWS", "3")  # context cycleMaxRows
     put(key, body)
-    with pytest.raises(Exception, match=reason) as raised:
+    with pytest.raises(Exception, match=re.escape(reason)) as raised:
         prepare.lambda_handler({"cycleId": "h", "bucket": BUCKET, "key": key}, FakeLambdaContext("cycle_prepare"))
     assert type(raised.value).__name__ == "CycleFileRejected"  # the error name the state machine catches
     report = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key="rejected/cycles/h/file.errors.json")
                         ["Body"].read())
     assert report["file"] == key and reason in report["reason"]
     assert "work/cycles/h.csv" not in [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+
+
+def test_prepare_takes_a_file_at_the_limits(cycles: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = HEADER + ROW * 3
+    monkeypatch.setenv("CYCLE_MAX_UNZIPPED_BYTES", str(len(body)))
+    monkeypatch.setenv("CYCLE_MAX_ROWS", "3")
+    put("cycles/edge.csv.gz", gzip.compress(body))
+    put("cycles/edge2.csv", body.rstrip())
+    out = prepare.lambda_handler({"cycleId": "edge", "bucket": BUCKET, "key": "cycles/edge.csv.gz"},
+                                 FakeLambdaContext("cycle_prepare"))
+    assert out["plainBytes"] == len(body)
+    out = prepare.lambda_handler({"cycleId": "edge2", "bucket": BUCKET, "key": "cycles/edge2.csv"},
+                                 FakeLambdaContext("cycle_prepare"))
+    assert out["csvKey"] == "cycles/edge2.csv" and out["plainBytes"] == len(body) - 1
 
 
 def cycle_metrics(capsys) -> dict[str, float]:

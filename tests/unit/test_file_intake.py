@@ -4,6 +4,7 @@ duplicate), the master data check per transaction, and the accounting of every u
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +18,15 @@ from distsync_core.files.intake import (
     MAX_FILE_BYTES,
     FileIntake,
     FileKey,
+    OutputKeys,
     ack_control_number,
     file_id,
+    output_keys,
     parse_key,
     partner_profiles,
 )
+
+X12, EDIFACT = FileFormat.X12, FileFormat.EDIFACT
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
 NOW = datetime(2026, 11, 27, 10, 30, 15, tzinfo=UTC)
@@ -108,6 +113,7 @@ class Rig:
         self.hops: list[dict[str, Any]] = []
         self.lookups: list[set[tuple[str, str]]] = []
         self.known = known  # None: every item-location is known
+        self.bodies: dict[tuple[str, str], bytes] = {}
 
         def lookup(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
             self.lookups.append(set(keys))
@@ -123,7 +129,12 @@ class Rig:
     def drop(self, partner: str, name: str, body: bytes) -> str:
         key = f"inbound/{partner}/{name}"
         self.objects.store[key] = body
+        self.bodies[(partner, name)] = body
         return key
+
+    def keys(self, partner: str, name: str) -> OutputKeys:
+        """Where the intake writes the outputs of the file last dropped as ``name`` (named with its file id)."""
+        return output_keys(partner, name, hashlib.sha256(self.bodies[(partner, name)]).hexdigest())
 
     def process(self, key: str, nonce: str = ""):
         return self.intake.process(key, nonce=nonce)
@@ -133,7 +144,10 @@ class Rig:
         return [e for batch in self.published for e in batch]
 
     def report(self, partner: str, name: str) -> dict[str, Any]:
-        return json.loads(self.objects.store[f"rejected/{partner}/{name}.errors.json"])
+        """The report of a file that was read (named with its file id) or, rejected unread, of its name."""
+        unread = f"rejected/{partner}/{name}.errors.json"
+        read = self.keys(partner, name).report if (partner, name) in self.bodies else unread
+        return json.loads(self.objects.store[read if read in self.objects.store else unread])
 
 
 # ------------------------------------------------------------------------------------------------ keys
@@ -210,7 +224,7 @@ def test_a_good_846_is_published_acknowledged_archived_and_completed() -> None:
     fid = f"acme-3pl-{checksum[:12]}"
     assert outcome.as_dict() == {
         "status": "accepted", "file_id": fid, "events": 3, "accepted": 1, "rejected": 0,
-        "original": "archive/acme-3pl/2026-11-27/846.edi", "acknowledgment": "outbound/acme-3pl/846.edi.997"}
+        "original": rig.keys("acme-3pl", "846.edi").archive(NOW), "acknowledgment": rig.keys("acme-3pl", "846.edi").acknowledgment(X12)}
     # one PutEvents batch: the three balances, under the transaction's correlation id, deterministic ids
     (batch,) = rig.published
     assert [(e.metadata.event_type, e.data["itemId"], e.data["locationId"]) for e in batch] == [
@@ -222,13 +236,13 @@ def test_a_good_846_is_published_acknowledged_archived_and_completed() -> None:
     assert [e.data["onHand"] for e in batch] == [500, 500, 75.5]
     # the objects: original archived, 997 accepting the set, no error report, nothing left in inbound/
     assert rig.objects.under("inbound/") == {}
-    assert rig.objects.store["archive/acme-3pl/2026-11-27/846.edi"] == body
-    ack = segments(rig.objects.store["outbound/acme-3pl/846.edi.997"])
-    assert segments(rig.objects.store["outbound/acme-3pl/846.edi.997"], "AK") == [
+    assert rig.objects.store[rig.keys("acme-3pl", "846.edi").archive(NOW)] == body
+    ack = segments(rig.objects.store[rig.keys("acme-3pl", "846.edi").acknowledgment(X12)])
+    assert segments(rig.objects.store[rig.keys("acme-3pl", "846.edi").acknowledgment(X12)], "AK") == [
         "AK1*IB*101", "AK2*846*0001", "AK5*A", "AK9*A*1*1*1"]
     assert ack[0].split("*")[13] == f"{ack_control_number(checksum):09d}"  # ISA13 of the answer
     assert ack[0].split("*")[6].strip() == "DISTSYNC" and ack[0].split("*")[8].strip() == "ACMEWMS"
-    assert rig.objects.types["outbound/acme-3pl/846.edi.997"] == "application/edi-x12"
+    assert rig.objects.types[rig.keys("acme-3pl", "846.edi").acknowledgment(X12)] == "application/edi-x12"
     assert rig.objects.under("rejected/") == {}
     # registry: claimed once before publishing, completed with the outcome
     assert rig.registry.claims == [(checksum, key)]
@@ -250,13 +264,13 @@ def test_a_mixed_file_publishes_the_good_sets_and_reports_and_rejects_the_bad_on
     assert (outcome.status, outcome.accepted, outcome.rejected, outcome.events) == ("partially_accepted", 2, 2, 2)
     assert sorted({e.metadata.correlation_id for e in rig.envelopes}) == [f"file-{fid}-1", f"file-{fid}-4"]
     # something was accepted: the original is archived, the report names the bad sets
-    assert outcome.original == "archive/acme-3pl/2026-11-27/mixed.edi"
-    assert outcome.report == "rejected/acme-3pl/mixed.edi.errors.json"
+    assert outcome.original == rig.keys("acme-3pl", "mixed.edi").archive(NOW)
+    assert outcome.report == rig.keys("acme-3pl", "mixed.edi").report
     report = rig.report("acme-3pl", "mixed.edi")
     assert report["file"]["key"] == key and report["file"]["fileId"] == fid
     assert {(e["transactionIndex"], e["code"], e.get("segmentId")) for e in report["errors"]} == {
         (2, "unknown_segment", "ZZZ"), (3, "set_count_mismatch", "SE")}
-    assert segments(rig.objects.store["outbound/acme-3pl/mixed.edi.997"], "AK2", "AK5", "AK9") == [
+    assert segments(rig.objects.store[rig.keys("acme-3pl", "mixed.edi").acknowledgment(X12)], "AK2", "AK5", "AK9") == [
         "AK2*846*1001", "AK5*A", "AK2*846*1002", "AK5*R*5", "AK2*846*1003", "AK5*R*4", "AK2*846*1004", "AK5*A",
         "AK9*P*4*4*2"]
     rejected = [h for h in rig.hops if h["outcome"] == "rejected"]
@@ -269,8 +283,8 @@ def test_a_file_with_nothing_accepted_goes_to_rejected_with_its_report_and_a_rej
     rig = Rig()
     body = raw("x12/846_truncated.edi")
     outcome = rig.process(rig.drop("acme-3pl", "truncated.edi", body))
-    assert (outcome.status, outcome.original) == ("rejected", "rejected/acme-3pl/truncated.edi")
-    assert rig.objects.store["rejected/acme-3pl/truncated.edi"] == body and rig.objects.under("archive/") == {}
+    assert (outcome.status, outcome.original) == ("rejected", rig.keys("acme-3pl", "truncated.edi").rejected)
+    assert rig.objects.store[rig.keys("acme-3pl", "truncated.edi").rejected] == body and rig.objects.under("archive/") == {}
     assert rig.published == []
     report = rig.report("acme-3pl", "truncated.edi")
     assert report["file"]["status"] == "rejected"
@@ -280,7 +294,7 @@ def test_a_file_with_nothing_accepted_goes_to_rejected_with_its_report_and_a_rej
         assert (errors[code]["line"], errors[code]["segmentPosition"], errors[code]["segmentId"]) == (7, 7, "QTY")
     assert errors["set_trailer_missing"]["reason"] == "transaction set 0001 has no SE trailer"
     # a rejecting acknowledgment: TA1 for the broken interchange, the set and the group rejected
-    ack = rig.objects.store["outbound/acme-3pl/truncated.edi.997"]
+    ack = rig.objects.store[rig.keys("acme-3pl", "truncated.edi").acknowledgment(X12)]
     assert segments(ack, "TA1")[0].split("*")[4] == "R"
     assert segments(ack, "AK5", "AK9") == ["AK5*R*2", "AK9*R*1*1*0*3"]
     assert rig.hops[-1] == {"cid": f"file-{outcome.file_id}", "stage": "file", "outcome": "rejected",
@@ -351,7 +365,7 @@ def test_a_key_notified_url_encoded_is_read_under_its_real_name() -> None:
     rig.drop("acme-3pl", "stock 27:11.edi", raw("x12/846_inventory.edi"))
     outcome = rig.process("inbound/acme-3pl/stock+27%3A11.edi")  # how S3 notifications encode that key
     assert outcome.status == "accepted" and outcome.events == 3
-    assert "outbound/acme-3pl/stock 27:11.edi.997" in rig.objects.store
+    assert rig.keys("acme-3pl", "stock 27:11.edi").acknowledgment(X12) in rig.objects.store
     assert "inbound/acme-3pl/stock 27:11.edi" not in rig.objects.store
 
 
@@ -360,14 +374,14 @@ def test_the_same_bytes_again_are_a_duplicate_archived_apart_and_not_published()
     rig = Rig()
     body = raw("x12/846_inventory.edi")
     first = rig.process(rig.drop("acme-3pl", "846.edi", body))
-    published, ack = len(rig.envelopes), rig.objects.store["outbound/acme-3pl/846.edi.997"]
+    published, ack = len(rig.envelopes), rig.objects.store[rig.keys("acme-3pl", "846.edi").acknowledgment(X12)]
     second = rig.process(rig.drop("acme-3pl", "846-resent.edi", body), nonce="-n2")
     assert second.as_dict() == {"status": "duplicate", "file_id": first.file_id, "events": 0, "accepted": 0,
                                 "rejected": 0, "original": "archive/acme-3pl/duplicates/2026-11-27T103015-846-resent.edi"}
     assert len(rig.envelopes) == published == 3  # nothing published again
     assert rig.objects.store["archive/acme-3pl/duplicates/2026-11-27T103015-846-resent.edi"] == body
-    assert rig.objects.under("inbound/") == {} and "outbound/acme-3pl/846-resent.edi.997" not in rig.objects.store
-    assert rig.objects.store["outbound/acme-3pl/846.edi.997"] == ack
+    assert rig.objects.under("inbound/") == {} and rig.keys("acme-3pl", "846-resent.edi").acknowledgment(X12) not in rig.objects.store
+    assert rig.objects.store[rig.keys("acme-3pl", "846.edi").acknowledgment(X12)] == ack
     hop = rig.hops[-1]
     assert (hop["cid"], hop["outcome"]) == (f"file-{first.file_id}-duplicate-n2", "rejected")
     assert "the same bytes as inbound/acme-3pl/846.edi (status COMPLETED)" in hop["detail"]
@@ -399,7 +413,7 @@ def test_a_retry_after_a_crash_between_publish_and_archive_republishes_the_same_
                                                                       for e in rig.published[0]]
     assert rig.registry.records[checksum]["status"] == "COMPLETED"
     assert rig.objects.under("inbound/") == {} and list(rig.objects.under("archive/")) == [
-        "archive/acme-3pl/2026-11-27/mixed.edi"]
+        rig.keys("acme-3pl", "mixed.edi").archive(NOW)]
     assert [h["outcome"] for h in rig.hops if h["cid"] == f"file-{outcome.file_id}"] == ["delivered"]
     # and a redelivery of the notification after that: gone, nothing again
     assert rig.process(key).status == "gone" and len(rig.published) == 2
@@ -442,7 +456,7 @@ def test_an_unknown_item_location_rejects_only_the_transactions_that_name_it() -
     assert "SKU-400@DC-WEST is unknown to master data" in unknown["reason"]
     assert unknown["line"] == 23 and unknown["segmentPosition"] == 23  # its ST
     # the acknowledgment says what was applied: set 1004 rejected, 1 of 4 accepted
-    assert segments(rig.objects.store["outbound/acme-3pl/mixed.edi.997"], "AK2*846*1004", "AK5", "AK9")[-3:] == [
+    assert segments(rig.objects.store[rig.keys("acme-3pl", "mixed.edi").acknowledgment(X12)], "AK2*846*1004", "AK5", "AK9")[-3:] == [
         "AK2*846*1004", "AK5*R", "AK9*P*4*4*1"]
     assert report["summary"]["accounting"]["rejectedUnits"] == [2, 3, 4]
 
@@ -450,13 +464,13 @@ def test_an_unknown_item_location_rejects_only_the_transactions_that_name_it() -
 def test_a_transaction_with_one_unknown_item_location_is_rejected_whole() -> None:
     rig = Rig(known={("SKU-100", "DC-EAST"), ("SKU-200", "DC-EAST")})
     outcome = rig.process(rig.drop("acme-3pl", "invrpt.edi", raw("edifact/invrpt_d96a.edi")))
-    assert (outcome.status, outcome.events, outcome.original) == ("rejected", 0, "rejected/acme-3pl/invrpt.edi")
+    assert (outcome.status, outcome.events, outcome.original) == ("rejected", 0, rig.keys("acme-3pl", "invrpt.edi").rejected)
     assert rig.published == []  # not the two known balances: nothing half-applied
     (error,) = rig.report("acme-3pl", "invrpt.edi")["errors"]
     assert (error["code"], error["value"], error["line"], error["segmentPosition"]) == (
         "unknown_master_data", "SKU-300@DC-WEST", 3, 2)  # the message's UNH
     # CONTRL: the message rejected (action 4), the interchange acknowledged (UCI action 7)
-    contrl = rig.objects.store["outbound/acme-3pl/invrpt.edi.contrl"]
+    contrl = rig.objects.store[rig.keys("acme-3pl", "invrpt.edi").acknowledgment(EDIFACT)]
     assert segments(contrl, "UCI", "UCM") == ["UCI+INV0001+ACMEWMS:ZZ+DISTSYNC:ZZ+7", "UCM+1+INVRPT:D:96A:UN+4"]
 
 
@@ -506,7 +520,7 @@ def test_every_unit_of_a_file_is_in_the_published_events_or_in_the_report(
     name = Path(path).name
     outcome = rig.process(rig.drop(partner, name, body))
     fid = outcome.file_id
-    report_key = f"rejected/{partner}/{name}.errors.json"
+    report_key = rig.keys(partner, name).report
     report = json.loads(rig.objects.store[report_key]) if report_key in rig.objects.store else None
     by_cid: dict[str, int] = {}
     for e in rig.envelopes:
@@ -578,3 +592,26 @@ def test_a_file_that_grew_past_the_limit_after_its_size_was_read_is_rejected() -
     outcome = rig.process(key)
     assert (outcome.status, outcome.original) == ("rejected", "rejected/acme-3pl/grown.edi")
     assert f"larger than {MAX_FILE_BYTES} bytes" in rig.report("acme-3pl", "grown.edi")["errors"][0]["reason"]
+
+
+def test_one_file_name_sent_twice_on_one_day_keeps_both_acknowledgments_and_reports() -> None:
+    """Issue 12, finding 17: outputs were named after the partner's file name only, so the second file of a day
+    under the same name overwrote the first one's acknowledgment, report and archived original."""
+    rig = Rig()
+    first, second = raw("x12/846_mixed.edi"), raw("x12/846_truncated.edi")
+    one = rig.process(rig.drop("acme-3pl", "daily.edi", first))
+    two = rig.process(rig.drop("acme-3pl", "daily.edi", second))
+    assert one.file_id != two.file_id
+    acks = sorted(k for k in rig.objects.under("outbound/acme-3pl/") if k.endswith("daily.edi.997"))
+    reports = sorted(k for k in rig.objects.under("rejected/acme-3pl/") if k.endswith("daily.edi.errors.json"))
+    assert acks == sorted([one.acknowledgment, two.acknowledgment]) and len(set(acks)) == 2
+    assert reports == sorted([one.report, two.report]) and len(set(reports)) == 2
+    # each answers its own file: the first accepted two of four sets, the second rejected its interchange
+    assert segments(rig.objects.store[one.acknowledgment], "AK9") == ["AK9*P*4*4*2"]
+    assert segments(rig.objects.store[two.acknowledgment], "TA1")[0].split("*")[4] == "R"
+    assert json.loads(rig.objects.store[one.report])["file"]["fileId"] == one.file_id
+    assert json.loads(rig.objects.store[two.report])["file"]["fileId"] == two.file_id
+    # and both originals are kept: the first archived (something was applied), the second rejected
+    assert rig.objects.store[one.original] == first and rig.objects.store[two.original] == second
+    assert one.original == f"archive/acme-3pl/2026-11-27/{one.file_id}-daily.edi"
+    assert two.original == f"rejected/acme-3pl/{two.file_id}-daily.edi"

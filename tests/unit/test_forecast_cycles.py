@@ -90,6 +90,12 @@ def test_header_refused(line: str, message: str) -> None:
     (csv_row(ss="inf"), "safetyStock 'inf' is not a quantity"),
     (csv_row(rop="1000000000.5"), "reorderPoint '1000000000.5' is not a quantity"),
     ({"itemId": "SKU-1", "locationId": "DC-1"}, "safetyStock is empty"),  # a row without the columns
+    # issue 12, finding 3 for cycles: float() reads these; "SKU-1\n" crashed the batch in the contract model
+    (csv_row(ss="\u0661\u0662"), "safetyStock '\u0661\u0662' is not a number"),  # Arabic-Indic 12
+    (csv_row(ss="\uff11"), "safetyStock '\uff11' is not a number"),  # fullwidth 1
+    (csv_row(rop="1_000"), "reorderPoint '1_000' is not a number"),
+    (csv_row(ss="0" * 4999 + "1"), "is not a number"),
+    (csv_row(item="SKU-1\n"), "itemId 'SKU-1\\n' is not an identifier"),
 ])
 def test_malformed_rows_are_rejected_with_the_reason(values: dict, reason: str) -> None:
     rows, rejected = parse_rows(items(values, start=41))

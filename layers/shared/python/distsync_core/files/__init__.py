@@ -11,9 +11,12 @@ The managed file integration (landing bucket, Lambda, pipeline) calls one functi
 
 API
 ---
-:func:`parse_file` ``(raw, partner, *, file_name=None) -> ParsedFile``
+:func:`parse_file` ``(raw, partner, *, file_name=None, max_records=200_000) -> ParsedFile``
     Detects the format (X12 from "ISA", EDIFACT from "UNA"/"UNB", otherwise CSV), checks the partner may
-    send it, validates envelopes and content, and turns each transaction into canonical events.
+    send it, validates envelopes and content, and turns each transaction into canonical events. A file of
+    more than ``max_records`` segments (EDI) or rows (CSV) is rejected unread; reading stops at the
+    1,001st error, and the file is rejected with its first 1,000 errors and "too many errors; stopped at
+    segment N" (row N for CSV).
 :func:`acknowledgment` ``(parsed, *, control_number=1, at=None) -> bytes | None``
     The X12 997 (:mod:`.x12_ack`) or EDIFACT CONTRL (:mod:`.edifact_ack`) answering a parsed file.
 :class:`PartnerProfile`
@@ -58,10 +61,14 @@ from datetime import UTC, datetime
 
 from .edifact_ack import build_contrl
 from .model import (
+    DEFAULT_MAX_RECORDS,
+    MAX_ERRORS,
+    Budget,
     CanonicalEvent,
     Code,
     FileError,
     FileFormat,
+    FileLimitExceeded,
     Group,
     Interchange,
     ParsedFile,
@@ -106,10 +113,12 @@ def detect_format(raw: bytes) -> FileFormat:
     return FileFormat.UNKNOWN
 
 
-def parse_file(raw: bytes, partner: PartnerProfile, *, file_name: str | None = None) -> ParsedFile:
+def parse_file(raw: bytes, partner: PartnerProfile, *, file_name: str | None = None,
+               max_records: int = DEFAULT_MAX_RECORDS) -> ParsedFile:
     """Read one partner file into canonical events, errors and what its acknowledgment needs."""
     fmt = detect_format(raw)
-    parsed = ParsedFile(format=fmt, partner=partner, checksum=hashlib.sha256(raw).hexdigest())
+    parsed = ParsedFile(format=fmt, partner=partner, checksum=hashlib.sha256(raw).hexdigest(),
+                        budget=Budget(max_records=max_records))
     where = f" ({file_name})" if file_name else ""
     if not raw.strip(_LEADING):
         parsed.add(FileError(Code.EMPTY_FILE, f"the file{where} is empty"))
@@ -146,6 +155,8 @@ def parse_file(raw: bytes, partner: PartnerProfile, *, file_name: str | None = N
             from .csv_files import parse_csv
 
             parse_csv(raw, parsed)
+    except FileLimitExceeded as exc:
+        return _stopped(parsed, exc.error)
     except Exception as exc:  # whatever the bytes, a file ends accepted or rejected: never a retry loop
         # Nothing of a file half read is kept: its events would be a part of it.
         unreadable = ParsedFile(format=fmt, partner=partner, checksum=parsed.checksum)
@@ -154,6 +165,16 @@ def parse_file(raw: bytes, partner: PartnerProfile, *, file_name: str | None = N
         )
         return unreadable
     return parsed
+
+
+def _stopped(parsed: ParsedFile, error: FileError) -> ParsedFile:
+    """A file that passed a limit: rejected as a whole with the errors recorded until then and the reason
+    it stopped last. The interchange stays, so an EDI file is still answered (a rejecting TA1 / CONTRL);
+    nothing else of a file half read is kept (its transactions would be a part of it)."""
+    stopped = ParsedFile(format=parsed.format, partner=parsed.partner, checksum=parsed.checksum, kind=parsed.kind,
+                         interchange=parsed.interchange, budget=parsed.budget)
+    stopped.errors = [*parsed.all_errors()[:MAX_ERRORS], error]
+    return stopped
 
 
 def acknowledgment(parsed: ParsedFile, *, control_number: int = 1, at: datetime | None = None) -> bytes | None:

@@ -26,7 +26,7 @@ from datetime import date
 
 from ..contracts import ForecastBucket, latest_version
 from .events import Ref, as_float, build_event
-from .model import Code, FileError, ParsedFile, Transaction
+from .model import Budget, Code, FileError, ParsedFile, Transaction
 from .values import MAX_DIGITS, parse_decimal
 
 _ALIASES = {
@@ -89,7 +89,8 @@ def parse_csv(raw: bytes, parsed: ParsedFile) -> None:
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = max(",;\t|", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header, header_line, rows = _read(reader)
+    parsed.budget.unit = "row"
+    header, header_line, rows = _read(reader, parsed.budget)
     if header is None:
         parsed.add(FileError(Code.INVALID_HEADER, "the file has no header line", line=1))
         return
@@ -132,7 +133,7 @@ def _reindex(error: FileError, index: int) -> FileError:
     return replace(error, transaction_index=index)
 
 
-def _read(reader) -> tuple[list[str] | None, int, list[tuple[int, list[str]]]]:
+def _read(reader, budget: Budget) -> tuple[list[str] | None, int, list[tuple[int, list[str]]]]:
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
@@ -144,6 +145,8 @@ def _read(reader) -> tuple[list[str] | None, int, list[tuple[int, list[str]]]]:
             header, header_line = values, line
         else:
             rows.append((line, values))
+            if len(rows) > budget.max_records:  # rejected before more of it is held in memory
+                budget.check_records(len(rows), line=line)
     return header, header_line, rows
 
 
@@ -186,6 +189,7 @@ def _reject_all(parsed: ParsedFile, kind: str, rows, reason: str) -> None:
     if not rows:
         return
     tx = Transaction(
+        budget=parsed.budget,
         index=1, kind=kind, first_line=rows[0][0], last_line=rows[-1][0], lines=tuple(n for n, _ in rows)
     )
     tx.add(
@@ -215,6 +219,7 @@ def _row(
 
 def _line_error(parsed: ParsedFile, kind: str, line: int, *errors: FileError) -> None:
     tx = Transaction(
+        budget=parsed.budget,
         index=len(parsed.transactions) + 1, kind=kind, first_line=line, last_line=line, lines=(line,)
     )
     for error in errors:
@@ -248,6 +253,7 @@ def _item_locations(parsed: ParsedFile, rows: list[_Row]) -> None:
             default=row.ref(),
         )
         tx = Transaction(
+            budget=parsed.budget,
             index=len(parsed.transactions) + 1,
             kind="item-location",
             first_line=row.line,
@@ -431,6 +437,7 @@ def _forecast_event(parsed: ParsedFile, forecast_id: str, item: str, location: s
     )
     lines = tuple(sorted(r.line for r in group.rows))
     tx = Transaction(
+        budget=parsed.budget,
         index=len(parsed.transactions) + 1,
         kind="forecast",
         first_line=lines[0],

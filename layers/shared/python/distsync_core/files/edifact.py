@@ -64,7 +64,7 @@ def parse_edifact(raw: bytes, parsed: ParsedFile) -> None:
             FileError(Code.UNREADABLE, f"byte {exc.start} is not {encoding} as {syntax} declares", line=line)
         )
         return
-    chars, segments, errors = tokenize(text)
+    chars, segments, errors = tokenize(text, parsed.budget)
     for error in errors:
         parsed.add(error)
     if chars is None or not segments:
@@ -293,6 +293,7 @@ class _Walker:
         closed = j < len(self.segments) and self.segments[j].tag == "UNT"
         body = self.segments[i : j + 1] if closed else self.segments[i:j]
         tx = Transaction(
+            budget=self.parsed.budget,
             index=len(self.parsed.transactions) + 1,
             kind=unh.el(2),
             control_number=unh.el(1),

@@ -24,6 +24,8 @@ _INTERCHANGE = {
     Code.INTERCHANGE_TRAILER_MISSING: ("13", "UNZ"),
     Code.DATA_OUTSIDE_ENVELOPE: ("33", ""),
     Code.ENVELOPE_INVALID: ("12", "UNB"),
+    Code.TOO_MANY_RECORDS: ("12", ""),  # invalid value: the file was rejected at a limit
+    Code.TOO_MANY_ERRORS: ("12", ""),
 }
 _GROUP = {
     Code.UNKNOWN_SENDER: ("12", "UNG"),

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from .events import Ref
-from .model import Code, FileError, PartnerProfile, Transaction
+from .model import Budget, Code, FileError, PartnerProfile, Transaction
 from .values import parse_decimal
 
 
@@ -39,7 +39,7 @@ class Segment:
         return self.elements[n - 1] if 0 < n <= len(self.elements) else []
 
 
-def tokenize(text: str) -> tuple[ServiceChars | None, list[Segment], list[FileError]]:
+def tokenize(text: str, budget: Budget | None = None) -> tuple[ServiceChars | None, list[Segment], list[FileError]]:
     start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
     chars = ServiceChars()
     if text.startswith("UNA", start):
@@ -67,10 +67,14 @@ def tokenize(text: str) -> tuple[ServiceChars | None, list[Segment], list[FileEr
                 ],
             )
         start += 9
-    return chars, *_segments(text, start, chars)
+    return chars, *_segments(text, start, chars, budget)
 
 
-def _segments(text: str, start: int, ch: ServiceChars) -> tuple[list[Segment], list[FileError]]:
+def _segments(
+    text: str, start: int, ch: ServiceChars, budget: Budget | None
+) -> tuple[list[Segment], list[FileError]]:
+    """Segments with the release character honoured; past the budget's ``max_records`` segments the file
+    is rejected before more of it is held in memory."""
     release = "" if ch.release == " " else ch.release
     delims = re.escape(ch.component + ch.element + ch.segment)
     plain = re.escape(release + ch.component + ch.element + ch.segment)
@@ -101,6 +105,8 @@ def _segments(text: str, start: int, ch: ServiceChars) -> tuple[list[Segment], l
             line += text.count("\n", counted, seg_start)
             counted = seg_start
             out.append(Segment(elements[0][0].strip(), elements[1:], len(out) + 1, line))
+            if budget is not None and len(out) > budget.max_records:
+                budget.check_records(len(out), line=line)
             elements, seg_start = [[""]], None
     if seg_start is not None:
         line += text.count("\n", counted, seg_start)

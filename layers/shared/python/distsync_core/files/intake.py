@@ -3,9 +3,12 @@ an error report and the original kept. Plain logic over three small ports (objec
 so it runs the same on AWS, on moto and in unit tests.
 
 Keys (see infra/platform/file_landing.py): the partner writes ``inbound/<partner>/<name>``; distsync
-writes the acknowledgment to ``outbound/<partner>/<name>.<997|contrl>``, an error report (whenever anything
-was rejected) to ``rejected/<partner>/<name>.errors.json``, and moves the original to
-``archive/<partner>/<date>/<name>`` (something was accepted) or ``rejected/<partner>/<name>`` (nothing was).
+writes the acknowledgment to ``outbound/<partner>/<fileId>-<name>.<997|contrl>``, an error report (whenever
+anything was rejected) to ``rejected/<partner>/<fileId>-<name>.errors.json``, and moves the original to
+``archive/<partner>/<date>/<fileId>-<name>`` (something was accepted) or ``rejected/<partner>/<fileId>-<name>``
+(nothing was). The file id (``<partner>-<first 12 hex digits of the sha256>``) keeps the outputs of two
+files a partner sent under one name apart (issue 12, finding 17). A file rejected unread (unknown partner,
+unusable name, too large) has no checksum: it is kept as ``rejected/<partner>/<name>``.
 
 Guarantees:
 - the same bytes twice (same sha256) are applied once: the registry claims the checksum before anything
@@ -29,7 +32,7 @@ from urllib.parse import unquote_plus
 
 from ..contracts import contract_for, derive_id, new_envelope
 from . import acknowledgment, parse_file
-from .model import Code, FileError, FileFormat, ParsedFile, PartnerProfile
+from .model import DEFAULT_MAX_RECORDS, Code, FileError, FileFormat, ParsedFile, PartnerProfile
 
 INBOUND, ARCHIVE, REJECTED, OUTBOUND = "inbound/", "archive/", "rejected/", "outbound/"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -98,6 +101,39 @@ def file_id(partner: str, checksum: str) -> str:
     return f"{partner}-{checksum[:12]}"
 
 
+@dataclass(frozen=True)
+class OutputKeys:
+    """Where distsync writes what it made of one file it read."""
+
+    partner: str
+    name: str  # the partner's file name
+    file_id: str
+
+    @property
+    def stored(self) -> str:
+        """The name every output of this file carries: the file id first, the partner's name (and its
+        extension) kept whole."""
+        return f"{self.file_id}-{self.name}"
+
+    def acknowledgment(self, fmt: FileFormat) -> str:
+        return f"{OUTBOUND}{self.partner}/{self.stored}.{ACK_SUFFIX[fmt]}"
+
+    @property
+    def report(self) -> str:
+        return f"{REJECTED}{self.partner}/{self.stored}.errors.json"
+
+    @property
+    def rejected(self) -> str:
+        return f"{REJECTED}{self.partner}/{self.stored}"
+
+    def archive(self, day: datetime) -> str:
+        return f"{ARCHIVE}{self.partner}/{day:%Y-%m-%d}/{self.stored}"
+
+
+def output_keys(partner: str, name: str, checksum: str) -> OutputKeys:
+    return OutputKeys(partner, name, file_id(partner, checksum))
+
+
 def _item_locations(data: dict[str, Any]) -> Iterable[tuple[str, str]]:
     if "itemId" in data and "locationId" in data:
         yield data["itemId"], data["locationId"]
@@ -142,9 +178,10 @@ class Outcome:
 class FileIntake:
     def __init__(self, objects: Objects, registry: Registry, publish: Publish, hop: Hop,
                  known: KnownItemLocations, partners: dict[str, PartnerProfile],
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), max_records: int = DEFAULT_MAX_RECORDS):
         self.objects, self.registry, self.publish, self.hop = objects, registry, publish, hop
         self.known, self.partners, self.now = known, partners, now
+        self.max_records = max_records  # segments / rows per file (context fileMaxRecords)
 
     def process(self, key: str, *, nonce: str = "") -> Outcome:
         where = parse_key(key)
@@ -168,7 +205,7 @@ class FileIntake:
         if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
             return self._reject_unreadable(key, where.partner, where.name,
                                            f"file larger than {MAX_FILE_BYTES} bytes", nonce)
-        parsed = parse_file(raw, profile, file_name=where.name)
+        parsed = parse_file(raw, profile, file_name=where.name, max_records=self.max_records)
         fid = file_id(where.partner, parsed.checksum)
         earlier = self.registry.claim(parsed.checksum, key)
         if earlier is not None:
@@ -178,18 +215,18 @@ class FileIntake:
         outcome = Outcome(parsed.status, fid, events=len(parsed.events), accepted=len(parsed.accepted_transactions),
                           rejected=len(parsed.rejected_transactions))
         self._publish(parsed, where, fid)
+        keys = output_keys(where.partner, where.name, parsed.checksum)
         ack = acknowledgment(parsed, control_number=ack_control_number(parsed.checksum), at=self.now())
         if ack is not None:
-            outcome.acknowledgment = f"{OUTBOUND}{where.partner}/{where.name}.{ACK_SUFFIX[parsed.format]}"
+            outcome.acknowledgment = keys.acknowledgment(parsed.format)
             self.objects.put(outcome.acknowledgment, ack, "application/edi-x12" if parsed.format is FileFormat.X12
                              else "application/edifact")
         if parsed.all_errors():
-            outcome.report = f"{REJECTED}{where.partner}/{where.name}.errors.json"
+            outcome.report = keys.report
             report = parsed.error_report()
             report["file"].update(key=key, fileId=fid)
             self.objects.put(outcome.report, json.dumps(report, indent=2).encode(), "application/json")
-        outcome.original = (f"{REJECTED}{where.partner}/{where.name}" if parsed.status == "rejected"
-                            else f"{ARCHIVE}{where.partner}/{self.now():%Y-%m-%d}/{where.name}")
+        outcome.original = keys.rejected if parsed.status == "rejected" else keys.archive(self.now())
         self.objects.move(key, outcome.original)
         self.registry.complete(parsed.checksum, outcome.as_dict())
         self._file_hop(fid, parsed, outcome)

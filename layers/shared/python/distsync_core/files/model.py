@@ -33,6 +33,8 @@ class Code(StrEnum):
     FORMAT_NOT_ALLOWED = "format_not_allowed"
     UNREADABLE = "unreadable"
     INVALID_CHARACTER = "invalid_character"
+    TOO_MANY_RECORDS = "too_many_records"  # more segments / rows than the limit per file (fileMaxRecords)
+    TOO_MANY_ERRORS = "too_many_errors"  # reading stopped at the limit of errors per file
     # envelopes
     ENVELOPE_INVALID = "envelope_invalid"
     UNKNOWN_SENDER = "unknown_sender"
@@ -73,6 +75,58 @@ class Code(StrEnum):
     INVALID_HEADER = "invalid_header"
     WRONG_FIELD_COUNT = "wrong_field_count"
     DUPLICATE_ROW = "duplicate_row"
+
+
+# Limits per file (issue 12, finding 4): 300 KB of bare "GS~" segments made a million errors and ~800 MB.
+MAX_ERRORS = 1_000  # errors recorded per file; the next one stops the reading and rejects the file
+MAX_WARNINGS = 1_000  # warnings recorded per file; later ones are counted, not kept (they reject nothing)
+DEFAULT_MAX_RECORDS = 200_000  # segments (EDI) or rows (CSV) per file: context fileMaxRecords
+
+
+class FileLimitExceeded(Exception):  # noqa: N818 - a rejection, not a programming error
+    """A file passed a limit while it was read: ``parse_file`` rejects it with ``error`` (never raised out of it)."""
+
+    def __init__(self, error: FileError):
+        super().__init__(error.reason)
+        self.error = error
+
+
+@dataclass
+class Budget:
+    """What one file may cost while it is read: ``max_records`` segments or rows (the tokenizers check it)
+    and :data:`MAX_ERRORS` errors; shared by the file and its transactions, which spend it as they record."""
+
+    max_records: int = DEFAULT_MAX_RECORDS
+    max_errors: int = MAX_ERRORS
+    unit: str = "segment"  # what a position counts in the "stopped at" message: segment (EDI) or row (CSV)
+    errors: int = 0
+    warnings: int = 0
+    warnings_dropped: int = 0
+
+    def admit(self, issue: FileError) -> bool:
+        """Count ``issue``; False for a warning past :data:`MAX_WARNINGS` (not kept), and the error past
+        ``max_errors`` stops the reading (:class:`FileLimitExceeded`)."""
+        if issue.severity != "error":
+            self.warnings += 1
+            if self.warnings > MAX_WARNINGS:
+                self.warnings_dropped += 1
+                return False
+            return True
+        self.errors += 1
+        if self.errors > self.max_errors:
+            position = issue.segment_position if self.unit == "segment" else issue.line
+            where = f"{self.unit} {position}" if position is not None else f"line {issue.line}"
+            raise FileLimitExceeded(FileError(
+                Code.TOO_MANY_ERRORS, f"too many errors; stopped at {where} (more than {self.max_errors} errors)",
+                line=issue.line, segment_position=issue.segment_position, segment_id=issue.segment_id))
+        return True
+
+    def check_records(self, count: int, *, line: int | None = None) -> None:
+        """Called by the tokenizers as they go: past ``max_records`` the file is rejected unread."""
+        if count > self.max_records:
+            raise FileLimitExceeded(FileError(
+                Code.TOO_MANY_RECORDS, f"the file has more than {self.max_records} {self.unit}s (the limit per file, "
+                "fileMaxRecords): rejected unread", line=line))
 
 
 @dataclass(frozen=True)
@@ -220,6 +274,7 @@ class Transaction:
     errors: list[FileError] = field(default_factory=list)
     warnings: list[FileError] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    budget: Budget | None = field(default=None, repr=False, compare=False)  # the file's (ParsedFile.budget)
 
     @property
     def accepted(self) -> bool:
@@ -232,7 +287,8 @@ class Transaction:
     def add(self, issue: FileError) -> None:
         target = self.errors if issue.severity == "error" else self.warnings
         issue = _with_index(issue, self.index)
-        if issue not in target:  # the same finding reached twice (one N1 for several lines) is one
+        # the same finding reached twice (one N1 for several lines) is one
+        if issue not in target and (self.budget is None or self.budget.admit(issue)):
             target.append(issue)
 
     def to_dict(self) -> dict[str, Any]:
@@ -310,6 +366,7 @@ class ParsedFile:
     transactions: list[Transaction] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)  # file level: format, envelopes, header
     warnings: list[FileError] = field(default_factory=list)
+    budget: Budget = field(default_factory=Budget, repr=False, compare=False)
 
     @property
     def events(self) -> list[CanonicalEvent]:
@@ -335,7 +392,8 @@ class ParsedFile:
         return "accepted"
 
     def add(self, issue: FileError) -> None:
-        (self.errors if issue.severity == "error" else self.warnings).append(issue)
+        if self.budget.admit(issue):
+            (self.errors if issue.severity == "error" else self.warnings).append(issue)
 
     def all_errors(self) -> list[FileError]:
         return [*self.errors, *(e for t in self.transactions for e in t.errors)]
@@ -390,6 +448,7 @@ class ParsedFile:
                 "events": len(self.events),
                 "errors": len(errors),
                 "warnings": len(warnings),
+                **({"warningsNotRecorded": self.budget.warnings_dropped} if self.budget.warnings_dropped else {}),
                 "accounting": self.accounting(),
             },
             "errors": [e.to_dict() for e in errors],

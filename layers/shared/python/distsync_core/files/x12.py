@@ -41,7 +41,7 @@ def peek_sender(text: str) -> str | None:
 
 
 def parse_x12(text: str, parsed: ParsedFile) -> None:
-    delimiters, segments, errors = tokenize(text)
+    delimiters, segments, errors = tokenize(text, parsed.budget)
     for error in errors:
         parsed.add(error)
     if delimiters is None:
@@ -242,6 +242,7 @@ class _Walker:
         closed = j < len(self.segments) and self.segments[j].tag == "SE"
         body = self.segments[i : j + 1] if closed else self.segments[i:j]
         tx = Transaction(
+            budget=self.parsed.budget,
             index=len(self.parsed.transactions) + 1,
             kind=st.el(1),
             control_number=st.el(2),

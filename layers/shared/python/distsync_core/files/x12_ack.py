@@ -43,6 +43,8 @@ _TA1 = {
     Code.INTERCHANGE_COUNT_MISMATCH: "021",
     Code.INTERCHANGE_TRAILER_MISSING: "023",
     Code.DATA_OUTSIDE_ENVELOPE: "024",
+    Code.TOO_MANY_RECORDS: "024",  # invalid interchange content: the file was rejected at a limit
+    Code.TOO_MANY_ERRORS: "024",
 }
 _TA1_ISA = {9: "014", 10: "015", 12: "017", 13: "018", 14: "019", 15: "020", 16: "027"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .events import Ref
-from .model import Code, FileError, PartnerProfile, Transaction
+from .model import Budget, Code, FileError, PartnerProfile, Transaction
 from .values import is_integer, parse_date, parse_decimal, parse_time
 
 ISA_LENGTH = 106
@@ -36,10 +36,11 @@ class Segment:
         return [(self.el(i), self.el(i + 1)) for i in range(first, len(self.elements) + 1, 2)]
 
 
-def tokenize(text: str) -> tuple[Delimiters | None, list[Segment], list[FileError]]:
+def tokenize(text: str, budget: Budget | None = None) -> tuple[Delimiters | None, list[Segment], list[FileError]]:
     """Split an interchange into segments. The element separator is the character after "ISA", the
     component separator ISA16 and the segment terminator the character after it (ISA is 106 characters;
-    a longer or shorter ISA is an error, but its separators are still used to read on)."""
+    a longer or shorter ISA is an error, but its separators are still used to read on). Past the budget's
+    ``max_records`` segments the file is rejected before more of it is held in memory."""
     start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
     if not text.startswith("ISA", start) or len(text) < start + 4:
         ref = Ref(line=1, segment_position=1, segment_id=text[start : start + 3] or None)
@@ -67,10 +68,10 @@ def tokenize(text: str) -> tuple[Delimiters | None, list[Segment], list[FileErro
     isa_elements = text[start : cut + 2].split(sep)[1:]
     repetition = isa_elements[10] if len(isa_elements) > 10 else "U"
     delimiters = Delimiters(sep, component, terminator, repetition)
-    return delimiters, _segments(text, start, delimiters, errors), errors
+    return delimiters, _segments(text, start, delimiters, errors, budget), errors
 
 
-def _segments(text: str, start: int, d: Delimiters, errors: list[FileError]) -> list[Segment]:
+def _segments(text: str, start: int, d: Delimiters, errors: list[FileError], budget: Budget | None) -> list[Segment]:
     out: list[Segment] = []
     line, offset = 1, 0
     strip = "".join(c for c in "\r\n" if c != d.segment)
@@ -86,6 +87,8 @@ def _segments(text: str, start: int, d: Delimiters, errors: list[FileError]) -> 
             offset = pos + lead
             parts = body.split(d.element)
             out.append(Segment(parts[0].strip(), parts[1:], len(out) + 1, line))
+            if budget is not None and len(out) > budget.max_records:
+                budget.check_records(len(out), line=line)
         pos = end + 1
     if out and not text.rstrip(strip + " \t").endswith(d.segment):
         last = out[-1]

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from ..masterdata.records import ItemLocationRecord, item_location_key
 from ..platform.aws import client, table
@@ -186,6 +186,11 @@ def delete_object(bucket: str, key: str) -> None:
     client("s3").delete_object(Bucket=bucket, Key=key)
 
 
+class StreamCheck(Protocol):  # planning.cycles.CycleFileCheck
+    def feed(self, data: bytes) -> None: ...
+    def finish(self) -> None: ...
+
+
 PART_SIZE = 8 * 1024 * 1024  # multipart parts (S3's minimum is 5 MiB, except the last)
 READ_SIZE = 1024 * 1024
 
@@ -212,10 +217,23 @@ def _decompressed(chunks: Iterator[bytes], gzip: bool) -> Iterator[bytes]:
         raise zlib.error("the gzip stream ends before its end marker (truncated file)")
 
 
-def copy_as_plain_csv(bucket: str, source_key: str, target_key: str, *, gzip: bool, strip_bom: bool) -> tuple[bytes, int]:
+def scan_object(bucket: str, key: str, check: StreamCheck) -> int:
+    """Stream an object through ``check`` without keeping it (a plain cycle file); returns its size."""
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    size = 0
+    for data in iter(lambda: body.read(READ_SIZE), b""):
+        check.feed(data)
+        size += len(data)
+    check.finish()
+    return size
+
+
+def copy_as_plain_csv(bucket: str, source_key: str, target_key: str, *, gzip: bool, strip_bom: bool,
+                      check: StreamCheck | None = None) -> tuple[bytes, int]:
     """Stream ``source_key`` (decompressing it if ``gzip``, without a leading UTF-8 BOM if ``strip_bom``)
     into ``target_key`` as one multipart upload; memory stays at about one part. Returns (the first bytes
-    of the plain file, its size). A broken stream aborts the upload and raises ``zlib.error``."""
+    of the plain file, its size). A broken stream aborts the upload and raises ``zlib.error``; so does
+    whatever ``check`` raises on the plain bytes (its limits stop the decompression there)."""
     s3 = client("s3")
     body = s3.get_object(Bucket=bucket, Key=source_key)["Body"]
     upload = s3.create_multipart_upload(Bucket=bucket, Key=target_key, ContentType="text/csv")
@@ -229,6 +247,8 @@ def copy_as_plain_csv(bucket: str, source_key: str, target_key: str, *, gzip: bo
             if first and strip_bom and data.startswith(b"\xef\xbb\xbf"):
                 data = data[3:]
             first = first and not data
+            if check is not None:
+                check.feed(data)
             if len(head) < 4096:
                 head += data[: 4096 - len(head)]
             buffer += data
@@ -237,6 +257,8 @@ def copy_as_plain_csv(bucket: str, source_key: str, target_key: str, *, gzip: bo
                 parts.append(_upload_part(s3, bucket, target_key, upload["UploadId"], len(parts) + 1,
                                           bytes(buffer[:PART_SIZE])))
                 del buffer[:PART_SIZE]
+        if check is not None:
+            check.finish()
         if buffer or not parts:
             parts.append(_upload_part(s3, bucket, target_key, upload["UploadId"], len(parts) + 1, bytes(buffer)))
         s3.complete_multipart_upload(Bucket=bucket, Key=target_key, UploadId=upload["UploadId"],

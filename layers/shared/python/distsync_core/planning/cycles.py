@@ -16,6 +16,7 @@ batch reaches the chunk function as ``{"Items": [{"index": <row>, "row": {<colum
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -37,13 +38,57 @@ COMPLETED = CONTRACTS[("ForecastCycleCompleted", "1")]
 # The envelope's source of the recommendations: the planning platform's data, taken in through its file.
 PLANNING_SOURCE = "planning"
 
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")  # contracts.Identifier
-_CYCLE_KEY = re.compile(r"^cycles/(?P<cycle>[A-Za-z0-9][A-Za-z0-9._\-]{0,63}?)\.csv(?P<gz>\.gz)?$")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")  # contracts.Identifier (fullmatch: "A\n" is not one)
+MAX_NUMBER_TEXT = 40  # characters of a quantity as written: longer is no quantity of the contract
+# A cycle file past either is rejected (context cycleMaxUnzippedBytes / cycleMaxRows; issue 12, finding 4):
+# a small .gz can expand to gigabytes, and each row is work for the Distributed Map.
+DEFAULT_MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+DEFAULT_MAX_ROWS = 10_000_000
+_CYCLE_KEY = re.compile(r"cycles/(?P<cycle>[A-Za-z0-9][A-Za-z0-9._\-]{0,63}?)\.csv(?P<gz>\.gz)?")  # fullmatch
 
 
 class CycleFileRejected(Exception):
     """The cycle file cannot be processed at all (name, compression, header): nothing of it is applied.
     The class name is the error Step Functions sees (the state machine catches it by that name)."""
+
+
+class CycleFileCheck:
+    """What the prepare step checks while it streams a cycle file, plain or as it is decompressed: at most
+    ``max_bytes`` plain bytes and ``max_rows`` lines after the header, and UTF-8 throughout (the CSV reader
+    would fail the run on other bytes, after a retry loop). Raises :class:`CycleFileRejected` as soon as
+    the file passes a limit, so a gzip bomb is never expanded further."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES, max_rows: int = DEFAULT_MAX_ROWS):
+        self.max_bytes, self.max_rows = max_bytes, max_rows
+        self.bytes = self.newlines = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._last = b"\n"
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        start, self.bytes = self.bytes, self.bytes + len(data)
+        if self.bytes > self.max_bytes:
+            raise CycleFileRejected(f"the cycle file has more than {self.max_bytes} bytes unzipped (cycleMaxUnzippedBytes)")
+        self.newlines += data.count(b"\n")
+        if self.newlines > self.max_rows + 1:  # the header's line and one per row
+            raise CycleFileRejected(f"the cycle file has more than {self.max_rows} rows (cycleMaxRows)")
+        self._last = data[-1:]
+        pending = len(self._decoder.getstate()[0])  # the start of a character cut by the previous chunk
+        if pending or not data.isascii():  # plain ASCII (the usual cycle file) needs no decoding
+            try:
+                self._decoder.decode(data)
+            except UnicodeDecodeError as exc:
+                raise CycleFileRejected(f"byte {start + exc.start - pending} of the cycle file is not UTF-8") from None
+
+    def finish(self) -> None:
+        """The end of the file: a last line without a line break is a row too; no UTF-8 sequence cut off."""
+        try:
+            self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise CycleFileRejected(f"the cycle file ends inside a UTF-8 character (byte {self.bytes})") from None
+        if self.newlines + (self._last != b"\n") - 1 > self.max_rows:
+            raise CycleFileRejected(f"the cycle file has more than {self.max_rows} rows (cycleMaxRows)")
 
 
 @dataclass(frozen=True)
@@ -56,7 +101,7 @@ class CycleFile:
 def cycle_file(key: str) -> CycleFile:
     """``cycles/<cycleId>.csv`` or ``cycles/<cycleId>.csv.gz``; the cycle id is an identifier of the
     contract (it names the Step Functions execution, at most 80 characters)."""
-    match = _CYCLE_KEY.match(key)
+    match = _CYCLE_KEY.fullmatch(key)
     if not match:
         raise CycleFileRejected(
             f"{key!r} is not cycles/<cycleId>.csv or cycles/<cycleId>.csv.gz with a cycle id of letters, digits, "
@@ -111,8 +156,12 @@ class RejectedRow:
 def _quantity(raw: Any, column: str) -> float:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError(f"{column} is empty")
+    text = raw.strip()
     try:
-        value = float(raw)
+        # float() also reads "\u0661\u0662" (Arabic-Indic digits), "1_000" and 5,000 digits: ASCII, no "_", bounded
+        if not text.isascii() or "_" in text or len(text) > MAX_NUMBER_TEXT:
+            raise ValueError
+        value = float(text)
     except ValueError:
         raise ValueError(f"{column} {raw[:40]!r} is not a number") from None
     if not math.isfinite(value) or not 0 <= value <= MAX_QUANTITY:
@@ -123,7 +172,7 @@ def _quantity(raw: Any, column: str) -> float:
 def _identifier(raw: Any, column: str) -> str:
     if not isinstance(raw, str) or not raw:
         raise ValueError(f"{column} is empty")
-    if not _IDENTIFIER.match(raw):
+    if not _IDENTIFIER.fullmatch(raw):
         raise ValueError(f"{column} {raw[:70]!r} is not an identifier (letters, digits, '.', '_', '-'; at most 64)")
     return raw
 
