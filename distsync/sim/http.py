@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Route = tuple[str, re.Pattern[str], Callable[..., tuple[int, Any, dict[str, str]]]]
+# (method, path regex, handler) or (method, path regex, handler, accepted body content types): a route takes
+# JSON bodies only unless it names others (e.g. an OAuth token endpoint's form, an OData $batch's multipart).
+# A handler answers (status, body, headers): a body of bytes is sent as it is, with the Content-Type it gives.
+Route = tuple[Any, ...]
 
 
 class JsonRequest:
@@ -23,7 +24,7 @@ class JsonRequest:
         return json.loads(self.body or b"null")
 
 
-WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+WITH_BODY = frozenset({"POST", "PUT", "PATCH", "MERGE"})
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -44,16 +45,18 @@ class JsonServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = JsonRequest(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
                 status, body, headers = server.dispatch(request)
-                payload = b"" if body is None else json.dumps(body).encode()
+                raw = isinstance(body, bytes)
+                payload = body if raw else (b"" if body is None else json.dumps(body).encode())
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if not any(k.lower() == "content-type" for k in headers):
+                    self.send_header("Content-Type", "application/octet-stream" if raw else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_MERGE = _serve  # noqa: N815
 
             def log_message(self, *_args: Any) -> None:  # keep test output quiet
                 pass
@@ -77,16 +80,20 @@ class JsonServer:
 
     def dispatch(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
         path = request.path.split("?")[0]
-        if request.method in WITH_BODY and not _is_json(request.header("Content-Type")):
-            # a web page may send a cross-site text/plain POST without a preflight; never one of JSON
-            return 415, {"error": f"{request.method} {path} takes Content-Type application/json"}, {}
-        for method, pattern, fn in self.routes:
+        content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+        for method, pattern, fn, *accepts in self.routes:
             match = pattern.fullmatch(path)
             if match and method == request.method:
+                if request.method in WITH_BODY and not _is_json(content_type) \
+                        and content_type not in (accepts[0] if accepts else ()):
+                    # a web page may send a cross-site text/plain POST without a preflight; never one of JSON
+                    return 415, {"error": f"{request.method} {path} takes Content-Type application/json"}, {}
                 try:
                     return fn(request, **match.groupdict())
                 except (ValueError, KeyError, TypeError) as exc:
                     return 400, {"error": f"bad request: {exc}"}, {}
+        if request.method in WITH_BODY and not _is_json(content_type):
+            return 415, {"error": f"{request.method} {path} takes Content-Type application/json"}, {}
         return 404, {"error": f"no route {request.method} {path}"}, {}
 
     def start(self) -> JsonServer:
