@@ -449,8 +449,17 @@ def _domain_setup(mp: pytest.MonkeyPatch, planning: PlanningSimulator, channels:
         ddb.create_table(TableName=table, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                          AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
                          BillingMode="PAY_PER_REQUEST")
-    queue_url = boto3.client("sqs").create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    ddb.create_table(TableName="order-holds", BillingMode="PAY_PER_REQUEST",  # updates ahead of their turn
+                     KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"},
+                                {"AttributeName": "sequenceKey", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"},
+                                           {"AttributeName": "sequenceKey", "AttributeType": "S"}])
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    gap_url = sqs.create_queue(QueueName="order-gap")["QueueUrl"]
     for var, value in (("INVENTORY_TABLE_NAME", "inventory"), ("ORDERS_TABLE_NAME", "orders"),
+                       ("ORDER_HOLDS_TABLE_NAME", "order-holds"), ("ORDER_GAP_QUEUE_URL", gap_url),
+                       ("ORDER_GAP_TIMEOUT_SECONDS", "300"),
                        ("ORDERS_QUEUE_URL", queue_url), ("PLANNING_BASE_URL", planning.base_url),
                        ("CHANNELS_BASE_URL", channels.base_url)):
         mp.setenv(var, value)

@@ -27,6 +27,10 @@ DEFAULT_FILE_PARTNERS: dict[str, dict] = {
 FILE_PARTNER_SOURCES = frozenset({"erp", "planning", "wms", "tms", "supplier"})
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
+ERP_CONNECTION_KINDS = ("rest", "s4hana", "netsuite", "businesscentral")
+_CONNECTION_NAME = re.compile(r"^[a-z][a-z0-9]{0,19}$")
+DEFAULT_ERP_CONNECTIONS: list[dict] = [{"name": "rest", "kind": "rest", "locations": ["*"]}]
+
 CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "stage": "dev",
     "approvalThresholdPercent": 20,
@@ -72,6 +76,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # while partners move from the one shared webhook key to their own: also accept the old shared key on
     # partner webhooks (never on the approval, exception or ATP APIs); see docs/runbook.md "Signing keys"
     "acceptLegacyWebhookSecret": False,
+    # the ERPs distsync writes to, each owning locations by glob (first match wins); see docs/connectors.md
+    "erpConnections": DEFAULT_ERP_CONNECTIONS,
     # batches at once (SQS event source maximum concurrency, 2-1000) of every consumer that calls the partner
     "erpMaxConcurrency": 5,
     "wmsMaxConcurrency": 5,
@@ -106,6 +112,44 @@ def _json_object(value: object, key: str) -> dict:
     if not isinstance(parsed, dict):
         raise ValueError(f"context {key} must be a JSON object")
     return parsed
+
+
+
+
+def _erp_connections(value: object, erp_base_url: str) -> list[dict]:
+    """Context ``erpConnections``: a list of ``{name, kind, baseUrl, secretName, locations, maxConcurrency,
+    requestsPerSecond, approvalThresholdPercent, options}``; a ``rest`` connection without a baseUrl takes
+    ``erpBaseUrl``. Checked here so a bad landscape fails the synth, not the first update."""
+    import json
+
+    items = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ValueError("context erpConnections must be a non-empty JSON list")
+    names = set()
+    out = []
+    for item in items:
+        name, kind = item.get("name"), item.get("kind")
+        if not isinstance(name, str) or not _CONNECTION_NAME.match(name) or name in names:
+            raise ValueError(f"erpConnections: {name!r} needs a unique lowercase name (a-z0-9, at most 20)")
+        names.add(name)
+        if kind not in ERP_CONNECTION_KINDS:
+            raise ValueError(f"erpConnections: {name}: kind must be one of {', '.join(ERP_CONNECTION_KINDS)}")
+        locations = item.get("locations")
+        if not isinstance(locations, list) or not locations or not all(isinstance(p, str) and p for p in locations):
+            raise ValueError(f"erpConnections: {name}: locations must be a list of location globs")
+        if kind != "rest" and not item.get("secretName"):
+            raise ValueError(f"erpConnections: {name}: a {kind} connection needs the secretName of its credentials")
+        cap = item.get("maxConcurrency")
+        if cap is not None and not 2 <= int(cap) <= 1000:
+            raise ValueError(f"erpConnections: {name}: maxConcurrency must be in 2..1000")
+        threshold = item.get("approvalThresholdPercent")
+        if threshold is not None and not 0 < float(threshold) <= 100:
+            raise ValueError(f"erpConnections: {name}: approvalThresholdPercent must be in 1..100")
+        base_url = item.get("baseUrl") or (erp_base_url if kind == "rest" else None)
+        if not base_url:
+            raise ValueError(f"erpConnections: {name}: baseUrl is required for a {kind} connection")
+        out.append({**item, "baseUrl": base_url})
+    return out
 
 
 def _flag(value: object, key: str) -> bool:
@@ -169,6 +213,7 @@ class DistsyncConfig:
     max_future_skew_minutes: int
     accept_legacy_webhook_secret: bool
     partner_max_concurrency: dict[str, int]
+    erp_connections: list[dict]
     webhook_reserved_concurrency: int
     decision_api_reserved_concurrency: int
     # orders (infra/domains/orders.py): ORDER_GAP_TIMEOUT_SECONDS, the delay of a held update's gap timer
@@ -223,6 +268,7 @@ class DistsyncConfig:
             max_future_skew_minutes=int(get("maxFutureSkewMinutes")),
             accept_legacy_webhook_secret=_flag(get("acceptLegacyWebhookSecret"), "acceptLegacyWebhookSecret"),
             partner_max_concurrency={p: int(get(f"{p}MaxConcurrency")) for p in ("erp", "wms", "planning", "channels")},
+            erp_connections=_erp_connections(get("erpConnections"), str(get("erpBaseUrl"))),
             webhook_reserved_concurrency=int(get("webhookReservedConcurrency")),
             decision_api_reserved_concurrency=int(get("decisionApiReservedConcurrency")),
             order_gap_timeout_seconds=int(get("orderGapTimeoutSeconds")),
@@ -235,6 +281,13 @@ class DistsyncConfig:
             if not _PARTNER_ID.match(partner_id) or partner.get("source") not in FILE_PARTNER_SOURCES:
                 raise ValueError(f"filePartners: {partner_id!r} needs a lowercase id and a source in "
                                  f"{sorted(FILE_PARTNER_SOURCES)}")
+
+    def erp_connections_environment(self) -> str:
+        """``ERP_CONNECTIONS`` for the functions that route or write by connection (no credentials in it: each
+        connection names its secret)."""
+        import json
+
+        return json.dumps(self.erp_connections, separators=(",", ":"), sort_keys=True)
 
     def validate(self) -> None:
         # The stage is part of resource names (bus, registry, stack), so keep it name-safe.

@@ -1,5 +1,6 @@
-"""ERP adapter: apply ``ReplenishmentUpdateRequested`` in the ERP (idempotency key, retries with backoff),
-then publish ``ReplenishmentParametersUpdated`` for downstream systems (warehouse notification).
+"""ERP adapter: apply ``ReplenishmentUpdateRequested`` in the ERP of the connection that owns its location,
+through that connection's connector (read, compare, write with the ERP's concurrency token; retries with
+backoff), then publish ``ReplenishmentParametersUpdated`` for downstream systems (warehouse notification).
 
 Only the latest recommendation of an item-location reaches the ERP: an older one (a planner approving an old
 change after a newer one was applied, a DLQ redrive, an archive replay past the idempotency window) is
@@ -10,6 +11,9 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from distsync_core.connectors.factory import connection_named, connector
+from distsync_core.connectors.port import ConnectorError, PlanningParameters, WriteRequest
+from distsync_core.connectors.writes import apply_parameters
 from distsync_core.contracts import (
     CONTRACTS,
     ReplenishmentParametersUpdated,
@@ -20,8 +24,7 @@ from distsync_core.contracts import (
 )
 from distsync_core.masterdata.records import AppliedUpdate, item_location_key
 from distsync_core.masterdata.store import MasterDataStore
-from distsync_core.partners import partner
-from distsync_core.partners.erp import ErpRejected
+from distsync_core.partners.base import PartnerRejected
 from distsync_core.planning.replenishment import recommended_at, superseded
 from distsync_core.platform.config import env
 from distsync_core.platform.observability import instrument, logger, metrics
@@ -41,20 +44,18 @@ def apply_update(delivery: Delivery) -> None:
     if newer:
         _superseded(delivery, f"{newer}; nothing sent to the ERP")
         return
-    payload = {
-        "safetyStock": update.safety_stock,
-        "reorderPoint": update.reorder_point,
-        "unitOfMeasure": update.unit_of_measure,
-        "planningCycleId": update.planning_cycle_id,
-        "approvalId": update.approval_id,
-    }
+    connection = connection_named(update.erp_connection, update.location_id)
+    if connection is None:
+        raise PermanentFailure(f"no ERP connection owns location {update.location_id} (context erpConnections)")
+    request = WriteRequest(update.item_id, update.location_id,
+                           PlanningParameters(float(update.safety_stock), float(update.reorder_point)),
+                           correlation_id=meta.correlation_id, unit_of_measure=update.unit_of_measure,
+                           idempotency_key=update.erp_idempotency_key, planning_cycle_id=update.planning_cycle_id,
+                           approval_id=update.approval_id)
     try:
-        result = partner("erp").put_replenishment_parameters(
-            update.item_id, update.location_id, payload,
-            idempotency_key=update.erp_idempotency_key, correlation_id=meta.correlation_id,
-        )
-    except ErpRejected as exc:
-        raise PermanentFailure(str(exc)) from exc
+        result = apply_parameters(connector(connection), request)
+    except (PartnerRejected, ConnectorError) as exc:
+        raise PermanentFailure(f"{connection.name}: {exc}") from exc
 
     applied = AppliedUpdate(at, update.erp_idempotency_key, update.planning_cycle_id, update.safety_stock,
                             update.reorder_point, update.approval_id, meta.correlation_id)
@@ -67,14 +68,17 @@ def apply_update(delivery: Delivery) -> None:
         _superseded(delivery, f"{newer or 'superseded by a newer update'}; this one reached the ERP at the same time (check the ERP holds the "
                               "newer parameters)")
         return
-    erp_update_id = str(result.body.get("updateId", ""))
-    # A replay means the ERP had already applied this exact change (a retry after a later step failed, or a
-    # duplicate recommendation); downstream still gets the event, whose id is derived from the change itself,
-    # so the warehouse deduplicates it.
-    how = "ERP had already applied this update (idempotent replay)" if result.replayed else "ERP updated"
+    erp_update_id = result.request_id or ""
+    # Unchanged means the ERP already held these parameters (a retry after a later step failed, or a duplicate
+    # recommendation); downstream still gets the event, whose id is derived from the change itself, so the
+    # warehouse deduplicates it.
+    unchanged = result.outcome == "unchanged"
+    how = f"{connection.name} already held these parameters" if unchanged else f"{connection.name} ERP updated"
+    conflicts = f"; re-read after {result.conflicts} conflict(s)" if result.conflicts else ""
     delivery.record("delivered", f"{how} {key}: safety stock {update.safety_stock}, reorder point "
-                                 f"{update.reorder_point} (update {erp_update_id})")
-    if not result.replayed:
+                                 f"{update.reorder_point} (ERP request {erp_update_id or 'n/a'}{conflicts})",
+                    erpConnection=connection.name, erpRequestId=erp_update_id)
+    if not unchanged:
         metrics.add_metric(name="ErpUpdatesApplied", unit=MetricUnit.Count, value=1)
         # The SLA of the whole flow: recommendation received by distsync -> parameters applied in the ERP.
         latency_ms = (utcnow() - meta.origin).total_seconds() * 1000

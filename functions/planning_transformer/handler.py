@@ -8,6 +8,8 @@ import json
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from distsync_core.connectors.factory import connections
+from distsync_core.connectors.landscape import owner
 from distsync_core.contracts import CONTRACTS, ReplenishmentRecommended, derive_id, new_envelope
 from distsync_core.masterdata.records import item_location_key
 from distsync_core.masterdata.store import MasterDataStore
@@ -24,9 +26,12 @@ STAGE = "planning"
 def plan_replenishment(delivery: Delivery) -> None:
     rec = delivery.data
     meta = delivery.envelope.metadata
-    threshold = env_float("APPROVAL_THRESHOLD_PERCENT", 20)
+    connection = owner(rec.location_id, connections())
+    if connection is None:
+        raise PermanentFailure(f"no ERP connection owns location {rec.location_id} (context erpConnections)")
+    threshold = connection.approval_threshold_percent or env_float("APPROVAL_THRESHOLD_PERCENT", 20)
     current = MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(rec.item_id, rec.location_id)
-    decision = decide(rec, current, threshold, recommended_at=meta.occurred_at)
+    decision = decide(rec, current, threshold, recommended_at=meta.occurred_at, erp_connection=connection.name)
 
     if isinstance(decision, Quarantine):
         raise PermanentFailure(decision.reason, waiting_for=decision.waiting_for)

@@ -1,38 +1,65 @@
-"""ERP adapter: replenishment parameter updates applied through the ERP's API, once each."""
+"""ERP adapter: replenishment parameter updates applied through each ERP connection's connector, once each.
+
+One pipeline (queue + DLQ + alarm) per connection of context ``erpConnections``, so a slow or down ERP never
+holds back another: the planning transformer names the owning connection on each update (``erpConnection``)
+and each connection's rule takes its own. The first ``rest`` connection (else the first) keeps the pipeline id
+of the single-ERP stack (``ErpUpdatePipeline``: its queue updates in place) and also takes updates that name no
+connection (in flight at deploy, or replayed from before connections)."""
 
 from __future__ import annotations
+
+from aws_cdk import aws_secretsmanager as secretsmanager
 
 from infra.platform import Domain, Platform
 from infra.platform.platform import PARTNER_CALL_TIMEOUT
 
 
+def pipeline_id(name: str, legacy: bool) -> str:
+    return "ErpUpdatePipeline" if legacy else f"ErpUpdatePipeline{name.capitalize()}"
+
+
 def build(platform: Platform) -> None:
-    tables = platform.tables
+    config, tables = platform.config, platform.tables
     updater = platform.function(
         "ErpUpdaterFunction",
         "erp_updater",
         PARTNER_CALL_TIMEOUT,
-        "Applies replenishment parameter updates through the ERP REST API",
+        "Applies replenishment parameter updates through each ERP connection's connector",
         **platform.partner_environment,
+        ERP_CONNECTIONS=config.erp_connections_environment(),
         EVENT_BUS_NAME=platform.bus.event_bus_name,
         MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
     )
     platform.bus.grant_put_events_to(updater)
     tables.masterdata.grant_read_write_data(updater)
-    platform.pipeline(
-        "ErpUpdatePipeline",
-        function=updater,
-        batch_size=5,
-        sources=("distsync.replenishment",),
-        detail_types=("ReplenishmentUpdateRequested",),
-        quarantine=None,
-    )
+
+    connections = config.erp_connections
+    legacy = next((c for c in connections if c["kind"] == "rest"), connections[0])
+    pipelines = []
+    for connection in connections:
+        name, is_legacy = connection["name"], connection is legacy
+        if connection.get("secretName"):  # the ERP's credentials: created by the operator, read by name
+            secretsmanager.Secret.from_secret_name_v2(
+                platform.scope, f"ErpCredentials{name.capitalize()}", connection["secretName"]
+            ).grant_read(updater)
+        matches: list = [name, {"exists": False}] if is_legacy else [name]
+        pipelines.append(pipeline_id(name, is_legacy))
+        platform.pipeline(
+            pipelines[-1],
+            function=updater,
+            batch_size=5,
+            sources=("distsync.replenishment",),
+            detail_types=("ReplenishmentUpdateRequested",),
+            detail={"data": {"erpConnection": matches}},
+            quarantine=None,
+            max_concurrency=int(connection.get("maxConcurrency") or config.partner_max_concurrency["erp"]),
+        )
     platform.metrics.count("ErpUpdatesApplied", "ErpUpdatesSuperseded")
     platform.dashboard(
         Domain(
             key="erp-adapter",
-            title="ERP adapter (replenishment parameter updates)",
-            pipelines=("ErpUpdatePipeline",),
+            title="ERP adapter (replenishment parameter updates, one pipeline per ERP connection)",
+            pipelines=tuple(pipelines),
             metrics=("ErpUpdatesApplied", "ErpUpdatesSuperseded", "RecordsRetried", "RecordsDeadLettered",
                      "ForecastToErpLatency"),
         )

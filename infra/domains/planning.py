@@ -111,6 +111,7 @@ def build(platform: Platform) -> ApprovalWorkflow:
         EVENT_BUS_NAME=bus.event_bus_name,
         APPROVAL_STATE_MACHINE_ARN=state_machine.state_machine_arn,
         APPROVAL_THRESHOLD_PERCENT=str(config.approval_threshold_percent),
+        ERP_CONNECTIONS=config.erp_connections_environment(),  # which ERP owns a location, its threshold
     )
     tables.masterdata.grant_read_data(transformer)
     bus.grant_put_events_to(transformer)

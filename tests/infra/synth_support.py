@@ -92,6 +92,11 @@ PROD_CONTEXT: dict[str, str] = {
     "channelsMaxConcurrency": "8",
     "webhookReservedConcurrency": "50",
     "decisionApiReservedConcurrency": "0",
+    "erpConnections": json.dumps([
+        {"name": "s4", "kind": "s4hana", "baseUrl": "https://s4.example.com", "secretName": "distsync/prod/s4",
+         "locations": ["S4-*"], "maxConcurrency": 3, "approvalThresholdPercent": 10},
+        {"name": "legacy", "kind": "rest", "locations": ["*"]},
+    ]),
     "orderGapTimeoutSeconds": "600",
 }
 

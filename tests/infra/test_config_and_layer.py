@@ -61,6 +61,32 @@ def test_concurrency_context_is_checked_against_what_lambda_accepts() -> None:
     assert unreserved.decision_api_reserved_concurrency == 0
 
 
+def test_a_bad_erp_landscape_fails_the_synth_with_the_reason() -> None:
+    import json
+
+    import aws_cdk as cdk
+
+    from infra.config import DistsyncConfig
+
+    def config(connections):
+        return DistsyncConfig.from_node(cdk.App(context={"erpConnections": json.dumps(connections)}).node)
+
+    s4 = {"name": "s4", "kind": "s4hana", "baseUrl": "https://s4", "secretName": "s", "locations": ["S4-*"]}
+    for bad, reason in (
+        ([], "non-empty"),
+        ([{**s4, "kind": "sage"}], "kind must be one of"),
+        ([s4, {**s4}], "unique lowercase name"),
+        ([{**s4, "secretName": None}], "needs the secretName"),
+        ([{**s4, "locations": []}], "location globs"),
+        ([{**s4, "maxConcurrency": 1}], "2..1000"),
+        ([{**s4, "baseUrl": None}], "baseUrl is required"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            config(bad)
+    landscape = config([s4, {"name": "rest", "kind": "rest", "locations": ["*"]}]).erp_connections
+    assert landscape[1]["baseUrl"] == "https://erp.example.invalid/api"  # a rest connection takes erpBaseUrl
+
+
 def test_xray_sdk_subsegments_flag_from_cdk_json_or_the_command_line() -> None:
     import aws_cdk as cdk
 

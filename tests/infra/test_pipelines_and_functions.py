@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from synth_support import FOLDERS, PROD_CONTEXT, Synth, allowed_actions, cdk_json_context
+from synth_support import FOLDERS, PROD_CONTEXT, Synth, allowed_actions, as_list, cdk_json_context
 
 pytestmark = pytest.mark.infra
 
@@ -101,11 +102,11 @@ EXTRA_ENV = {
     },
     "planning_transformer": {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME",
-        "APPROVAL_STATE_MACHINE_ARN", "APPROVAL_THRESHOLD_PERCENT", "MAX_RECEIVE_COUNT",
+        "APPROVAL_STATE_MACHINE_ARN", "APPROVAL_THRESHOLD_PERCENT", "MAX_RECEIVE_COUNT", "ERP_CONNECTIONS",
     },
     "erp_updater": {
         "ERP_BASE_URL", "ERP_MAX_ATTEMPTS", "ERP_BACKOFF_SECONDS", "ERP_TIMEOUT_SECONDS", "EVENT_BUS_NAME",
-        "MASTERDATA_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
+        "MASTERDATA_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT", "ERP_CONNECTIONS",
     },
     "warehouse_notifier": {"WMS_BASE_URL", "MAX_RECEIVE_COUNT"},
     "approval_request": {"APPROVALS_TABLE_NAME"},
@@ -167,7 +168,8 @@ def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
     rules = [
         r["Properties"]
         for r in dev.of_type("AWS::Events::Rule").values()
-        if r["Properties"]["EventPattern"] == {"source": [source], "detail-type": detail_types}
+        if {k: v for k, v in r["Properties"]["EventPattern"].items() if k != "detail"}
+        == {"source": [source], "detail-type": detail_types}
     ]
     assert len(rules) == 1, f"expected one rule for {source}/{detail_types}"
     rule = rules[0]
@@ -580,3 +582,32 @@ def test_the_apis_reserve_concurrency_from_context(dev, prod) -> None:
         assert reserved(prod, folder) is None  # 0 in context: unreserved
     assert all(reserved(dev, f) is None for f in dev.function_ids
                if f not in ("webhook_api", "approval_api", "exception_api", "atp_api"))
+
+
+def test_one_erp_update_pipeline_per_connection_and_the_rest_one_keeps_its_queue(dev, prod) -> None:
+    """Issue 14: each ERP connection has its own queue + DLQ (a slow ERP never holds back another), fed by the
+    updates that name it; the first rest connection keeps the single-ERP stack's pipeline (its queue updates in
+    place) and takes updates that name no connection."""
+    def rule_patterns(synth):
+        out = {}
+        for pid, pipeline in synth.stack.platform.pipelines.items():
+            if pid.startswith("ErpUpdatePipeline"):
+                (rule,) = _rules_targeting(synth, synth.logical_id(pipeline.queue))
+                out[pid] = rule["EventPattern"]["detail"]["data"]["erpConnection"]
+        return out
+
+    assert rule_patterns(dev) == {"ErpUpdatePipeline": ["rest", {"exists": False}]}
+    assert rule_patterns(prod) == {"ErpUpdatePipeline": ["legacy", {"exists": False}], "ErpUpdatePipelineS4": ["s4"]}
+    caps = {}
+    for mapping in prod.of_type("AWS::Lambda::EventSourceMapping").values():
+        for pid in ("ErpUpdatePipeline", "ErpUpdatePipelineS4"):
+            queue = prod.logical_id(prod.stack.platform.pipelines[pid].queue)
+            if mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}:
+                caps[pid] = mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert caps == {"ErpUpdatePipeline": 3, "ErpUpdatePipelineS4": 3}  # erpMaxConcurrency 3; s4's own 3
+    reads = [r for s in prod.function_statements("erp_updater") if "secretsmanager:GetSecretValue" in as_list(s["Action"])
+             for r in as_list(s["Resource"])]
+    assert len(reads) == 1 and "secret:distsync/prod/s4-??????" in json.dumps(reads[0])
+    env = prod.props(prod.function_ids["erp_updater"])["Environment"]["Variables"]
+    assert [c["name"] for c in json.loads(env["ERP_CONNECTIONS"])] == ["s4", "legacy"]
+    assert json.loads(env["ERP_CONNECTIONS"])[1]["baseUrl"] == "https://erp.example.com/api"  # erpBaseUrl

@@ -346,7 +346,8 @@ def test_an_older_update_delivered_after_a_newer_one_is_superseded_and_sends_not
 
 
 def test_the_same_update_after_the_idempotency_window_is_applied_again_idempotently(aws, erp):
-    """Equal is not older: the latest update delivered again still reaches the ERP, which replays it."""
+    """Equal is not older: the latest update delivered again is applied again, idempotently: the connector
+    reads the ERP's parameters first and writes nothing when it already holds them."""
     run("masterdata_transformer", bus_event(master()))
     update = requested_at(aws, 110, 210, datetime(2026, 11, 27, 6, tzinfo=UTC), "corr-same", "c-1")
     assert run("erp_updater", update) == {"batchItemFailures": []}
@@ -357,7 +358,7 @@ def test_the_same_update_after_the_idempotency_window_is_applied_again_idempoten
     assert len(erp.snapshot()) == 1
     details = [h["detail"] for h in erp_hops(aws, "corr-same")]
     assert [d.split(" SKU-1")[0] for d in sorted(details)] == [
-        "ERP had already applied this update (idempotent replay)", "ERP updated"]
+        "rest ERP updated", "rest already held these parameters"]
     assert len(aws.probe(wait=0.5)) == 2  # announced again under the same event id (the warehouse dedupes)
 
 
@@ -384,13 +385,13 @@ def test_two_updaters_at_once_cannot_both_record_theirs(aws):
 def test_an_update_that_raced_a_newer_one_at_the_erp_is_superseded_and_not_announced(aws, erp, monkeypatch):
     """Both passed the check; the newer one recorded itself while this one was at the ERP: the condition keeps
     the newer one recorded, and this one ends superseded (with a warning), not announced downstream."""
+    from distsync_core.connectors.rest import RestConnector
     from distsync_core.masterdata.records import AppliedUpdate
     from distsync_core.masterdata.store import MasterDataStore
-    from distsync_core.partners.erp import ErpClient
 
     run("masterdata_transformer", bus_event(master()))
     old = requested_at(aws, 120, 220, datetime(2026, 11, 20, 6, tzinfo=UTC), "corr-race", "c-old")
-    put = ErpClient.put_replenishment_parameters
+    put = RestConnector.write_parameters
 
     def newer_recorded_meanwhile(self, *args, **kwargs):
         result = put(self, *args, **kwargs)
@@ -398,7 +399,7 @@ def test_an_update_that_raced_a_newer_one_at_the_erp_is_superseded_and_not_annou
             datetime(2026, 11, 27, 6, tzinfo=UTC), "n" * 40, "c-new", 110, 210, approval_id="apr-new"))
         return result
 
-    monkeypatch.setattr(ErpClient, "put_replenishment_parameters", newer_recorded_meanwhile)
+    monkeypatch.setattr(RestConnector, "write_parameters", newer_recorded_meanwhile)
     assert run("erp_updater", old) == {"batchItemFailures": []}
     assert len(erp.snapshot()) == 1  # it did reach the ERP: the two calls were concurrent
     assert aws.probe(wait=0.3) == []

@@ -225,6 +225,11 @@ class ReplenishmentUpdateRequested(ContractModel):
         description="When planning produced the recommendation (its event time): what orders two updates of one "
         "item-location, so an older one (a late approval, a redrive, a replay) never overwrites a newer one",
     )
+    erp_connection: Identifier | None = Field(
+        default=None,
+        description="The ERP connection that owns the location (context erpConnections): the update's queue and "
+        "connector; absent on updates from before connections, which go to the connection owning the location",
+    )
 
 
 class ReplenishmentParametersUpdated(ContractModel):

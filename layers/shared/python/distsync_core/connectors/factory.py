@@ -20,11 +20,25 @@ KIND_CLASSES = {
     "netsuite": "netsuite:NetSuiteConnector",
     "businesscentral": "businesscentral:BusinessCentralConnector",
 }
-_connectors: dict[str, ErpConnector] = {}
+_connectors: dict[tuple[str, str, str], ErpConnector] = {}  # (name, kind, base URL) -> connector
 
 
 def connections() -> list[Connection]:
-    return parse(env("ERP_CONNECTIONS"))
+    """The landscape; without ``ERP_CONNECTIONS``, one ``rest`` connection at ``ERP_BASE_URL`` owning every
+    location (a function deployed before connections, and the tests of a single ERP)."""
+    import os
+
+    raw = os.environ.get("ERP_CONNECTIONS")
+    if not raw:
+        return [Connection("rest", "rest", os.environ.get("ERP_BASE_URL", ""), ("*",))]
+    return parse(raw)
+
+
+def connection_named(name: str | None, location_id: str) -> Connection | None:
+    """The connection an update names, else the one that owns its location."""
+    landscape = connections()
+    named = next((c for c in landscape if c.name == name), None) if name else None
+    return named or owner(location_id, landscape)
 
 
 def connector_for_location(location_id: str) -> ErpConnector | None:
@@ -33,21 +47,27 @@ def connector_for_location(location_id: str) -> ErpConnector | None:
 
 
 def connector(connection: Connection) -> ErpConnector:
-    if connection.name not in _connectors:
+    key = (connection.name, connection.kind, connection.base_url)
+    if key not in _connectors:
         module, cls = KIND_CLASSES[connection.kind].split(":")
         kind = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
-        _connectors[connection.name] = kind(connection.name, connection.base_url,
-                                            _credentials(connection.secret_arn), connection.options)
-    return _connectors[connection.name]
+        options = dict(connection.options)
+        if connection.kind == "rest":  # the ERP client's retry settings, as the other partner clients have them
+            options.setdefault("http", {"max_attempts": int(env("ERP_MAX_ATTEMPTS", "4")),
+                                        "backoff_seconds": float(env("ERP_BACKOFF_SECONDS", "0.5")),
+                                        "timeout_seconds": float(env("ERP_TIMEOUT_SECONDS", "5"))})
+        _connectors[key] = kind(connection.name, connection.base_url, _credentials(connection.secret_id), options)
+    return _connectors[key]
 
 
-def _credentials(secret_arn: str | None) -> Any:
-    def read() -> dict[str, str]:
-        if secret_arn is None:
+def _credentials(secret_id: str | None) -> Any:
+    def read(force: bool = False) -> dict[str, str]:
+        """``force``: after the ERP refused the cached credentials (401), past the cache: a rotated secret."""
+        if secret_id is None:
             return {}
         from aws_lambda_powertools.utilities import parameters
 
-        value = parameters.get_secret(secret_arn, max_age=SECRET_CACHE_SECONDS)
+        value = parameters.get_secret(secret_id, max_age=SECRET_CACHE_SECONDS, force_fetch=force)
         return json.loads(str(value))
 
     return read

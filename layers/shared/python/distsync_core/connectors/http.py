@@ -45,22 +45,35 @@ class Auth(Protocol):
         ...
 
 
+def read_credentials(credentials: Callable[..., Any], fresh: bool) -> Any:
+    """``credentials()``, or after a 401 ``credentials(force=True)`` where the callable takes it (the factory's
+    does: it bypasses the five-minute secret cache, so a secret rotated a minute ago is seen now)."""
+    if fresh:
+        try:
+            return credentials(force=True)
+        except TypeError:  # a plain callable (tests, the CLI)
+            pass
+    return credentials()
+
+
 @dataclass
 class BasicAuth:
-    credentials: Callable[[], tuple[str, str]]  # (user, password), re-read on every invalidate
+    credentials: Callable[..., tuple[str, str]]  # (user, password), re-read fresh after a 401
 
     _cached: tuple[str, str] | None = field(default=None, repr=False)
+    _stale: bool = field(default=False, repr=False)
 
     def headers(self, method: str, url: str) -> dict[str, str]:
         import base64
 
         if self._cached is None:
-            self._cached = self.credentials()
+            self._cached = read_credentials(self.credentials, self._stale)
+            self._stale = False
         user, password = self._cached
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
     def invalidate(self) -> None:
-        self._cached = None
+        self._cached, self._stale = None, True
 
 
 @dataclass
@@ -70,7 +83,7 @@ class ClientCredentials:
     ``https://api.businesscentral.dynamics.com/.default``."""
 
     token_url: str
-    credentials: Callable[[], tuple[str, str]]
+    credentials: Callable[..., tuple[str, str]]
     scope: str | None = None
     refresh_margin: float = 60.0
     timeout: float = 10.0
@@ -78,6 +91,7 @@ class ClientCredentials:
     _token: str | None = field(default=None, repr=False)
     _expires: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stale: bool = field(default=False, repr=False)
     fetched: int = 0  # tokens fetched (tests and benches count them)
 
     def headers(self, method: str, url: str) -> dict[str, str]:
@@ -88,12 +102,13 @@ class ClientCredentials:
 
     def invalidate(self) -> None:
         with self._lock:
-            self._token = None
+            self._token, self._stale = None, True
 
     def _fetch(self) -> None:
         import urllib3
 
-        client_id, secret = self.credentials()
+        client_id, secret = read_credentials(self.credentials, self._stale)
+        self._stale = False
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
         if self.scope:
             form["scope"] = self.scope
@@ -121,6 +136,7 @@ class Answer:
     headers: Mapping[str, str]
     data: bytes
     request_id: str | None
+    cookies: tuple[str, ...] = ()  # every Set-Cookie (a dict of the headers keeps only one; SAP sets two)
 
     def json(self) -> Any:
         try:
@@ -190,7 +206,8 @@ class ConnectorHttp:
                 return None
             raise PartnerUnavailable(f"{self.name} unreachable: {exc.__class__.__name__}: {exc}") from exc
         self.log.append((method, path, resp.status))
-        return Answer(resp.status, dict(resp.headers.items()), resp.data, self._request_id(resp.headers))
+        return Answer(resp.status, dict(resp.headers.items()), resp.data, self._request_id(resp.headers),
+                      tuple(resp.headers.getlist("Set-Cookie")))
 
     def _wait_for_retry(self, answer: Answer, attempt: int) -> None:
         """Wait before retrying a 429/5xx, or raise: Retry-After beyond the cap or the invocation's time left

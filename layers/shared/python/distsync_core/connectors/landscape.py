@@ -20,7 +20,7 @@ class Connection:
     kind: str
     base_url: str
     locations: tuple[str, ...]
-    secret_arn: str | None = None  # the connection's credentials (a JSON secret), none for the rest kind
+    secret_id: str | None = None  # the connection's credentials (a JSON secret, by name or ARN); none for rest
     max_concurrency: int | None = None
     requests_per_second: float | None = None
     approval_threshold_percent: float | None = None  # overrides approvalThresholdPercent for its locations
@@ -39,7 +39,7 @@ def parse(raw: str | list[dict[str, Any]]) -> list[Connection]:
             raise ValueError(f"ERP connection {item.get('name')!r}: kind must be one of {', '.join(KINDS)}")
         connections.append(Connection(
             name=item["name"], kind=item["kind"], base_url=item["baseUrl"], locations=tuple(item["locations"]),
-            secret_arn=item.get("secretArn"), max_concurrency=item.get("maxConcurrency"),
+            secret_id=item.get("secretName") or item.get("secretArn"), max_concurrency=item.get("maxConcurrency"),
             requests_per_second=item.get("requestsPerSecond"),
             approval_threshold_percent=item.get("approvalThresholdPercent"), options=item.get("options", {})))
     return connections

@@ -55,10 +55,11 @@ def erp_idempotency_key(rec: ReplenishmentRecommended) -> str:
 
 def decide(
     rec: ReplenishmentRecommended, current: ItemLocationRecord | None, threshold_percent: float,
-    recommended_at: datetime | None = None,
+    recommended_at: datetime | None = None, erp_connection: str | None = None,
 ) -> Decision:
     """``recommended_at``: the recommendation's event time, carried by the update so the ERP adapter can tell
-    a newer update of the item-location from an older one (:func:`superseded`)."""
+    a newer update of the item-location from an older one (:func:`superseded`); ``erp_connection``: the ERP
+    connection that owns the location (its queue and connector)."""
     if current is None:
         return Quarantine(
             f"unknown item-location {rec.item_id}@{rec.location_id}: no ItemLocationUpserted in master data",
@@ -85,6 +86,7 @@ def decide(
         change_percent=round(change, 2),
         erp_idempotency_key=key,
         recommended_at=recommended_at,
+        erp_connection=erp_connection,
     )
     if change <= threshold_percent:
         return ApplyDirectly(update)
