@@ -77,6 +77,7 @@ class BusinessCentralSimulator(JsonServer):
         self._fault: dict[str, Any] = {"status": 0, "count": 0, "retryAfter": 0}
         self._subscriptions: dict[str, dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []  # every notification sent: url, body, the answer's status
+        self._delivered = threading.Condition(self._lock)
         self.tokens_issued = 0
         endpoint = self._endpoint
         super().__init__([
@@ -444,7 +445,8 @@ class BusinessCentralSimulator(JsonServer):
 
         token = secrets.token_urlsafe(24)
         joiner = "&" if urlsplit(notification_url).query else "?"
-        request = urllib.request.Request(f"{notification_url}{joiner}validationToken={quote(token)}", data=b"",
+        # no body (urllib would add a form Content-Type to an empty one; http.client sends Content-Length: 0)
+        request = urllib.request.Request(f"{notification_url}{joiner}validationToken={quote(token)}",
                                          method="POST", headers={"ClientState": client_state})
         try:
             with urllib.request.urlopen(request, timeout=self.handshake_timeout) as response:  # noqa: S310
@@ -498,6 +500,13 @@ class BusinessCentralSimulator(JsonServer):
                                     "body": body, "status": status, "at": _now()})
             if status and not (200 <= status < 300 or status in (408, 429) or status >= 500):
                 self._subscriptions.pop(sub["subscriptionId"], None)
+            self._delivered.notify_all()
+
+    def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The deliveries once at least ``count`` were made (an event to wait on, not a sleep)."""
+        with self._delivered:
+            self._delivered.wait_for(lambda: len(self.deliveries) >= count, timeout)
+            return [dict(d) for d in self.deliveries]
 
 
 def _subscription_body(sub: dict[str, Any]) -> dict[str, Any]:
