@@ -276,7 +276,7 @@ class BusinessCentralConnector:
         path: str | None = f"{self.collection}?$filter={quote(expr, safe='')}"
         headers = {"Prefer": f"odata.maxpagesize={max(1, min(limit, MAX_PAGE_SIZE))}"}
         rows: list[tuple[datetime, str, dict[str, Any]]] = []
-        for _ in range(MAX_PAGES):
+        for _ in range(MAX_PAGES + 1):  # one more turn to see the last page's missing nextLink
             if path is None:
                 break
             answer = self.http.request("GET", path, headers=headers, correlation_id=correlation_id)
