@@ -78,6 +78,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "acceptLegacyWebhookSecret": False,
     # the ERPs distsync writes to, each owning locations by glob (first match wins); see docs/connectors.md
     "erpConnections": DEFAULT_ERP_CONNECTIONS,
+    # how often connections that are polled (NetSuite, Business Central) are asked for their changes
+    "connectorPullMinutes": 5,
     # batches at once (SQS event source maximum concurrency, 2-1000) of every consumer that calls the partner
     "erpMaxConcurrency": 5,
     "wmsMaxConcurrency": 5,
@@ -214,6 +216,7 @@ class DistsyncConfig:
     accept_legacy_webhook_secret: bool
     partner_max_concurrency: dict[str, int]
     erp_connections: list[dict]
+    connector_pull_minutes: int
     webhook_reserved_concurrency: int
     decision_api_reserved_concurrency: int
     # orders (infra/domains/orders.py): ORDER_GAP_TIMEOUT_SECONDS, the delay of a held update's gap timer
@@ -269,6 +272,7 @@ class DistsyncConfig:
             accept_legacy_webhook_secret=_flag(get("acceptLegacyWebhookSecret"), "acceptLegacyWebhookSecret"),
             partner_max_concurrency={p: int(get(f"{p}MaxConcurrency")) for p in ("erp", "wms", "planning", "channels")},
             erp_connections=_erp_connections(get("erpConnections"), str(get("erpBaseUrl"))),
+            connector_pull_minutes=int(get("connectorPullMinutes")),
             webhook_reserved_concurrency=int(get("webhookReservedConcurrency")),
             decision_api_reserved_concurrency=int(get("decisionApiReservedConcurrency")),
             order_gap_timeout_seconds=int(get("orderGapTimeoutSeconds")),

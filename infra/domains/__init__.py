@@ -18,6 +18,7 @@ ORDER = (
     "masterdata",
     "planning",
     "erp_adapter",
+    "connectors",
     "warehouse",
     "inventory",
     "orders",

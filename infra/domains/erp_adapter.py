@@ -8,8 +8,6 @@ connection (in flight at deploy, or replayed from before connections)."""
 
 from __future__ import annotations
 
-from aws_cdk import aws_secretsmanager as secretsmanager
-
 from infra.platform import Domain, Platform
 from infra.platform.platform import PARTNER_CALL_TIMEOUT
 
@@ -26,11 +24,11 @@ def build(platform: Platform) -> None:
         PARTNER_CALL_TIMEOUT,
         "Applies replenishment parameter updates through each ERP connection's connector",
         **platform.partner_environment,
-        ERP_CONNECTIONS=config.erp_connections_environment(),
         EVENT_BUS_NAME=platform.bus.event_bus_name,
         MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
     )
     platform.bus.grant_put_events_to(updater)
+    platform.erp_connections(updater)
     tables.masterdata.grant_read_write_data(updater)
 
     connections = config.erp_connections
@@ -38,10 +36,6 @@ def build(platform: Platform) -> None:
     pipelines = []
     for connection in connections:
         name, is_legacy = connection["name"], connection is legacy
-        if connection.get("secretName"):  # the ERP's credentials: created by the operator, read by name
-            secretsmanager.Secret.from_secret_name_v2(
-                platform.scope, f"ErpCredentials{name.capitalize()}", connection["secretName"]
-            ).grant_read(updater)
         matches: list = [name, {"exists": False}] if is_legacy else [name]
         pipelines.append(pipeline_id(name, is_legacy))
         platform.pipeline(

@@ -225,6 +225,20 @@ class Platform:
             cfn.reserved_concurrent_executions = reserved_concurrency
         self.api.add_route(path, http_method, function)
 
+    def erp_connections(self, function: lambda_.Function) -> None:
+        """``ERP_CONNECTIONS`` (context erpConnections) and read access to each connection's credentials secret
+        (created by the operator, named in the connection; never a value in the template)."""
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
+        function.add_environment("ERP_CONNECTIONS", self.config.erp_connections_environment())
+        for connection in self.config.erp_connections:
+            if not connection.get("secretName"):
+                continue
+            construct_id = f"ErpCredentials{connection['name'].capitalize()}"
+            secret = self.scope.node.try_find_child(construct_id) or secretsmanager.Secret.from_secret_name_v2(
+                self.scope, construct_id, connection["secretName"])
+            secret.grant_read(function)  # type: ignore[attr-defined]
+
     def idempotency_table(self, function: lambda_.Function) -> None:
         """The idempotency table for ``function``: a consumer's claims per event, the webhooks' Idempotency-Key
         answers, the signatures an API accepted (so none is accepted twice)."""

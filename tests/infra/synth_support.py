@@ -51,6 +51,9 @@ FOLDERS = (
     "reconciliation",
     # issue 6: partner files (infra/domains/files.py)
     "file_ingest",
+    # issue 14: ERP connectors' inbound side (infra/domains/connectors.py)
+    "connector_events",
+    "connector_sync",
 )
 
 
@@ -95,8 +98,11 @@ PROD_CONTEXT: dict[str, str] = {
     "erpConnections": json.dumps([
         {"name": "s4", "kind": "s4hana", "baseUrl": "https://s4.example.com", "secretName": "distsync/prod/s4",
          "locations": ["S4-*"], "maxConcurrency": 3, "approvalThresholdPercent": 10},
+        {"name": "bc", "kind": "businesscentral", "baseUrl": "https://api.businesscentral.dynamics.com/v2.0/t/p",
+         "secretName": "distsync/prod/bc", "locations": ["BC-*"]},
         {"name": "legacy", "kind": "rest", "locations": ["*"]},
     ]),
+    "connectorPullMinutes": "15",
     "orderGapTimeoutSeconds": "600",
 }
 
@@ -152,6 +158,7 @@ class Synth:
             "postings": self.stack.slices["finance"].postings,
             "files": self.stack.slices["files"].registry,
             "order_holds": self.stack.node.find_child("OrderHoldsTable"),
+            "connector_state": self.stack.node.find_child("ConnectorStateTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -212,6 +212,24 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "queue": QUEUE_CONSUME,  # the orders FIFO queue
         "order-gap-queue": QUEUE_SEND,  # a held update's gap timer
     },
+    "connector_events": {  # ERP pushes: changes in as master data (or quarantined)
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ,  # completes an ERP change with the supplier, unit of measure
+        "table:quarantine": TABLE_WRITE,
+        "table:connector_state": TABLE_READ_WRITE,  # a Business Central subscription pending its handshake
+        "bus": PUT_EVENTS,
+    },
+    "connector_sync": {  # delta pulls and Business Central subscriptions
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": TABLE_READ,
+        "table:quarantine": TABLE_WRITE,
+        "table:connector_state": TABLE_READ_WRITE,  # cursors and subscriptions
+        "bus": PUT_EVENTS,
+    },
     "order_gap": {  # a held update's timer: quarantines it if the gap is still open
         "log-group": LOG_WRITE,
         "*": XRAY_WRITE,

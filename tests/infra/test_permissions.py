@@ -36,6 +36,9 @@ TABLE_ACCESS = {
     "order_transformer": {"orders": "rw", "order_holds": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     # its transaction checks the applied sequence, moves a hold into the quarantine; no idempotency table
     "order_gap": {"orders": "r", "order_holds": "rw", "quarantine": "w", "trace": "w"},
+    # ERP connectors: changes in as master data (read to complete them), cursor and subscription state
+    "connector_events": {"masterdata": "r", "quarantine": "w", "connector_state": "rw", "trace": "w"},
+    "connector_sync": {"masterdata": "r", "quarantine": "w", "connector_state": "rw", "trace": "w"},
     "shipment_transformer": {"quarantine": "w", "idempotency": "rw", "trace": "w"},
     "shipment_exception_task": {"exception_cases": "w", "trace": "w"},
     "exception_api": {"exception_cases": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
@@ -113,6 +116,8 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "cycle_summary",  # ForecastCycleCompleted
         "reconciliation",  # ReconciliationCompleted
         "file_ingest",  # the canonical events of a partner file's accepted transactions
+        "connector_events",  # ItemLocationUpserted from an ERP's pushed change
+        "connector_sync",  # ItemLocationUpserted from a delta pull
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [

@@ -88,6 +88,8 @@ TIMEOUTS = {
     "posting_recorder": 30,
     "reconciliation": 60,  # one ERP export call (with retries) and a query per domain
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
+    "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
+    "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -152,6 +154,14 @@ EXTRA_ENV = {
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
         "FILE_MAX_RECORDS",
+    },
+    "connector_events": {
+        "ERP_CONNECTIONS", "EVENT_BUS_NAME", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME",
+        "CONNECTOR_STATE_TABLE_NAME",
+    },
+    "connector_sync": {
+        "ERP_CONNECTIONS", "EVENT_BUS_NAME", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME",
+        "CONNECTOR_STATE_TABLE_NAME", "CONNECTOR_EVENTS_URL",
     },
 }  # fmt: skip
 
@@ -597,17 +607,36 @@ def test_one_erp_update_pipeline_per_connection_and_the_rest_one_keeps_its_queue
         return out
 
     assert rule_patterns(dev) == {"ErpUpdatePipeline": ["rest", {"exists": False}]}
-    assert rule_patterns(prod) == {"ErpUpdatePipeline": ["legacy", {"exists": False}], "ErpUpdatePipelineS4": ["s4"]}
+    assert rule_patterns(prod) == {"ErpUpdatePipeline": ["legacy", {"exists": False}], "ErpUpdatePipelineS4": ["s4"],
+                                   "ErpUpdatePipelineBc": ["bc"]}
     caps = {}
     for mapping in prod.of_type("AWS::Lambda::EventSourceMapping").values():
-        for pid in ("ErpUpdatePipeline", "ErpUpdatePipelineS4"):
+        for pid in ("ErpUpdatePipeline", "ErpUpdatePipelineS4", "ErpUpdatePipelineBc"):
             queue = prod.logical_id(prod.stack.platform.pipelines[pid].queue)
             if mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}:
                 caps[pid] = mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"]
-    assert caps == {"ErpUpdatePipeline": 3, "ErpUpdatePipelineS4": 3}  # erpMaxConcurrency 3; s4's own 3
+    assert caps == {"ErpUpdatePipeline": 3, "ErpUpdatePipelineS4": 3, "ErpUpdatePipelineBc": 3}  # erpMaxConcurrency 3
     reads = [r for s in prod.function_statements("erp_updater") if "secretsmanager:GetSecretValue" in as_list(s["Action"])
              for r in as_list(s["Resource"])]
-    assert len(reads) == 1 and "secret:distsync/prod/s4-??????" in json.dumps(reads[0])
+    assert sorted(json.dumps(r).rsplit(":secret:", 1)[1].split('"')[0] for r in reads) == [
+        "distsync/prod/bc-??????", "distsync/prod/s4-??????"]  # each connection's own secret, by name
     env = prod.props(prod.function_ids["erp_updater"])["Environment"]["Variables"]
-    assert [c["name"] for c in json.loads(env["ERP_CONNECTIONS"])] == ["s4", "legacy"]
-    assert json.loads(env["ERP_CONNECTIONS"])[1]["baseUrl"] == "https://erp.example.com/api"  # erpBaseUrl
+    assert [c["name"] for c in json.loads(env["ERP_CONNECTIONS"])] == ["s4", "bc", "legacy"]
+    assert json.loads(env["ERP_CONNECTIONS"])[2]["baseUrl"] == "https://erp.example.com/api"  # erpBaseUrl
+
+
+def test_polled_connections_are_pulled_and_business_central_subscriptions_renewed_on_a_schedule(dev, prod) -> None:
+    def schedules(synth):
+        out = {}
+        for schedule in synth.of_type("AWS::Scheduler::Schedule").values():
+            p = schedule["Properties"]
+            if "-connector-" in p["Name"]:
+                assert p["Target"]["Arn"] == {"Fn::GetAtt": [synth.function_ids["connector_sync"], "Arn"]}
+                out[p["Name"]] = (p["ScheduleExpression"], json.loads(p["Target"]["Input"]))
+        return out
+
+    assert schedules(dev) == {}  # the default landscape: one rest ERP, which pushes signed webhooks
+    assert schedules(prod) == {
+        "distsync-prod-connector-bc-sync": ("rate(15 minutes)", {"connection": "bc", "action": "sync"}),
+        "distsync-prod-connector-bc-subscribe": ("rate(12 hours)", {"connection": "bc", "action": "subscribe"}),
+    }

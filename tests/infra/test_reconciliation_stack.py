@@ -13,7 +13,8 @@ pytestmark = pytest.mark.infra
 
 
 def _schedule(s: Synth) -> tuple[str, dict[str, Any]]:
-    (schedule_id,) = s.of_type("AWS::Scheduler::Schedule")
+    (schedule_id,) = [lid for lid, r in s.of_type("AWS::Scheduler::Schedule").items()
+                      if r["Properties"]["Name"].endswith("-reconciliation")]
     return schedule_id, s.props(schedule_id)
 
 

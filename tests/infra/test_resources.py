@@ -87,6 +87,7 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "cycle_runs": ([("cycleId", "HASH"), ("sk", "RANGE")], "expiresAt"),
         "postings": ([("postingId", "HASH")], None),  # + index byPeriod (tests/infra/test_reconciliation.py)
         "files": ([("checksum", "HASH")], None),  # the file registry: sha256 of a partner file's bytes
+        "connector_state": ([("connection", "HASH")], None),  # each ERP connection's cursor and subscription
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():
@@ -214,6 +215,7 @@ def test_rest_api_resources_stage_and_integrations(dev: Synth) -> None:
         ("POST", "/v1/approvals/{approvalId}"): dev.function_ids["approval_api"],
         ("GET", "/v1/atp/{itemId}/{locationId}"): dev.function_ids["atp_api"],
         ("POST", "/v1/shipment-exceptions/{caseId}/resolution"): dev.function_ids["exception_api"],
+        ("POST", "/v1/connectors/{name}/events"): dev.function_ids["connector_events"],
     }
 
     (stage_id,) = dev.of_type("AWS::ApiGateway::Stage")
@@ -254,6 +256,7 @@ def test_methods_with_path_parameters_have_them_validated(dev: Synth) -> None:
         ("POST", "/v1/approvals/{approvalId}"): ["approvalId"],
         ("GET", "/v1/atp/{itemId}/{locationId}"): ["itemId", "locationId"],
         ("POST", "/v1/shipment-exceptions/{caseId}/resolution"): ["caseId"],
+        ("POST", "/v1/connectors/{name}/events"): ["name"],
     }
     assert set(methods) == set(expected)
     for key, names in expected.items():

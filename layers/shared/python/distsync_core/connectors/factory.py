@@ -60,6 +60,12 @@ def connector(connection: Connection) -> ErpConnector:
     return _connectors[key]
 
 
+def credentials(connection: Connection) -> dict[str, str]:
+    """The connection's secret (cached five minutes): its inbound settings (S/4HANA event mesh credentials,
+    Business Central clientState) live beside the outbound ones."""
+    return dict(_credentials(connection.secret_id)())
+
+
 def _credentials(secret_id: str | None) -> Any:
     def read(force: bool = False) -> dict[str, str]:
         """``force``: after the ERP refused the cached credentials (401), past the cache: a rotated secret."""

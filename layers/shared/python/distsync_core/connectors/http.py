@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from ..partners.base import PartnerRejected, PartnerUnavailable, RetryLater
 from .port import ConnectorError
 
-RETRYABLE = frozenset({429, 502, 503, 504})
+RETRYABLE = frozenset({408, 429, 502, 503, 504})  # 408: Business Central times an operation out
 SAFETY_SECONDS = 2.0  # leave the invocation this much after a wait, for the rest of the batch
 _deadline = threading.local()
 
