@@ -161,6 +161,7 @@ class ConnectorHttp:
         self.max_attempts, self.backoff, self.timeout = max(1, max_attempts), backoff_seconds, timeout_seconds
         self.retry_after_cap = retry_after_cap
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of this container's calls, newest last
+        self.last_date: str | None = None  # the Date header of the newest answer (clock skew, `connectors check`)
 
     def request(self, method: str, path: str, *, body: Any = None, headers: Mapping[str, str] | None = None,
                 correlation_id: str | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> Answer:
@@ -206,6 +207,7 @@ class ConnectorHttp:
                 return None
             raise PartnerUnavailable(f"{self.name} unreachable: {exc.__class__.__name__}: {exc}") from exc
         self.log.append((method, path, resp.status))
+        self.last_date = resp.headers.get("Date") or self.last_date
         return Answer(resp.status, dict(resp.headers.items()), resp.data, self._request_id(resp.headers),
                       tuple(resp.headers.getlist("Set-Cookie")))
 
