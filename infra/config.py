@@ -80,6 +80,8 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "erpConnections": DEFAULT_ERP_CONNECTIONS,
     # how often connections that are polled (NetSuite, Business Central) are asked for their changes
     "connectorPullMinutes": 5,
+    # how often each connection's stock of the governed item-locations it owns is read (not the rest kind)
+    "connectorStockMinutes": 60,
     # batches at once (SQS event source maximum concurrency, 2-1000) of every consumer that calls the partner
     "erpMaxConcurrency": 5,
     "wmsMaxConcurrency": 5,
@@ -224,6 +226,7 @@ class DistsyncConfig:
     partner_max_concurrency: dict[str, int]
     erp_connections: list[dict]
     connector_pull_minutes: int
+    connector_stock_minutes: int
     webhook_reserved_concurrency: int
     decision_api_reserved_concurrency: int
     # orders (infra/domains/orders.py): ORDER_GAP_TIMEOUT_SECONDS, the delay of a held update's gap timer
@@ -280,6 +283,7 @@ class DistsyncConfig:
             partner_max_concurrency={p: int(get(f"{p}MaxConcurrency")) for p in ("erp", "wms", "planning", "channels")},
             erp_connections=_erp_connections(get("erpConnections"), str(get("erpBaseUrl"))),
             connector_pull_minutes=int(get("connectorPullMinutes")),
+            connector_stock_minutes=int(get("connectorStockMinutes")),
             webhook_reserved_concurrency=int(get("webhookReservedConcurrency")),
             decision_api_reserved_concurrency=int(get("decisionApiReservedConcurrency")),
             order_gap_timeout_seconds=int(get("orderGapTimeoutSeconds")),

@@ -2,6 +2,8 @@
 
 - ``{"connection": <name>, "action": "sync"}``: a delta pull from the stored cursor (NetSuite's SuiteQL,
   Business Central's lastModifiedDateTime), published as master data;
+- ``{"connection": <name>, "action": "stock"}``: the ERP's stock of every governed item-location the connection
+  owns, published as ``InventoryBalanceChanged`` (source ``erp``);
 - ``{"connection": <name>, "action": "subscribe"}``: create or renew the Business Central webhook subscription
   (renewed when it is within a day of its three-day expiry), answering BC's validation handshake meanwhile
   (the events API sees the subscription pending in the connector state table)."""
@@ -39,6 +41,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         result = subscribe(connection, correlation_id)
     elif action == "check":
         result = check(connection, correlation_id)
+    elif action == "stock":
+        from distsync_core.connectors.stock import pull_stock
+
+        result = pull_stock(connection, correlation_id=correlation_id)
     else:
         return {"error": f"{connection.name} ({connection.kind}) has no action {action!r}"}
     ledger.hop(correlation_id, f"connector:{name}", "ok", f"{action}: {result}")

@@ -80,13 +80,15 @@ def _lead_time(delivery: Delivery, masterdata: MasterDataStore) -> None:
         delivery.record("delivered", detail)
         return
     exception = planning_exception(change, assessment, meta.event_id)
+    # The hop first (its time is when it is recorded; a failed publish drops it with the record's other hops):
+    # the exception's own consumer may record its hop before this function returns.
+    delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
     # Published now, not with the batch: the lead time below is recorded only once the exception is on the
     # bus, because a retry after a failed publish must compare with the lead time known before this change,
     # or it would find no change and never raise the exception.
     EventPublisher(env("EVENT_BUS_NAME")).publish([exception_event(exception, meta)])
     _record(masterdata, change, reported_at)
     metrics.add_metric(name="PlanningExceptionsRaised", unit=MetricUnit.Count, value=1)
-    delivery.record("ok", f"{detail}; planning exception {exception.exception_id} raised")
 
 
 def _record(masterdata: MasterDataStore, change: SupplierLeadTimeChanged, reported_at: str) -> None:

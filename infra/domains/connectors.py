@@ -6,6 +6,8 @@
 - ``connector_sync``: the delta pull of connections that are polled (NetSuite, Business Central), every
   ``connectorPullMinutes`` by EventBridge Scheduler, and the Business Central subscription kept alive (renewed
   before its three-day expiry, every 12 hours);
+- ``connector_sync`` also pulls each connection's stock of the governed item-locations it owns every
+  ``connectorStockMinutes`` (``InventoryBalanceChanged``, source erp);
 - the connector state table: each connection's change cursor and subscription.
 """
 
@@ -59,6 +61,8 @@ def build(platform: Platform) -> None:
             _schedule(platform, sync, connection["name"], "sync", f"rate({config.connector_pull_minutes} minutes)")
         if connection["kind"] == "businesscentral":
             _schedule(platform, sync, connection["name"], "subscribe", "rate(12 hours)")
+        if connection["kind"] != "rest":  # the REST ERP pushes its balances as signed webhooks
+            _schedule(platform, sync, connection["name"], "stock", f"rate({config.connector_stock_minutes} minutes)")
     platform.output("ConnectorSyncFunctionName", sync.function_name)
     platform.output("ConnectorStateTableName", state.table_name)
     platform.dashboard(Domain(key="connectors", title="ERP connectors (pushed and pulled changes)",

@@ -62,7 +62,7 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
             page.goto(stack.url + "/console")
 
             # The ErpUpdate dead-letter queue holds the message...
-            dlq = page.locator("#dlq-body tr[data-queue*='ErpUpdate']")
+            dlq = page.locator("#dlq-body tr[data-queue*='ErpUpdatePipelineDeadLetter']")
             expect(dlq).to_have_count(1)
             depth = dlq.locator("td.depth")
             expect(depth).not_to_have_text("0")
@@ -79,7 +79,7 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
 
             dlq.locator("button.redrive").click()
             stack.accepted[cid] = "delivered"  # from here on it must end delivered
-            expect(page.locator("#toast")).to_contain_text(re.compile(r"Redrove \d+ messages? from .*ErpUpdate"))
+            expect(page.locator("#toast")).to_contain_text(re.compile(r"Redrove \d+ messages? from .*ErpUpdatePipelineDeadLetter"))
 
             # The page refreshes by itself: the queue empties and the transaction gets delivered.
             expect(depth).to_have_text("0", timeout=SLOW)
@@ -127,15 +127,15 @@ def test_ops_api_answers_problems_for_bad_requests(stack):
     problem(send(ops + "transactions/no-such-correlation-id"), 404)
     problem(send(ops + "nothing-here"), 404)
     assert problem(send(ops + "dlqs", "DELETE"), 405)["type"] == "about:blank"
-    problem(send(ops + "dlqs/ErpUpdate/redrive", "POST", b"{}", {"Content-Type": "text/plain"}), 415)
-    problem(send(ops + "dlqs/ErpUpdate/redrive", "POST", b"{}", {**as_json, "Origin": "http://evil.example"}), 400)
-    problem(send(ops + "dlqs/ErpUpdate/redrive", "POST", b"[1]", as_json), 400)
-    problem(send(ops + "dlqs/ErpUpdate/redrive", "POST", json.dumps({"dryRun": "yes"}).encode(), as_json), 400)
+    problem(send(ops + "dlqs/ErpUpdatePipelineDeadLetter/redrive", "POST", b"{}", {"Content-Type": "text/plain"}), 415)
+    problem(send(ops + "dlqs/ErpUpdatePipelineDeadLetter/redrive", "POST", b"{}", {**as_json, "Origin": "http://evil.example"}), 400)
+    problem(send(ops + "dlqs/ErpUpdatePipelineDeadLetter/redrive", "POST", b"[1]", as_json), 400)
+    problem(send(ops + "dlqs/ErpUpdatePipelineDeadLetter/redrive", "POST", json.dumps({"dryRun": "yes"}).encode(), as_json), 400)
     assert "choose one of" in problem(send(ops + "dlqs/no-such-queue/redrive", "POST", b"{}", as_json), 404)["detail"]
     problem(send(ops + "quarantine/q-nothing/release", "POST", b"{}", as_json), 404)
     problem(send(ops + "approvals/apr-nothing/approve", "POST", b"{}", as_json), 404)
 
-    dry = send(ops + "dlqs/ErpUpdate/redrive", "POST", json.dumps({"dryRun": True}).encode(), as_json)
+    dry = send(ops + "dlqs/ErpUpdatePipelineDeadLetter/redrive", "POST", json.dumps({"dryRun": True}).encode(), as_json)
     assert dry.status == 200 and dry.body["dryRun"] is True and dry.body["moved"] == 0
     listed = send(ops + "dlqs").body
     assert listed and all({"name", "source", "depth"} <= set(q) for q in listed)

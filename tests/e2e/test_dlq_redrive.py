@@ -14,15 +14,15 @@ def test_dead_lettered_update_is_redriven_and_delivered_exactly_once(stack):
     assert stack.trace(cid)["status"] == "dead_lettered"
 
     listed = json.loads(stack.cli("dlq", "list", "--json").stdout)
-    erp_dlq = next(q for q in listed if "ErpUpdate" in q["queue"])
+    erp_dlq = next(q for q in listed if "ErpUpdatePipelineDeadLetter" in q["queue"])  # the rest ERP's
     assert erp_dlq["depth"] >= 1 and erp_dlq["oldestAgeSeconds"] is not None and "ErpUpdate" in erp_dlq["source"]
 
-    peeked = json.loads(stack.cli("dlq", "peek", "ErpUpdate", "--limit", "50", "--json").stdout)
+    peeked = json.loads(stack.cli("dlq", "peek", "ErpUpdatePipelineDeadLetter", "--limit", "50", "--json").stdout)
     [mine] = [m for m in peeked if m["correlation_id"] == cid]
     assert mine["event_type"] == "ReplenishmentUpdateRequested" and "HTTP 503" in mine["reason"]
 
     def redrive(*extra: str) -> dict:
-        result = stack.cli("dlq", "redrive", "ErpUpdate", "--correlation-id", cid, "--json", *extra)
+        result = stack.cli("dlq", "redrive", "ErpUpdatePipelineDeadLetter", "--correlation-id", cid, "--json", *extra)
         assert result.returncode == 0, result.stdout + result.stderr
         return json.loads(result.stdout)
 

@@ -178,7 +178,7 @@ def test_the_same_webhook_twice_updates_the_erp_once(stack):
 
 
 def test_erp_down_dead_letters_the_update_with_the_reason(stack):
-    dlq = stack.info["queues"][next(q for q in stack.info["deadLetterQueues"] if q.startswith("ErpUpdate"))]
+    dlq = stack.info["queues"][next(q for q in stack.info["deadLetterQueues"] if q.startswith("ErpUpdatePipelineDeadLetter"))]
     before = _depth(stack, dlq)
     _, cid = stack.dead_letter_update(expect="dead_lettered")
     assert _depth(stack, dlq) == before + 1

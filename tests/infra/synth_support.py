@@ -103,6 +103,7 @@ PROD_CONTEXT: dict[str, str] = {
         {"name": "legacy", "kind": "rest", "locations": ["*"]},
     ]),
     "connectorPullMinutes": "15",
+    "connectorStockMinutes": "120",
     "orderGapTimeoutSeconds": "600",
 }
 

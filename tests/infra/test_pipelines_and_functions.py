@@ -639,4 +639,6 @@ def test_polled_connections_are_pulled_and_business_central_subscriptions_renewe
     assert schedules(prod) == {
         "distsync-prod-connector-bc-sync": ("rate(15 minutes)", {"connection": "bc", "action": "sync"}),
         "distsync-prod-connector-bc-subscribe": ("rate(12 hours)", {"connection": "bc", "action": "subscribe"}),
+        "distsync-prod-connector-bc-stock": ("rate(120 minutes)", {"connection": "bc", "action": "stock"}),
+        "distsync-prod-connector-s4-stock": ("rate(120 minutes)", {"connection": "s4", "action": "stock"}),
     }

@@ -42,6 +42,14 @@ class ConnectorState:
             raise
         return True
 
+    def set_stock_cursor(self, connection: str, cursor: str | None) -> None:
+        """Where the next stock pull goes on from in master data (None: from the start)."""
+        if cursor is None:
+            self._table.update_item(Key={"connection": connection}, UpdateExpression="REMOVE stockCursor")
+        else:
+            self._table.update_item(Key={"connection": connection}, UpdateExpression="SET stockCursor = :c",
+                                    ExpressionAttributeValues={":c": cursor})
+
     def mark_pending(self, connection: str) -> None:
         self._table.update_item(Key={"connection": connection}, UpdateExpression="SET pendingUntil = :until",
                                 ExpressionAttributeValues={":until": int(time.time()) + HANDSHAKE_WINDOW_SECONDS})

@@ -274,17 +274,21 @@ class Consumer:
                         extra={"eventId": envelope.metadata.event_id, "receiveCount": receive_count})
             return delivery
         except _Quarantined as exc:
+            _drop_hops(book, start)
             batch.discard(record.message_id)
             self._quarantine(record, envelope, data, exc.reason, exc.errors, quarantine)
         except PermanentFailure as exc:
+            _drop_hops(book, start)
             batch.discard(record.message_id)
             self._quarantine(record, envelope, data, str(exc), [], quarantine, waiting_for=exc.waiting_for)
         except Held as exc:
+            _drop_hops(book, start)
             batch.discard(record.message_id)
             if envelope is not None:
                 ledger.hop(envelope.metadata.correlation_id, self.name, "held", str(exc),
                            event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
         except Exception as exc:
+            _drop_hops(book, start)
             batch.discard(record.message_id)
             self._report_failure(f"{exc.__class__.__name__}: {exc}", receive_count, max_receives, envelope, data)
             raise
@@ -338,3 +342,10 @@ def _business_key(envelope: Envelope | None, data: ContractModel | None) -> str 
     raw = envelope.data if envelope else {}
     item, location = raw.get("itemId"), raw.get("locationId")
     return f"{item}@{location}" if isinstance(item, str) and isinstance(location, str) else None
+
+
+def _drop_hops(book: ledger.Ledger | None, start: int) -> None:
+    """What a record that then failed (or was quarantined, or held) said it did is not written: its outcome
+    hop says what happened instead."""
+    if book is not None:
+        book.discard(start, book.mark())
