@@ -12,11 +12,11 @@ from urllib.parse import parse_qs
 import pytest
 
 from distsync_core.connectors.businesscentral import (
+    STOCK_FIELDS,
     BusinessCentralConnector,
     ClientStateMismatch,
     CollectionChanged,
     Subscription,
-    STOCK_FIELDS,
     lead_time_days,
     parse_notification_body,
     parse_stock,
