@@ -15,7 +15,15 @@ of some errors, the handshake's HTTP method) it says so in a comment; nothing wa
 - control surface: ``GET|POST /_sim/bc/records`` (POST changes records as a BC user would, in BC field names or
   the short form ``{"itemId","locationId","safetyStock","reorderPoint","leadTimeDays"}``, and notifies),
   ``GET /_sim/bc/requests``, ``POST /_sim/bc/faults`` ``{"status": 429|503|412, "count": N, "retryAfter": S}``,
-  ``GET /_sim/bc/subscriptions`` (with each delivery's outcome)
+  ``GET /_sim/bc/subscriptions`` (with each delivery's outcome), ``POST /_sim/bc/stock`` (stock as item ledger
+  entries, sales orders and transfers would leave it: the short form ``{"itemId","locationId","onHand",
+  "allocated","inTransit","variantId"?}`` or the page's names ``{"itemNo","locationCode","variantCode"?,
+  "inventory","qtyOnSalesOrder","qtyInTransit"}``; one or ``{"stock": [...]}``), ``GET /_sim/bc/stock``
+- the stock fields are FlowFields on the page: every stockkeeping unit row carries ``inventory``,
+  ``qtyOnSalesOrder`` and ``qtyInTransit`` (0 until stock is set), computed when read; a stock change moves
+  neither the record's ETag nor its lastModifiedDateTime and notifies no subscriber; stock for an item-location
+  without a stockkeeping unit is kept but shows on no row (the page lists stockkeeping units); ``$filter`` on the
+  stock fields is not simulated
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ _API = r"/v2\.0/(?P<tenant>[^/]+)/(?P<env>[^/]+)/api/(?P<pub>[^/]+)/(?P<grp>[^/]
 _SKUS = _API + r"/companies\((?P<company>[^)/]+)\)/stockkeepingUnits"
 _FIELDS = ("systemId", "itemNo", "locationCode", "variantCode", "reorderPoint", "safetyStockQuantity",
            "leadTimeCalculation", "lastModifiedDateTime")
+_STOCK_FIELDS = {"inventory": "onHand", "qtyOnSalesOrder": "allocated", "qtyInTransit": "inTransit"}  # page <- short
 _WRITABLE = {"reorderPoint", "safetyStockQuantity", "leadTimeCalculation"}
 _CLAUSE = re.compile(r"^\s*(?P<field>\w+)\s+(?P<op>eq|ne|gt|ge|lt|le)\s+(?P<value>'(?:[^']|'')*'|[\w:.+\-]+)\s*$")
 _DATE_FORMULA = re.compile(r"^<?\d+[DWMQY]>?$", re.IGNORECASE)
@@ -71,6 +80,7 @@ class BusinessCentralSimulator(JsonServer):
         self._lock = threading.Lock()
         self._inner = threading.local()  # set while a $batch runs its requests (not logged, no faults)
         self._records: dict[str, dict[str, Any]] = {}  # by SystemId
+        self._stock: dict[tuple[str, str, str], dict[str, float]] = {}  # (item, location, variant) -> FlowFields
         self._versions: dict[str, int] = {}
         self._tokens: dict[str, float] = {}  # token -> monotonic expiry
         self._requests: list[dict[str, Any]] = []
@@ -96,6 +106,8 @@ class BusinessCentralSimulator(JsonServer):
             ("GET", re.compile(r"/_sim/bc/requests"), lambda _r: (200, {"requests": self.request_log()}, {})),
             ("POST", re.compile(r"/_sim/bc/faults"), self._faults),
             ("GET", re.compile(r"/_sim/bc/subscriptions"), lambda _r: (200, self.subscription_state(), {})),
+            ("POST", re.compile(r"/_sim/bc/stock"), self._post_stock),
+            ("GET", re.compile(r"/_sim/bc/stock"), lambda _r: (200, {"stock": self.stock()}, {})),
         ], port=port)
 
     # -------------------------------------------------------------------------------------------- addresses
@@ -228,7 +240,9 @@ class BusinessCentralSimulator(JsonServer):
     def _row(self, record: dict[str, Any]) -> dict[str, Any]:
         sid = record["systemId"]
         tag = base64.b64encode(f"'{self._versions[sid]};{sid}'".encode()).decode()
-        return {"@odata.etag": f'W/"{tag}"', **{k: record[k] for k in _FIELDS}}
+        stock = self._stock.get((record["itemNo"], record["locationCode"], record["variantCode"]), {})
+        return {"@odata.etag": f'W/"{tag}"', **{k: record[k] for k in _FIELDS},
+                **{k: stock.get(k, 0.0) for k in _STOCK_FIELDS}}
 
     def _list(self, request: JsonRequest, company: str) -> Answer:
         query = {k: v[-1] for k, v in parse_qs(urlsplit(request.path).query, keep_blank_values=True).items()}
@@ -351,6 +365,38 @@ class BusinessCentralSimulator(JsonServer):
         if notify:
             self._notify(rows)
         return rows
+
+    def set_stock(self, change: dict[str, Any]) -> dict[str, Any]:
+        """Set an item-location's stock FlowFields (short form or the page's names); the others stay."""
+        short = {"itemId": "itemNo", "locationId": "locationCode", "variantId": "variantCode",
+                 **{v: k for k, v in _STOCK_FIELDS.items()}}
+        fields = {short.get(k, k): v for k, v in change.items()}
+        unknown = set(fields) - {"itemNo", "locationCode", "variantCode", *_STOCK_FIELDS}
+        if unknown:
+            raise ValueError(f"unknown stock fields: {', '.join(sorted(unknown))}")
+        key = (str(fields.get("itemNo") or ""), str(fields.get("locationCode") or ""), str(fields.get("variantCode") or ""))
+        if not key[0] or not key[1]:
+            raise ValueError("stock needs itemNo/itemId and locationCode/locationId")
+        for name in _STOCK_FIELDS:
+            if name in fields and (isinstance(fields[name], bool) or not isinstance(fields[name], int | float)):
+                raise ValueError(f"{name} must be a number, not {fields[name]!r}")
+        with self._lock:
+            stock = self._stock.setdefault(key, {k: 0.0 for k in _STOCK_FIELDS})
+            stock.update({k: float(fields[k]) for k in _STOCK_FIELDS if k in fields})
+            return {"itemNo": key[0], "locationCode": key[1], "variantCode": key[2], **stock}
+
+    def stock(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{"itemNo": k[0], "locationCode": k[1], "variantCode": k[2], **v} for k, v in sorted(self._stock.items())]
+
+    def _post_stock(self, request: JsonRequest) -> Answer:
+        body = request.json()
+        changes = body["stock"] if isinstance(body, dict) and "stock" in body else body if isinstance(body, list) \
+            else [body]
+        try:
+            return 200, {"stock": [self.set_stock(c) for c in changes]}, {}
+        except (ValueError, AttributeError) as exc:
+            return 400, {"error": str(exc)}, {}
 
     def _post_records(self, request: JsonRequest) -> Answer:
         body = request.json()

@@ -2,6 +2,10 @@
 
 - ``PUT  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` apply parameters
 - ``GET  /api/v1/items/{item}/locations/{location}/replenishment-parameters`` read them
+- ``GET  /api/v1/items/{item}/locations/{location}/stock`` the item's stock there: ``{"itemId", "locationId",
+  "onHand", "allocated", "inTransit", "unitOfMeasure", "asOf"}`` (``asOf``: when it was last set), ``404`` when
+  none was booked; ``POST /_sim/erp/stock`` ``{"itemId", "locationId", "onHand", "allocated"?, "inTransit"?,
+  "unitOfMeasure"?}`` (one or ``{"stock": [...]}``) sets it, ``GET /_sim/erp/stock`` lists it
 - ``GET  /_sim/erp/updates`` every update it accepted (with idempotency key and correlation id)
 - ``PUT  /api/v1/orders/{order}/delivery-status``, ``PUT /api/v1/purchase-orders/{po}/confirmation``,
   ``PUT /api/v1/items/{item}/locations/{location}/demand-forecast``: recorded once per Idempotency-Key;
@@ -38,6 +42,7 @@ _RECORDED = (
     ("po-confirmation", re.compile(r"/api/v1/purchase-orders/(?P<purchaseOrderId>[^/]+)/confirmation")),
     ("demand-forecast", re.compile(r"/api/v1/items/(?P<itemId>[^/]+)/locations/(?P<locationId>[^/]+)/demand-forecast")),
 )
+_STOCK = re.compile(r"/api/v1/items/(?P<item>[^/]+)/locations/(?P<location>[^/]+)/stock")
 _PARAMS = re.compile(r"/api/v1/items/(?P<item>[^/]+)/locations/(?P<location>[^/]+)/replenishment-parameters")
 
 
@@ -45,6 +50,7 @@ class ErpSimulator(JsonServer):
     def __init__(self, port: int = 0):
         self._lock = threading.Lock()
         self.parameters: dict[tuple[str, str], dict[str, Any]] = {}
+        self.stock: dict[tuple[str, str], dict[str, Any]] = {}
         self.updates: list[dict[str, Any]] = []
         self.calls = 0
         self.records: list[dict[str, Any]] = []
@@ -59,6 +65,9 @@ class ErpSimulator(JsonServer):
                 ("POST", re.compile(r"/_sim/erp/limits"), self._set_limits),
                 ("GET", re.compile(r"/_sim/erp/stats"), lambda _r: (200, self.stats(), {})),
                 ("GET", _PARAMS, self._get),
+                ("GET", _STOCK, self._get_stock),
+                ("POST", re.compile(r"/_sim/erp/stock"), self._post_stock),
+                ("GET", re.compile(r"/_sim/erp/stock"), lambda _r: (200, {"stock": self.stock_levels()}, {})),
                 ("GET", re.compile(r"/_sim/erp/updates"), lambda _r: (200, {"updates": self.snapshot()}, {})),
                 ("POST", re.compile(r"/_sim/erp/faults"), self._faults),
                 ("GET", re.compile(r"/_sim/erp/records"), lambda _r: (200, {"records": self.recorded()}, {})),
@@ -168,6 +177,44 @@ class ErpSimulator(JsonServer):
         with self._lock:
             found = self.parameters.get((item, location))
         return (200, found, {}) if found else (404, {"error": "no parameters"}, {})
+
+    # ------------------------------------------------------------------------------ stock
+    def set_stock(self, change: dict[str, Any]) -> dict[str, Any]:
+        """Book an item's stock at a location (what the ERP's inventory would say); ``asOf`` is now."""
+        item, location = str(change.get("itemId") or ""), str(change.get("locationId") or "")
+        if not item or not location:
+            raise ValueError("itemId and locationId are required")
+        values = {}
+        for field in ("onHand", "allocated", "inTransit"):
+            value = change.get(field, 0)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{field} must be a number")
+            values[field] = value
+        entry = {"itemId": item, "locationId": location, **values,
+                 "unitOfMeasure": change.get("unitOfMeasure") or "EA",
+                 "asOf": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        with self._lock:
+            self.stock[(item, location)] = entry
+        return dict(entry)
+
+    def stock_levels(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(v) for _, v in sorted(self.stock.items())]
+
+    def _post_stock(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
+        body = request.json()
+        changes = body["stock"] if isinstance(body, dict) and "stock" in body else [body]
+        try:
+            return 200, {"stock": [self.set_stock(c) for c in changes]}, {}
+        except (ValueError, AttributeError) as exc:
+            return 400, {"error": str(exc)}, {}
+
+    def _get_stock(self, _request: JsonRequest, item: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        from urllib.parse import unquote
+
+        with self._lock:
+            found = self.stock.get((unquote(item), unquote(location)))
+        return (200, dict(found), {}) if found else (404, {"error": "no stock booked for this item at this location"}, {})
 
     def recorded(self, kind: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

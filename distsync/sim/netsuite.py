@@ -20,7 +20,14 @@ Control surface (its own root; the local stack mounts it at ``/_sim/netsuite/``)
 without the signature, Prefer, why a login was refused), ``POST /_sim/netsuite/records`` (a NetSuite user's
 edit, NetSuite field names or ``{"itemId","locationId","safetyStock","reorderPoint","leadTimeDays"}``; one or
 ``{"records": [...]}``; only lastmodifieddate moves: NetSuite pushes nothing, it waits to be polled),
-``POST /_sim/netsuite/faults`` ``{"status": 429|503, "count": N, "retryAfter": S}``.
+``POST /_sim/netsuite/faults`` ``{"status": 429|503, "count": N, "retryAfter": S}``,
+``POST /_sim/netsuite/stock`` (stock as inventory transactions would leave it: the short form ``{"itemId",
+"locationId", "onHand", "allocated", "inTransit", "onOrder"?}`` or NetSuite's names ``{"itemId"|"externalId",
+"location": {"id"|"refName"}, "quantityOnHand", "quantityCommitted", "quantityInTransit", "quantityOnOrder"}``;
+one or ``{"stock": [...]}``; creates the item and location when new; the quantities are the SuiteQL columns
+``quantityonhand``, ``quantitycommitted``, ``quantityintransit``, ``quantityonorder`` and ``quantityavailable``
+(on hand less committed) of ``inventoryItemLocations``; an existing item's lastmodifieddate does not move),
+``GET /_sim/netsuite/stock``.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ _INVALID_LOGIN = ("Invalid login attempt. For more details, see the Login Audit 
                   "Setup > Users/Roles > User Management > View Login Audit Trail.")
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
            429: "Too Many Requests", 503: "Service Unavailable"}
+# stock: the short form's names and NetSuite's -> column
+_STOCK_FIELDS = (("onHand", "quantityOnHand", "quantityonhand"), ("allocated", "quantityCommitted", "quantitycommitted"),
+                 ("inTransit", "quantityInTransit", "quantityintransit"), ("onOrder", "quantityOnOrder", "quantityonorder"))
 _LINE_FIELDS = (("reorderPoint", "reorderpoint"), ("preferredStockLevel", "preferredstocklevel"),
                 ("safetyStockLevel", "safetystocklevel"), ("leadTime", "leadtime"))  # REST name -> column
 TIMESTAMP_WINDOW = 300  # seconds a timestamp may be off (a simulator choice: NetSuite does not publish one)
@@ -56,7 +66,9 @@ CREATE TABLE item (id INTEGER PRIMARY KEY, itemid TEXT UNIQUE, externalid TEXT U
                    itemtype TEXT DEFAULT 'InvtPart', lastmodifieddate TEXT);
 CREATE TABLE location (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
 CREATE TABLE inventoryitemlocations (item INTEGER, location INTEGER, reorderpoint REAL, preferredstocklevel REAL,
-                                     safetystocklevel REAL, leadtime INTEGER, PRIMARY KEY (item, location));
+                                     safetystocklevel REAL, leadtime INTEGER, quantityonhand REAL,
+                                     quantitycommitted REAL, quantityintransit REAL, quantityonorder REAL,
+                                     quantityavailable REAL, PRIMARY KEY (item, location));
 """
 # Oracle date format elements SuiteQL queries use -> strftime
 _ORACLE_FORMAT = (("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH24", "%H"), ("MI", "%M"), ("SS", "%S"))
@@ -112,6 +124,8 @@ class NetSuiteSimulator(JsonServer):
                 ("POST", re.compile(r"/_sim/netsuite/records"), self._edit),
                 ("GET", re.compile(r"/_sim/netsuite/requests"), lambda _r: (200, {"requests": self.requests()}, {})),
                 ("POST", re.compile(r"/_sim/netsuite/faults"), self._faults),
+                ("POST", re.compile(r"/_sim/netsuite/stock"), self._post_stock),
+                ("GET", re.compile(r"/_sim/netsuite/stock"), lambda _r: (200, {"stock": self.stock()}, {})),
             ],
             port=port,
         )
@@ -402,6 +416,55 @@ class NetSuiteSimulator(JsonServer):
             row = self._db.execute("SELECT id, itemid, externalid, lastmodifieddate FROM item WHERE id = ?",
                                    (item,)).fetchone()
         return self._record(row, expand=True)
+
+    def set_stock(self, change: dict[str, Any]) -> dict[str, Any]:
+        """Set an item-location's quantities (short form or NetSuite's names); the others are left as they are.
+        A new item or location is created (a new item gets a lastmodifieddate, an existing one keeps its own:
+        inventory transactions do not edit the item record)."""
+        short = "locationId" in change
+        ref = {"refName": str(change["locationId"])} if short else dict(change.get("location") or {})
+        item_name = str(change.get("itemId") or change.get("externalId") or "")
+        if not item_name or not (ref.get("id") is not None or ref.get("refName")):
+            raise ValueError("stock needs itemId (or externalId) and locationId (or location {id|refName})")
+        values = {}
+        for short_name, ns_name, column in _STOCK_FIELDS:
+            name = short_name if short else ns_name
+            if name in change:
+                value = change[name]
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                    raise ValueError(f"{name} must be a number, not {value!r}")
+                values[column] = value
+        external = str(change.get("externalId", item_name))
+        with self._lock:
+            row = self._db.execute("SELECT id FROM item WHERE itemid = ?", (item_name,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO item (itemid, externalid) VALUES (?, ?)", (item_name, external))
+                row = self._db.execute("SELECT id FROM item WHERE itemid = ?", (item_name,)).fetchone()
+                self._touch(row[0])
+            location = self._location(ref)
+            self._upsert_line(row[0], location, values)
+            self._db.execute("UPDATE inventoryitemlocations SET quantityavailable = "
+                             "COALESCE(quantityonhand, 0) - COALESCE(quantitycommitted, 0) WHERE item = ? AND "
+                             "location = ?", (row[0], location))
+        return next(r for r in self.stock() if r["item"] == row[0] and r["location"] == location)
+
+    def stock(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT il.item, i.itemid, i.externalid, il.location, l.name AS locationname, il.quantityonhand, "
+                "il.quantitycommitted, il.quantityintransit, il.quantityonorder, il.quantityavailable "
+                "FROM inventoryitemlocations il JOIN item i ON i.id = il.item JOIN location l ON l.id = il.location "
+                "ORDER BY il.item, il.location")
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
+
+    def _post_stock(self, request: JsonRequest) -> Answer:
+        body = request.json()
+        changes = body["stock"] if isinstance(body, dict) and "stock" in body else [body]
+        try:
+            return 200, {"stock": [self.set_stock(c) for c in changes]}, {}
+        except (ValueError, KeyError, TypeError) as exc:
+            return 400, {"error": str(exc)}, {}
 
     def _location(self, ref: dict[str, Any]) -> int:
         if ref.get("id") is not None:

@@ -29,6 +29,17 @@ Control surface (``/_sim/s4/``, what the local stack mounts):
   next N writes, as if a user saved the record between read and write) fail so
 - ``POST expire`` ``{"sessions": true, "tokens": true}``: sessions time out (stale CSRF tokens), OAuth tokens
   expire
+- ``POST stock``: book stock as goods movements would (the short form ``{"itemId", "locationId", "onHand",
+  "allocated", "inTransit", "unitOfMeasure"?, "storageLocation"?, "batch"?}`` sets the unrestricted-use row of
+  storage location ``0001`` (or the one named); ``allocated``/``inTransit`` have no place in the Material Stock
+  API and are answered back under ``notInThisApi``), or SAP's field names of ``A_MatlStkInAcctMod`` (one row,
+  its stock identifier fields blank unless given); one or ``{"stock": [...]}``. ``GET stock`` lists the rows.
+
+The Material Stock read API (``/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV``, communication scenario SAP_COM_0164):
+``GET /A_MatlStkInAcctMod`` with ``$filter`` (``Field eq '...'`` clauses joined by ``and``), ``$select``,
+``$top`` and server paging (``__next`` with ``$skiptoken``); quantities (``MatlWrhsStkQtyInMatlBaseUnit``,
+Edm.Decimal(31,14)) as strings; the same logon, throttling faults and error bodies as the product service. The
+``A_MaterialStock`` entity set and its ``to_MatlStkInAcctMod`` navigation are not simulated.
 """
 
 from __future__ import annotations
@@ -49,6 +60,13 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from .http import JsonRequest, JsonServer
 
 SERVICE = "/sap/opu/odata/sap/API_PRODUCT_SRV"
+STOCK_SERVICE = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV"
+STOCK_TYPE = "API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType"
+# A_MatlStkInAcctMod's key (the stock identifier) and its other properties, as the service's metadata lists them
+STOCK_KEY = ("Material", "Plant", "StorageLocation", "Batch", "Supplier", "Customer", "WBSElementInternalID",
+             "SDDocument", "SDDocumentItem", "InventorySpecialStockType", "InventoryStockType")
+STOCK_PROPERTIES = (*STOCK_KEY, "WBSElementExternalID", "MaterialBaseUnit", "MatlWrhsStkQtyInMatlBaseUnit")
+_STOCK_CLAUSE = re.compile(r"^\s*(?P<field>\w+)\s+eq\s+'(?P<value>(?:[^']|'')*)'\s*$")
 SESSION_COOKIE = "SAP_SESSIONID_S4H_100"
 ENTITY_TYPE = "API_PRODUCT_SRV.A_ProductSupplyPlanningType"
 EVENT_TYPE = "sap.s4.beh.product.v1.Product.Changed.v1"
@@ -92,6 +110,7 @@ class S4Simulator(JsonServer):
         self.clients = dict(clients if clients is not None else {"distsync": "s4-client-secret"})
         self.token_seconds, self.page_size, self.push_on_api_writes = token_seconds, page_size, push_on_api_writes
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.stock: dict[tuple[str, ...], dict[str, Any]] = {}  # A_MatlStkInAcctMod rows by stock identifier
         self.sessions: dict[str, str] = {}  # session id -> CSRF token
         self.tokens: dict[str, float] = {}  # bearer token -> expiry (time.monotonic)
         self.tokens_issued = 0
@@ -109,6 +128,9 @@ class S4Simulator(JsonServer):
             ("PATCH", re.compile(re.escape(SERVICE) + r"(?P<rest>/.*)"), self._odata),
             ("MERGE", re.compile(re.escape(SERVICE) + r"(?P<rest>/.*)"), self._odata),
             ("POST", re.compile(re.escape(SERVICE) + r"(?P<rest>/.*)"), self._odata, ("multipart/mixed",)),
+            ("GET", re.compile(re.escape(STOCK_SERVICE) + r"(?P<rest>/.*)?"), self._stock_odata),
+            ("GET", re.compile(r"/_sim/s4/stock"), lambda _r: (200, {"stock": self.stock_rows()}, {})),
+            ("POST", re.compile(r"/_sim/s4/stock"), self._post_stock),
             ("GET", re.compile(r"/_sim/s4/records"), lambda _r: (200, {"records": self.snapshot()}, {})),
             ("POST", re.compile(r"/_sim/s4/records"), self._user_change),
             ("GET", re.compile(r"/_sim/s4/requests"), lambda _r: (200, {"requests": self.request_log()}, {})),
@@ -152,6 +174,43 @@ class S4Simulator(JsonServer):
             self._push(product)
         return entity
 
+    def put_stock(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Book a stock row as goods movements would: the short form (``itemId``, ``locationId``, ``onHand``...)
+        or SAP's property names; the row's quantity is replaced. Answers the row (and, for the short form, the
+        quantities the API has no place for)."""
+        ignored = {k: fields[k] for k in ("allocated", "inTransit") if fields.get(k)}
+        if "itemId" in fields or "onHand" in fields:
+            row = {"Material": fields.get("itemId"), "Plant": fields.get("locationId"),
+                   "StorageLocation": fields.get("storageLocation", "0001"), "Batch": fields.get("batch", ""),
+                   "InventoryStockType": "01", "MatlWrhsStkQtyInMatlBaseUnit": fields.get("onHand", 0),
+                   "MaterialBaseUnit": fields.get("unitOfMeasure", "EA")}
+        else:
+            unknown = set(fields) - set(STOCK_PROPERTIES)
+            if unknown:
+                raise ValueError(f"not properties of A_MatlStkInAcctMod: {', '.join(sorted(unknown))}")
+            row = dict(fields)
+        entity = {k: str(row.get(k) or "") for k in STOCK_KEY}
+        if not entity["Material"] or not 0 < len(entity["Plant"]) <= 4 or len(entity["InventoryStockType"]) > 2:
+            raise ValueError("Material, a Plant of 1..4 characters and an InventoryStockType of at most 2 are required")
+        entity["InventoryStockType"] = entity["InventoryStockType"] or "01"
+        quantity = row.get("MatlWrhsStkQtyInMatlBaseUnit", 0)
+        try:
+            parsed = Decimal(str(quantity))
+        except InvalidOperation as exc:
+            raise ValueError(f"MatlWrhsStkQtyInMatlBaseUnit: {quantity!r} is not a decimal") from exc
+        if isinstance(quantity, bool) or not parsed.is_finite():
+            raise ValueError(f"MatlWrhsStkQtyInMatlBaseUnit: {quantity!r} is not a decimal")
+        entity.update({"WBSElementExternalID": str(row.get("WBSElementExternalID") or ""),
+                       "MaterialBaseUnit": str(row.get("MaterialBaseUnit") or "EA"),
+                       "MatlWrhsStkQtyInMatlBaseUnit": format(parsed.quantize(Decimal("0.001")), "f")})
+        with self._lock:
+            self.stock[tuple(entity[k] for k in STOCK_KEY)] = entity
+        return {**entity, **({"notInThisApi": ignored} if ignored else {})}
+
+    def stock_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for _, r in sorted(self.stock.items())]
+
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(r) for r in self.records.values()]
@@ -189,7 +248,7 @@ class S4Simulator(JsonServer):
     # ------------------------------------------------------------------ HTTP: logging, faults, auth, CSRF
     def dispatch(self, request: JsonRequest) -> tuple[int, Any, dict[str, str]]:
         status, body, headers = super().dispatch(request)
-        if request.path.startswith(SERVICE):
+        if request.path.startswith((SERVICE, STOCK_SERVICE)):
             auth = request.header("Authorization")
             with self._lock:
                 self.requests.append({
@@ -417,6 +476,61 @@ class S4Simulator(JsonServer):
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         return self._execute(method, "/" + unquote(parts.path).lstrip("/"), query, headers, body.strip(),
                              self._take_fault(writing) if writing else None)
+
+    # ------------------------------------------------------------------ the Material Stock read API
+    def _stock_odata(self, request: JsonRequest, rest: str | None = None) -> Answer:
+        if self._user(request) is None:
+            return 401, b"Logon failed", {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="SAP"'}
+        fault = self._take_fault(False)
+        if fault and fault["status"] in (429, 503):
+            return _error(fault["status"], "S4SIM/THROTTLED", "Too many requests",
+                          {"Retry-After": f"{fault['retryAfter']:g}"})
+        csrf = self._csrf(request) if (request.header("x-csrf-token") or "").lower() == "fetch" else {}
+        path = unquote(rest or "/")
+        if path in ("", "/"):
+            return 200, {"d": {"EntitySets": ["A_MaterialSerialNumber", "A_MaterialStock", "A_MatlStkInAcctMod"]}}, csrf
+        if path != "/A_MatlStkInAcctMod":
+            return _error(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{path.strip('/')}'")
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(request.path).query).items()}
+        wanted: dict[str, str] = {}
+        for clause in re.split(r"\s+and\s+", query.get("$filter", "").strip()) if query.get("$filter") else []:
+            match = _STOCK_CLAUSE.match(clause)
+            if match is None:
+                return _error(400, "S4SIM/FILTER", f"the simulator filters by Property eq '...' joined by and only, "
+                                                   f"not {clause!r}")
+            if match["field"] not in STOCK_PROPERTIES:
+                return _error(400, "/IWBEP/CM_MGW_RT/020", f"Property '{match['field']}' is invalid")
+            wanted[match["field"]] = match["value"].replace("''", "'")
+        select = query.get("$select")
+        if select and set(select.split(",")) - set(STOCK_PROPERTIES):
+            return _error(400, "/IWBEP/CM_MGW_RT/020", f"Property in $select is invalid: {select!r}")
+        with self._lock:
+            rows = [dict(r) for _, r in sorted(self.stock.items())
+                    if all(r[k] == v for k, v in wanted.items())]
+        skip = int(query.get("$skiptoken", "0") or 0)
+        end = len(rows) if "$top" not in query else min(len(rows), int(query["$top"]))
+        page = rows[skip:min(end, skip + self.page_size)]
+        body: dict[str, Any] = {"results": [self._stock_entity(r, select) for r in page]}
+        if skip + len(page) < end:
+            rest_query = {k: v for k, v in query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + len(page))}
+            body["__next"] = f"{self.url}{STOCK_SERVICE}/A_MatlStkInAcctMod?" + "&".join(
+                f"{k}={quote(v, safe=chr(39) + ',')}" for k, v in rest_query.items())
+        return 200, {"d": body}, csrf
+
+    def _stock_entity(self, row: dict[str, Any], select: str | None) -> dict[str, Any]:
+        key = ",".join(f"{k}='{quote(row[k])}'" for k in STOCK_KEY)
+        uri = f"{self.url}{STOCK_SERVICE}/A_MatlStkInAcctMod({key})"
+        fields = {k: v for k, v in row.items() if not select or k in select.split(",")}
+        return {"__metadata": {"id": uri, "uri": uri, "type": STOCK_TYPE}, **fields}
+
+    def _post_stock(self, request: JsonRequest) -> Answer:
+        body = request.json()
+        rows = body["stock"] if isinstance(body, dict) and "stock" in body else body if isinstance(body, list) \
+            else [body]
+        try:
+            return 200, {"stock": [self.put_stock(r) for r in rows]}, {}
+        except (ValueError, TypeError) as exc:
+            return 400, {"error": str(exc)}, {}
 
     # ------------------------------------------------------------------ control surface and business events
     def _user_change(self, request: JsonRequest) -> Answer:

@@ -30,6 +30,7 @@ from distsync_core.connectors.port import (
     ItemLocationChange,
     PlanningParameters,
     Snapshot,
+    StockBalance,
     WriteRequest,
 )
 from distsync_core.connectors.writes import apply_parameters
@@ -186,6 +187,63 @@ def test_the_delta_pull_pages_through_next_links_and_resumes_from_its_cursor(sim
     third = bc.read_changes(second.cursor, correlation_id="c", limit=2)
     assert [c.item_id for c in third.changes] == ["I2", "I1"]  # the rest of that instant, in SystemId order
     assert bc.read_changes(third.cursor, correlation_id="c").changes == []
+
+
+# ---------------------------------------------------------------------------------------------- stock
+def bc_control(sim: BusinessCentralSimulator, path: str, body: Any, status: int = 200) -> Any:
+    req = urllib.request.Request(f"{sim.url}{path}", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+            assert resp.status == status
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        assert exc.code == status, exc.read()
+        return json.loads(exc.read())
+
+
+def test_stock_is_the_stockkeeping_units_flowfields_through_the_same_query(sim, bc):
+    sim.put_records([{"itemId": "1896-S", "locationId": "EAST", "safetyStock": 10, "reorderPoint": 20},
+                     {"itemId": "1896-S", "locationId": "EAST", "variantId": "BLUE", "safetyStock": 1}])
+    bc_control(sim, "/_sim/bc/stock", {"stock": [
+        {"itemId": "1896-S", "locationId": "EAST", "onHand": 40, "allocated": 12, "inTransit": 5},
+        {"itemNo": "1896-S", "locationCode": "EAST", "variantCode": "BLUE", "inventory": 99}]})
+    balance = bc.read_stock("1896-S", "EAST", correlation_id="c")
+    assert balance == StockBalance("1896-S", "EAST", 40, 12, 5, balance.as_of if balance else None)
+    [get] = api_calls(sim, "GET")  # one query, the blank variant only (the BLUE variant's 99 is not counted)
+    assert get["authorization"] == "Bearer" and "variantCode%20eq%20%27%27" in get["path"]
+
+
+def test_no_stockkeeping_unit_reads_as_none_and_one_without_stock_as_zero(sim, bc):
+    sim.put_records([{"itemId": "1896-S", "locationId": "EAST", "safetyStock": 10, "reorderPoint": 20}])
+    sim.set_stock({"itemId": "1896-S", "locationId": "WEST", "onHand": 7})  # stock, but no SKU to show it on
+    assert bc.read_stock("1896-S", "WEST", correlation_id="c") is None
+    assert bc.read_stock("1900-S", "EAST", correlation_id="c") is None
+    zero = bc.read_stock("1896-S", "EAST", correlation_id="c")
+    assert zero is not None and (zero.on_hand, zero.allocated, zero.in_transit) == (0, 0, 0)
+
+
+def test_stock_moving_changes_no_etag_and_notifies_nobody(sim, bc):
+    sim.put_records([{"itemId": "1896-S", "locationId": "EAST", "safetyStock": 10, "reorderPoint": 20}])
+    before = bc.read_parameters("1896-S", "EAST", correlation_id="c")
+    cursor = bc.read_changes(None, correlation_id="c").cursor
+    sim.set_stock({"itemId": "1896-S", "locationId": "EAST", "onHand": 3})
+    assert bc.read_parameters("1896-S", "EAST", correlation_id="c").version == before.version
+    assert bc.read_changes(cursor, correlation_id="c").changes == []
+    assert apply_parameters(bc, request(ss=11, rop=22)).outcome == "written"  # the ETag read before still holds
+    assert bc.read_stock("1896-S", "EAST", correlation_id="c").on_hand == 3
+
+
+def test_stock_reads_wait_out_throttling_and_the_control_refuses_what_bc_would_not_hold(sim, bc):
+    sim.put_records([{"itemId": "1896-S", "locationId": "EAST", "safetyStock": 10, "reorderPoint": 20}])
+    sim.set_stock({"itemId": "1896-S", "locationId": "EAST", "onHand": 2.5})
+    sim.inject_fault(429, 1, retry_after=0.01)
+    assert bc.read_stock("1896-S", "EAST", correlation_id="c").on_hand == 2.5
+    assert [r["method"] for r in api_calls(sim, "GET")] == ["GET", "GET"]
+    assert "must be a number" in bc_control(sim, "/_sim/bc/stock", {"itemId": "1896-S", "locationId": "EAST",
+                                                                     "onHand": "many"}, status=400)["error"]
+    assert "unknown stock fields" in bc_control(sim, "/_sim/bc/stock", {"itemId": "1896-S", "locationId": "EAST",
+                                                                         "reserved": 1}, status=400)["error"]
 
 
 # ---------------------------------------------------------------------------------------------- webhooks

@@ -13,7 +13,7 @@ import urllib3
 
 from distsync.sim.netsuite import NetSuiteSimulator
 from distsync_core.connectors.netsuite import NetSuiteConnector, TokenBasedAuth
-from distsync_core.connectors.port import PlanningParameters, WriteRequest
+from distsync_core.connectors.port import PlanningParameters, StockBalance, WriteRequest
 from distsync_core.connectors.writes import apply_parameters
 from distsync_core.partners.base import PartnerRejected, RetryLater
 
@@ -215,3 +215,75 @@ def test_a_location_map_names_netsuites_locations_and_leaves_others_out(sim):
     records = {r["itemId"]: r for r in control(sim, "GET", "/_sim/netsuite/records")["records"]}
     assert records["SKU-4"]["short"] == [
         {"itemId": "SKU-4", "locationId": "DC-A", "safetyStock": 5, "reorderPoint": 41, "leadTimeDays": None}]
+
+
+# ---------------------------------------------------------------------------------------------- stock
+def suiteql_calls(sim: NetSuiteSimulator) -> list[dict[str, Any]]:
+    return [e for e in sim.requests() if e["path"].startswith("/services/rest/query/v1/suiteql")]
+
+
+def test_stock_is_one_signed_suiteql_query_over_the_item_locations(sim):
+    answer = control(sim, "POST", "/_sim/netsuite/stock", {"itemId": "SKU-1", "locationId": "DC-EAST", "onHand": 40,
+                                                           "allocated": 12, "inTransit": 5, "onOrder": 30})
+    assert answer["stock"][0]["quantityavailable"] == 28  # on hand less committed, as NetSuite shows it
+    ns = connector(sim, locationMap={"DC-EAST": sim.location_id("DC-EAST")})
+    balance = ns.read_stock("SKU-1", "DC-EAST", correlation_id="corr-1")
+    assert balance == StockBalance("SKU-1", "DC-EAST", 40, 12, 5, balance.as_of if balance else None)
+    [call] = suiteql_calls(sim)  # the location map names the location: no lookup
+    assert call["status"] == 200 and call["prefer"] == "transient" and call["path"].endswith("limit=2&offset=0")
+    assert call["oauth"]["oauth_signature_method"] == "HMAC-SHA256"
+
+
+def test_a_location_named_in_netsuite_is_looked_up_once(sim):
+    sim.set_stock({"itemId": "SKU-1", "locationId": "DC-EAST", "onHand": 3})
+    ns = connector(sim)
+    assert ns.read_stock("SKU-1", "DC-EAST", correlation_id="c-1").on_hand == 3
+    assert ns.read_stock("SKU-1", "DC-EAST", correlation_id="c-2").on_hand == 3
+    assert len(suiteql_calls(sim)) == 3  # location lookup, stock, stock
+
+
+def test_empty_quantities_are_zero_and_what_netsuite_does_not_have_is_none(sim):
+    sim.edit({"itemId": "SKU-1", "locationId": "DC-EAST", "safetyStock": 1, "reorderPoint": 2})  # no stock yet
+    sim.location_id("DC-WEST")
+    ns = connector(sim)
+    assert ns.read_stock("SKU-1", "DC-EAST", correlation_id="c") == StockBalance(
+        "SKU-1", "DC-EAST", 0, 0, 0, ns.read_stock("SKU-1", "DC-EAST", correlation_id="c").as_of)
+    assert ns.read_stock("SKU-9", "DC-EAST", correlation_id="c") is None  # no such item
+    assert ns.read_stock("SKU-1", "DC-WEST", correlation_id="c") is None  # no line at that location
+    assert ns.read_stock("SKU-1", "NOWHERE", correlation_id="c") is None  # no such location
+
+
+def test_netsuite_field_names_and_the_other_item_keys(sim):
+    control(sim, "POST", "/_sim/netsuite/stock", {"stock": [
+        {"itemId": "Widget", "externalId": "SKU-7", "location": {"refName": "DC-EAST"}, "quantityOnHand": 9.5,
+         "quantityCommitted": 2, "quantityInTransit": 1.25}]})
+    internal = str(sim.records()[0]["id"])
+    assert connector(sim).read_stock("SKU-7", "DC-EAST", correlation_id="c").on_hand == 9.5
+    assert connector(sim, itemIdField="itemId").read_stock("Widget", "DC-EAST", correlation_id="c").allocated == 2
+    by_id = connector(sim, itemIdField="internalId")
+    assert by_id.read_stock(internal, "DC-EAST", correlation_id="c").in_transit == 1.25
+    assert by_id.read_stock("not-a-number", "DC-EAST", correlation_id="c") is None
+
+
+def test_stock_moving_leaves_the_delta_pull_alone(sim):
+    sim.edit({"itemId": "SKU-1", "locationId": "DC-EAST", "safetyStock": 1, "reorderPoint": 2})
+    ns = connector(sim)
+    cursor = ns.read_changes(None, correlation_id="pull-1").cursor
+    sim.set_stock({"itemId": "SKU-1", "locationId": "DC-EAST", "onHand": 50})
+    assert ns.read_changes(cursor, correlation_id="pull-2").changes == []
+    assert ns.read_stock("SKU-1", "DC-EAST", correlation_id="c").on_hand == 50
+
+
+def test_a_column_the_account_does_not_have_is_refused_in_netsuites_words(sim):
+    sim.set_stock({"itemId": "SKU-1", "locationId": "DC-EAST", "onHand": 1})
+    ns = connector(sim, fields={"colInTransit": "quantityintransitx"})
+    with pytest.raises(PartnerRejected, match="INVALID_PARAMETER: Invalid search query"):
+        ns.read_stock("SKU-1", "DC-EAST", correlation_id="c")
+    bad = control_status(sim, "/_sim/netsuite/stock", {"itemId": "SKU-1", "locationId": "DC-EAST", "onHand": "x"})
+    assert bad == 400
+
+
+def control_status(sim: NetSuiteSimulator, path: str, body: Any) -> int:
+    resp = urllib3.PoolManager().request("POST", f"{sim.url}{path}", body=json.dumps(body),
+                                         headers={"Content-Type": "application/json"})
+    return resp.status

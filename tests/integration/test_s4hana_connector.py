@@ -12,8 +12,15 @@ import pytest
 
 from distsync.sim.http import JsonServer
 from distsync.sim.s4 import S4Simulator
-from distsync_core.connectors.port import ConnectorError, NotFound, PlanningParameters, Snapshot, WriteRequest
-from distsync_core.connectors.s4hana import EVERY_PLANT, S4HanaConnector
+from distsync_core.connectors.port import (
+    ConnectorError,
+    NotFound,
+    PlanningParameters,
+    Snapshot,
+    StockBalance,
+    WriteRequest,
+)
+from distsync_core.connectors.s4hana import EVERY_PLANT, STOCK_SERVICE, S4HanaConnector
 from distsync_core.connectors.writes import apply_parameters
 from distsync_core.partners.base import PartnerRejected
 
@@ -179,6 +186,103 @@ def test_a_product_s_plants_are_read_through_next_pages(s4):
     assert all(snapshot.version for _, snapshot in found)
     pages = [r for r in s4.request_log() if r["method"] == "GET"]
     assert len(pages) == 3 and "$skiptoken=2" in pages[1]["path"] and "$skiptoken=4" in pages[2]["path"]
+
+
+# ---------------------------------------------------------------------------------------------- stock
+def seed_stock(sim: S4Simulator) -> None:
+    """SKU-1 at plant 1010: unrestricted-use stock in three storage locations (one batch-managed), stock in
+    quality inspection (type 02) and supplier consignment (special stock K), which are not free stock."""
+    for storage_location, quantity in (("0001", 10), ("0002", 5.5), ("0003", 0.25)):
+        s4_post(sim, "/_sim/s4/stock", {"itemId": "SKU-1", "locationId": "1010", "onHand": quantity,
+                                        "storageLocation": storage_location})
+    s4_post(sim, "/_sim/s4/stock", {"stock": [
+        {"Material": "SKU-1", "Plant": "1010", "StorageLocation": "0002", "Batch": "B-7", "InventoryStockType": "01",
+         "MaterialBaseUnit": "EA", "MatlWrhsStkQtyInMatlBaseUnit": "2"},
+        {"Material": "SKU-1", "Plant": "1010", "StorageLocation": "0001", "InventoryStockType": "02",
+         "MatlWrhsStkQtyInMatlBaseUnit": "7"},
+        {"Material": "SKU-1", "Plant": "1010", "StorageLocation": "0001", "InventoryStockType": "01",
+         "InventorySpecialStockType": "K", "Supplier": "17300001", "MatlWrhsStkQtyInMatlBaseUnit": "3"},
+        {"Material": "SKU-1", "Plant": "1020", "StorageLocation": "0001", "InventoryStockType": "01",
+         "MatlWrhsStkQtyInMatlBaseUnit": "99"}]})
+
+
+def s4_post(sim: S4Simulator, path: str, body: Any, status: int = 200) -> Any:
+    import urllib3
+
+    resp = urllib3.PoolManager().request("POST", f"{sim.url}{path}", body=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+    assert resp.status == status, resp.data
+    return json.loads(resp.data)
+
+
+def stock_reads(sim: S4Simulator) -> list[dict[str, Any]]:
+    return [r for r in sim.request_log() if r["path"].startswith(STOCK_SERVICE)]
+
+
+def test_stock_is_the_plants_unrestricted_use_stock_summed_through_next_pages(s4):
+    seed_stock(s4)  # the simulator pages by 2: four unrestricted rows of SKU-1 at 1010 take three pages
+    balance = connector(s4).read_stock("SKU-1", "1010", correlation_id="c-1")
+    assert balance is not None
+    assert (balance.item_id, balance.location_id, balance.on_hand) == ("SKU-1", "1010", 17.75)
+    assert (balance.allocated, balance.in_transit, balance.unit_of_measure) == (0.0, 0.0, "EA")  # not in this API
+    assert balance.as_of and balance.as_of.endswith("Z")
+    reads = stock_reads(s4)
+    assert [r["status"] for r in reads] == [200, 200, 200] and "$skiptoken=2" in reads[1]["path"]
+    assert "Material eq 'SKU-1' and Plant eq '1010' and InventoryStockType eq '01'" in reads[0]["path"]
+    assert reads[0]["authorization"] == "Basic" and reads[0]["xCsrfToken"] is None  # a read fetches no token
+
+
+def test_no_stock_row_reads_as_none_and_the_plant_map_names_the_plant(s4):
+    seed_stock(s4)
+    conn = connector(s4, plantMap={"DC-EAST": "1010"})
+    balance = conn.read_stock("SKU-1", "DC-EAST", correlation_id="c-1")
+    assert balance == StockBalance("SKU-1", "DC-EAST", 17.75, as_of=balance.as_of if balance else None,
+                                   unit_of_measure="EA")
+    assert "Plant eq '1010'" in stock_reads(s4)[0]["path"]
+    assert conn.read_stock("SKU-9", "DC-EAST", correlation_id="c-1") is None
+    assert conn.read_stock("SKU-1", "1030", correlation_id="c-1") is None
+    s4_post(s4, "/_sim/s4/stock", {"itemId": "SKU-9", "locationId": "1010", "onHand": 0})
+    assert conn.read_stock("SKU-9", "DC-EAST", correlation_id="c-1").on_hand == 0  # a row of zero is stock 0
+
+
+def test_special_stock_is_counted_only_when_the_connection_says_so(s4):
+    seed_stock(s4)
+    balance = connector(s4, includeSpecialStock=True).read_stock("SKU-1", "1010", correlation_id="c-1")
+    assert balance is not None and balance.on_hand == 20.75  # + the supplier's consignment stock
+
+
+def test_stock_reads_use_oauth_and_wait_out_throttling(s4):
+    seed_stock(s4)
+    s4.inject_faults(429, 1, retry_after=0.01)
+    secret = {"clientId": "distsync", "clientSecret": "s4-client-secret", "tokenUrl": f"{s4.url}/oauth/token"}
+    balance = connector(s4, secret).read_stock("SKU-1", "1010", correlation_id="c-1")
+    assert balance is not None and balance.on_hand == 17.75
+    assert [r["status"] for r in stock_reads(s4)][:2] == [429, 200]
+    assert {r["authorization"] for r in stock_reads(s4)} == {"Bearer"}
+
+
+def test_a_refused_logon_and_a_missing_service_come_back_in_words(s4):
+    with pytest.raises(PartnerRejected):
+        connector(s4, {"user": "DISTSYNC", "password": "wrong"}).read_stock("SKU-1", "1010", correlation_id="c-1")
+    conn = connector(s4)
+    conn.http.base_url += "/nowhere"  # a path where no Material Stock service answers
+    with pytest.raises(ConnectorError, match="SAP_COM_0164"):
+        conn.read_stock("SKU-1", "1010", correlation_id="c-1")
+
+
+def test_the_stock_control_takes_the_short_form_and_refuses_what_s4_would_not_hold(s4):
+    answer = s4_post(s4, "/_sim/s4/stock", {"itemId": "SKU-1", "locationId": "1010", "onHand": 4, "allocated": 1,
+                                            "inTransit": 2})
+    row = answer["stock"][0]
+    assert (row["MatlWrhsStkQtyInMatlBaseUnit"], row["InventoryStockType"], row["StorageLocation"]) == \
+        ("4.000", "01", "0001")
+    assert row["notInThisApi"] == {"allocated": 1, "inTransit": 2}
+    s4_post(s4, "/_sim/s4/stock", {"itemId": "SKU-1", "locationId": "1010", "onHand": 6})  # replaces the row
+    assert connector(s4).read_stock("SKU-1", "1010", correlation_id="c-1").on_hand == 6
+    assert "Plant" in s4_post(s4, "/_sim/s4/stock", {"itemId": "SKU-1", "locationId": "TOOLONG", "onHand": 1},
+                              status=400)["error"]
+    assert "not properties" in s4_post(s4, "/_sim/s4/stock", {"Material": "SKU-1", "Plant": "1010",
+                                                              "Quantity": 1}, status=400)["error"]
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ from urllib.parse import parse_qs
 import pytest
 
 from distsync_core.connectors.businesscentral import (
+    STOCK_FIELDS,
     BusinessCentralConnector,
     ClientStateMismatch,
     CollectionChanged,
     Subscription,
     lead_time_days,
     parse_notification_body,
+    parse_stock,
     validation_response,
 )
 from distsync_core.connectors.http import Answer, ClientCredentials
@@ -27,6 +29,7 @@ from distsync_core.connectors.port import (
     NotFound,
     PlanningParameters,
     Snapshot,
+    StockBalance,
     WriteRequest,
 )
 
@@ -334,3 +337,35 @@ def test_a_secret_without_client_credentials_is_named():
 def test_a_connection_without_a_company_is_refused():
     with pytest.raises(ValueError, match="companyId"):
         BusinessCentralConnector("bc", BASE, lambda: {}, {})
+
+
+# A stockkeeping unit of the API page as OData v4 JSON, with the stock FlowFields (Decimal: JSON numbers)
+SKU_WITH_STOCK = {"@odata.etag": 'W/"JzE4OzEyNjQ0NDg4MjcwMTk2MjY2NzExOzAwOyc="',
+                  "systemId": "e8a4a1c0-3c2f-ef11-8e61-6045bdc8c192", "itemNo": "1896-S", "locationCode": "EAST",
+                  "variantCode": "", "reorderPoint": 20, "safetyStockQuantity": 10, "leadTimeCalculation": "5D",
+                  "lastModifiedDateTime": "2026-01-05T08:00:00.123Z", "inventory": 40.5, "qtyOnSalesOrder": 12,
+                  "qtyInTransit": 0}
+
+
+def test_a_stockkeeping_units_stock_fields_are_on_hand_allocated_and_in_transit():
+    assert parse_stock(SKU_WITH_STOCK, "1896-S", "EAST", as_of="2026-01-05T09:00:00Z") == StockBalance(
+        "1896-S", "EAST", 40.5, 12, 0, "2026-01-05T09:00:00Z")
+
+
+def test_a_page_without_the_stock_fields_or_a_field_that_is_no_number_is_a_connector_error():
+    old_page = {k: v for k, v in SKU_WITH_STOCK.items() if k not in STOCK_FIELDS}
+    with pytest.raises(ConnectorError, match="lacks inventory, qtyOnSalesOrder, qtyInTransit: install the API page"):
+        parse_stock(old_page, "1896-S", "EAST")
+    with pytest.raises(ConnectorError, match="qtyInTransit is not a number"):
+        parse_stock({**SKU_WITH_STOCK, "qtyInTransit": "5"}, "1896-S", "EAST")
+
+
+def test_the_al_page_exposes_and_calculates_the_fields_the_connector_reads():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs/connectors/businesscentral/StockkeepingUnitAPI.Page.al").read_text()
+    for name, source in zip(STOCK_FIELDS, ("Rec.Inventory", 'Rec."Qty. on Sales Order"', 'Rec."Qty. in Transit"'),
+                            strict=True):
+        assert f"field({name}; {source})" in page
+    assert 'Rec.CalcFields(Inventory, "Qty. on Sales Order", "Qty. in Transit");' in page
+    assert 'tabledata "Item Ledger Entry" = R' in page and 'tabledata "Transfer Line" = R' in page

@@ -16,6 +16,7 @@ from distsync_core.connectors.netsuite import (
     base_string_uri,
     error_words,
     parse_authorization,
+    parse_stock_row,
     parse_suiteql_page,
     percent_encode,
     realm,
@@ -23,7 +24,7 @@ from distsync_core.connectors.netsuite import (
     signature_base_string,
     sql_string,
 )
-from distsync_core.connectors.port import ConnectorError
+from distsync_core.connectors.port import ConnectorError, StockBalance
 
 # RFC 5849 section 3.4.1.1: the request and the signature base string it prints (body c2&a3=2+q is form data)
 RFC_REQUEST_URL = "http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b"
@@ -161,3 +162,36 @@ def test_netsuites_error_body_gives_its_code_and_words():
 def test_an_error_without_netsuites_details_keeps_its_title_or_bytes():
     assert error_words(answer(403, {"title": "Forbidden", "status": 403})) == (None, "Forbidden")
     assert error_words(answer(502, b"<html>bad gateway</html>")) == (None, "<html>bad gateway</html>")
+
+
+# A SuiteQL answer to the stock query, shaped as the REST guide's SuiteQL samples: every value a string (or
+# null for an empty field), each row with its own links, lower-case column aliases.
+STOCK_PAGE = {"links": [{"rel": "self", "href": "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/query/"
+                                               "v1/suiteql?limit=2&offset=0"}],
+              "count": 1, "hasMore": False, "offset": 0, "totalResults": 1,
+              "items": [{"links": [], "onhand": "120", "committed": "17.5", "intransit": None}]}
+
+
+def test_a_stock_row_is_on_hand_committed_and_in_transit_with_nulls_as_zero():
+    [row] = parse_suiteql_page(STOCK_PAGE).items
+    assert parse_stock_row(row, "SKU-1", "DC-EAST", as_of="2026-01-01T00:00:00Z") == StockBalance(
+        "SKU-1", "DC-EAST", 120, 17.5, 0, "2026-01-01T00:00:00Z")
+
+
+def test_a_stock_row_that_is_not_numbers_is_a_connector_error():
+    with pytest.raises(ConnectorError, match="not numbers"):
+        parse_stock_row({"onhand": "lots"}, "SKU-1", "DC-EAST")
+
+
+def test_the_stock_query_names_the_item_by_its_key_and_the_location_by_number():
+    ns = NetSuiteConnector("ns", "https://1234567-sb1.suitetalk.api.netsuite.com")
+    query = ns.stock_query("O'Brien-1", "7")
+    assert query == ("SELECT il.quantityonhand AS onhand, il.quantitycommitted AS committed, "
+                     "il.quantityintransit AS intransit FROM item JOIN inventoryItemLocations il ON il.item = item.id "
+                     "WHERE item.externalid = 'O''Brien-1' AND il.location = 7")
+    by_name = NetSuiteConnector("ns", "https://x", options={"itemIdField": "itemId"})
+    assert "WHERE item.itemid = 'Widget' AND" in by_name.stock_query("Widget", "7")
+    by_id = NetSuiteConnector("ns", "https://x", options={"itemIdField": "internalId"})
+    assert "WHERE item.id = 42 AND" in by_id.stock_query("42", "7")
+    with pytest.raises(ConnectorError, match="location ids are numbers"):
+        ns.stock_query("SKU-1", "7 OR 1=1")

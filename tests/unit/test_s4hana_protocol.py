@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from distsync_core.connectors.port import ConnectorError, PlanningParameters
+from distsync_core.connectors.port import ConnectorError, PlanningParameters, StockBalance
 from distsync_core.connectors.s4hana import (
     EVERY_PLANT,
     S4HanaConnector,
@@ -21,6 +21,7 @@ from distsync_core.connectors.s4hana import (
     parse_cloud_event,
     parse_parameters,
     payload,
+    stock_balance,
 )
 
 # A_ProductSupplyPlanning as OData v2 JSON: Edm.Decimal values are strings (API_PRODUCT_SRV metadata:
@@ -196,3 +197,43 @@ def test_a_delta_pull_is_refused_because_s4_pushes():
         conn.read_changes(None, correlation_id="c-1")
     with pytest.raises(ValueError, match="PATCH or MERGE"):
         S4HanaConnector("s4", "https://s4.example", None, {"updateMethod": "PUT"})
+
+
+# A_MatlStkInAcctMod rows as API_MATERIAL_STOCK_SRV answers them (OData v2 JSON; the service's metadata:
+# MatlWrhsStkQtyInMatlBaseUnit Edm.Decimal(31,14), a string; InventoryStockType 01 = unrestricted use).
+STOCK_PAGE = {"d": {"results": [
+    {"__metadata": {"type": "API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType"}, "Material": "TG11", "Plant": "1010",
+     "StorageLocation": "101A", "Batch": "", "Supplier": "", "Customer": "", "WBSElementInternalID": "00000000",
+     "SDDocument": "", "SDDocumentItem": "000000", "InventorySpecialStockType": "", "InventoryStockType": "01",
+     "WBSElementExternalID": "", "MaterialBaseUnit": "PC", "MatlWrhsStkQtyInMatlBaseUnit": "0.1"},
+    {"Material": "TG11", "Plant": "1010", "StorageLocation": "101B", "Batch": "0000000012",
+     "InventorySpecialStockType": "", "InventoryStockType": "01", "MaterialBaseUnit": "PC",
+     "MatlWrhsStkQtyInMatlBaseUnit": "0.2"},
+    {"Material": "TG11", "Plant": "1010", "StorageLocation": "101A", "InventorySpecialStockType": "",
+     "InventoryStockType": "02", "MaterialBaseUnit": "PC", "MatlWrhsStkQtyInMatlBaseUnit": "40"},
+    {"Material": "TG11", "Plant": "1010", "StorageLocation": "101A", "Supplier": "17300001",
+     "InventorySpecialStockType": "K", "InventoryStockType": "01", "MaterialBaseUnit": "PC",
+     "MatlWrhsStkQtyInMatlBaseUnit": "5.00000000000000"},
+]}}
+
+
+def test_stock_is_unrestricted_own_stock_summed_as_decimals():
+    rows = STOCK_PAGE["d"]["results"]
+    assert stock_balance(rows, "TG11", "DC-1", as_of="2026-01-01T00:00:00Z") == StockBalance(
+        "TG11", "DC-1", 0.3, 0.0, 0.0, "2026-01-01T00:00:00Z", "PC")  # 0.1 + 0.2 exactly, not 0.30000000000000004
+    assert stock_balance(rows, "TG11", "DC-1", include_special=True).on_hand == 5.3
+
+
+def test_no_stock_rows_is_no_balance_and_rows_of_other_types_only_are_zero():
+    assert stock_balance([], "TG11", "1010") is None
+    assert stock_balance([STOCK_PAGE["d"]["results"][2]], "TG11", "1010").on_hand == 0
+
+
+@pytest.mark.parametrize("row, words", [
+    ({"InventoryStockType": "01", "MaterialBaseUnit": "PC"}, "without MatlWrhsStkQtyInMatlBaseUnit"),
+    ({"InventoryStockType": "01", "MatlWrhsStkQtyInMatlBaseUnit": "lots"}, "not a decimal"),
+    ({"InventoryStockType": "01", "MatlWrhsStkQtyInMatlBaseUnit": "1", "MaterialBaseUnit": "KG"}, "more than one"),
+])
+def test_a_stock_row_distsync_cannot_read_is_a_connector_error(row, words):
+    with pytest.raises(ConnectorError, match=words):
+        stock_balance([STOCK_PAGE["d"]["results"][0], row], "TG11", "1010")

@@ -32,11 +32,14 @@ from .port import (
     NotFound,
     PlanningParameters,
     Snapshot,
+    StockBalance,
     WriteRequest,
 )
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+# the API page's stock fields: the SKU's FlowFields Inventory, "Qty. on Sales Order" and "Qty. in Transit"
+STOCK_FIELDS = ("inventory", "qtyOnSalesOrder", "qtyInTransit")
 # Microsoft REST API Guidelines' standard response header; not confirmed on a live BC answer (see the docs)
 REQUEST_ID_HEADERS = ("request-id",)
 BATCH_LIMIT = 100  # operations per $batch (BC's documented limit)
@@ -176,6 +179,22 @@ class BusinessCentralConnector:
         self._system_ids[(item_id, location_id)] = self._field(row, "systemId", str)
         etag = row.get("@odata.etag")
         return Snapshot(self._parameters(row), etag if isinstance(etag, str) else None)
+
+    def read_stock(self, item_id: str, location_id: str, *, correlation_id: str) -> StockBalance | None:
+        """The stockkeeping unit's stock through the same ``stockkeepingUnits`` query as the parameters: the
+        page's FlowFields ``inventory`` (on hand), ``qtyOnSalesOrder`` (as allocated) and ``qtyInTransit``. None:
+        no stockkeeping unit for the item at the location (BC books stock by item ledger entries, but this API
+        shows it per stockkeeping unit only)."""
+        expr = f"itemNo eq {_literal(item_id)} and locationCode eq {_literal(location_id)} and " \
+               f"variantCode eq {_literal(self.variant)}"
+        answer = self.http.request("GET", f"{self.collection}?$filter={quote(expr, safe='')}",
+                                   correlation_id=correlation_id)
+        rows = self._rows(answer, "stockkeepingUnits")
+        if not rows:
+            return None
+        if len(rows) > 1:
+            raise ConnectorError(f"{self.name}: {len(rows)} stockkeeping units for {item_id}@{location_id}")
+        return parse_stock(rows[0], item_id, location_id, as_of=_now_utc(), name=self.name)
 
     def write_parameters(self, request: WriteRequest, snapshot: Snapshot) -> str | None:
         system_id, etag = self._target(request, snapshot)
@@ -477,6 +496,27 @@ def validation_response(query: Mapping[str, Any], *, pending: bool) -> tuple[int
     if not 0 < len(token) <= 1024 or not token.isprintable():
         return 400, "the validationToken is malformed"
     return 200, token
+
+
+def parse_stock(row: Mapping[str, Any], item_id: str, location_id: str, *, as_of: str | None = None,
+                name: str = "businesscentral") -> StockBalance:
+    """A stockkeeping unit row's stock fields (JSON numbers, in the item's base unit) as a balance; a row without
+    them comes from an API page installed before they were added."""
+    missing = [f for f in STOCK_FIELDS if f not in row]
+    if missing:
+        raise ConnectorError(f"{name}: the stockkeeping unit lacks {', '.join(missing)}: install the API page "
+                             "version with the stock fields (docs/connectors/businesscentral.md, Stock)")
+    values = []
+    for field in STOCK_FIELDS:
+        value = row[field]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConnectorError(f"{name}: {field} is not a number: {value!r:.50}")
+        values.append(float(value))
+    return StockBalance(item_id, location_id, values[0], values[1], values[2], as_of)
+
+
+def _now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def lead_time_days(formula: Any) -> int | None:

@@ -6,6 +6,8 @@ authentication (OAuth 1.0a, HMAC-SHA256, realm = account id). Stdlib only: the L
 - Writes them with ``PATCH`` on the same record (a keyed sublist line is updated in place; 204 No Content).
   NetSuite documents no ETag/If-Match on REST records, so a snapshot has no version: the write is
   read-compare-write without a token (see docs/connectors/netsuite.md for the window that leaves).
+- Reads an item's stock at a location with SuiteQL over the same table (``quantityonhand``,
+  ``quantitycommitted``, ``quantityintransit``): :meth:`NetSuiteConnector.read_stock`.
 - Pulls changes with SuiteQL (``POST /services/rest/query/v1/suiteql``, ``Prefer: transient``) ordered by a
   unique key (last modified second, item id, location id); the cursor is the last key seen, so rows sharing a
   timestamp are neither skipped nor repeated across pulls.
@@ -39,6 +41,7 @@ from .port import (
     NotFound,
     PlanningParameters,
     Snapshot,
+    StockBalance,
     WriteRequest,
 )
 
@@ -54,6 +57,9 @@ FIELDS = {
     "safetyStock": "safetyStockLevel", "preferredStock": "preferredStockLevel", "leadTime": "leadTime",
     "table": "inventoryItemLocations", "colItem": "item", "colLocation": "location",
     "colReorderPoint": "reorderpoint", "colSafetyStock": "safetystocklevel", "colLeadTime": "leadtime",
+    # stock (read only): on hand at the location, committed to orders, shipped on transfer orders to it and not
+    # yet received
+    "colOnHand": "quantityonhand", "colCommitted": "quantitycommitted", "colInTransit": "quantityintransit",
 }
 ERROR_STATUSES = tuple(s for s in range(400, 500) if s not in (404, 429))  # NetSuite's words, not raw bytes
 
@@ -201,6 +207,24 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def parse_stock_row(row: Mapping[str, Any], item_id: str, location_id: str, *, as_of: str | None = None,
+                    name: str = "netsuite") -> StockBalance:
+    """A row of :meth:`NetSuiteConnector.stock_query` (``onhand``, ``committed``, ``intransit``; SuiteQL answers
+    numbers as strings and an empty quantity as null, which is 0) as a balance. NetSuite's quantities are in the
+    item's base unit (not named here: ``unit_of_measure`` None)."""
+    try:
+        values = [float(row.get(column) or 0) for column in ("onhand", "committed", "intransit")]
+    except (TypeError, ValueError) as exc:
+        raise ConnectorError(f"{name}: stock quantities that are not numbers: {dict(row)!r:.200}") from exc
+    return StockBalance(item_id, location_id, values[0], values[1], values[2], as_of)
+
+
+def _now_utc() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def error_words(answer: Answer) -> tuple[str | None, str]:
     """NetSuite's error body ``{"type","title","status","o:errorDetails":[{"detail","o:errorCode"}]}`` as
     (first error code, the details joined); a body that is not one: its first bytes."""
@@ -266,6 +290,38 @@ class NetSuiteConnector:
         if answer.status == 404:
             raise NotFound(f"{self.name}: NetSuite has no inventory item {request.item_id!r}")
         return answer.request_id
+
+    # -------------------------------------------------------------------------------- stock
+    def read_stock(self, item_id: str, location_id: str, *, correlation_id: str) -> StockBalance | None:
+        """The item's quantities at the location from SuiteQL over ``inventoryItemLocations``: on hand,
+        committed (as ``allocated``) and in transit. None: NetSuite has no such item, location or item-location
+        line. Quantities NetSuite leaves empty are 0."""
+        location = self._location_id(location_id, correlation_id)
+        if location is None or (self.item_id_field == "internalId" and not item_id.isdigit()):
+            return None
+        page = self._suiteql(self.stock_query(item_id, location), correlation_id, limit=2, offset=0)
+        if not page.items:
+            return None
+        if len(page.items) > 1:
+            raise ConnectorError(f"{self.name}: {len(page.items)} inventory item location lines for "
+                                 f"{item_id}@{location_id}")
+        return parse_stock_row(page.items[0], item_id, location_id, as_of=_now_utc(), name=self.name)
+
+    def stock_query(self, item_id: str, location: str) -> str:
+        """One item-location's stock columns; the item named as ``itemIdField`` says, the location by its
+        internal id (numbers only reach the query as numbers, strings as quoted literals)."""
+        f = self.f
+        if not location.isdigit():
+            raise ConnectorError(f"{self.name}: NetSuite location ids are numbers, not {location!r} (locationMap)")
+        if self.item_id_field == "internalId":
+            item_where = f"item.id = {int(item_id)}"
+        else:
+            item_where = f"item.{self.item_id_field.lower()} = {sql_string(item_id)}"
+        location_key = int(location)
+        return (f"SELECT il.{f['colOnHand']} AS onhand, il.{f['colCommitted']} AS committed, "
+                f"il.{f['colInTransit']} AS intransit "
+                f"FROM item JOIN {f['table']} il ON il.{f['colItem']} = item.id "
+                f"WHERE {item_where} AND il.{f['colLocation']} = {location_key}")
 
     # -------------------------------------------------------------------------------- delta pull
     def read_changes(self, cursor: str | None, *, correlation_id: str, limit: int = 500) -> ChangePage:

@@ -31,10 +31,18 @@ from .port import (
     NotFound,
     PlanningParameters,
     Snapshot,
+    StockBalance,
     WriteRequest,
 )
 
 SERVICE = "/sap/opu/odata/sap/API_PRODUCT_SRV"
+# stock: the Material Stock read API (communication scenario SAP_COM_0164), one row per stock identifier
+# (material, plant, storage location, batch, special stock, stock type) with its quantity in the base unit
+STOCK_SERVICE = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV"
+STOCK_ENTITY = "A_MatlStkInAcctMod"
+STOCK_FIELDS = ("Material", "Plant", "StorageLocation", "Batch", "InventoryStockType", "InventorySpecialStockType",
+                "MaterialBaseUnit", "MatlWrhsStkQtyInMatlBaseUnit")
+UNRESTRICTED = "01"  # InventoryStockType of unrestricted-use stock
 ENTITY = "A_ProductSupplyPlanning"
 FIELDS = ("Product", "Plant", "SafetyStockQuantity", "ReorderThresholdQuantity", "PlannedDeliveryDurationInDays",
           "BaseUnit")
@@ -150,6 +158,8 @@ class S4HanaConnector:
         if self.update_method not in ("PATCH", "MERGE"):
             raise ValueError(f"{name}: options.updateMethod must be PATCH or MERGE")
         self.batch_limit = max(1, int(options.get("batchLimit", BATCH_LIMIT)))
+        # special stocks (consignment K, sales order E, project Q...) are not the plant's own free stock
+        self.include_special_stock = bool(options.get("includeSpecialStock", False))
         self._token: str | None = None  # the CSRF token of the current session (with http.cookies)
         self._token_lock = threading.Lock()
 
@@ -198,6 +208,41 @@ class S4HanaConnector:
     def read_changes(self, cursor: str | None, *, correlation_id: str, limit: int = 500) -> ChangePage:
         raise ConnectorError(f"{self.name}: S/4HANA pushes product business events; A_ProductSupplyPlanning has "
                              "no last-change field to pull a delta from")
+
+    def read_stock(self, item_id: str, location_id: str, *, correlation_id: str) -> StockBalance | None:
+        """Unrestricted-use stock of the product at the plant: ``MatlWrhsStkQtyInMatlBaseUnit`` summed over the
+        storage locations and batches of ``A_MatlStkInAcctMod`` (stock type 01), following ``__next``. None when
+        S/4 answers no stock row for the product at the plant. The API has no allocated or in-transit quantity:
+        both are 0 (docs/connectors/s4hana.md, "Stock")."""
+        rows = self.read_stock_rows(item_id, self.plant(location_id), correlation_id)
+        return stock_balance(rows, item_id, location_id, include_special=self.include_special_stock,
+                             as_of=_now_utc(), name=self.name)
+
+    def read_stock_rows(self, product: str, plant: str, correlation_id: str) -> list[dict[str, Any]]:
+        """Every unrestricted-use stock row of ``product`` at ``plant`` (all pages)."""
+        expr = (f"Material eq {_literal(product)} and Plant eq {_literal(plant)} and "
+                f"InventoryStockType eq {_literal(UNRESTRICTED)}")
+        path: str | None = (f"{STOCK_SERVICE}/{STOCK_ENTITY}?$filter={quote(expr, safe='')}"
+                            f"&$select={','.join(STOCK_FIELDS)}")
+        rows: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            if path is None:
+                return rows
+            # no CSRF fetch: the token belongs to the product service's writes; the session cookies go along
+            answer = self.http.request("GET", path, headers=self.http.cookie_header(), correlation_id=correlation_id,
+                                       ok=_ANSWERED)
+            if answer.status == 404:
+                raise ConnectorError(f"{self.name}: {STOCK_SERVICE} answered 404 ({_words(answer)}): is the "
+                                     "communication arrangement for SAP_COM_0164 (Material Stock Integration) set "
+                                     "up for this user?")
+            if answer.status != 200:
+                raise self._refused(answer, f"stock read of {product}@{plant}")
+            page = _d(answer, self.name)
+            if not isinstance(page.get("results"), list):
+                raise ConnectorError(f"{self.name}: a stock collection without d.results: {answer.data[:200]!r}")
+            rows.extend(r for r in page["results"] if isinstance(r, dict))
+            path = _relative(page.get("__next"), self.http.base_url, STOCK_SERVICE)
+        raise ConnectorError(f"{self.name}: more than {MAX_PAGES} pages of {product}'s stock at {plant}")
 
     # ------------------------------------------------------------------ writes
     def write_parameters(self, request: WriteRequest, snapshot: Snapshot) -> str | None:
@@ -404,15 +449,46 @@ def _d(answer: Answer, name: str) -> dict[str, Any]:
     return body["d"]
 
 
-def _relative(next_link: Any, base_url: str) -> str | None:
+def _relative(next_link: Any, base_url: str, service: str = SERVICE) -> str | None:
     """``__next`` (absolute, or relative to the service) as a path under the connection's base URL."""
     if not next_link:
         return None
     parts, base = urlsplit(str(next_link)), urlsplit(base_url)
     if parts.netloc and (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
         raise ConnectorError(f"__next points to another host: {next_link!r}")
-    path = parts.path if parts.path.startswith("/") else f"{SERVICE}/{parts.path}"
+    path = parts.path if parts.path.startswith("/") else f"{service}/{parts.path}"
     return f"{path}?{parts.query}" if parts.query else path
+
+
+def stock_balance(rows: Sequence[dict[str, Any]], item_id: str, location_id: str, *, include_special: bool = False,
+                  as_of: str | None = None, name: str = "s4hana") -> StockBalance | None:
+    """The unrestricted-use stock rows of ``A_MatlStkInAcctMod`` as one balance: ``MatlWrhsStkQtyInMatlBaseUnit``
+    (an Edm.Decimal(31,14), a string in OData v2 JSON) summed over storage locations and batches; rows of another
+    stock type are ignored, special stocks too unless ``include_special``. None: no row at all (S/4 books no
+    stock of the product at the plant)."""
+    if not rows:
+        return None
+    total, units = Decimal(0), set()
+    for row in rows:
+        if str(row.get("InventoryStockType") or "") != UNRESTRICTED:
+            continue
+        if str(row.get("InventorySpecialStockType") or "") and not include_special:
+            continue
+        quantity = parse_decimal(row.get("MatlWrhsStkQtyInMatlBaseUnit"), "MatlWrhsStkQtyInMatlBaseUnit")
+        if quantity is None:
+            raise ConnectorError(f"{name}: a stock row without MatlWrhsStkQtyInMatlBaseUnit: {row!r:.200}")
+        total += quantity
+        if row.get("MaterialBaseUnit"):
+            units.add(str(row["MaterialBaseUnit"]))
+    if len(units) > 1:
+        raise ConnectorError(f"{name}: stock rows of {item_id} in more than one base unit: {sorted(units)}")
+    return StockBalance(item_id, location_id, float(total), 0.0, 0.0, as_of, next(iter(units), None))
+
+
+def _now_utc() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def odata_error(data: bytes) -> str | None:
