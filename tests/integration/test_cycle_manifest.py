@@ -14,12 +14,29 @@ import pytest
 
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import Aws, sqs_event
-from tests.integration.test_forecast_cycles import BUCKET, put, s3_created
-from tests.integration.test_forecast_cycles import cycles as cycles_fixture  # noqa: F401 (registers "cycles")
+from tests.integration.test_forecast_cycles import BUCKET, RUNS, put, s3_created
 
 prepare = load_handler("cycle_prepare")
 starter = load_handler("cycle_starter")
 summary = load_handler("cycle_summary")
+
+
+
+@pytest.fixture
+def cycles(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    """The landing bucket and the cycle runs table (as test_forecast_cycles.py has them)."""
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    boto3.client("dynamodb").create_table(
+        TableName=RUNS, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "cycleId", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "cycleId", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+    )
+    for name, value in (("CYCLE_RUNS_TABLE_NAME", RUNS), ("LANDING_BUCKET_NAME", BUCKET),
+                        ("CYCLE_TOLERANCE_PERCENT", "2")):
+        monkeypatch.setenv(name, value)
+    return aws
+
 
 BODY = b"itemId,locationId,safetyStock,reorderPoint\nSKU-1,DC-1,110,220\nSKU-2,DC-1,5,9\nSKU-3,DC-1,1,2\n"
 
