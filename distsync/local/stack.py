@@ -34,6 +34,7 @@ from .moto_backend import (
     route_lambda_invokes,
 )
 from .pollers import SqsPoller
+from .sftp import LocalSftpServer, local_user, users_from_template
 from .synth import ROOT, synth
 
 DEFAULT_WEBHOOK_SECRET = "distsync-local-dev-secret"  # documented local default; never used on AWS
@@ -96,6 +97,10 @@ class LocalStack:
         self.timings["deploy"] = time.monotonic() - t1
         self._start_functions()
         self._start_pollers()
+        # Transfer Family's stand-in: the template's SFTP users, else a local "planning" user on cycles/
+        users = (users_from_template(self.assembly.template, self.physical)
+                 or [local_user(self.workdir, self.outputs["LandingBucketName"])])
+        self.sftp = LocalSftpServer(self.moto.client("s3"), users, self.workdir).start()
         self.gateway = Gateway(
             self.port,
             self.assembly.routes(),
@@ -243,6 +248,7 @@ class LocalStack:
             "wmsSimulator": self.wms.base_url,
             "planningSimulator": self.planning.base_url,
             "channelsSimulator": self.channels.base_url,
+            "sftp": self.sftp.info(),
             "outputs": self.outputs,
             "queues": self.queues(),
             "deadLetterQueues": sorted(self.dead_letter_queues()),
@@ -256,7 +262,7 @@ class LocalStack:
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)
-        for part in ("gateway", "erp", "wms", "planning", "channels"):
+        for part in ("gateway", "erp", "wms", "planning", "channels", "sftp"):
             if hasattr(self, part):
                 getattr(self, part).stop()
         if hasattr(self, "lambdas"):
