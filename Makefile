@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/cold_start.py
 	$(PY) bench/aws_requests.py
 	$(PY) bench/transformer_cost.py
+	$(PY) bench/connector_requests.py
 
 ## bench-cycle: a generated 1,000,000-row forecast cycle through the bulk path (~4 min, ~0.5 GB)
 bench-cycle: install

@@ -29,6 +29,7 @@ quarantine_app = typer.Typer(help="Events held back with the reason", no_args_is
 dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Shipment exception cases waiting for a resolution", no_args_is_help=True)
 files_app = typer.Typer(help="Partner files (X12, EDIFACT, CSV) in the landing bucket", no_args_is_help=True)
+connectors_app = typer.Typer(help="ERP connections: list, check, sync, subscribe", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys, one per partner source and API role: show, rotate", no_args_is_help=True)
 extracts_app = typer.Typer(help="Outbound extracts for the planning platform", no_args_is_help=True)
 app.add_typer(local_app, name="local")
@@ -38,6 +39,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(files_app, name="files")
 app.add_typer(keys_app, name="keys")
+app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 console = Console()
 
@@ -376,6 +378,63 @@ def keys_rotate(
     console.print(f"[green]{name}: a new key verifies next to the old one[/] (within 5 minutes). Hand it over with "
                   f"`distsync keys show {name}`; once the partner signs with it: "
                   f"`distsync keys rotate {name} --finish`")
+
+
+# ------------------------------------------------------------------------------------------------ connectors
+ConnectionName = Annotated[str, typer.Argument(help="an ERP connection's name (context erpConnections)")]
+
+
+@connectors_app.command("list")
+def connectors_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """Every ERP connection: kind, the locations it owns, its delta-pull cursor and subscription."""
+    from .connectors import connections
+
+    with _key_errors():
+        rows = connections(_target(local, stack))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("connection", "kind", "locations", "cursor", "pulled at", "subscription expires")
+    for r in rows:
+        table.add_row(r["name"], r["kind"], ", ".join(r["locations"]), r["cursor"] or "", r["pulledAt"] or "",
+                      r["subscriptionExpires"] or "")
+    console.print(table)
+
+
+def _connector_action(name: str, action: str, local: str | None, stack: str, as_json: bool) -> None:
+    from .connectors import run
+
+    with _key_errors():
+        result = run(_target(local, stack), name, action)
+    if as_json:
+        _print_json(result)
+        return
+    ok = result.get("ok", True)
+    console.print(f"[{'green' if ok else 'red'}]{name} {action}[/]: " +
+                  ", ".join(f"{k} {v}" for k, v in result.items() if k not in ("connection", "action")))
+    if not ok:
+        raise typer.Exit(1)
+
+
+@connectors_app.command("check")
+def connectors_check(name: ConnectionName, local: LocalOpt = None, stack: StackOpt = "distsync-dev",
+                     as_json: JsonOpt = False) -> None:
+    """Credentials work, a read succeeds, and the ERP's clock skew (writes are not tried)."""
+    _connector_action(name, "check", local, stack, as_json)
+
+
+@connectors_app.command("sync")
+def connectors_sync(name: ConnectionName, local: LocalOpt = None, stack: StackOpt = "distsync-dev",
+                    as_json: JsonOpt = False) -> None:
+    """Pull the connection's changes since its cursor now, as the schedule would."""
+    _connector_action(name, "sync", local, stack, as_json)
+
+
+@connectors_app.command("subscribe")
+def connectors_subscribe(name: ConnectionName, local: LocalOpt = None, stack: StackOpt = "distsync-dev",
+                         as_json: JsonOpt = False) -> None:
+    """Create or renew a Business Central webhook subscription now, as the schedule would."""
+    _connector_action(name, "subscribe", local, stack, as_json)
 
 
 # ------------------------------------------------------------------------------------------------ files

@@ -113,6 +113,33 @@ def document() -> dict[str, Any]:
                                   **{code: _PROBLEM for code in ("400", "401", "404", "409", "415")}},
                 }
             },
+            "/v1/connectors/{name}/events": {
+                "post": {
+                    "operationId": "receiveConnectorEvents",
+                    "summary": "Changes an ERP pushes: S/4HANA business events (CloudEvents 1.0, Basic credentials "
+                               "of the event mesh), Business Central notifications (the subscription's clientState) "
+                               "and its validation handshake (?validationToken=, answered text/plain while distsync "
+                               "subscribes); docs/connectors.md",
+                    "parameters": [{"name": "name", "in": "path", "required": True,
+                                    "schema": {"type": "string", "pattern": "^[a-z][a-z0-9]{0,19}$"}},
+                                   {"name": "validationToken", "in": "query", "required": False,
+                                    "schema": {"type": "string"}}],
+                    "requestBody": {"required": False, "content": {
+                        "application/cloudevents+json": {"schema": {"type": "object"}},
+                        "application/json": {"schema": {"type": "object"}}}},
+                    "responses": {
+                        "200": {"description": "The validation token echoed (Business Central handshake)",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}},
+                        "202": {"description": "Read back and published (or quarantined with the reason)",
+                                "content": {"application/json": {"schema": {
+                                    "type": "object", "required": ["published", "quarantined", "correlationId"],
+                                    "properties": {"published": {"type": "integer"},
+                                                   "quarantined": {"type": "integer"},
+                                                   "correlationId": {"type": "string"}}}}}},
+                        **{code: _PROBLEM for code in ("400", "401", "403", "404", "413")},
+                    },
+                }
+            },
         },
         "components": {
             "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {

@@ -151,6 +151,18 @@ def _sftp_partners(value: object) -> dict[str, dict]:
     return out
 
 
+def _check_connection_limits(name: str, item: dict) -> None:
+    cap = item.get("maxConcurrency")
+    if cap is not None and not 2 <= int(cap) <= 1000:
+        raise ValueError(f"erpConnections: {name}: maxConcurrency must be in 2..1000")
+    rate = item.get("requestsPerSecond")
+    if rate is not None and not float(rate) > 0:
+        raise ValueError(f"erpConnections: {name}: requestsPerSecond must be positive")
+    threshold = item.get("approvalThresholdPercent")
+    if threshold is not None and not 0 < float(threshold) <= 100:
+        raise ValueError(f"erpConnections: {name}: approvalThresholdPercent must be in 1..100")
+
+
 def _erp_connections(value: object, erp_base_url: str) -> list[dict]:
     """Context ``erpConnections``: a list of ``{name, kind, baseUrl, secretName, locations, maxConcurrency,
     requestsPerSecond, approvalThresholdPercent, options}``; a ``rest`` connection without a baseUrl takes
@@ -174,12 +186,7 @@ def _erp_connections(value: object, erp_base_url: str) -> list[dict]:
             raise ValueError(f"erpConnections: {name}: locations must be a list of location globs")
         if kind != "rest" and not item.get("secretName"):
             raise ValueError(f"erpConnections: {name}: a {kind} connection needs the secretName of its credentials")
-        cap = item.get("maxConcurrency")
-        if cap is not None and not 2 <= int(cap) <= 1000:
-            raise ValueError(f"erpConnections: {name}: maxConcurrency must be in 2..1000")
-        threshold = item.get("approvalThresholdPercent")
-        if threshold is not None and not 0 < float(threshold) <= 100:
-            raise ValueError(f"erpConnections: {name}: approvalThresholdPercent must be in 1..100")
+        _check_connection_limits(name, item)
         base_url = item.get("baseUrl") or (erp_base_url if kind == "rest" else None)
         if not base_url:
             raise ValueError(f"erpConnections: {name}: baseUrl is required for a {kind} connection")

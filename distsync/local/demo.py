@@ -169,6 +169,45 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
     # What the daily schedule (and `distsync reconcile`) does: invoke the reconciliation function.
     result = stack.lambdas.invoke(stack.outputs["ReconciliationFunctionName"], {"date": today})
     flows.append(("finance", result["correlationId"], f"reconciliation of {today}: {result['status']}"))
+
+    say("13. one landscape of many ERPs: SKU-100 is planned at an S/4HANA plant, a NetSuite and a Business "
+        "Central location; each recommendation reaches the ERP that owns the location, through its protocol")
+    flows += _landscape(stack, erp, planning, say)
+    return flows
+
+
+# Each ERP of the local landscape (distsync/local/landscape.py): the location, and how its ERP holds it
+LANDSCAPE_DEMO = (("S4-1010", "s4", {"itemId": "SKU-100", "locationId": "1010"}),
+                  ("NS-EAST", "netsuite", {"itemId": "SKU-100", "locationId": "NS-EAST"}),
+                  ("BC-MAIN", "bc", {"itemId": "SKU-100", "locationId": "BC-MAIN"}))
+
+
+def _landscape(stack: LocalStack, erp: ErpClientSim, planning: PlanningClient,
+               say: Callable[[str], None]) -> list[tuple[str, str, str]]:
+    flows = []
+    for location, kind, record in LANDSCAPE_DEMO:
+        # the record as the ERP holds it before (a user's edit, not reported: distsync learns it below)
+        values = {**record, "safetyStock": 100, "reorderPoint": 150}
+        if kind == "s4":
+            stack.erps.s4.put_record(values, push=False)
+        elif kind == "netsuite":
+            stack.erps.netsuite.edit(values)
+        else:
+            stack.erps.bc.put_records([values], notify=False)
+        _expect(erp.upsert_item_location("SKU-100", location, safety_stock=100, reorder_point=150,
+                                         correlation_id=f"demo-md-{kind}"), 202)
+    stack.wait_idle()
+    for location, kind, _record in LANDSCAPE_DEMO:
+        cid = f"demo-landscape-{kind}"
+        _expect(planning.recommend("SKU-100", location, safety_stock=108, reorder_point=162,
+                                   planning_cycle_id="cycle-2026-11-27", correlation_id=cid), 202)
+        flows.append(("ERP landscape", cid, f"SKU-100@{location} -> the {kind} ERP through its connector"))
+    stack.wait_idle()
+    for kind, requests in (("s4", stack.erps.s4.request_log()), ("netsuite", stack.erps.netsuite.requests()),
+                           ("bc", stack.erps.bc.request_log())):
+        writes = [r for r in requests if r["method"] in ("PATCH", "MERGE")]
+        say(f"   {kind}: {len(writes)} write(s), e.g. {writes[-1]['method']} {writes[-1]['path'][:80]}" if writes
+            else f"   {kind}: no write yet")
     return flows
 
 

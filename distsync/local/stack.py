@@ -20,7 +20,8 @@ from distsync.sim.wms import WmsSimulator
 from .assembly import Assembly
 from .distributed_map import ChunkedRunner
 from .gateway import Gateway
-from .lambdas import DeployedFunction, LambdaService
+from .lambdas import DeployedFunction, InvokeError, LambdaService
+from .landscape import S4_INBOUND, Simulators, default_context
 from .moto_backend import (
     ACCOUNT_ID,
     LOCAL_CREDENTIALS,
@@ -76,13 +77,19 @@ class LocalStack:
     concurrency: int = 2  # execution environments per function
 
     def __post_init__(self) -> None:
+        self.context = {**default_context(), **self.context}  # the local ERP landscape unless -c gives one
         self._stop = threading.Event()
+        self.erp_connections = "[]"  # ERP_CONNECTIONS as the functions got it (at the simulators)
         self.pollers: list[SqsPoller] = []
         self.timings: dict[str, float] = {}
 
     # -------------------------------------------------------------------------------------------- start
     def start(self) -> LocalStack:
         t0 = time.monotonic()
+        if not self.port:  # the functions are told this gateway's URL (where ERPs push) before it starts
+            from .process import free_port
+
+            self.port = free_port()
         out = self.cloud_assembly or synth(self.workdir / "cdk.out", self.context)
         self.timings["synth"] = time.monotonic() - t0
         self.assembly = Assembly.load(out)
@@ -92,6 +99,7 @@ class LocalStack:
         self.wms = WmsSimulator().start()
         self.planning = PlanningSimulator().start()
         self.channels = ChannelsSimulator().start()
+        self.erps = Simulators.start(self.erp.base_url)
         t1 = time.monotonic()
         self._deploy()
         self.timings["deploy"] = time.monotonic() - t1
@@ -107,13 +115,48 @@ class LocalStack:
             self.lambdas.invoke,
             stage=self._api_stage(),
             extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms, "/_sim/planning/": self.planning,
-                    "/_sim/channels/": self.channels},
+                    "/_sim/channels/": self.channels, **self.erps.extras()},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
             handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
         ).start()
         self.port = self.gateway.port
+        self._connect_erps()
         self.timings["start"] = time.monotonic() - t0
         return self
+
+    def _connect_erps(self) -> None:
+        """What an operator sets up on each ERP once the stack is deployed: the S/4HANA event mesh pushes to the
+        connector events API with its Basic credentials; Business Central subscriptions are created (through
+        the connector sync function, which answers BC's validation handshake)."""
+        import base64
+
+        for connection in json.loads(self.erp_connections):
+            url = f"{self.url}/v1/connectors/{connection['name']}/events"
+            if connection["kind"] == "s4hana":
+                user, password = S4_INBOUND["inboundUser"], S4_INBOUND["inboundPassword"]
+                self.erps.s4.notify_url = url
+                self.erps.s4.subscriber_headers = {
+                    "Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+            elif connection["kind"] == "businesscentral":
+                name = self.outputs.get("ConnectorSyncFunctionName")
+                try:
+                    result = self.lambdas.invoke(name, {"connection": connection["name"], "action": "subscribe"})
+                except InvokeError as exc:  # the stack still serves; `distsync connectors subscribe` retries
+                    logging.getLogger(__name__).warning("%s: no Business Central subscription: %s",
+                                                        connection["name"], exc)
+                    continue
+                logging.getLogger(__name__).info("%s: Business Central subscription %s", connection["name"], result)
+
+    def _erp_credentials(self, connections_json: str) -> None:
+        """Each connection's credentials secret, with what its kind's simulator accepts (an operator creates
+        these before deploying; the template only names them)."""
+        sm = self.moto.client("secretsmanager")
+        existing = {s["Name"] for s in sm.list_secrets().get("SecretList", [])}
+        for connection in json.loads(connections_json):
+            secret, name = self.erps.secret(connection["kind"]), connection.get("secretName")
+            if secret is not None and name and name not in existing:
+                sm.create_secret(Name=name, SecretString=json.dumps(secret))
+                existing.add(name)
 
     def _deploy(self) -> None:
         emulate_bootstrap(self.moto, list(self.assembly.asset_dirs))
@@ -155,6 +198,11 @@ class LocalStack:
                              ("CHANNELS_BASE_URL", self.channels.base_url)):
                 if var in env:
                     env[var] = url
+            if "CONNECTOR_EVENTS_URL" in env:  # where ERPs push: this gateway, not the template's API URL
+                env["CONNECTOR_EVENTS_URL"] = f"{self.url}/v1/connectors"
+            if "ERP_CONNECTIONS" in env:  # each ERP connection at its kind's simulator, with its credentials
+                self.erp_connections = env["ERP_CONNECTIONS"] = self.erps.pointed(env["ERP_CONNECTIONS"])
+                self._erp_credentials(self.erp_connections)
             env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally, whatever the stack set
             deployed.append(DeployedFunction(spec, config["FunctionName"], config["FunctionArn"], env))
         base_env = {
@@ -248,6 +296,7 @@ class LocalStack:
             "wmsSimulator": self.wms.base_url,
             "planningSimulator": self.planning.base_url,
             "channelsSimulator": self.channels.base_url,
+            **self.erps.info(),
             "sftp": self.sftp.info(),
             "outputs": self.outputs,
             "queues": self.queues(),
@@ -262,7 +311,7 @@ class LocalStack:
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)
-        for part in ("gateway", "erp", "wms", "planning", "channels", "sftp"):
+        for part in ("gateway", "erp", "wms", "planning", "channels", "erps", "sftp"):
             if hasattr(self, part):
                 getattr(self, part).stop()
         if hasattr(self, "lambdas"):

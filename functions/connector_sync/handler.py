@@ -37,10 +37,38 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         result: dict[str, Any] = pull(connection, correlation_id=correlation_id)
     elif action == "subscribe" and connection.kind == "businesscentral":
         result = subscribe(connection, correlation_id)
+    elif action == "check":
+        result = check(connection, correlation_id)
     else:
         return {"error": f"{connection.name} ({connection.kind}) has no action {action!r}"}
     ledger.hop(correlation_id, f"connector:{name}", "ok", f"{action}: {result}")
     return {"connection": name, "action": action, "correlationId": correlation_id, **result}
+
+
+def check(connection: Connection, correlation_id: str) -> dict[str, Any]:
+    """What `distsync connectors check` reports: the credentials work and a read succeeds (a probe that
+    changes nothing), and how far the ERP's clock is from this one. Writes are not tried: they would change
+    data; the ERP-side permissions for them are in docs/connectors/<kind>.md."""
+    from email.utils import parsedate_to_datetime
+
+    from distsync_core.connectors.port import ConnectorError
+    from distsync_core.contracts import utcnow
+    from distsync_core.partners.base import PartnerRejected, PartnerUnavailable
+
+    erp: Any = connector(connection)
+    mapped = connection.options.get("plantMap") or connection.options.get("locationMap") or {}
+    probe = next(iter(mapped), connection.locations[0].replace("*", "CHECK"))  # a location the kind can address
+    try:
+        if connection.kind in ("netsuite", "businesscentral"):
+            erp.read_changes(None, correlation_id=correlation_id, limit=1)
+        else:
+            erp.read_parameters("DISTSYNC-CHECK", probe, correlation_id=correlation_id)
+    except (PartnerRejected, PartnerUnavailable, ConnectorError) as exc:
+        return {"ok": False, "read": f"failed: {exc}"}
+    date = getattr(getattr(erp, "http", None), "last_date", None)
+    skew = round((parsedate_to_datetime(date) - utcnow()).total_seconds(), 1) if date else None
+    return {"ok": True, "auth": "ok", "read": "ok", "clockSkewSeconds": skew,
+            "writes": "not tried (they would change data): see the ERP-side permissions in the docs"}
 
 
 def subscribe(connection: Connection, correlation_id: str) -> dict[str, Any]:

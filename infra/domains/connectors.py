@@ -60,6 +60,7 @@ def build(platform: Platform) -> None:
         if connection["kind"] == "businesscentral":
             _schedule(platform, sync, connection["name"], "subscribe", "rate(12 hours)")
     platform.output("ConnectorSyncFunctionName", sync.function_name)
+    platform.output("ConnectorStateTableName", state.table_name)
     platform.dashboard(Domain(key="connectors", title="ERP connectors (pushed and pulled changes)",
                               functions=("connector_events", "connector_sync"), api=True))
 

@@ -85,3 +85,27 @@ def test_a_record_that_keeps_changing_gives_the_update_back():
     with pytest.raises(ConflictsPersist, match="changed in the ERP 4 times"):
         apply_parameters(erp, request(110, 220))
     assert erp.writes == []
+
+
+def test_a_connections_request_rate_is_kept_per_container(monkeypatch):
+    """A one-second burst, then one request per 1/rate seconds (a fake clock: the limiter's sleeps move it)."""
+    from distsync_core.connectors import http
+
+    class Clock:
+        now = 100.0
+        slept: list[float] = []
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, seconds):
+            self.slept.append(round(seconds, 6))
+            self.now += seconds
+
+    clock = Clock()
+    monkeypatch.setattr(http, "time", clock)
+    limit = http.RateLimit(5)
+    for _ in range(8):
+        limit.wait()
+    assert clock.slept == [0.2, 0.2, 0.2]  # 5 at once, then one every 0.2 s
+    assert clock.now == pytest.approx(100.6)

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..partners.base import PartnerRejected, PartnerUnavailable
-from .http import Answer, ClientCredentials, ConnectorHttp
+from .http import Answer, ClientCredentials, ConnectorHttp, read_credentials
 from .port import (
     ChangePage,
     Conflict,
@@ -126,12 +126,13 @@ class EntraIdAuth:
         if self._inner is not None:
             self._inner.invalidate()
 
-    def _client_credentials(self) -> tuple[str, str]:
-        secret = self._secret()
+    def _client_credentials(self, force: bool = False) -> tuple[str, str]:
+        """``force``: after a 401, past the secret cache (a client secret rotated a minute ago)."""
+        secret = self._secret(force)
         return secret["clientId"], secret["clientSecret"]
 
-    def _secret(self) -> Mapping[str, str]:
-        secret = self._credentials()
+    def _secret(self, force: bool = False) -> Mapping[str, str]:
+        secret = read_credentials(self._credentials, force)
         missing = [k for k in ("clientId", "clientSecret") if not secret.get(k)]
         if not secret.get("tenantId") and not secret.get("tokenUrl"):
             missing.append("tenantId")

@@ -52,10 +52,13 @@ def connector(connection: Connection) -> ErpConnector:
         module, cls = KIND_CLASSES[connection.kind].split(":")
         kind = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
         options = dict(connection.options)
+        if connection.requests_per_second:  # each of the queue's concurrent batches takes its share
+            share = connection.requests_per_second / max(1, connection.max_concurrency or 1)
+            options["http"] = {**options.get("http", {}), "requests_per_second": share}
         if connection.kind == "rest":  # the ERP client's retry settings, as the other partner clients have them
-            options.setdefault("http", {"max_attempts": int(env("ERP_MAX_ATTEMPTS", "4")),
-                                        "backoff_seconds": float(env("ERP_BACKOFF_SECONDS", "0.5")),
-                                        "timeout_seconds": float(env("ERP_TIMEOUT_SECONDS", "5"))})
+            options["http"] = {"max_attempts": int(env("ERP_MAX_ATTEMPTS", "4")),
+                               "backoff_seconds": float(env("ERP_BACKOFF_SECONDS", "0.5")),
+                               "timeout_seconds": float(env("ERP_TIMEOUT_SECONDS", "5")), **options.get("http", {})}
         _connectors[key] = kind(connection.name, connection.base_url, _credentials(connection.secret_id), options)
     return _connectors[key]
 

@@ -149,18 +149,41 @@ class Answer:
         return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
 
 
+class RateLimit:
+    """At most ``per_second`` requests per second from this container (a token bucket of one second's burst):
+    the connection's ``requestsPerSecond`` shared among the batches its queue runs at once."""
+
+    def __init__(self, per_second: float):
+        self.per_second = per_second
+        self._tokens, self._at = per_second, time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.per_second, self._tokens + (now - self._at) * self.per_second)
+            self._at = now
+            if self._tokens < 1:
+                time.sleep((1 - self._tokens) / self.per_second)
+                self._tokens, self._at = 1.0, time.monotonic()
+            self._tokens -= 1
+
+
 class ConnectorHttp:
     """HTTP to one ERP connection. ``request_id_headers``: the answer headers the ERP names its own request id
-    in (each kind says which, from its documentation), first found wins."""
+    in (each kind says which, from its documentation), first found wins. ``requests_per_second``: this
+    container's share of the connection's request rate (None: unlimited)."""
 
     def __init__(self, name: str, base_url: str, auth: Auth | None, *, request_id_headers: tuple[str, ...] = (),
                  max_attempts: int = 4, backoff_seconds: float = 0.5, timeout_seconds: float = 10,
-                 retry_after_cap: float = 10.0):
+                 retry_after_cap: float = 10.0, requests_per_second: float | None = None):
         self.name, self.base_url, self.auth = name, base_url.rstrip("/"), auth
+        self.rate = RateLimit(requests_per_second) if requests_per_second else None
         self.request_id_headers = request_id_headers
         self.max_attempts, self.backoff, self.timeout = max(1, max_attempts), backoff_seconds, timeout_seconds
         self.retry_after_cap = retry_after_cap
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of this container's calls, newest last
+        self.last_date: str | None = None  # the Date header of the newest answer (clock skew, `connectors check`)
 
     def request(self, method: str, path: str, *, body: Any = None, headers: Mapping[str, str] | None = None,
                 correlation_id: str | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> Answer:
@@ -198,6 +221,8 @@ class ConnectorHttp:
             hdrs.setdefault("X-Correlation-Id", correlation_id)
         if self.auth is not None:
             hdrs.update(self.auth.headers(method, url))
+        if self.rate is not None:
+            self.rate.wait()
         try:
             resp = _pool().request(method, url, body=raw, headers=hdrs, retries=False, redirect=False,
                                    timeout=urllib3.Timeout(total=min(self.timeout, max(1.0, time_left()))))
@@ -206,6 +231,7 @@ class ConnectorHttp:
                 return None
             raise PartnerUnavailable(f"{self.name} unreachable: {exc.__class__.__name__}: {exc}") from exc
         self.log.append((method, path, resp.status))
+        self.last_date = resp.headers.get("Date") or self.last_date
         return Answer(resp.status, dict(resp.headers.items()), resp.data, self._request_id(resp.headers),
                       tuple(resp.headers.getlist("Set-Cookie")))
 

@@ -65,6 +65,21 @@ class ItemLocationChange:
 
 
 @dataclass(frozen=True)
+class StockBalance:
+    """An item's stock at a location as the ERP books it (quantities in the base unit). ``as_of``: when the ERP
+    says it was true (ISO 8601 UTC), else when it was read. ``allocated``/``in_transit``: 0 where the ERP's API
+    does not report them (say so in the kind's docs)."""
+
+    item_id: str
+    location_id: str
+    on_hand: float
+    allocated: float = 0.0
+    in_transit: float = 0.0
+    as_of: str | None = None
+    unit_of_measure: str | None = None
+
+
+@dataclass(frozen=True)
 class ChangePage:
     changes: Sequence[ItemLocationChange]
     cursor: str | None  # where the next pull starts (stored per connection); None: unchanged
@@ -104,4 +119,8 @@ class ErpConnector(Protocol):
 
     def read_changes(self, cursor: str | None, *, correlation_id: str, limit: int = 500) -> ChangePage:
         """Item-locations changed since ``cursor`` (a delta pull), oldest first."""
+        ...
+
+    def read_stock(self, item_id: str, location_id: str, *, correlation_id: str) -> StockBalance | None:
+        """The ERP's stock of the item at the location (None: the ERP books none there)."""
         ...
