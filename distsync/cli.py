@@ -31,6 +31,7 @@ exceptions_app = typer.Typer(help="Shipment exception cases waiting for a resolu
 files_app = typer.Typer(help="Partner files (X12, EDIFACT, CSV) in the landing bucket", no_args_is_help=True)
 connectors_app = typer.Typer(help="ERP connections: list, check, sync, subscribe", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys, one per partner source and API role: show, rotate", no_args_is_help=True)
+extracts_app = typer.Typer(help="Outbound extracts for the planning platform", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(quarantine_app, name="quarantine")
@@ -39,6 +40,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(files_app, name="files")
 app.add_typer(keys_app, name="keys")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(extracts_app, name="extracts")
 console = Console()
 
 LocalOpt = Annotated[
@@ -816,6 +818,35 @@ def reconcile(
             console.print(f"[red]mismatch[/] {m['kind']}: {m['message']}")
     if result["status"] != "balanced":
         raise typer.Exit(1)
+
+
+# -------------------------------------------------------------------------------------------- extracts
+@extracts_app.command("run")
+def extracts_run(
+    day: Annotated[str | None, typer.Option("--date", help="Extract date YYYY-MM-DD (its folder); default: today, UTC")] = None,
+    local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+) -> None:
+    """Write the item-location parameters extract for planning now (as its daily schedule does):
+    outbound/planning/extracts/<date>/item-locations.csv in the landing bucket."""
+    from datetime import date
+
+    from .extracts import run_extract
+
+    if day is not None:
+        try:
+            day = date.fromisoformat(day).isoformat()
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--date") from exc
+    target = _target(local, stack)
+    try:
+        result = run_extract(target, day)
+    except OpsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"[green]wrote s3://{result['bucket']}/{result['key']}[/] ({result['rows']} item-locations)")
 
 
 @app.command()

@@ -93,6 +93,14 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "decisionApiReservedConcurrency": 5,
     # how long an order update ahead of its predecessor is held before it is quarantined (SQS delay: <= 900)
     "orderGapTimeoutSeconds": 300,
+    # a forecast cycle starts on its manifest (cycles/<cycleId>.manifest.json) only, not on its data file
+    "cycleManifestRequired": False,
+    # planning partners on the SFTP endpoint (AWS Transfer Family): {"<user>": {"publicKeys": [...],
+    # "homePrefix": "cycles/"}}; empty: no server (infra/domains/sftp.py)
+    "sftpPartners": {},
+    "sftpSecurityPolicy": "TransferSecurityPolicy-2024-01",
+    # the item-location parameters extract for planning (outbound/planning/extracts/<date>/), in UTC
+    "planningExtractSchedule": "cron(0 4 * * ? *)",
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -107,6 +115,10 @@ MAX_CYCLE_CHUNK_SIZE, MAX_DISTRIBUTED_MAP_CONCURRENCY = 1_000, 10_000
 # SQS DelaySeconds is at most 15 minutes (the orders gap timer).
 MAX_SQS_DELAY_SECONDS = 900
 
+# Transfer Family user names: 3-100 of letters, digits, '_', '-', '.', '@', not starting with '-', '.', '@'.
+_SFTP_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@.-]{2,99}$")
+_SFTP_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*/)+$")
+_SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$")
 _SCHEDULE_PATTERN = re.compile(r"^(cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")
 def _json_object(value: object, key: str) -> dict:
     """A context value that is an object: from cdk.json as is, from ``-c key='{...}'`` as JSON text."""
@@ -118,6 +130,27 @@ def _json_object(value: object, key: str) -> dict:
     return parsed
 
 
+
+
+def _sftp_partners(value: object) -> dict[str, dict]:
+    """Context ``sftpPartners``: user name -> ``{publicKeys: [...], homePrefix}`` (homePrefix default
+    ``cycles/``, a key prefix of the landing bucket). Checked here so a typo fails the synth."""
+    partners = _json_object(value, "sftpPartners")
+    out = {}
+    for name, partner in partners.items():
+        if not isinstance(name, str) or not _SFTP_USER.match(name) or not isinstance(partner, dict):
+            raise ValueError(f"sftpPartners: {name!r} needs a user name of 3-100 letters, digits, '_', '-', '.', '@' "
+                             "and an object of publicKeys and homePrefix")
+        keys = partner.get("publicKeys")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and _SSH_KEY.match(k.strip())
+                                                              for k in keys):
+            raise ValueError(f"sftpPartners: {name}: publicKeys must be a non-empty list of OpenSSH public keys "
+                             "(ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp*)")
+        prefix = partner.get("homePrefix", "cycles/")
+        if not isinstance(prefix, str) or not _SFTP_PREFIX.match(prefix):
+            raise ValueError(f"sftpPartners: {name}: homePrefix must be a key prefix like 'cycles/' (ending in '/')")
+        out[name] = {"publicKeys": [k.strip() for k in keys], "homePrefix": prefix}
+    return out
 
 
 def _check_connection_limits(name: str, item: dict) -> None:
@@ -231,6 +264,11 @@ class DistsyncConfig:
     decision_api_reserved_concurrency: int
     # orders (infra/domains/orders.py): ORDER_GAP_TIMEOUT_SECONDS, the delay of a held update's gap timer
     order_gap_timeout_seconds: int
+    # planning platforms by file (infra/domains/forecast_cycles.py, sftp.py, planning_extracts.py)
+    cycle_manifest_required: bool
+    sftp_partners: dict[str, dict]
+    sftp_security_policy: str
+    planning_extract_schedule: str
 
     @property
     def is_prod(self) -> bool:
@@ -287,6 +325,10 @@ class DistsyncConfig:
             webhook_reserved_concurrency=int(get("webhookReservedConcurrency")),
             decision_api_reserved_concurrency=int(get("decisionApiReservedConcurrency")),
             order_gap_timeout_seconds=int(get("orderGapTimeoutSeconds")),
+            cycle_manifest_required=_flag(get("cycleManifestRequired"), "cycleManifestRequired"),
+            sftp_partners=_sftp_partners(get("sftpPartners")),
+            sftp_security_policy=str(get("sftpSecurityPolicy")),
+            planning_extract_schedule=str(get("planningExtractSchedule")),
         )
         config.validate()
         return config
@@ -342,11 +384,14 @@ class DistsyncConfig:
 
     def _validate_reconciliation(self) -> None:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.
-        if not _SCHEDULE_PATTERN.match(self.reconciliation_schedule):
-            raise ValueError(
-                "reconciliationSchedule must be an EventBridge Scheduler cron(...) or rate(...) expression, "
-                f"got {self.reconciliation_schedule!r}"
-            )
+        for key, value in (("reconciliationSchedule", self.reconciliation_schedule),
+                           ("planningExtractSchedule", self.planning_extract_schedule)):
+            if not _SCHEDULE_PATTERN.match(value):
+                raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
+                                 f"got {value!r}")
+        if not re.fullmatch(r"Transfer[A-Za-z0-9]*SecurityPolicy-[A-Za-z0-9-]+", self.sftp_security_policy):
+            raise ValueError(f"sftpSecurityPolicy must name a Transfer Family security policy, got "
+                             f"{self.sftp_security_policy!r}")
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:

@@ -26,6 +26,10 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 RUN_BY_RUNTIME = {
     # moto "invokes" SQS event source mappings inside send_message and drops the messages: we poll instead.
     "AWS::Lambda::EventSourceMapping",
+    # Transfer Family (context sftpPartners): the runtime's own SFTP server (distsync/local/sftp.py) serves
+    # the template's users; moto has no CloudFormation model for these.
+    "AWS::Transfer::Server",
+    "AWS::Transfer::User",
 }
 # Types moto has no CloudFormation model for: it skips them, and then fails on any Ref/Fn::GetAtt to them
 # (a dashboard's alarm widgets, a schedule's name in the outputs). Nothing the local runtime runs depends on
@@ -208,6 +212,10 @@ def fix_template(template: dict[str, Any], created: dict[str, str] | None = None
             props["EventPattern"] = json.dumps(props["EventPattern"])
     # moto: `Ref` to an AWS::Events::EventBus fails ('EventBus' has no attribute 'split'); Ref is its name.
     fixed["Resources"] = _replace_refs(resources, buses)
+    # What stays may name what the runtime runs itself (an SFTP user role's trust names its Transfer server's
+    # id): a placeholder, as moto refuses a stack with a Ref/GetAtt to an undefined resource.
+    runtime = {k for k in dropped if template["Resources"][k]["Type"] in RUN_BY_RUNTIME}
+    fixed["Resources"] = _unlink(fixed["Resources"], runtime)
     fixed.get("Outputs", {}).update(_replace_refs(fixed.get("Outputs", {}), buses))
     fixed.pop("Rules", None)  # CheckBootstrapVersion: bootstrap is emulated below
     return fixed
@@ -224,6 +232,17 @@ def _references(node: Any, ids: set[str]) -> bool:
     if isinstance(node, list):
         return any(_references(v, ids) for v in node)
     return False
+
+
+def _unlink(node: Any, ids: set[str]) -> Any:
+    if isinstance(node, dict):
+        att = node.get("Fn::GetAtt")
+        if len(node) == 1 and (node.get("Ref") in ids or (isinstance(att, list) and att and att[0] in ids)):
+            return f"local-{node.get('Ref') or att[0]}"
+        return {k: _unlink(v, ids) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unlink(v, ids) for v in node]
+    return node
 
 
 def _replace_refs(node: Any, names: dict[str, Any]) -> Any:

@@ -35,6 +35,7 @@ from .moto_backend import (
     route_lambda_invokes,
 )
 from .pollers import SqsPoller
+from .sftp import LocalSftpServer, local_user, users_from_template
 from .synth import ROOT, synth
 
 DEFAULT_WEBHOOK_SECRET = "distsync-local-dev-secret"  # documented local default; never used on AWS
@@ -104,6 +105,10 @@ class LocalStack:
         self.timings["deploy"] = time.monotonic() - t1
         self._start_functions()
         self._start_pollers()
+        # Transfer Family's stand-in: the template's SFTP users, else a local "planning" user on cycles/
+        users = (users_from_template(self.assembly.template, self.physical)
+                 or [local_user(self.workdir, self.outputs["LandingBucketName"])])
+        self.sftp = LocalSftpServer(self.moto.client("s3"), users, self.workdir).start()
         self.gateway = Gateway(
             self.port,
             self.assembly.routes(),
@@ -292,6 +297,7 @@ class LocalStack:
             "planningSimulator": self.planning.base_url,
             "channelsSimulator": self.channels.base_url,
             **self.erps.info(),
+            "sftp": self.sftp.info(),
             "outputs": self.outputs,
             "queues": self.queues(),
             "deadLetterQueues": sorted(self.dead_letter_queues()),
@@ -305,7 +311,7 @@ class LocalStack:
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)
-        for part in ("gateway", "erp", "wms", "planning", "channels", "erps"):
+        for part in ("gateway", "erp", "wms", "planning", "channels", "erps", "sftp"):
             if hasattr(self, part):
                 getattr(self, part).stop()
         if hasattr(self, "lambdas"):

@@ -6,7 +6,10 @@ into the landing bucket. S3 sends "Object Created" to the account's default bus;
 id as the execution name (the same file twice: one run). The state machine
 (``state_machines/forecast_cycle.asl.json``):
 
-1. ``cycle_prepare``: checks name, header, UTF-8 and the limits ``cycleMaxUnzippedBytes`` / ``cycleMaxRows``
+A cycle may also start on its manifest, ``cycles/<cycleId>.manifest.json`` (the data file and its row count,
+``distsync_core.planning.manifest``); with ``cycleManifestRequired`` only the manifest starts one. Then:
+
+1. ``cycle_prepare``: checks the manifest's listing and counts (if it started the run), name, header, UTF-8 and the limits ``cycleMaxUnzippedBytes`` / ``cycleMaxRows``
    as it streams the file; a gzip file (or one with a BOM) is streamed into ``work/cycles/<cycleId>.csv``,
    since the Distributed Map's CSV reader reads plain CSV only;
 2. a **Distributed Map** (ItemReader S3 CSV, ``ItemBatcher`` of ``cycleChunkSize`` rows, ``MaxConcurrency``
@@ -85,6 +88,11 @@ class ForecastCycles(Construct):
         allow(self.prepare, ["s3:PutObject", "s3:AbortMultipartUpload"], objects(WORK_PREFIX))
         allow(self.prepare, ["s3:PutObject"], objects(REJECTED_PREFIX))  # the rejected file's report
         allow(self.prepare, TABLE_UPDATE, [self.runs.table_arn])
+        # a manifest's check lists the cycle's files (cycles/<cycleId>.*): without ListBucket a missing one
+        # would answer 403, not 404
+        self.prepare.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:ListBucket"], resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{CYCLE_PREFIX}*"]}}))
 
         self.chunk = platform.function(
             "CycleChunkFunction",
@@ -174,6 +182,8 @@ class ForecastCycles(Construct):
             STARTER_TIMEOUT,
             "Starts the forecast cycle state machine for a cycle file that landed (one run per cycle id)",
             CYCLE_STATE_MACHINE_ARN=self.state_machine.state_machine_arn,
+            # true: only cycles/<cycleId>.manifest.json starts a cycle (its data file waits for it)
+            CYCLE_MANIFEST_REQUIRED=str(config.cycle_manifest_required).lower(),
         )
         self.state_machine.grant_start_execution(self.starter)
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")

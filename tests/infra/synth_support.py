@@ -54,6 +54,8 @@ FOLDERS = (
     # issue 14: ERP connectors' inbound side (infra/domains/connectors.py)
     "connector_events",
     "connector_sync",
+    # issue 14: file-based planning platforms (infra/domains/planning_extracts.py)
+    "planning_extract",
 )
 
 

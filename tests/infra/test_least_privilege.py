@@ -298,6 +298,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "landing:cycles/*": OBJECT_READ,  # the cycle file
         "landing:work/cycles/*": MULTIPART_WRITE,  # its plain copy, streamed (multipart upload)
         "landing:rejected/cycles/*": OBJECT_WRITE,  # the report of a rejected file
+        "landing": frozenset({"s3:ListBucket"}),  # a manifest's cycle files (s3:prefix cycles/*; issue 14)
     },
     "cycle_chunk": {
         "log-group": LOG_WRITE,
@@ -331,6 +332,14 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:trace": TABLE_WRITE,
         "table:postings/index/byPeriod": INDEX_QUERY,  # recorded postings per date and domain, nothing else
         "bus": PUT_EVENTS,  # ReconciliationCompleted
+    },
+    # --- issue 14: file-based planning platforms ---
+    "planning_extract": {  # invoked by its schedule or `distsync extracts run`
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:masterdata": frozenset({"dynamodb:Scan"}),  # the item-locations (begins_with(pk, ITEMLOC#))
+        "landing:outbound/planning/extracts/*": frozenset({"s3:PutObject", "s3:AbortMultipartUpload"}),
     },
     # --- issue 6: partner files (X12, EDIFACT, CSV) ---
     "file_ingest": {  # S3 "Object Created" under inbound/ from its queue, one file per invocation
@@ -390,6 +399,12 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
         {"function:reconciliation": frozenset({"lambda:InvokeFunction"})},
         (),
     ),
+    # ... and for the daily planning extract (issue 14)
+    "planning extract schedule": (
+        "scheduler.amazonaws.com",
+        {"function:planning_extract": frozenset({"lambda:InvokeFunction"})},
+        (),
+    ),
     # the account-level role API Gateway writes execution logs with (acknowledged AwsSolutions-IAM4)
     "API Gateway CloudWatch": ("apigateway.amazonaws.com", {}, (API_GATEWAY_LOGS_POLICY,)),
 }
@@ -403,7 +418,7 @@ OWN_RESOURCE_TYPES = {
     "secretsmanager": "AWS::SecretsManager::Secret",
     "lambda": "AWS::Lambda::Function",
     "logs": "AWS::Logs::LogGroup",
-    "s3": "AWS::S3::Bucket",  # object ARNs under a key prefix only (_bucket_objects)
+    "s3": "AWS::S3::Bucket",  # ListBucket (s3:prefix condition); objects under a key prefix only (_bucket_objects)
 }
 
 
@@ -556,6 +571,7 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels[s.logical_id(s.stack.platform.pipelines["OrderPipeline"].queue)] = "orders-queue"
     labels[s.logical_id(s.stack.platform.pipelines["OrderGapPipeline"].queue)] = "order-gap-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
+    labels[s.logical_id(s.stack.platform.landing.bucket)] = "landing"  # ListBucket (with an s3:prefix condition)
     if folder is not None:
         function = s.props(s.function_ids[folder])
         labels[function["LoggingConfig"]["LogGroup"]["Ref"]] = "log-group"
@@ -622,6 +638,8 @@ def test_every_other_role_is_expected_and_exactly_as_listed(dev: Synth) -> None:
             candidates = [r for r in candidates if r == owned[name]]
         else:
             candidates = [r for r in candidates if r not in owned.values()]
+        if len(candidates) > 1:  # roles of one service (the schedules') told apart by what they may do
+            candidates = [r for r in candidates if _permissions(dev, r, None) == {k: set(v) for k, v in expected.items()}]
         assert len(candidates) == 1, name
         (role_id,) = candidates
         matched.add(role_id)

@@ -81,6 +81,7 @@ DOMAIN_DASHBOARDS = {
     "finance": (["PostingRecorderPipeline"], ["posting_recorder", "reconciliation"], {"ReconciliationMismatches"}),
     "partner-files": (["FileIntakePipeline"], ["file_ingest"], {"FilesProcessed", "FileTransactionsRejected"}),
     "connectors": ([], ["connector_events", "connector_sync"], set()),
+    "planning-extracts": ([], ["planning_extract"], set()),
 }
 # dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
 STATE_MACHINES = {  # dashboard -> key of its state machine in the platform's registry

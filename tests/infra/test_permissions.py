@@ -51,6 +51,7 @@ TABLE_ACCESS = {
     "posting_recorder": {"postings": "rw", "quarantine": "w", "trace": "w"},  # conditional put + compare
     "reconciliation": {"postings": "r", "trace": "w"},  # the byPeriod index only
     "file_ingest": {"files": "rw", "masterdata": "r", "trace": "w"},  # checksum claim; BatchGetItem only
+    "planning_extract": {"masterdata": "r", "trace": "w"},  # one Scan of the item-locations
 }  # fmt: skip
 
 

@@ -86,7 +86,8 @@ TIMEOUTS = {
     "cycle_chunk": 60,
     "cycle_summary": 30,
     "posting_recorder": 30,
-    "reconciliation": 60,  # one ERP export call (with retries) and a query per domain
+    "reconciliation": 60,
+    "planning_extract": 300,  # a scan of the master data table and one upload  # one ERP export call (with retries) and a query per domain
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
@@ -142,7 +143,7 @@ EXTRA_ENV = {
     "forecast_transformer": ERP_ENV | {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
     },
-    "cycle_starter": {"CYCLE_STATE_MACHINE_ARN"},
+    "cycle_starter": {"CYCLE_STATE_MACHINE_ARN", "CYCLE_MANIFEST_REQUIRED"},
     "cycle_prepare": {"CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "CYCLE_MAX_UNZIPPED_BYTES", "CYCLE_MAX_ROWS"},
     "cycle_chunk": {
         "CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME",
@@ -151,6 +152,7 @@ EXTRA_ENV = {
     "cycle_summary": {"CYCLE_RUNS_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME", "CYCLE_TOLERANCE_PERCENT"},
     "posting_recorder": {"POSTINGS_TABLE_NAME", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
     "reconciliation": ERP_ENV | {"POSTINGS_TABLE_NAME", "EVENT_BUS_NAME", "RECONCILIATION_TIME_ZONE"},
+    "planning_extract": {"MASTERDATA_TABLE_NAME", "LANDING_BUCKET_NAME"},
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
         "FILE_MAX_RECORDS",

@@ -52,3 +52,17 @@ def test_fifo_queues_without_a_name_get_one_ending_in_fifo():
     assert res["OrdersQueue"]["Properties"]["QueueName"] == "OrdersQueue.fifo"
     assert res["NamedQueue"]["Properties"]["QueueName"] == "mine.fifo"
     assert "QueueName" not in res["StandardQueue"]["Properties"]
+
+
+def test_what_the_runtime_runs_itself_is_left_out_and_unlinked():
+    """The SFTP server and users (the runtime's own SFTP server serves them); a role naming the server's id
+    keeps a placeholder, as moto refuses a Ref/GetAtt to an undefined resource."""
+    template = {"Resources": {
+        "Server": {"Type": "AWS::Transfer::Server", "Properties": {}},
+        "User": {"Type": "AWS::Transfer::User", "Properties": {"ServerId": {"Fn::GetAtt": ["Server", "ServerId"]}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Arn": {"Fn::Join": ["", ["user/", {"Fn::GetAtt": [
+            "Server", "ServerId"]}, "/*"]]}}},
+    }, "Outputs": {"SftpServerId": {"Value": {"Fn::GetAtt": ["Server", "ServerId"]}}}}
+    fixed = fix_template(template)
+    assert set(fixed["Resources"]) == {"Role"} and "SftpServerId" not in fixed["Outputs"]
+    assert fixed["Resources"]["Role"]["Properties"]["Arn"] == {"Fn::Join": ["", ["user/", "local-Server", "/*"]]}

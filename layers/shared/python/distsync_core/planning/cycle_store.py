@@ -182,11 +182,31 @@ def read_head(bucket: str, key: str, size: int = 4096) -> bytes:
     return body.read()
 
 
+def read_small(bucket: str, key: str, limit: int) -> bytes:
+    """An object of at most ``limit`` bytes (a manifest); one byte more is returned for a larger one, so the
+    caller can tell it is too large without reading it all."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{limit}")["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "InvalidRange":  # an empty object
+            return b""
+        raise
+
+
+def list_sizes(bucket: str, prefix: str) -> dict[str, int]:
+    """key -> size of the objects under ``prefix`` (a cycle's few files: one page)."""
+    response = client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
+    return {o["Key"]: int(o["Size"]) for o in response.get("Contents", [])}
+
+
 def delete_object(bucket: str, key: str) -> None:
     client("s3").delete_object(Bucket=bucket, Key=key)
 
 
 class StreamCheck(Protocol):  # planning.cycles.CycleFileCheck
+    def feed_raw(self, data: bytes) -> None: ...  # the bytes as stored (before decompression)
     def feed(self, data: bytes) -> None: ...
     def finish(self) -> None: ...
 
@@ -222,10 +242,19 @@ def scan_object(bucket: str, key: str, check: StreamCheck) -> int:
     body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     size = 0
     for data in iter(lambda: body.read(READ_SIZE), b""):
+        check.feed_raw(data)
         check.feed(data)
         size += len(data)
     check.finish()
     return size
+
+
+def _raw_chunks(body: Any, check: StreamCheck | None) -> Iterator[bytes]:
+    """An object's bytes as stored, shown to ``check`` (the manifest's sha256) before they are decompressed."""
+    for chunk in iter(lambda: body.read(READ_SIZE), b""):
+        if check is not None:
+            check.feed_raw(chunk)
+        yield chunk
 
 
 def copy_as_plain_csv(bucket: str, source_key: str, target_key: str, *, gzip: bool, strip_bom: bool,
@@ -243,7 +272,7 @@ def copy_as_plain_csv(bucket: str, source_key: str, target_key: str, *, gzip: bo
     size = 0
     first = True
     try:
-        for data in _decompressed(iter(lambda: body.read(READ_SIZE), b""), gzip):
+        for data in _decompressed(_raw_chunks(body, check), gzip):
             if first and strip_bom and data.startswith(b"\xef\xbb\xbf"):
                 data = data[3:]
             first = first and not data

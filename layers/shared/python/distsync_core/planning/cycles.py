@@ -17,6 +17,7 @@ batch reaches the chunk function as ``{"Items": [{"index": <row>, "row": {<colum
 from __future__ import annotations
 
 import codecs
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -58,11 +59,25 @@ class CycleFileCheck:
     would fail the run on other bytes, after a retry loop). Raises :class:`CycleFileRejected` as soon as
     the file passes a limit, so a gzip bomb is never expanded further."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES, max_rows: int = DEFAULT_MAX_ROWS):
+    def __init__(self, max_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES, max_rows: int = DEFAULT_MAX_ROWS, *,
+                 expected_rows: int | None = None, expected_sha256: str | None = None):
         self.max_bytes, self.max_rows = max_bytes, max_rows
+        # what the cycle's manifest says (planning.manifest): checked at the end, before any row is applied
+        self.expected_rows, self.expected_sha256 = expected_rows, expected_sha256
+        self._digest = hashlib.sha256() if expected_sha256 else None
         self.bytes = self.newlines = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._last = b"\n"
+
+    def feed_raw(self, data: bytes) -> None:
+        """The file's bytes as stored (gzip for a .csv.gz), for the manifest's sha256."""
+        if self._digest is not None:
+            self._digest.update(data)
+
+    @property
+    def rows(self) -> int:
+        """Data rows so far: lines after the header, a last line without a line break included."""
+        return max(0, self.newlines + (self._last != b"\n") - 1)
 
     def feed(self, data: bytes) -> None:
         if not data:
@@ -87,8 +102,13 @@ class CycleFileCheck:
             self._decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise CycleFileRejected(f"the cycle file ends inside a UTF-8 character (byte {self.bytes})") from None
-        if self.newlines + (self._last != b"\n") - 1 > self.max_rows:
+        if self.rows > self.max_rows:
             raise CycleFileRejected(f"the cycle file has more than {self.max_rows} rows (cycleMaxRows)")
+        if self.expected_rows is not None and self.rows != self.expected_rows:
+            raise CycleFileRejected(f"the manifest says {self.expected_rows} rows, the cycle file has {self.rows}")
+        if self._digest is not None and self._digest.hexdigest() != self.expected_sha256:
+            raise CycleFileRejected(f"the cycle file's sha256 is {self._digest.hexdigest()}, the manifest says "
+                                    f"{self.expected_sha256}")
 
 
 @dataclass(frozen=True)

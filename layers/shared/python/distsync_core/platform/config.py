@@ -22,3 +22,13 @@ def env_int(name: str, default: int | None = None) -> int:
 
 def env_float(name: str, default: float | None = None) -> float:
     return float(env(name, None if default is None else str(default)))
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """``true``/``false`` (as the stack writes context flags); unset: ``default``."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in ("true", "false"):
+        raise ConfigError(f"environment variable {name} must be true or false, got {value!r}")
+    return value == "true"

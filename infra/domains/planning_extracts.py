@@ -1,0 +1,101 @@
+"""``PlanningExtracts``: outbound files for file-based planning platforms (issue 14, "File-based planning
+platforms"): the master data's current item-location parameters, as the ERP confirmed them, written by
+``planning_extract`` to ``outbound/planning/extracts/<date>/item-locations.csv`` in the landing bucket.
+
+- An **EventBridge Scheduler** schedule (``planningExtractSchedule``, UTC; daily at 04:00 by default)
+  invokes it; its role may invoke this one function only, and only for this schedule.
+- ``distsync extracts run [--date]`` invokes the same function on demand (locally through moto's Invoke).
+- The extract expires with the rest of ``outbound/`` (``fileRejectedExpiryDays``): each run writes a new one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra.nag import acknowledge
+from infra.platform import Domain, Platform
+
+EXTRACT_PREFIX = "outbound/planning/extracts/"  # distsync_core.planning.extracts.EXTRACT_PREFIX
+EXTRACT_TIMEOUT = Duration.minutes(5)  # a scan of the master data table and one upload
+SCHEDULE_INPUT = {"trigger": "schedule", "scheduledTime": "<aws.scheduler.scheduled-time>"}
+
+
+class PlanningExtracts(Construct):
+    def __init__(self, platform: Platform, construct_id: str) -> None:
+        super().__init__(platform.scope, construct_id)
+        config = platform.config
+        bucket = platform.landing.bucket
+        masterdata = platform.tables.masterdata
+        stack = Stack.of(self)
+
+        self.function = platform.function(
+            "PlanningExtractFunction",
+            "planning_extract",
+            EXTRACT_TIMEOUT,
+            "Writes the master data's item-location parameters as a CSV extract for the planning platform",
+            MASTERDATA_TABLE_NAME=masterdata.table_name,
+            LANDING_BUCKET_NAME=bucket.bucket_name,
+        )
+        iam.Grant.add_to_principal(grantee=self.function, actions=["dynamodb:Scan"],
+                                   resource_arns=[masterdata.table_arn])
+        # one upload (multipart when large: its parts are s3:PutObject too, an abandoned one is aborted)
+        iam.Grant.add_to_principal(grantee=self.function, actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                                   resource_arns=[bucket.arn_for_objects(f"{EXTRACT_PREFIX}*")])
+        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+        acknowledge(
+            self.function.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{EXTRACT_PREFIX}*]",
+            f"The planning extract writes one file per day under {EXTRACT_PREFIX} of the landing bucket (named "
+            "by the date at run time) and nothing else of it.",
+        )
+
+        schedule_name = f"distsync-{config.stage}-planning-extract"
+        schedule_arn = stack.format_arn(service="scheduler", resource="schedule",
+                                        resource_name=f"default/{schedule_name}",
+                                        arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+        self.schedule_role = iam.Role(
+            self,
+            "ScheduleRole",
+            description=f"{schedule_name}: invokes the planning extract function, nothing else",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnEquals": {"aws:SourceArn": schedule_arn},
+            }),
+        )
+        self.schedule_role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=schedule_name,
+            description="The item-location parameters extract for the planning platform",
+            schedule_expression=config.planning_extract_schedule,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=self.schedule_role.role_arn,
+                input=json.dumps(SCHEDULE_INPUT),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+                ),
+            ),
+        )
+        self.schedule.node.add_dependency(self.schedule_role)
+
+        platform.dashboard(Domain(key="planning-extracts",
+                                  title="Planning extracts (item-location parameters for file-based planning)",
+                                  functions=("planning_extract",)))
+        platform.output("PlanningExtractFunctionName", self.function.function_name)
+        platform.output("PlanningExtractScheduleName", self.schedule.ref)
+
+
+def build(platform: Platform) -> PlanningExtracts:
+    return PlanningExtracts(platform, "PlanningExtracts")
