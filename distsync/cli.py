@@ -430,6 +430,13 @@ def connectors_sync(name: ConnectionName, local: LocalOpt = None, stack: StackOp
     _connector_action(name, "sync", local, stack, as_json)
 
 
+@connectors_app.command("stock")
+def connectors_stock(name: ConnectionName, local: LocalOpt = None, stack: StackOpt = "distsync-dev",
+                     as_json: JsonOpt = False) -> None:
+    """Read the ERP's stock of every governed item-location the connection owns now, as the schedule would."""
+    _connector_action(name, "stock", local, stack, as_json)
+
+
 @connectors_app.command("subscribe")
 def connectors_subscribe(name: ConnectionName, local: LocalOpt = None, stack: StackOpt = "distsync-dev",
                          as_json: JsonOpt = False) -> None:

@@ -140,3 +140,23 @@ def test_a_netsuite_delta_pull_publishes_each_change_once_and_moves_the_cursor(a
     assert third["changes"] == 1
     [event] = aws.probe(wait=0.5)
     assert (event["detail"]["data"]["itemId"], event["detail"]["data"]["safetyStock"]) == ("SKU-B", 35)
+
+
+def test_a_stock_pull_publishes_the_erps_balance_of_every_governed_item_location_it_owns(aws, netsuite):
+    """ERP stock through the connector port (issue 14): each governed item-location the connection owns is read
+    and published as InventoryBalanceChanged (source erp); the inventory pipeline keeps the newest as-of."""
+    for item in ("SKU-S1", "SKU-S2"):
+        run("masterdata_transformer", master(item, "NS-EAST"))
+        netsuite.edit({"itemId": item, "locationId": "NS-EAST", "safetyStock": 1, "reorderPoint": 2})
+    run("masterdata_transformer", master("SKU-S3", "NS-EAST"))  # governed, but NetSuite books nothing there
+    run("masterdata_transformer", master("SKU-OTHER", "DC-1"))  # another connection's location: not read
+    netsuite.set_stock({"itemId": "SKU-S1", "locationId": "NS-EAST", "onHand": 120, "allocated": 20, "inTransit": 5})
+    result = load_handler("connector_sync").lambda_handler({"connection": "netsuite", "action": "stock"},
+                                                           FakeLambdaContext("connector_sync"))
+    assert (result["itemLocations"], result["published"], result["none"]) == (3, 2, 1)
+    events = {e["detail"]["data"]["itemId"]: e for e in aws.probe(wait=0.5)}
+    assert set(events) == {"SKU-S1", "SKU-S2"}
+    data = events["SKU-S1"]["detail"]["data"]
+    assert events["SKU-S1"]["detail-type"] == "InventoryBalanceChanged" and data["sourceSystem"] == "erp"
+    assert (data["onHand"], data["allocated"], data["inTransit"]) == (120, 20, 5)
+    assert events["SKU-S2"]["detail"]["data"]["onHand"] == 0  # booked there, with nothing on hand
