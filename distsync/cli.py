@@ -106,7 +106,9 @@ def local_up(
     console.print(
         f"[bold green]distsync local stack {stack.assembly.stack_name} is up[/] at {stack.url} "
         f"(synth {t['synth']:.1f} s, deploy {t['deploy']:.1f} s)\n"
-        f"  AWS endpoint (moto): {stack.moto.endpoint}   logs: {stack.workdir / 'logs'}"
+        f"  AWS endpoint (moto): {stack.moto.endpoint}   logs: {stack.workdir / 'logs'}\n"
+        f"  {len(stack.not_emulated)} resource types not emulated locally (alarms, dashboards, WAF...), "
+        "see docs/local-runtime.md"
     )
     try:
         if demo:

@@ -66,8 +66,13 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         import logging
+        import warnings
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+        # moto says so once per resource it has no CloudFormation model for, twice (a log line and a Python
+        # warning): the runtime reports those types once itself (LocalStack.not_emulated).
+        logging.getLogger("moto").addFilter(_NotSupportedFilter())
+        warnings.filterwarnings("ignore", message=r"Tried to parse .* not supported by moto's CloudFormation")
         # moto's Step Functions interpreter calls back into the server on localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         self._server.start()
@@ -115,6 +120,21 @@ def route_lambda_invokes(invoke: Callable[[str, Any], Any]) -> Callable[..., Any
     previous = LambdaBackend.invoke
     LambdaBackend.invoke = patched
     return previous
+
+
+class _NotSupportedFilter:
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("No Moto CloudFormation support for")
+
+
+def not_emulated(template: dict[str, Any]) -> list[str]:
+    """The resource types of ``template`` moto's CloudFormation skips (no model): nothing the runtime runs
+    depends on them (docs/local-runtime.md lists them and why)."""
+    from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+
+    types = {r["Type"] for r in template["Resources"].values()}
+    models = get_model_map()
+    return sorted(t for t in types if t not in models and t not in NULL_MODELS and not t.startswith("Custom::"))
 
 
 def create_secrets(server: MotoServer, template: dict[str, Any], value: str,

@@ -32,6 +32,7 @@ from .moto_backend import (
     enable_bucket_notifications,
     fix_template,
     make_state_machines_executable,
+    not_emulated,
     route_lambda_invokes,
 )
 from .pollers import SqsPoller
@@ -164,9 +165,10 @@ class LocalStack:
         template = fix_template(self.assembly.template, secrets)
         cfn = self.moto.client("cloudformation")
         name = self.assembly.stack_name
-        # moto warns once per resource type it has no CloudFormation model for (API stages, validators,
-        # alarms, schemas...): those are skipped, and nothing the runtime runs depends on them.
-        logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+        # moto skips resource types it has no CloudFormation model for (API stages, validators, schemas...);
+        # nothing the runtime runs depends on them: named once here (the CLI prints the count).
+        self.not_emulated = not_emulated(template)
+        logging.getLogger(__name__).info("resource types not emulated by moto: %s", ", ".join(self.not_emulated))
         cfn.create_stack(StackName=name, TemplateBody=json.dumps(template),
                          Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]

@@ -9,6 +9,17 @@ from ..masterdata.records import ItemLocationRecord
 from .port import ItemLocationChange
 
 
+def unchanged(change: ItemLocationChange, current: ItemLocationRecord | None) -> bool:
+    """The change holds what distsync already has (read again by an overlapping pull or a repeated push)."""
+    if current is None or change.parameters is None:
+        return False
+    lead = change.parameters.lead_time_days
+    return (round(change.parameters.safety_stock, 3) == round(current.safety_stock, 3)
+            and round(change.parameters.reorder_point, 3) == round(current.reorder_point, 3)
+            and (lead is None or lead == current.lead_time_days)
+            and (change.unit_of_measure is None or change.unit_of_measure == current.unit_of_measure))
+
+
 def item_location_upserted(change: ItemLocationChange,
                            current: ItemLocationRecord | None) -> ItemLocationUpserted | str:
     """The event to publish, or why there is none (the reason a quarantine record carries)."""

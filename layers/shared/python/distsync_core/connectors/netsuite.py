@@ -291,6 +291,13 @@ class NetSuiteConnector:
             raise NotFound(f"{self.name}: NetSuite has no inventory item {request.item_id!r}")
         return answer.request_id
 
+    def restart_point(self, cursor: str) -> str:
+        """Where the next pull starts once this one caught up: the cursor's whole second again. NetSuite keeps
+        seconds, so a row saved in the second the pull read it (after it was read) has the cursor's time and a
+        tie-breaker at or below it; read again, an unchanged row is not published again."""
+        key = CursorKey.decode(cursor)
+        return CursorKey(key.modified, 0, 0).encode()
+
     # -------------------------------------------------------------------------------- stock
     def read_stock(self, item_id: str, location_id: str, *, correlation_id: str) -> StockBalance | None:
         """The item's quantities at the location from SuiteQL over ``inventoryItemLocations``: on hand,

@@ -13,7 +13,7 @@ from ..platform import ledger
 from ..platform.config import env
 from ..platform.events import EventPublisher
 from ..platform.quarantine import QuarantineStore
-from .inbound import item_location_upserted
+from .inbound import item_location_upserted, unchanged
 from .port import ItemLocationChange
 
 UPSERTED = CONTRACTS[("ItemLocationUpserted", "1")]
@@ -34,7 +34,10 @@ def publish_changes(connection: str, changes: Sequence[ItemLocationChange], *, c
     envelopes, quarantined = [], 0
     for change in changes:
         key = f"{change.item_id}@{change.location_id}"
-        result = item_location_upserted(change, store.get(change.item_id, change.location_id))
+        current = store.get(change.item_id, change.location_id)
+        if unchanged(change, current):
+            continue  # read again (an overlapping pull, a duplicate push): nothing new to govern
+        result = item_location_upserted(change, current)
         if isinstance(result, str):
             QuarantineStore(env("QUARANTINE_TABLE_NAME")).put(
                 stage=stage, reason=result, body=json.dumps(asdict(change), default=str),

@@ -19,6 +19,7 @@ def pull(connection: Connection, *, correlation_id: str, max_pages: int = 20) ->
     erp = connector(connection)
     cursor = state.cursor(connection.name)
     totals = {"pages": 0, "changes": 0, "published": 0, "quarantined": 0}
+    saved = cursor
     for _ in range(max_pages):
         page = erp.read_changes(cursor, correlation_id=correlation_id, limit=PAGE)
         if page.changes:
@@ -29,9 +30,16 @@ def pull(connection: Connection, *, correlation_id: str, max_pages: int = 20) ->
         totals["changes"] += len(page.changes)
         if page.cursor is None or page.cursor == cursor:
             break
-        if not state.save_cursor(connection.name, page.cursor, cursor):
-            break  # another pull moved it: it carries on from there
-        cursor = page.cursor
-        if len(page.changes) < PAGE or time_left() < STOP_WITH_SECONDS_LEFT:
+        if not state.save_cursor(connection.name, page.cursor, saved):
+            return totals  # another pull moved it: it carries on from there
+        cursor = saved = page.cursor
+        if time_left() < STOP_WITH_SECONDS_LEFT:
+            return totals  # the next pull goes on from this page
+        if len(page.changes) < PAGE:
             break
+    # Caught up: where the kind wants the next pull to start (NetSuite: the whole last second again, as a row
+    # saved in the second the pull read it would otherwise be missed; what did not change is not published).
+    restart = getattr(erp, "restart_point", None)
+    if cursor is not None and restart is not None and restart(cursor) != cursor:
+        state.save_cursor(connection.name, restart(cursor), saved)
     return totals
