@@ -13,14 +13,12 @@
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import ArnFormat, Duration, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
 
 from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT
+from infra.platform.schedule import invoke_schedule
 
 EVENTS_REASON = (
     "ERPs push to it as their senders can be configured to authenticate, checked inside the function before "
@@ -69,30 +67,17 @@ def build(platform: Platform) -> None:
                               functions=("connector_events", "connector_sync"), api=True))
 
 
-def _schedule(platform: Platform, function, name: str, action: str, expression: str) -> None:
-    stack = Stack.of(platform.scope)
+def _schedule(platform: Platform, function: lambda_.IFunction, name: str, action: str, expression: str) -> None:
     schedule_name = f"distsync-{platform.config.stage}-connector-{name}-{action}"
-    schedule_arn = stack.format_arn(service="scheduler", resource="schedule",
-                                    resource_name=f"default/{schedule_name}", arn_format=ArnFormat.SLASH_RESOURCE_NAME)
-    construct = f"Connector{name.capitalize()}{action.capitalize()}"
-    role = iam.Role(
-        platform.scope, f"{construct}ScheduleRole",
-        description=f"{schedule_name}: invokes the connector sync function, nothing else",
-        assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
-            "StringEquals": {"aws:SourceAccount": stack.account}, "ArnEquals": {"aws:SourceArn": schedule_arn}}),
-    )
-    role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]))
-    scheduler.CfnSchedule(
-        platform.scope, f"{construct}Schedule",
+    invoke_schedule(
+        platform.scope,
+        f"Connector{name.capitalize()}{action.capitalize()}Schedule",
         name=schedule_name,
         description=f"ERP connection {name}: {action}",
-        schedule_expression=expression,
-        flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-        state="ENABLED",
-        target=scheduler.CfnSchedule.TargetProperty(
-            arn=function.function_arn, role_arn=role.role_arn,
-            input=json.dumps({"connection": name, "action": action}),
-            retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_event_age_in_seconds=600,
-                                                                  maximum_retry_attempts=2),
-        ),
+        role_description=f"{schedule_name}: invokes the connector sync function, nothing else",
+        function=function,
+        expression=expression,
+        payload={"connection": name, "action": action},
+        max_event_age_seconds=600,
+        max_retries=2,
     )

@@ -17,17 +17,15 @@ The slice's construct id ("Reconciliation") is part of its table's logical id: k
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from infra.platform import Domain, Platform
+from infra.platform.schedule import invoke_schedule
 
 PERIOD_INDEX = "byPeriod"  # distsync_core.finance.postings.PERIOD_INDEX
 MISMATCH_METRIC = "ReconciliationMismatches"
@@ -97,50 +95,18 @@ class Reconciliation(Construct):
 
         # --- EventBridge Scheduler: the daily run ---
         schedule_name = f"distsync-{config.stage}-reconciliation"
-        schedule_arn = Stack.of(self).format_arn(
-            service="scheduler",
-            resource="schedule",
-            resource_name=f"default/{schedule_name}",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        self.schedule_role = iam.Role(
-            self,
-            "ScheduleRole",
-            description=f"{schedule_name}: invokes the reconciliation function, nothing else",
-            # confused deputy: only this account's schedule of this name may assume it
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn},
-                },
-            ),
-        )
-        self.schedule_role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
-        )
-        self.schedule = scheduler.CfnSchedule(
+        self.schedule, self.schedule_role = invoke_schedule(
             self,
             "Schedule",
             name=schedule_name,
             description="Daily financial reconciliation: the ERP's posting totals of the previous day against "
             "the postings distsync recorded",
-            schedule_expression=config.reconciliation_schedule,
-            schedule_expression_timezone=config.reconciliation_time_zone,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.function.function_arn,
-                role_arn=self.schedule_role.role_arn,
-                input=json.dumps(SCHEDULE_INPUT),
-                # delivery retries (throttling); a failing run is the function's error-rate alarm
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
-                ),
-            ),
+            role_description=f"{schedule_name}: invokes the reconciliation function, nothing else",
+            function=self.function,
+            expression=config.reconciliation_schedule,
+            payload=SCHEDULE_INPUT,
+            time_zone=config.reconciliation_time_zone,
         )
-        # The role's policy must exist before the schedule first fires.
-        self.schedule.node.add_dependency(self.schedule_role)
 
         # --- alarm: a reconciliation with mismatches ---
         platform.metrics.count(MISMATCH_METRIC)  # per reconciliation run (0 when balanced)

@@ -10,15 +10,13 @@ platforms"): the master data's current item-location parameters, as the ERP conf
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from infra.nag import acknowledge
 from infra.platform import Domain, Platform
+from infra.platform.schedule import invoke_schedule
 
 EXTRACT_PREFIX = "outbound/planning/extracts/"  # distsync_core.planning.extracts.EXTRACT_PREFIX
 EXTRACT_TIMEOUT = Duration.minutes(5)  # a scan of the master data table and one upload
@@ -55,40 +53,17 @@ class PlanningExtracts(Construct):
         )
 
         schedule_name = f"distsync-{config.stage}-planning-extract"
-        schedule_arn = stack.format_arn(service="scheduler", resource="schedule",
-                                        resource_name=f"default/{schedule_name}",
-                                        arn_format=ArnFormat.SLASH_RESOURCE_NAME)
-        self.schedule_role = iam.Role(
-            self,
-            "ScheduleRole",
-            description=f"{schedule_name}: invokes the planning extract function, nothing else",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnEquals": {"aws:SourceArn": schedule_arn},
-            }),
-        )
-        self.schedule_role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
-        )
-        self.schedule = scheduler.CfnSchedule(
+        self.schedule, self.schedule_role = invoke_schedule(
             self,
             "Schedule",
             name=schedule_name,
             description="The item-location parameters extract for the planning platform",
-            schedule_expression=config.planning_extract_schedule,
-            schedule_expression_timezone="UTC",
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.function.function_arn,
-                role_arn=self.schedule_role.role_arn,
-                input=json.dumps(SCHEDULE_INPUT),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
-                ),
-            ),
+            role_description=f"{schedule_name}: invokes the planning extract function, nothing else",
+            function=self.function,
+            expression=config.planning_extract_schedule,
+            payload=SCHEDULE_INPUT,
+            time_zone="UTC",
         )
-        self.schedule.node.add_dependency(self.schedule_role)
 
         platform.dashboard(Domain(key="planning-extracts",
                                   title="Planning extracts (item-location parameters for file-based planning)",
