@@ -37,19 +37,8 @@ def connections(target: Target) -> list[dict[str, Any]]:
 
 
 def run(target: Target, name: str, action: str) -> dict[str, Any]:
-    import boto3
-    from botocore.config import Config
-
-    lam = boto3.client("lambda", config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS,
-                                               retries={"max_attempts": 1, "mode": "standard"}))
-    response = lam.invoke(FunctionName=target.output("ConnectorSyncFunctionName"),
-                          Payload=json.dumps({"connection": name, "action": action}).encode())
-    body = response["Payload"].read()
-    result = json.loads(body) if body else None
-    if response.get("FunctionError"):
-        error = result if isinstance(result, dict) else {}
-        raise OpsError(f"{name} {action} failed: {error.get('errorType', 'Error')}: "
-                       f"{error.get('errorMessage', body.decode('utf-8', 'replace'))}")
+    result = target.invoke("ConnectorSyncFunctionName", {"connection": name, "action": action},
+                           what=f"{name} {action}", read_timeout=INVOKE_READ_TIMEOUT_SECONDS)
     if not isinstance(result, dict):
         raise OpsError(f"{name} {action} returned no result: {result!r}")
     if "error" in result:

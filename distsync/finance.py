@@ -4,7 +4,6 @@ is routed to the local workers (distsync/local/moto_backend.py ``route_lambda_in
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .target import OpsError, Target
@@ -16,21 +15,9 @@ INVOKE_READ_TIMEOUT_SECONDS = 90
 def run_reconciliation(target: Target, posting_date: str | None = None) -> dict[str, Any]:
     """The ReconciliationCompleted data of a run (plus its ``correlationId`` and ``eventId``). Without a date
     the function reconciles yesterday in the schedule's time zone."""
-    import boto3
-    from botocore.config import Config
-
-    # Never retried by the SDK: every run publishes its own ReconciliationCompleted.
-    lam = boto3.client("lambda", config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS,
-                                               retries={"max_attempts": 1, "mode": "standard"}))
     payload = {"date": posting_date} if posting_date else {}
-    response = lam.invoke(FunctionName=target.output("ReconciliationFunctionName"),
-                          Payload=json.dumps(payload).encode())
-    body = response["Payload"].read()
-    result = json.loads(body) if body else None
-    if response.get("FunctionError"):
-        error = result if isinstance(result, dict) else {}
-        raise OpsError(f"the reconciliation failed: {error.get('errorType', 'Error')}: "
-                       f"{error.get('errorMessage', body.decode('utf-8', 'replace'))}")
+    result = target.invoke("ReconciliationFunctionName", payload, what="the reconciliation",
+                           read_timeout=INVOKE_READ_TIMEOUT_SECONDS)
     if not isinstance(result, dict) or "status" not in result:
         raise OpsError(f"the reconciliation returned no result: {result!r}")
     return result

@@ -3,14 +3,13 @@ outputs) or the local one (`--local`, names and the moto endpoint from its `/_lo
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from distsync.keys import SigningKeyError, SigningKeys
 from distsync.sim.clients import send
-
-if TYPE_CHECKING:
-    from distsync.keys import SigningKeys
 
 LOCAL_DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -43,11 +42,27 @@ class Target:
         """The key that signs planner decisions (the approval API verifies the ``planners`` role's keys)."""
         return self.signing_secret("planners")
 
+    def invoke(self, output_id: str, payload: dict[str, Any], *, what: str, read_timeout: int) -> Any:
+        """Invoke the stack function named by ``output_id`` (as its schedule would) and return its answer.
+        Never retried by the SDK: a run may publish events of its own. Locally, moto's ``Invoke`` is routed to
+        the local workers."""
+        import boto3  # lazy: the CLI's other commands start without it
+        from botocore.config import Config
+
+        lam = boto3.client("lambda", config=Config(read_timeout=read_timeout,
+                                                   retries={"max_attempts": 1, "mode": "standard"}))
+        response = lam.invoke(FunctionName=self.output(output_id), Payload=json.dumps(payload).encode())
+        body = response["Payload"].read()
+        result = json.loads(body) if body else None
+        if response.get("FunctionError"):
+            error = result if isinstance(result, dict) else {}
+            raise OpsError(f"{what} failed: {error.get('errorType', 'Error')}: "
+                           f"{error.get('errorMessage', body.decode('utf-8', 'replace'))}")
+        return result
+
     def signing_secret(self, name: str) -> str:
         """The newest key of a partner source or API role (``planners``, ``operations``, ``channels``), read
         from its secret (on the local stack too, so a ``distsync keys rotate`` there is followed)."""
-        from distsync.keys import SigningKeyError
-
         try:
             return self.signing_keys().current(name)
         except SigningKeyError as exc:
