@@ -9,6 +9,7 @@ by :mod:`.factory`)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -172,12 +173,16 @@ class RateLimit:
 class ConnectorHttp:
     """HTTP to one ERP connection. ``request_id_headers``: the answer headers the ERP names its own request id
     in (each kind says which, from its documentation), first found wins. ``requests_per_second``: this
-    container's share of the connection's request rate (None: unlimited)."""
+    container's share of the connection's request rate (None: unlimited). ``keep_cookies``: a session's
+    cookies (``Set-Cookie``) sent back on every request (S/4HANA's CSRF token is valid only with them)."""
 
     def __init__(self, name: str, base_url: str, auth: Auth | None, *, request_id_headers: tuple[str, ...] = (),
                  max_attempts: int = 4, backoff_seconds: float = 0.5, timeout_seconds: float = 10,
-                 retry_after_cap: float = 10.0, requests_per_second: float | None = None):
+                 retry_after_cap: float = 10.0, requests_per_second: float | None = None,
+                 keep_cookies: bool = False):
         self.name, self.base_url, self.auth = name, base_url.rstrip("/"), auth
+        self.cookies: dict[str, str] | None = {} if keep_cookies else None
+        self._cookie_lock = threading.Lock()
         self.rate = RateLimit(requests_per_second) if requests_per_second else None
         self.request_id_headers = request_id_headers
         self.max_attempts, self.backoff, self.timeout = max(1, max_attempts), backoff_seconds, timeout_seconds
@@ -221,6 +226,9 @@ class ConnectorHttp:
             hdrs.setdefault("X-Correlation-Id", correlation_id)
         if self.auth is not None:
             hdrs.update(self.auth.headers(method, url))
+        if self.cookies:
+            with self._cookie_lock:
+                hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if self.rate is not None:
             self.rate.wait()
         try:
@@ -232,8 +240,20 @@ class ConnectorHttp:
             raise PartnerUnavailable(f"{self.name} unreachable: {exc.__class__.__name__}: {exc}") from exc
         self.log.append((method, path, resp.status))
         self.last_date = resp.headers.get("Date") or self.last_date
-        return Answer(resp.status, dict(resp.headers.items()), resp.data, self._request_id(resp.headers),
-                      tuple(resp.headers.getlist("Set-Cookie")))
+        cookies = tuple(resp.headers.getlist("Set-Cookie"))
+        if self.cookies is not None:
+            self._keep_cookies(cookies)
+        return Answer(resp.status, dict(resp.headers.items()), resp.data, self._request_id(resp.headers), cookies)
+
+    def _keep_cookies(self, set_cookies: tuple[str, ...]) -> None:
+        with self._cookie_lock:
+            for cookie in set_cookies:
+                name, _, rest = cookie.partition("=")
+                value, _, attributes = rest.partition(";")
+                if re.search(r"max-age=0\b", attributes, re.IGNORECASE):  # the server ends the cookie
+                    self.cookies.pop(name.strip(), None)  # type: ignore[union-attr]
+                else:
+                    self.cookies[name.strip()] = value.strip()  # type: ignore[index]
 
     def _wait_for_retry(self, answer: Answer, attempt: int) -> None:
         """Wait before retrying a 429/5xx, or raise: Retry-After beyond the cap or the invocation's time left

@@ -59,36 +59,6 @@ _QUANTITY = Decimal("0.001")
 _MAX_QUANTITY = Decimal(10) ** 10  # Decimal(13,3): 10 digits before the point
 
 
-class _SessionHttp(ConnectorHttp):
-    """ConnectorHttp that keeps the session cookies S/4 sets (the CSRF token is only valid with them).
-
-    ``Answer.headers`` is a dict, which keeps one ``Set-Cookie`` of several (SAP sets the session cookie and
-    ``sap-usercontext``), so the cookies are taken from urllib3's headers where ``_request_id`` sees them whole.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.cookies: dict[str, str] = {}
-        self._cookie_lock = threading.Lock()
-
-    def _request_id(self, headers: Any) -> str | None:
-        raw = headers.getlist("Set-Cookie") if hasattr(headers, "getlist") else []
-        with self._cookie_lock:
-            for cookie in raw:
-                name, _, rest = cookie.partition("=")
-                value, _, attributes = rest.partition(";")
-                if re.search(r"max-age=0\b", attributes, re.IGNORECASE):
-                    self.cookies.pop(name.strip(), None)
-                else:
-                    self.cookies[name.strip()] = value.strip()
-        return super()._request_id(headers)
-
-    def cookie_header(self) -> dict[str, str]:
-        with self._cookie_lock:
-            cookies = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        return {"Cookie": cookies} if cookies else {}
-
-
 class _SecretAuth:
     """Basic (``{"user", "password"}``) or OAuth 2.0 client credentials (``{"clientId", "clientSecret",
     "tokenUrl"}``), whichever the connection's secret holds, read on first use; a 401 drops it so the next
@@ -150,8 +120,8 @@ class S4HanaConnector:
         options = options or {}
         self.name = name
         auth = _SecretAuth(credentials, name) if credentials is not None else None
-        self.http = _SessionHttp(name, base_url, auth, request_id_headers=REQUEST_ID_HEADERS,
-                                 **options.get("http", {}))
+        self.http = ConnectorHttp(name, base_url, auth, request_id_headers=REQUEST_ID_HEADERS, keep_cookies=True,
+                                  **options.get("http", {}))
         self.plants: dict[str, str] = dict(options.get("plantMap") or {})
         self.locations = {plant: location for location, plant in self.plants.items()}
         self.update_method = str(options.get("updateMethod", "PATCH")).upper()
@@ -160,7 +130,7 @@ class S4HanaConnector:
         self.batch_limit = max(1, int(options.get("batchLimit", BATCH_LIMIT)))
         # special stocks (consignment K, sales order E, project Q...) are not the plant's own free stock
         self.include_special_stock = bool(options.get("includeSpecialStock", False))
-        self._token: str | None = None  # the CSRF token of the current session (with http.cookies)
+        self._token: str | None = None  # the CSRF token of the session (valid with the cookies http keeps)
         self._token_lock = threading.Lock()
 
     # ------------------------------------------------------------------ reads
@@ -229,7 +199,7 @@ class S4HanaConnector:
             if path is None:
                 return rows
             # no CSRF fetch: the token belongs to the product service's writes; the session cookies go along
-            answer = self.http.request("GET", path, headers=self.http.cookie_header(), correlation_id=correlation_id,
+            answer = self.http.request("GET", path, correlation_id=correlation_id,
                                        ok=_ANSWERED)
             if answer.status == 404:
                 raise ConnectorError(f"{self.name}: {STOCK_SERVICE} answered 404 ({_words(answer)}): is the "
@@ -331,7 +301,7 @@ class S4HanaConnector:
         """A GET that also fetches a CSRF token while the session has none (saves a round trip per write)."""
         with self._token_lock:
             fetch = self._token is None
-        headers = {**self.http.cookie_header(), **({"x-csrf-token": "Fetch"} if fetch else {})}
+        headers = {"x-csrf-token": "Fetch"} if fetch else {}
         answer = self.http.request("GET", path, headers=headers, correlation_id=correlation_id, ok=_ANSWERED)
         if fetch:
             self._keep_token(answer)
@@ -347,8 +317,7 @@ class S4HanaConnector:
         with self._token_lock:
             if self._token is not None:
                 return self._token
-        answer = self.http.request("GET", f"{SERVICE}/", headers={**self.http.cookie_header(),
-                                                                   "x-csrf-token": "Fetch"},
+        answer = self.http.request("GET", f"{SERVICE}/", headers={"x-csrf-token": "Fetch"},
                                    correlation_id=correlation_id, ok=_ANSWERED)
         if not 200 <= answer.status < 300:
             raise self._refused(answer, "CSRF token fetch")
@@ -363,7 +332,7 @@ class S4HanaConnector:
         tunnel = {"X-HTTP-Method": "MERGE"} if method == "MERGE" else {}
         for attempt in (1, 2):
             token = self._csrf_token(correlation_id)
-            hdrs = {**headers, **tunnel, **self.http.cookie_header(), **({"x-csrf-token": token} if token else {})}
+            hdrs = {**headers, **tunnel, **({"x-csrf-token": token} if token else {})}
             answer = self.http.request("POST" if tunnel else method, path, body=body, headers=hdrs,
                                        correlation_id=correlation_id, ok=_ANSWERED)
             if answer.status == 403 and (answer.header("x-csrf-token") or "").lower() == "required" and attempt == 1:
