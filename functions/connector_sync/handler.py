@@ -17,7 +17,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from distsync_core.connectors.factory import connections, connector
-from distsync_core.connectors.http import set_deadline
 from distsync_core.connectors.landscape import Connection
 from distsync_core.connectors.state import ConnectorState
 from distsync_core.connectors.sync import pull
@@ -28,7 +27,6 @@ from distsync_core.platform.observability import instrument, logger
 
 @instrument
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    set_deadline(lambda: context.get_remaining_time_in_millis() / 1000)
     name, action = event.get("connection"), event.get("action", "sync")
     connection = next((c for c in connections() if c.name == name), None)
     if connection is None:

@@ -18,24 +18,11 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from ..partners.base import PartnerRejected, PartnerUnavailable, RetryLater
+from ..platform.invocation import time_left
 from .port import ConnectorError
 
 RETRYABLE = frozenset({408, 429, 502, 503, 504})  # 408: Business Central times an operation out
 SAFETY_SECONDS = 2.0  # leave the invocation this much after a wait, for the rest of the batch
-_deadline = threading.local()
-
-
-def set_deadline(remaining_seconds: Callable[[], float] | None) -> None:
-    """The current invocation's time left (a Lambda context's ``get_remaining_time_in_millis() / 1000``);
-    None: unbounded (tests, CLI)."""
-    _deadline.remaining = remaining_seconds
-
-
-def time_left() -> float:
-    remaining = getattr(_deadline, "remaining", None)
-    return float("inf") if remaining is None else remaining()
-
-
 class Auth(Protocol):
     def headers(self, method: str, url: str) -> dict[str, str]:
         """The auth headers of one request (may fetch or refresh a token first)."""

@@ -15,8 +15,8 @@ from ..platform import ledger
 from ..platform.aws import table
 from ..platform.config import env
 from ..platform.events import EventPublisher
+from ..platform.invocation import time_left
 from .factory import connector
-from .http import time_left
 from .landscape import Connection
 from .state import ConnectorState
 

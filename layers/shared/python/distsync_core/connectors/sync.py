@@ -4,8 +4,8 @@ cursor moves after each page (only from where this pull started, so two pulls at
 from __future__ import annotations
 
 from ..platform.config import env
+from ..platform.invocation import time_left
 from .factory import connector
-from .http import time_left
 from .landscape import Connection
 from .publishing import publish_changes
 from .state import ConnectorState

@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from .invocation import set_deadline
 from .ledger import recording
 
 logger = Logger()
@@ -28,12 +29,17 @@ def sdk_tracing_enabled() -> bool:
 def instrument(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """The decorator stack every distsync Lambda entry point wears: Lambda context (and a fresh
     correlation id) on every log line, EMF metrics flushed at the end, the invocation's ledger hops written
-    in one batch when it ends, and (only with :func:`sdk_tracing_enabled`) an X-Ray SDK handler subsegment."""
+    in one batch when it ends, its time left known to partner calls (:mod:`.invocation`), and (only with :func:`sdk_tracing_enabled`) an X-Ray SDK handler subsegment."""
 
     @functools.wraps(handler)
     def with_ledger(event: Any, context: Any) -> Any:
-        with recording(os.environ.get("TRACE_TABLE_NAME")):
-            return handler(event, context)
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        set_deadline((lambda: remaining() / 1000) if remaining else None)
+        try:
+            with recording(os.environ.get("TRACE_TABLE_NAME")):
+                return handler(event, context)
+        finally:
+            set_deadline(None)
 
     wrapped = metrics.log_metrics(with_ledger)
     if sdk_tracing_enabled():
