@@ -8,6 +8,8 @@ scale out further (locally: fewer parallel invocations, same results).
 Locally a failed message becomes visible again after ``retry_delay`` whole seconds instead of the queue's full
 visibility timeout (minutes on AWS), so retries and dead-lettering happen within a test's time; after a
 crashed or timed-out invocation it waits one function timeout (see ``_deliver``).
+
+The poller reads moto's queue in process (``queues.LocalQueue``): an idle one sleeps until a message arrives.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from .assembly import EventSourceSpec
 from .lambdas import InvokeError, LambdaService
 from .moto_backend import REGION
+from .queues import LocalQueue
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -44,10 +47,10 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 class SqsPoller(threading.Thread):
-    def __init__(self, spec: EventSourceSpec, sqs: Any, queue_url: str, queue_arn: str, function_name: str,
+    def __init__(self, spec: EventSourceSpec, queue: LocalQueue, function_name: str,
                  lambdas: LambdaService, retry_delay: int, stop: threading.Event, environments: int = 1):
         super().__init__(name=f"poller-{spec.logical_id}", daemon=True)
-        self.spec, self.sqs, self.queue_url, self.queue_arn = spec, sqs, queue_url, queue_arn
+        self.spec, self.queue, self.queue_arn = spec, queue, queue.arn
         self.function_name, self.lambdas, self.retry_delay, self.stop_event = function_name, lambdas, retry_delay, stop
         self.batches = self.succeeded = self.failed = 0
         self.lanes = max(1, min(spec.maximum_concurrency or 1, environments))  # batches at once
@@ -64,24 +67,17 @@ class SqsPoller(threading.Thread):
         self._poll_loop()
 
     def _poll_loop(self) -> None:
-        idle = 0.02
         while not self.stop_event.is_set():
             try:
                 worked = self.poll_once()
             except Exception:  # keep polling, as the Lambda service does, whatever one batch did
                 worked = False
-            idle = 0.02 if worked else min(idle * 2, 0.25)
+                self.stop_event.wait(0.1)
             if not worked:
-                self.stop_event.wait(idle)
+                self.queue.wait(self.stop_event)
 
     def poll_once(self) -> bool:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=min(self.spec.batch_size, 10),
-            WaitTimeSeconds=0,  # moto blocks for real on long polls
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = self.queue.receive(min(self.spec.batch_size, 10))
         if not messages:
             return False
         with self._lock:
@@ -112,10 +108,7 @@ class SqsPoller(threading.Thread):
                 delay = max(self.retry_delay, self.lambdas.worker(self.function_name).fn.spec.timeout + 1)
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         if done:
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
+            self.queue.delete([m["ReceiptHandle"] for m in done])
         held: set[str] = set()  # FIFO groups whose first failed message waits out the delay
         for m in messages:
             if m["MessageId"] in failed_ids:
@@ -126,9 +119,7 @@ class SqsPoller(threading.Thread):
                 wait = 0 if group is not None and group in held else delay
                 if group is not None:
                     held.add(group)
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=wait
-                )
+                self.queue.retry_after(m["ReceiptHandle"], wait)
         with self._lock:
             self.batches += 1
             self.succeeded += len(done)

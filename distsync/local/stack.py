@@ -36,6 +36,7 @@ from .moto_backend import (
     route_lambda_invokes,
 )
 from .pollers import SqsPoller
+from .queues import LocalQueue
 from .sftp import LocalSftpServer, local_user, users_from_template
 from .synth import ROOT, synth
 
@@ -218,13 +219,11 @@ class LocalStack:
         route_lambda_invokes(self.lambdas.invoke)
 
     def _start_pollers(self) -> None:
-        sqs = self.moto.client("sqs")
         for spec in self.assembly.event_sources():
             if not spec.enabled:
                 continue
-            url = self.physical[spec.queue_logical_id]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            poller = SqsPoller(spec, self.moto.client("sqs"), url, arn, self.physical[spec.function_logical_id],
+            queue = LocalQueue(self.physical[spec.queue_logical_id])
+            poller = SqsPoller(spec, queue, self.physical[spec.function_logical_id],
                                self.lambdas, self.retry_delay, self._stop, environments=self.concurrency)
             poller.start()
             self.pollers.append(poller)
@@ -249,14 +248,8 @@ class LocalStack:
         return {lid: self.physical[lid] for lid in self.assembly.of_type("AWS::SQS::Queue")}
 
     def queue_depths(self, delayed: bool = True) -> dict[str, int]:
-        sqs = self.moto.client("sqs")
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        names += ["ApproximateNumberOfMessagesDelayed"] if delayed else []
-        out = {}
-        for lid, url in self.queues().items():
-            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-            out[lid] = sum(int(attrs.get(n, 0)) for n in names)
-        return out
+        """Messages per queue (visible, in flight and, with ``delayed``, delayed), read in process."""
+        return {lid: LocalQueue(url).depth(delayed) for lid, url in self.queues().items()}
 
     def dead_letter_queues(self) -> set[str]:
         dlqs = set()
