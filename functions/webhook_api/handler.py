@@ -24,6 +24,7 @@ from distsync_core.platform.problems import (
 )
 from distsync_core.platform.secrets import signing_keys
 from distsync_core.platform.seen_signatures import SeenSignatures
+from distsync_core.platform.times import now_iso
 from distsync_core.platform.webhooks import AcceptedWebhook, accept
 
 app = resolver()
@@ -56,12 +57,14 @@ def receive_webhook(source: str) -> Response:
 
 def _publish(accepted: AcceptedWebhook) -> dict[str, str]:
     meta = accepted.envelope.metadata
+    accepted_at = now_iso()  # before publishing: a consumer may record its own hop before the publish returns
     try:
         EventPublisher(env("EVENT_BUS_NAME")).publish([accepted.envelope])
     except PublishError as exc:
         raise ServiceUnavailable("the event bus did not accept the event; nothing was published") from exc
     ledger.hop(meta.correlation_id, "webhook", "ok", f"accepted {meta.event_type} v{meta.event_version} from {meta.source}",
-               event_id=meta.event_id, business_key=accepted.data.business_key(), eventType=meta.event_type,
+               event_id=meta.event_id, business_key=accepted.data.business_key(), at=accepted_at,
+               eventType=meta.event_type,
                event=accepted.envelope.model_dump_json(by_alias=True))  # the original, for `replay --correlation-id`
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
     logger.info("webhook accepted", extra={"eventId": meta.event_id, "eventType": meta.event_type})

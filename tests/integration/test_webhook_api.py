@@ -41,6 +41,25 @@ def test_signed_event_is_published_with_its_envelope_and_traced(aws, webhook):
     assert [h["stage"] for h in aws.items("TRACE_TABLE_NAME")] == ["webhook"]
 
 
+def test_the_webhook_hop_is_timed_before_the_publish_so_consumers_sort_after_it(aws, webhook, monkeypatch):
+    """A consumer can record its hop while the publish is still returning (seen on the local stack once its
+    pollers woke on arrival): the accepted hop carries the time before publishing."""
+    from distsync_core.platform.events import EventPublisher
+    from distsync_core.platform.times import now_iso
+
+    publish, started = EventPublisher.publish, []
+
+    def timed_publish(self, envelopes):
+        started.append(now_iso())
+        return publish(self, envelopes)
+
+    monkeypatch.setattr(EventPublisher, "publish", timed_publish)
+    status, _, _ = post(webhook, recommendation(), {"X-Correlation-Id": "corr-43"})
+    assert status == 202 and len(started) == 1
+    [hop] = aws.items("TRACE_TABLE_NAME")
+    assert hop["at"] <= started[0]
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "sign", "status", "needle"),
     [

@@ -38,8 +38,11 @@ class Ledger:
 
     # ------------------------------------------------------------------------------------------- write
     def hop(self, correlation_id: str, stage: str, outcome: str, detail: str = "", *,
-            business_key: str | None = None, event_id: str | None = None, **attrs: Any) -> None:
-        at = now_iso()
+            business_key: str | None = None, event_id: str | None = None, at: str | None = None,
+            **attrs: Any) -> None:
+        """``at``: when it happened, if not now (a step that publishes takes its time before publishing: the
+        consumers' hops, taken after they received the event, then always sort after it)."""
+        at = at or now_iso()
         # The sort key is derived from the hop itself, so writing the same hop again overwrites it.
         digest = hashlib.sha256(f"{stage}|{outcome}|{event_id}|{detail}".encode()).hexdigest()[:8]
         item = {
