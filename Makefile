@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV)/bin)
 STAMP := $(VENV)/.installed
 PORT ?= 8080
+# Test workers (pytest-xdist): e2e tests spend most of their time waiting on the local stack, so more workers
+# than this 2-core machine's cores pay off (docs/performance.md, "The suite").
+TEST_WORKERS ?= 4
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
@@ -31,10 +34,10 @@ run: install
 ## test: lint (ruff, import rules, types), then the whole suite (unit, integration on moto, CDK assertions +
 ## cdk-nag + cfn-lint, end to end)
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: install
-	$(PY) -m pytest -m "not infra and not e2e"
+	$(PY) -m pytest -n 2 -m "not infra and not e2e"
 
 synth: install
 	cdk synth --quiet --no-notices

@@ -11,6 +11,11 @@ from typing import Any
 from distsync_core.contracts import CONTRACTS
 
 from .local.assembly import Assembly
+from .local.synth import ROOT
+
+# cdk.json's context (what a plain `cdk deploy` ships), synthesized apart from the local stack's assembly (which
+# adds the local ERP landscape) so the two caches do not overwrite each other.
+CATALOGUE_ASSEMBLY = ROOT / ".distsync" / "catalogue" / "cdk.out"
 
 
 def _construct(resource: dict[str, Any]) -> str:

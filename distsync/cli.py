@@ -863,12 +863,12 @@ def catalogue(
     out: Annotated[Path, typer.Option(help="Where to write the catalogue")] = Path("docs/event-catalogue.md"),
 ) -> None:
     """Write the event catalogue (types, producers, consuming pipelines, schemas) generated from the code."""
-    from .catalogue import render
+    from .catalogue import CATALOGUE_ASSEMBLY, render
     from .local.assembly import Assembly
-    from .local.synth import ROOT, synth
+    from .local.synth import synth
 
     with console.status("synthesizing (cdk synth)..."):
-        assembly = Assembly.load(synth(ROOT / ".distsync" / "local" / "cdk.out"))
+        assembly = Assembly.load(synth(CATALOGUE_ASSEMBLY))
     out.write_text(render(assembly))
     console.print(f"wrote {out}")
 

@@ -63,3 +63,17 @@ def fresh_timestamp(body: bytes) -> int:
     now = int(time.time())
     _signed[body] = max(now, _signed.get(body, now - 1) + 1)
     return _signed[body]
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Groups for parallel runs (`make test` runs pytest-xdist with ``--dist loadgroup``): each e2e module
+    stays on one worker (its module-scoped local stacks start once), and the CDK assertions share one worker
+    (its session synths once per context); the rest spreads test by test."""
+    import pytest
+
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT).parts
+        if parts[:2] == ("tests", "infra"):
+            item.add_marker(pytest.mark.xdist_group("infra"))
+        elif parts[:2] == ("tests", "e2e"):
+            item.add_marker(pytest.mark.xdist_group(parts[-1]))

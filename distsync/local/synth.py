@@ -44,9 +44,18 @@ def cdk_command() -> list[str]:
 
 
 def synth(out_dir: Path | None = None, context: dict[str, str] | None = None, force: bool = False) -> Path:
-    """Synthesize into ``out_dir`` unless it already holds the output of the same inputs."""
-    context = context or {}
+    """Synthesize into ``out_dir`` unless it already holds the output of the same inputs. One process at a
+    time per directory (parallel test workers and `make run` share it): the others wait and reuse its output."""
+    import fcntl
+
     out_dir = out_dir or ROOT / "cdk.out" / "local"
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_dir.parent / f".{out_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _synth(out_dir, context or {}, force)
+
+
+def _synth(out_dir: Path, context: dict[str, str], force: bool) -> Path:
     stamp = out_dir / ".distsync-inputs.sha256"
     digest = inputs_digest(context)
     if not force and stamp.exists() and stamp.read_text() == digest:

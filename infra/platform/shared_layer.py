@@ -2,8 +2,8 @@
 
 pip installs the requirements for the Lambda platform (manylinux x86_64, CPython 3.13, wheels only) into
 ``.build/shared-layer/python``; that step is skipped while a stamp of the requirements and the platform
-arguments is unchanged, so repeated synths stay fast and offline. ``distsync_core`` is copied fresh on
-every synth because it changes far more often than the pinned dependencies.
+arguments is unchanged, so repeated synths stay fast and offline. ``distsync_core`` is copied again whenever
+its source changed (a digest of its files), because it changes far more often than the pinned dependencies.
 """
 
 from __future__ import annotations
@@ -61,12 +61,26 @@ def _install_requirements(site_dir: Path, requirements: Path) -> None:
     stamp_file.write_text(stamp + "\n")
 
 
+def _source_digest(source: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        if path.suffix != ".pyc":
+            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _copy_core_package(site_dir: Path) -> None:
+    # Copied only when the source changed: parallel synths (the test workers) copy the layer directory into
+    # their assets while this runs, and a package swapped under them would vanish mid-copy.
+    source = LAYER_SOURCE_DIR / "python" / CORE_PACKAGE
+    stamp_file = BUILD_DIR.parent / "shared-layer.core.sha256"
+    stamp = _source_digest(source) if source.is_dir() else ""
+    if stamp and (site_dir / CORE_PACKAGE).is_dir() and stamp_file.is_file() and stamp_file.read_text() == stamp:
+        return
     # Assemble next to the target and swap it in, so a concurrent synth never zips a half-copied package.
     staging = site_dir / f".{CORE_PACKAGE}.{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
-    source = LAYER_SOURCE_DIR / "python" / CORE_PACKAGE
     if source.is_dir():
         shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     else:
@@ -77,14 +91,19 @@ def _copy_core_package(site_dir: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
+    stamp_file.write_text(stamp)
 
 
 def build_shared_layer_dir() -> Path:
     """Build (or refresh) the layer directory and return it; the layout is ``<dir>/python/...``."""
+    import fcntl
+
     site_dir = BUILD_DIR / "python"
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    _install_requirements(site_dir, LAYER_SOURCE_DIR / "requirements.txt")
-    _copy_core_package(site_dir)
+    with open(BUILD_DIR.parent / "shared-layer.lock", "w") as lock:  # one builder at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install_requirements(site_dir, LAYER_SOURCE_DIR / "requirements.txt")
+        _copy_core_package(site_dir)
     return BUILD_DIR
 
 

@@ -139,6 +139,26 @@ class LocalStackProcess:
         self.accepted[cid] = expect
         return cid
 
+    def assert_nothing_lost(self) -> None:
+        """In = out over every event accepted on this stack: each ends delivered, dead-lettered, quarantined or
+        rejected, exactly as its test expected; none is still in flight."""
+        self.wait_idle()
+        table = self.dynamodb.Table(self.info["outputs"]["TraceTableName"])
+        hops: dict[str, list[dict[str, Any]]] = {}
+        scan: dict[str, Any] = {}
+        while True:  # one scan of the ledger, not a query per transaction
+            page = table.scan(**scan)
+            for hop in page["Items"]:
+                hops.setdefault(hop["correlationId"], []).append(hop)
+            if "LastEvaluatedKey" not in page:
+                break
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        finals = {cid: trace_document(cid, hops.get(cid, []))["status"] for cid in self.accepted}
+        lost = {cid: (want, finals[cid]) for cid, want in self.accepted.items() if finals[cid] != want}
+        assert not lost, f"accepted events that did not end as expected (wanted, found): {lost}"
+        counts = {s: list(finals.values()).count(s) for s in sorted(set(finals.values()))}
+        print(f"in = out: accepted {len(finals)} transactions -> {counts}")
+
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET, COLUMNS="220")  # rich: no wrapped cells
         return subprocess.run([sys.executable, "-m", "distsync.cli", *args, "--local", self.url],
@@ -161,5 +181,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProces
             proc, url, info = start_local_stack(output=out)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()[-5000:]}") from exc
-    yield LocalStackProcess(url, info, proc)
-    stop_local_stack(proc)
+    local = LocalStackProcess(url, info, proc)
+    try:
+        yield local
+        # The accounting runs last on each test worker's stack (a test module cannot be ordered last across
+        # parallel workers): a failure here is reported as an error at the session's teardown.
+        local.assert_nothing_lost()
+    finally:
+        stop_local_stack(proc)

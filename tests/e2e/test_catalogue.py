@@ -2,7 +2,7 @@
 
 import pytest
 
-from distsync.catalogue import consumers, render
+from distsync.catalogue import CATALOGUE_ASSEMBLY, consumers, render
 from distsync.local.assembly import Assembly
 from distsync.local.synth import ROOT, synth
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def assembly() -> Assembly:
-    return Assembly.load(synth(ROOT / ".distsync" / "local" / "cdk.out"))  # cached: the e2e stack's synth
+    return Assembly.load(synth(CATALOGUE_ASSEMBLY))  # cached, as `make catalogue` left it
 
 
 def test_committed_catalogue_is_current(assembly):

@@ -32,7 +32,8 @@ class Aws:
     probe_url: str
 
     def probe(self, wait: float = 0.0) -> list[dict[str, Any]]:
-        """Every event that reached the bus (a catch-all rule -> queue), drained."""
+        """Every event that reached the bus (a catch-all rule -> queue), drained; with ``wait``, also what
+        arrives within that many seconds (a state machine's tasks run on moto's own thread)."""
         sqs = boto3.client("sqs")
         out: list[dict[str, Any]] = []
         deadline = time.monotonic() + wait
@@ -41,8 +42,10 @@ class Aws:
             for m in msgs:
                 out.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=self.probe_url, ReceiptHandle=m["ReceiptHandle"])
-            if not msgs and time.monotonic() >= deadline:
-                return out
+            if not msgs:
+                if time.monotonic() >= deadline:
+                    return out
+                time.sleep(0.05)  # an empty receive costs moto a scan: no busy loop while waiting
 
     def items(self, env_name: str) -> list[dict[str, Any]]:
         return boto3.resource("dynamodb").Table(TABLES[env_name][0]).scan()["Items"]
