@@ -240,7 +240,8 @@ def _report_decision(result: Any, record_id: str, decision: str, as_json: bool) 
     elif result.status == 200:
         console.print(f"[green]{record_id}: {decision} sent[/]")
     else:
-        console.print(f"[red]{record_id}: HTTP {result.status}: {result.body}[/]")
+        detail = result.body.get("detail") or result.body.get("title") if isinstance(result.body, dict) else result.body
+        console.print(f"[red]{record_id}: HTTP {result.status}: {detail}[/]")
     if result.status != 200:
         raise typer.Exit(1)
 
@@ -505,7 +506,7 @@ def _dead_letter_queues(target: Target) -> list[Any]:
 
     from . import dlq
 
-    return dlq.discover(client("sqs"), target.queue_urls())
+    return dlq.discover(client("sqs"), target.queues())
 
 
 def _dlq(target: Target, queue: str) -> Any:
@@ -536,9 +537,13 @@ def _window_start(text: str, now: Any) -> Any:
     return now - timedelta(seconds=_parse_age(text))
 
 
+WideOpt = Annotated[bool, typer.Option("--wide", help="Also show the queues' physical names")]
+
+
 @dlq_app.command("list")
-def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
-    """Every DLQ of the stack with its depth, source queue and the age of its oldest message."""
+def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
+             wide: WideOpt = False) -> None:
+    """Every pipeline's DLQ with its depth and the age of its oldest message (--wide: the queue names)."""
     from distsync_core.platform.aws import client
 
     from . import dlq
@@ -549,16 +554,17 @@ def dlq_list(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: 
     for queue in _dead_letter_queues(target):
         count = dlq.depth(sqs, queue)
         oldest = max((m.age_seconds for m in dlq.peek(sqs, queue, limit=10)), default=None) if count else None
-        rows.append({"queue": queue.name, "source": queue.source_name, "depth": count,
+        rows.append({"pipeline": queue.pipeline, "queue": queue.name, "source": queue.source_name, "depth": count,
                      "oldestAgeSeconds": None if oldest is None else round(oldest, 1)})
     if as_json:
         _print_json(rows)
         return
-    table = Table("dead-letter queue", "redrives to", "depth", "oldest (s)")
+    table = Table("pipeline", "depth", "oldest (s)", *(("dead-letter queue", "redrives to") if wide else ()),
+                  title="dead-letter queues (redrive one with: distsync dlq redrive <pipeline>)")
     for r in rows:
-        style = "red" if r["depth"] else ""
-        table.add_row(r["queue"], r["source"], f"[{style}]{r['depth']}[/]" if style else "0",
-                      "" if r["oldestAgeSeconds"] is None else str(r["oldestAgeSeconds"]))
+        depth = f"[red]{r['depth']}[/]" if r["depth"] else "0"
+        oldest = "" if r["oldestAgeSeconds"] is None else str(r["oldestAgeSeconds"])
+        table.add_row(r["pipeline"], depth, oldest, *((r["queue"], r["source"]) if wide else ()))
     console.print(table)
 
 
@@ -579,7 +585,7 @@ def _reason_lookup(target: Target) -> Any:
 
 @dlq_app.command("peek")
 def dlq_peek(
-    queue: Annotated[str, typer.Argument(help="DLQ name or a unique part of it, e.g. ErpUpdate")],
+    queue: Annotated[str, typer.Argument(help="The pipeline (e.g. ErpUpdate, as `dlq list` names it) or its DLQ's name")],
     limit: Annotated[int, typer.Option(help="How many messages")] = 10,
     local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
 ) -> None:
@@ -603,7 +609,7 @@ def dlq_peek(
 
 @dlq_app.command("redrive")
 def dlq_redrive(
-    queue: Annotated[str, typer.Argument(help="DLQ name or a unique part of it, e.g. ErpUpdate")],
+    queue: Annotated[str, typer.Argument(help="The pipeline (e.g. ErpUpdate, as `dlq list` names it) or its DLQ's name")],
     event_type: Annotated[str | None, typer.Option("--type", help="Only this event type")] = None,
     correlation_id: Annotated[str | None, typer.Option(help="Only this correlation id")] = None,
     older_than: Annotated[str | None, typer.Option(help="Only messages older than this, e.g. 15m")] = None,
@@ -626,7 +632,7 @@ def dlq_redrive(
 
     filters = dlq.Filters(event_type, correlation_id, _parse_age(older_than))
     with Progress(console=console, transient=True, disable=as_json) as progress:
-        task = progress.add_task(f"redriving {dead.name}", total=None)
+        task = progress.add_task(f"redriving {dead.pipeline}", total=None)
         report = dlq.redrive(client("sqs"), dead, filters, dry_run=dry_run, on_moved=record,
                              attributes=dlq.dead_lettered_at(ledger),
                              progress=lambda n: progress.update(task, completed=n))
@@ -636,8 +642,8 @@ def dlq_redrive(
                      "matched": report.matched, "moved": report.moved})
         return
     verb = "would move" if dry_run else "moved"
-    console.print(f"{dead.name}: scanned {report.scanned}, matched {len(report.matched)}, {verb} "
-                  f"{len(report.matched) if dry_run else report.moved} to {dead.source_name}")
+    console.print(f"{dead.pipeline} dead-letter queue: scanned {report.scanned}, matched {len(report.matched)}, "
+                  f"{verb} {len(report.matched) if dry_run else report.moved} back to its queue.")
     for m in report.matched:
         console.print(f"  {m['event_type']}  {m['correlation_id']}  {m['message_id']}")
 
@@ -762,7 +768,7 @@ def kpis(
     hops = [h for h in Ledger(target.output("TraceTableName")).scan(since=start) if until is None or h["at"] <= until]
     figures = compute(hops)
     sqs = client("sqs")
-    figures["deadLetterQueueDepth"] = {q.source_name: dlq.depth(sqs, q) for q in _dead_letter_queues(target)}
+    figures["deadLetterQueueDepth"] = {q.pipeline: dlq.depth(sqs, q) for q in _dead_letter_queues(target)}
     figures["window"] = {"from": start, "to": until or datetime.now(UTC).isoformat()}
     if as_json:
         _print_json(figures)
@@ -774,8 +780,16 @@ def kpis(
         table.add_row(key, str(f["count"]), *(("-" if f[k] is None else f"{f[k]:.1f}")
                                                 for k in ("p50Seconds", "p95Seconds", "maxSeconds")))
     console.print(table)
-    console.print(f"transactions: {figures['transactions']} {figures['byStatus']}")
-    console.print(f"DLQ depth: {figures['deadLetterQueueDepth']}")
+    by_status = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in figures["byStatus"].items() if count)
+    console.print(f"{figures['transactions']} transactions" + (f": {by_status}" if by_status else "") + ".")
+    waiting = {name: depth for name, depth in figures["deadLetterQueueDepth"].items() if depth}
+    if not waiting:
+        console.print(f"Every dead-letter queue is empty ({len(figures['deadLetterQueueDepth'])} pipelines).")
+        return
+    dlqs = Table("pipeline", "dead-lettered", title="dead-letter queues holding messages")
+    for name, depth in waiting.items():
+        dlqs.add_row(name, f"[red]{depth}[/]")
+    console.print(dlqs)
 
 
 # ------------------------------------------------------------------------------------------- reconcile

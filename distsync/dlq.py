@@ -10,8 +10,9 @@ and the consumers are idempotent per event id, so a duplicate has no second effe
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +26,11 @@ class DeadLetterQueue:
     arn: str
     source_url: str
     source_name: str
+    pipeline: str = ""  # what an operator calls it: "ErpUpdate", "Order (FIFO)" (see pipeline_name)
+
+    def __post_init__(self) -> None:
+        if not self.pipeline:
+            object.__setattr__(self, "pipeline", pipeline_name(None, self.source_url))
 
     @property
     def fifo(self) -> bool:
@@ -80,26 +86,48 @@ def _name(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
-def discover(sqs: Any, queue_urls: list[str]) -> list[DeadLetterQueue]:
-    """The DLQs among ``queue_urls``, each with the source queue whose redrive policy targets it."""
+_CDK_HASH = re.compile(r"[0-9A-F]{8}$")
+_PIPELINE_QUEUE = re.compile(r"(?P<name>.+?)Pipeline(?P<variant>[A-Za-z0-9]*?)(?:DeadLetterQueue|Queue)$")
+
+
+def pipeline_name(logical_id: str | None, url: str) -> str:
+    """The pipeline a queue belongs to, from its logical id (``ErpUpdatePipelineS4Queue3DF7C76A`` ->
+    ``ErpUpdate S4``); without one, its physical name without the stack name and CloudFormation's suffix.
+    A FIFO queue says so (``Order (FIFO)``)."""
+    fifo = " (FIFO)" if url.endswith(".fifo") else ""
+    base = _CDK_HASH.sub("", logical_id or "")
+    if not base:  # e.g. distsync-dev-OrderPipelineQueueCA0CCF18-1X2Y3Z4W5V6U.fifo
+        name = _name(url).removesuffix(".fifo")
+        base = _CDK_HASH.sub("", next((p for p in name.split("-") if "Pipeline" in p), name))
+    found = _PIPELINE_QUEUE.match(base)
+    if not found:
+        return base + fifo
+    return found["name"] + (f" {found['variant']}" if found["variant"] else "") + fifo
+
+
+def discover(sqs: Any, queues: Mapping[str, str | None] | list[str]) -> list[DeadLetterQueue]:
+    """The DLQs among ``queues`` (URLs, or URL -> logical id), each with the source queue whose redrive
+    policy targets it and the pipeline they belong to; sorted by pipeline."""
+    logical = queues if isinstance(queues, Mapping) else dict.fromkeys(queues)
     arns, sources = {}, {}
-    for url in queue_urls:
+    for url in logical:
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"])["Attributes"]
         arns[attrs["QueueArn"]] = url
         if "RedrivePolicy" in attrs:
             sources[json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"]] = url
     return sorted(
-        (DeadLetterQueue(_name(arns[arn]), arns[arn], arn, src, _name(src)) for arn, src in sources.items() if arn in arns),
-        key=lambda q: q.name,
+        (DeadLetterQueue(_name(arns[arn]), arns[arn], arn, src, _name(src), pipeline_name(logical[src], src))
+         for arn, src in sources.items() if arn in arns),
+        key=lambda q: (q.pipeline, q.name),
     )
 
 
 def select(queues: list[DeadLetterQueue], wanted: str) -> DeadLetterQueue:
-    """By queue name, or by a unique part of it (e.g. ``ErpUpdate``)."""
-    exact = [q for q in queues if wanted in (q.name, q.url, q.arn)]
+    """By pipeline (``ErpUpdate``), queue name, URL or ARN, or by a unique part of the queue name."""
+    exact = [q for q in queues if wanted in (q.name, q.url, q.arn) or wanted.lower() == q.pipeline.lower()]
     partial = exact or [q for q in queues if wanted.lower() in q.name.lower()]
     if len(partial) != 1:
-        names = ", ".join(q.name for q in queues)
+        names = ", ".join(q.pipeline for q in queues)
         raise LookupError(f"{wanted!r} matches {len(partial)} dead-letter queues; choose one of: {names}")
     return partial[0]
 

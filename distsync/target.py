@@ -30,13 +30,14 @@ class Target:
             raise OpsError(f"stack {self.stack_name} has no output {key}")
         return self.outputs[key]
 
-    def queue_urls(self) -> list[str]:
-        """Every SQS queue of the stack (read from CloudFormation, on AWS and on the local moto alike)."""
+    def queues(self) -> dict[str, str]:
+        """Every SQS queue of the stack, URL -> logical id (read from CloudFormation, on AWS and on the local
+        moto alike); the logical id names its pipeline."""
         from distsync_core.platform.aws import client
 
         pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack_name)
-        return [r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
-                if r["ResourceType"] == "AWS::SQS::Queue"]
+        return {r["PhysicalResourceId"]: r["LogicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
+                if r["ResourceType"] == "AWS::SQS::Queue"}
 
     def approvals_secret(self) -> str:
         """The key that signs planner decisions (the approval API verifies the ``planners`` role's keys)."""

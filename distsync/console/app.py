@@ -159,7 +159,8 @@ class Console:
             result = SignedClient(stack.url, key).decide(approval_id, decision, comment, by)
             return result.status, result.body
 
-        ops = Ops(stack.outputs, lambda: list(stack.queues().values()), client("sqs"), client("events"), decide)
+        ops = Ops(stack.outputs, lambda: {url: lid for lid, url in stack.queues().items()}, client("sqs"),
+                  client("events"), decide)
         return cls(ops, aws_endpoint=stack.moto.endpoint)
 
     def handlers(self) -> dict[str, Callable[[str, str, str, dict[str, str], bytes], Response]]:

@@ -56,12 +56,12 @@ def _summary(correlation_id: str, hops: list[dict[str, Any]]) -> dict[str, Any]:
 
 @dataclass
 class Ops:
-    """One stack's operations. ``outputs`` are the stack outputs; ``queue_urls`` lists every SQS queue of
-    the stack; ``sqs`` / ``events`` are clients for it; ``decide(approval_id, decision, comment, by)``
+    """One stack's operations. ``outputs`` are the stack outputs; ``queues`` maps every SQS queue's URL of
+    the stack to its logical id; ``sqs`` / ``events`` are clients for it; ``decide(approval_id, decision, comment, by)``
     sends a planner decision through the signed approval API and returns ``(HTTP status, body)``."""
 
     outputs: dict[str, str]
-    queue_urls: Callable[[], list[str]]
+    queues: Callable[[], dict[str, str]]  # URL -> logical id
     sqs: Any
     events: Any
     decide: Callable[[str, str, str, str], tuple[int, Any]]
@@ -93,10 +93,10 @@ class Ops:
 
     # --------------------------------------------------------------------------------- dead-letter queues
     def _dead_letter_queues(self) -> list[dlq.DeadLetterQueue]:
-        return dlq.discover(self.sqs, self.queue_urls())
+        return dlq.discover(self.sqs, self.queues())
 
     def dlqs(self) -> list[dict[str, Any]]:
-        return [{"name": q.name, "source": q.source_name, "depth": dlq.depth(self.sqs, q)}
+        return [{"pipeline": q.pipeline, "name": q.name, "source": q.source_name, "depth": dlq.depth(self.sqs, q)}
                 for q in self._dead_letter_queues()]
 
     def redrive(self, queue: str, filters: dlq.Filters, dry_run: bool = False) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class Ops:
 
         start = parse_since(since)
         figures = compute(self._ledger().scan(since=start))
-        figures["deadLetterQueueDepth"] = {q.source_name: dlq.depth(self.sqs, q) for q in self._dead_letter_queues()}
+        figures["deadLetterQueueDepth"] = {q.pipeline: dlq.depth(self.sqs, q) for q in self._dead_letter_queues()}
         figures["window"] = {"from": start, "to": datetime.now(UTC).isoformat()}
         return figures
 

@@ -256,14 +256,13 @@ function renderDlqs(queues) {
     const busy = state.pending.has(key);
     return el("tr", { "data-queue": q.name, "data-source": q.source },
       el("td", { title: `${q.name}\nredrives to ${q.source}` },
-        el("span", { class: "qname" }, breakable(shortName(q.name))),
-        el("span", { class: "qsource" }, "→ ", breakable(shortName(q.source)))),
+        el("span", { class: "qname" }, breakable(q.pipeline || shortName(q.name)))),
       el("td", { class: q.depth ? "num depth nonzero" : "num depth", "data-depth": q.depth }, String(q.depth)),
       el("td", { class: "num" }, el("button", {
         type: "button", class: "btn redrive", disabled: busy || q.depth === 0,
         title: `move every message back to ${q.source}`,
         onclick: () => act(key, () => post(`dlqs/${encodeURIComponent(q.name)}/redrive`, {}),
-          (r) => `Redrove ${r.moved} message${r.moved === 1 ? "" : "s"} from ${shortName(r.queue)} to ${shortName(r.source)}`),
+          (r) => `Redrove ${r.moved} message${r.moved === 1 ? "" : "s"} of ${q.pipeline || shortName(r.queue)} back to its queue`),
       }, busy ? "Redriving…" : "Redrive")));
   }));
 }
