@@ -97,7 +97,10 @@ class JsonServer:
         return 404, {"error": f"no route {request.method} {path}"}, {}
 
     def start(self) -> JsonServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+        # serve_forever notices shutdown() once per poll interval (0.5 s by default): the suite starts and stops
+        # a simulator per test, and waited 0.3 s on average for each stop.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
