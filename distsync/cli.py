@@ -95,9 +95,9 @@ def local_up(
     from .local.stack import LocalStack
 
     ctx = dict(item.split("=", 1) for item in context or [])
-    stack = LocalStack(port=port, context=ctx, retry_delay=retry_delay, cloud_assembly=cloud_assembly,
-                       concurrency=concurrency)
-    with console.status("synthesizing (cdk synth) and deploying into moto..."):
+    with console.status("starting the local stack") as status:
+        stack = LocalStack(port=port, context=ctx, retry_delay=retry_delay, cloud_assembly=cloud_assembly,
+                           concurrency=concurrency, progress=lambda step: status.update(step + "..."))
         stack.start()
 
     os.environ.update(LOCAL_CREDENTIALS)  # this process's own clients (demo, trace) talk to the local stack
@@ -105,10 +105,11 @@ def local_up(
     t = stack.timings
     console.print(
         f"[bold green]distsync local stack {stack.assembly.stack_name} is up[/] at {stack.url} "
-        f"(synth {t['synth']:.1f} s, deploy {t['deploy']:.1f} s)\n"
+        f"(synth {t['synth']:.1f} s, deploy {t['deploy']:.1f} s: {len(stack.physical)} resources, "
+        f"{len(stack.lambdas.workers)} functions, {len(stack.pollers)} queue pollers)\n"
         f"  AWS endpoint (moto): {stack.moto.endpoint}   logs: {stack.workdir / 'logs'}\n"
-        f"  {len(stack.not_emulated)} resource types not emulated locally (alarms, dashboards, WAF...), "
-        "see docs/local-runtime.md"
+        f"  {len(stack.not_emulated)} resource types not emulated locally (alarms, dashboards, WAF...): "
+        f"{stack.workdir / 'logs' / 'not-emulated.txt'}, docs/local-runtime.md"
     )
     try:
         if demo:

@@ -77,6 +77,7 @@ class LocalStack:
     workdir: Path = ROOT / ".distsync" / "local"
     cloud_assembly: Path | None = None  # an already synthesized assembly (default: run `cdk synth`)
     concurrency: int = 2  # execution environments per function
+    progress: Any = None  # called with a short line per start-up step (the CLI's status display)
 
     def __post_init__(self) -> None:
         self.context = {**default_context(), **self.context}  # the local ERP landscape unless -c gives one
@@ -85,6 +86,10 @@ class LocalStack:
         self.pollers: list[SqsPoller] = []
         self.timings: dict[str, float] = {}
 
+    def _say(self, step: str) -> None:
+        if self.progress:
+            self.progress(step)
+
     # -------------------------------------------------------------------------------------------- start
     def start(self) -> LocalStack:
         t0 = time.monotonic()
@@ -92,9 +97,11 @@ class LocalStack:
             from .process import free_port
 
             self.port = free_port()
+        self._say("synthesizing (cdk synth; skipped while app, infra, functions and layers are unchanged)")
         out = self.cloud_assembly or synth(self.workdir / "cdk.out", self.context)
         self.timings["synth"] = time.monotonic() - t0
         self.assembly = Assembly.load(out)
+        self._say(f"deploying {len(self.assembly.template['Resources'])} resources into moto")
         self.moto = MotoServer().start()
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         self.erp = ErpSimulator().start()
@@ -105,6 +112,7 @@ class LocalStack:
         t1 = time.monotonic()
         self._deploy()
         self.timings["deploy"] = time.monotonic() - t1
+        self._say(f"starting {len(self.assembly.event_sources())} queue pollers, the API gateway and the simulators")
         self._start_functions()
         self._start_pollers()
         # Transfer Family's stand-in: the template's SFTP users, else a local "planning" user on cycles/
@@ -170,6 +178,11 @@ class LocalStack:
         # nothing the runtime runs depends on them: named once here (the CLI prints the count).
         self.not_emulated = not_emulated(template)
         logging.getLogger(__name__).info("resource types not emulated by moto: %s", ", ".join(self.not_emulated))
+        log_dir = self.workdir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / "not-emulated.txt").write_text(  # the CLI prints the count; the detail is here
+            "Resource types of this template moto does not emulate (docs/local-runtime.md says why nothing the\n"
+            "local runtime runs depends on them):\n" + "".join(f"  {t}\n" for t in self.not_emulated))
         cfn.create_stack(StackName=name, TemplateBody=json.dumps(template),
                          Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
