@@ -64,6 +64,7 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
             # The ErpUpdate dead-letter queue holds the message...
             dlq = page.locator("#dlq-body tr[data-queue*='ErpUpdatePipelineDeadLetter']")
             expect(dlq).to_have_count(1)
+            expect(dlq.locator(".qname")).to_have_text("ErpUpdate")  # named by its pipeline
             depth = dlq.locator("td.depth")
             expect(depth).not_to_have_text("0")
             assert int(depth.inner_text()) >= 1
@@ -79,7 +80,7 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
 
             dlq.locator("button.redrive").click()
             stack.accepted[cid] = "delivered"  # from here on it must end delivered
-            expect(page.locator("#toast")).to_contain_text(re.compile(r"Redrove \d+ messages? from .*ErpUpdatePipelineDeadLetter"))
+            expect(page.locator("#toast")).to_contain_text(re.compile(r"Redrove \d+ messages? of ErpUpdate back to its queue"))
 
             # The page refreshes by itself: the queue empties and the transaction gets delivered.
             expect(depth).to_have_text("0", timeout=SLOW)
