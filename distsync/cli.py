@@ -457,12 +457,18 @@ def files_put(
     local: LocalOpt = None, stack: StackOpt = "distsync-dev",
 ) -> None:
     """Drop a file into inbound/<partner>/ as the partner would (the intake picks it up)."""
+    from rich.progress import DownloadColumn, Progress
+
     from distsync_core.platform.aws import client
 
     target = _target(local, stack)
     key = f"inbound/{partner}/{name or path.name}"
-    client("s3").put_object(Bucket=target.output("LandingBucketName"), Key=key, Body=path.read_bytes())
-    console.print(f"[green]put {key}[/]")
+    # upload_file streams the file (multipart past 8 MB) instead of reading it whole; the bar shows its progress
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(f"uploading {path.name}", total=path.stat().st_size)
+        client("s3").upload_file(str(path), target.output("LandingBucketName"), key,
+                                 Callback=lambda sent: progress.advance(task, sent))
+    console.print(f"[green]put {key}[/] ({path.stat().st_size:,} bytes)")
 
 
 @files_app.command("list")

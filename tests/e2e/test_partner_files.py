@@ -308,3 +308,19 @@ def test_an_item_unknown_to_master_data_puts_its_transaction_in_the_report(stack
     assert f"{unknown}@DC-WEST is unknown" in stack.trace(f"file-{fid}-5")["hops"][0]["detail"]
     assert segments(landing.body(f"outbound/acme-3pl/{fid}-{name}.contrl"), "UCM+M1", "UCM+M5") == [
         "UCM+M1+INVRPT:D:96A:UN+7", "UCM+M5+INVRPT:D:96A:UN+4"]
+
+
+def test_an_operator_drops_a_file_with_the_cli_and_the_intake_applies_it(stack, landing, tmp_path):
+    """`distsync files put` streams the file to inbound/<partner>/ (a progress bar while it uploads) and the intake
+    takes it like any partner's drop."""
+    a, b, c = sku(), sku(), sku()
+    known(stack, (a, "DC-EAST"), (b, "DC-EAST"), (c, "DC-WEST"))
+    body = template("x12/846_inventory.edi", **{"SKU-100": a, "SKU-200": b, "SKU-300": c})
+    path = tmp_path / f"846-{a}.edi"
+    path.write_bytes(body)
+    result = stack.cli("files", "put", "acme-3pl", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"put inbound/acme-3pl/{path.name} ({len(body):,} bytes)" in result.stdout
+    stack.wait_idle()
+    landing.account("acme-3pl", path.name, body, rejected=set())
+    assert stack.api.atp(a, "DC-EAST").body["onHand"] == 500
