@@ -6,8 +6,8 @@ BIN := $(abspath $(VENV)/bin)
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 # Test workers (pytest-xdist): e2e tests spend most of their time waiting on the local stack, so more workers
-# than this 2-core machine's cores pay off (docs/performance.md, "The suite").
-TEST_WORKERS ?= 4
+# than this 2-core machine's cores pay off; 3 measured faster than 4 (docs/performance.md, section 8).
+TEST_WORKERS ?= 3
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
