@@ -195,7 +195,8 @@ def allowed_actions(statements: list[dict[str, Any]]) -> Iterator[tuple[str, Any
 
 
 def synthesize(overrides: dict[str, Any]) -> Synth:
-    app = cdk.App(context={**cdk_json_context(), **overrides})
+    # Construct paths in each resource's metadata, as `cdk synth` writes them (the catalogue names by them).
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:enable-path-metadata": True, **overrides})
     # cdk-nag is run explicitly by test_nag_and_lint, so its findings fail one test, not the whole session.
     stack = build(app, nag=False)
     template = Template.from_stack(stack)

@@ -2,16 +2,17 @@
 
 import pytest
 
-from distsync.catalogue import CATALOGUE_ASSEMBLY, consumers, render
+from distsync.catalogue import consumers, render
 from distsync.local.assembly import Assembly
-from distsync.local.synth import ROOT, synth
+from distsync.local.synth import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.infra
 
 
 @pytest.fixture(scope="module")
-def assembly() -> Assembly:
-    return Assembly.load(synth(CATALOGUE_ASSEMBLY))  # cached, as `make catalogue` left it
+def assembly(dev) -> Assembly:
+    """cdk.json's context, as `make catalogue` synthesizes it: this tier's synth, not one more."""
+    return Assembly(dev.stack.stack_name, dev.tpl)
 
 
 def test_committed_catalogue_is_current(assembly):
