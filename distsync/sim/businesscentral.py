@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .http import JsonRequest, JsonServer
+from .http import JsonRequest, JsonServer, entries
 
 Answer = tuple[int, Any, dict[str, str]]
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -390,18 +390,14 @@ class BusinessCentralSimulator(JsonServer):
             return [{"itemNo": k[0], "locationCode": k[1], "variantCode": k[2], **v} for k, v in sorted(self._stock.items())]
 
     def _post_stock(self, request: JsonRequest) -> Answer:
-        body = request.json()
-        changes = body["stock"] if isinstance(body, dict) and "stock" in body else body if isinstance(body, list) \
-            else [body]
+        changes = entries(request.json(), "stock")
         try:
             return 200, {"stock": [self.set_stock(c) for c in changes]}, {}
         except (ValueError, AttributeError) as exc:
             return 400, {"error": str(exc)}, {}
 
     def _post_records(self, request: JsonRequest) -> Answer:
-        body = request.json()
-        changes = body["records"] if isinstance(body, dict) and "records" in body else \
-            body if isinstance(body, list) else [body]
+        changes = entries(request.json(), "records")
         try:
             return 200, {"records": self.put_records(changes)}, {}
         except ValueError as exc:

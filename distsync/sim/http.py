@@ -27,6 +27,13 @@ class JsonRequest:
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "MERGE"})
 
 
+def entries(body: Any, key: str) -> Any:
+    """A control-surface body's entries: ``{"<key>": [...]}``, a bare list, or one entry on its own."""
+    if isinstance(body, dict) and key in body:
+        return body[key]
+    return body if isinstance(body, list) else [body]
+
+
 def _is_json(content_type: str | None) -> bool:
     return (content_type or "").split(";")[0].strip().lower() == "application/json"
 

@@ -57,7 +57,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from .http import JsonRequest, JsonServer
+from .http import JsonRequest, JsonServer, entries
 
 SERVICE = "/sap/opu/odata/sap/API_PRODUCT_SRV"
 STOCK_SERVICE = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV"
@@ -524,9 +524,7 @@ class S4Simulator(JsonServer):
         return {"__metadata": {"id": uri, "uri": uri, "type": STOCK_TYPE}, **fields}
 
     def _post_stock(self, request: JsonRequest) -> Answer:
-        body = request.json()
-        rows = body["stock"] if isinstance(body, dict) and "stock" in body else body if isinstance(body, list) \
-            else [body]
+        rows = entries(request.json(), "stock")
         try:
             return 200, {"stock": [self.put_stock(r) for r in rows]}, {}
         except (ValueError, TypeError) as exc:

@@ -164,18 +164,22 @@ class BusinessCentralConnector:
         self._system_ids: dict[tuple[str, str], str] = {}  # (item, location) -> SystemId, from the last read
 
     # ---------------------------------------------------------------------------------------- read and write
-    def read_parameters(self, item_id: str, location_id: str, *, correlation_id: str) -> Snapshot:
+    def _stockkeeping_unit(self, item_id: str, location_id: str, correlation_id: str) -> dict[str, Any] | None:
+        """The item-location's stockkeeping unit (the blank variant unless configured), or None."""
         expr = f"itemNo eq {_literal(item_id)} and locationCode eq {_literal(location_id)} and " \
                f"variantCode eq {_literal(self.variant)}"
         answer = self.http.request("GET", f"{self.collection}?$filter={quote(expr, safe='')}",
                                    correlation_id=correlation_id)
         rows = self._rows(answer, "stockkeepingUnits")
-        if not rows:
-            self._system_ids.pop((item_id, location_id), None)
-            return Snapshot(None)
         if len(rows) > 1:
             raise ConnectorError(f"{self.name}: {len(rows)} stockkeeping units for {item_id}@{location_id}")
-        row = rows[0]
+        return rows[0] if rows else None
+
+    def read_parameters(self, item_id: str, location_id: str, *, correlation_id: str) -> Snapshot:
+        row = self._stockkeeping_unit(item_id, location_id, correlation_id)
+        if row is None:
+            self._system_ids.pop((item_id, location_id), None)
+            return Snapshot(None)
         self._system_ids[(item_id, location_id)] = self._field(row, "systemId", str)
         etag = row.get("@odata.etag")
         return Snapshot(self._parameters(row), etag if isinstance(etag, str) else None)
@@ -185,16 +189,8 @@ class BusinessCentralConnector:
         page's FlowFields ``inventory`` (on hand), ``qtyOnSalesOrder`` (as allocated) and ``qtyInTransit``. None:
         no stockkeeping unit for the item at the location (BC books stock by item ledger entries, but this API
         shows it per stockkeeping unit only)."""
-        expr = f"itemNo eq {_literal(item_id)} and locationCode eq {_literal(location_id)} and " \
-               f"variantCode eq {_literal(self.variant)}"
-        answer = self.http.request("GET", f"{self.collection}?$filter={quote(expr, safe='')}",
-                                   correlation_id=correlation_id)
-        rows = self._rows(answer, "stockkeepingUnits")
-        if not rows:
-            return None
-        if len(rows) > 1:
-            raise ConnectorError(f"{self.name}: {len(rows)} stockkeeping units for {item_id}@{location_id}")
-        return parse_stock(rows[0], item_id, location_id, as_of=_now_utc(), name=self.name)
+        row = self._stockkeeping_unit(item_id, location_id, correlation_id)
+        return None if row is None else parse_stock(row, item_id, location_id, as_of=_now_utc(), name=self.name)
 
     def write_parameters(self, request: WriteRequest, snapshot: Snapshot) -> str | None:
         system_id, etag = self._target(request, snapshot)
