@@ -462,13 +462,13 @@ def files_put(
     from distsync_core.platform.aws import client
 
     target = _target(local, stack)
-    key = f"inbound/{partner}/{name or path.name}"
+    key, size = f"inbound/{partner}/{name or path.name}", path.stat().st_size
     # upload_file streams the file (multipart past 8 MB) instead of reading it whole; the bar shows its progress
     with Progress(*Progress.get_default_columns(), DownloadColumn(), console=console, transient=True) as progress:
-        task = progress.add_task(f"uploading {path.name}", total=path.stat().st_size)
+        task = progress.add_task(f"uploading {path.name}", total=size)
         client("s3").upload_file(str(path), target.output("LandingBucketName"), key,
                                  Callback=lambda sent: progress.advance(task, sent))
-    console.print(f"[green]put {key}[/] ({path.stat().st_size:,} bytes)")
+    console.print(f"[green]put {key}[/] ({size:,} bytes)")
 
 
 @files_app.command("list")

@@ -26,11 +26,7 @@ class DeadLetterQueue:
     arn: str
     source_url: str
     source_name: str
-    pipeline: str = ""  # what an operator calls it: "ErpUpdate", "Order (FIFO)" (see pipeline_name)
-
-    def __post_init__(self) -> None:
-        if not self.pipeline:
-            object.__setattr__(self, "pipeline", pipeline_name(None, self.source_url))
+    pipeline: str  # what an operator calls it: "ErpUpdate", "Order (FIFO)" (see pipeline_name)
 
     @property
     def fifo(self) -> bool:

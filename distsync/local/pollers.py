@@ -71,8 +71,8 @@ class SqsPoller(threading.Thread):
             try:
                 worked = self.poll_once()
             except Exception:  # keep polling, as the Lambda service does, whatever one batch did
-                worked = False
                 self.stop_event.wait(0.1)
+                continue
             if not worked:
                 self.queue.wait(self.stop_event)
 

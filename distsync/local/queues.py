@@ -4,8 +4,7 @@ The pollers and the idle check run in the process that hosts moto, so they call 
 instead of over HTTP: the same receive (moto's own: visibility timeout, receive count, FIFO group locks,
 redrive to the DLQ at maxReceiveCount), without a botocore round trip per poll, and an idle poller sleeps
 until a message arrives (moto's queue condition, what its long poll waits on) instead of polling on a timer.
-Profiled idle, the HTTP polls alone kept the runtime at 60 % of a core (docs/local-runtime.md, "Where the time
-goes"). The Lambda workers, the CLI and the tests still call moto over HTTP, like any AWS client.
+Profiled idle, the HTTP polls alone kept the runtime at 60 % of a core (docs/performance.md, section 7). The Lambda workers, the CLI and the tests still call moto over HTTP, like any AWS client.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,8 +157,7 @@ class LocalStackProcess:
         finals = {cid: trace_document(cid, hops.get(cid, []))["status"] for cid in self.accepted}
         lost = {cid: (want, finals[cid]) for cid, want in self.accepted.items() if finals[cid] != want}
         assert not lost, f"accepted events that did not end as expected (wanted, found): {lost}"
-        counts = {s: list(finals.values()).count(s) for s in sorted(set(finals.values()))}
-        print(f"in = out: accepted {len(finals)} transactions -> {counts}")
+        print(f"in = out: accepted {len(finals)} transactions -> {dict(sorted(Counter(finals.values()).items()))}")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=SECRET, COLUMNS="220")  # rich: no wrapped cells

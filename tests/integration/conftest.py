@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import boto3
@@ -51,17 +52,12 @@ class Aws:
         return boto3.resource("dynamodb").Table(TABLES[env_name][0]).scan()["Items"]
 
 
-_session: boto3.Session | None = None
-
-
+@cache
 def _shared_session() -> boto3.Session:
     """One boto3 session per test process: mock_aws starts each test with a fresh default session, whose
     clients load every service model from disk again (23 ms a client, a quarter of this tier's time). The
     credentials and region are the same in every test, and moto intercepts any session's clients."""
-    global _session
-    if _session is None:
-        _session = boto3.Session()
-    return _session
+    return boto3.Session()
 
 
 @pytest.fixture

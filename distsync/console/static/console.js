@@ -77,15 +77,6 @@ function ago(iso) {
   return new Date(iso).toLocaleString();
 }
 
-// "distsync-dev-ErpUpdatePipelineDeadLetterQueue766F0945-IASTKPY6ZN7K" -> "ErpUpdatePipelineDeadLetterQueue":
-// without the stack name CloudFormation puts first and the hashes it adds (the full name is in the tooltip).
-function shortName(name) {
-  const stack = $("#stack-name").textContent;
-  let short = stack && name.startsWith(`${stack}-`) ? name.slice(stack.length + 1) : name;
-  short = short.replace(/-[A-Z0-9]{8,}(\.fifo)?$/, "$1").replace(/[0-9A-F]{8}(\.fifo)?$/, "$1");
-  return short || name;
-}
-
 // Lets a long CamelCase name wrap between its words rather than inside one.
 function breakable(name) {
   return name.split(/(?<=[a-z0-9])(?=[A-Z])/).flatMap((part, i) => (i ? [document.createElement("wbr"), part] : [part]));
@@ -256,13 +247,13 @@ function renderDlqs(queues) {
     const busy = state.pending.has(key);
     return el("tr", { "data-queue": q.name, "data-source": q.source },
       el("td", { title: `${q.name}\nredrives to ${q.source}` },
-        el("span", { class: "qname" }, breakable(q.pipeline || shortName(q.name)))),
+        el("span", { class: "qname" }, breakable(q.pipeline))),
       el("td", { class: q.depth ? "num depth nonzero" : "num depth", "data-depth": q.depth }, String(q.depth)),
       el("td", { class: "num" }, el("button", {
         type: "button", class: "btn redrive", disabled: busy || q.depth === 0,
         title: `move every message back to ${q.source}`,
         onclick: () => act(key, () => post(`dlqs/${encodeURIComponent(q.name)}/redrive`, {}),
-          (r) => `Redrove ${r.moved} message${r.moved === 1 ? "" : "s"} of ${q.pipeline || shortName(r.queue)} back to its queue`),
+          (r) => `Redrove ${r.moved} message${r.moved === 1 ? "" : "s"} of ${q.pipeline} back to its queue`),
       }, busy ? "Redriving…" : "Redrive")));
   }));
 }
