@@ -91,7 +91,6 @@ def local_up(
     """Synthesize the CDK app, deploy it into an in-process moto and serve it on 127.0.0.1."""
     from .local.demo import run as run_demo
     from .local.demo import run_domains
-    from .local.moto_backend import LOCAL_CREDENTIALS, REGION
     from .local.stack import LocalStack
 
     ctx = dict(item.split("=", 1) for item in context or [])
@@ -100,8 +99,6 @@ def local_up(
                            concurrency=concurrency, progress=lambda step: status.update(step + "..."))
         stack.start()
 
-    os.environ.update(LOCAL_CREDENTIALS)  # this process's own clients (demo, trace) talk to the local stack
-    os.environ.update({"AWS_ENDPOINT_URL": stack.moto.endpoint, "AWS_DEFAULT_REGION": REGION})
     t = stack.timings
     console.print(
         f"[bold green]distsync local stack {stack.assembly.stack_name} is up[/] at {stack.url} "

@@ -103,7 +103,9 @@ class LocalStack:
         self.assembly = Assembly.load(out)
         self._say(f"deploying {len(self.assembly.template['Resources'])} resources into moto")
         self.moto = MotoServer().start()
-        os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        # This process's own clients (the ops console, the demo, trace) talk to the local stack: set before the
+        # gateway answers, or a request arriving right after start reaches a console still pointed at AWS.
+        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.moto.endpoint, "AWS_DEFAULT_REGION": REGION})
         self.erp = ErpSimulator().start()
         self.wms = WmsSimulator().start()
         self.planning = PlanningSimulator().start()
