@@ -101,6 +101,10 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "sftpSecurityPolicy": "TransferSecurityPolicy-2024-01",
     # the item-location parameters extract for planning (outbound/planning/extracts/<date>/), in UTC
     "planningExtractSchedule": "cron(0 4 * * ? *)",
+    # per partner source and API role: {"<name>": {"ratePerSecond": N, "burst": N, "dailyQuota": N}} (quota
+    # optional), an API Gateway usage plan each; a name left out gets its share of webhookRateLimit/-BurstLimit
+    # (sources) or the stage's method default (roles); see infra/platform/partner_limits.py
+    "partnerLimits": {},
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -206,6 +210,27 @@ def _flag(value: object, key: str) -> bool:
     return text == "true"
 
 
+_LIMIT_FIELDS = {"ratePerSecond": float, "burst": int, "dailyQuota": int}
+
+
+def _partner_limits(value: object) -> dict[str, dict]:
+    """``partnerLimits``: each name's ratePerSecond (> 0) and burst (>= 1), dailyQuota optional (>= 1). Which
+    names exist, and that the sources' limits fit the webhook method's, is checked by the platform."""
+    limits = _json_object(value, "partnerLimits")
+    checked: dict[str, dict] = {}
+    for name, item in limits.items():
+        if not isinstance(item, dict) or not {"ratePerSecond", "burst"} <= set(item) <= set(_LIMIT_FIELDS):
+            raise ValueError(f"partnerLimits.{name} must be {{\"ratePerSecond\": N, \"burst\": N}} with an optional "
+                             f"\"dailyQuota\": N, got {item!r}")
+        try:
+            checked[name] = {k: _LIMIT_FIELDS[k](v) for k, v in item.items() if not isinstance(v, bool)}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"partnerLimits.{name}: every limit must be a number ({exc})") from exc
+        if len(checked[name]) != len(item) or any(v <= 0 for v in checked[name].values()):
+            raise ValueError(f"partnerLimits.{name}: every limit must be a positive number, got {item!r}")
+    return checked
+
+
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 
@@ -269,6 +294,8 @@ class DistsyncConfig:
     sftp_partners: dict[str, dict]
     sftp_security_policy: str
     planning_extract_schedule: str
+    # API governance (infra/platform/partner_limits.py): usage plan limits per partner source and API role
+    partner_limits: dict[str, dict]
 
     @property
     def is_prod(self) -> bool:
@@ -329,6 +356,7 @@ class DistsyncConfig:
             sftp_partners=_sftp_partners(get("sftpPartners")),
             sftp_security_policy=str(get("sftpSecurityPolicy")),
             planning_extract_schedule=str(get("planningExtractSchedule")),
+            partner_limits=_partner_limits(get("partnerLimits")),
         )
         config.validate()
         return config

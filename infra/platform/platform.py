@@ -25,8 +25,17 @@ from infra.platform.domain_pipeline import DomainPipeline
 from infra.platform.event_backbone import EventBackbone
 from infra.platform.file_landing import FileLanding
 from infra.platform.observability import AlarmThresholds, BusinessMetrics, Domain, Observability
+from infra.platform.partner_limits import PartnerUsagePlans, resolve_limits
 from infra.platform.shared_layer import SharedLayer
-from infra.platform.webhook_api import PARTNER_SOURCES, SigningKeys, WebhookApi, WebhookSecret
+from infra.platform.webhook_api import (
+    API_ROLES,
+    PARTNER_SOURCES,
+    STAGE_BURST_LIMIT,
+    STAGE_RATE_LIMIT,
+    SigningKeys,
+    WebhookApi,
+    WebhookSecret,
+)
 
 # Function timeouts by kind; a slice may pass any Duration.
 API_TIMEOUT = Duration.seconds(10)
@@ -108,6 +117,7 @@ class Platform:
         self.outputs: dict[str, str] = {}
         self.metrics = BusinessMetrics()
         self._receive_counts: dict[str, int] = {}  # folder -> max receive count of the pipeline feeding it
+        self._signed_paths: dict[str, str] = {}  # source or role -> the path it calls (its usage plan's metrics)
 
     # ------------------------------------------------------------------ factories
 
@@ -223,7 +233,9 @@ class Platform:
             cfn = function.node.default_child
             assert isinstance(cfn, lambda_.CfnFunction)
             cfn.reserved_concurrent_executions = reserved_concurrency
-        self.api.add_route(path, http_method, function)
+        self.api.add_route(path, http_method, function, api_key_required=True)
+        for name in keys:
+            self._signed_paths[name] = "/" + path.replace("{source}", name)
 
     def erp_connections(self, function: lambda_.Function) -> None:
         """``ERP_CONNECTIONS`` (context erpConnections) and read access to each connection's credentials secret
@@ -261,6 +273,22 @@ class Platform:
         if output_id in self.outputs:
             raise ValueError(f"output {output_id} is declared twice")
         self.outputs[output_id] = value
+
+    def limit_partners(self) -> PartnerUsagePlans:
+        """A usage plan per partner source and API role that signs requests (context partnerLimits): after
+        the slices, which declare the signed routes."""
+        config = self.config
+        limits = resolve_limits(
+            config.partner_limits, [s for s in PARTNER_SOURCES if s in self._signed_paths],
+            [r for r in API_ROLES if r in self._signed_paths],
+            webhook_rate_limit=config.webhook_rate_limit, webhook_burst_limit=config.webhook_burst_limit,
+            role_rate_limit=STAGE_RATE_LIMIT, role_burst_limit=STAGE_BURST_LIMIT,
+        )
+        plans = PartnerUsagePlans(self.scope, "PartnerLimits", stage=config.stage, api=self.api.api,
+                                  access_logs=self.api.access_log_group, limits=limits, paths=self._signed_paths,
+                                  alarm_topic=self.alarm_topic)
+        self.output("UsagePlanIds", plans.plan_ids())
+        return plans
 
     def observe(self) -> Observability:
         """The dashboards (one per domain, one per pipeline no domain names, the overview) and the alarms,

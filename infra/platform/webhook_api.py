@@ -8,6 +8,7 @@ authorization, which is why the methods have no API Gateway authorizer (see the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack, Tags
@@ -23,6 +24,16 @@ from infra.platform.web_acl import WebAcl
 WEBHOOK_METHOD_PATH = "/v1/webhooks/{source}/POST"  # MethodDeploymentOptions key: "<resource path>/<method>"
 
 STAGE_RATE_LIMIT, STAGE_BURST_LIMIT = 100, 200
+
+# API Gateway's standard JSON access log fields, plus the path (which partner source a webhook came from) and
+# the API key's id (whose usage plan metered it): the per-partner metrics are filters over this log.
+ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "caller": "$context.identity.caller",
+    "user": "$context.identity.user", "requestTime": "$context.requestTime", "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath", "path": "$context.path", "status": "$context.status",
+    "protocol": "$context.protocol", "responseLength": "$context.responseLength",
+    "apiKeyId": "$context.identity.apiKeyId", "errorType": "$context.error.responseType",
+}))
 
 HMAC_REASON = (
     "Requests are authenticated by an HMAC-SHA256 signature over the raw body with the caller's own "
@@ -143,17 +154,7 @@ class WebhookApi(Construct):
             deploy_options=apigateway.StageOptions(
                 stage_name=stage,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_log_group),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_format=ACCESS_LOG_FORMAT,
                 **logging,
                 tracing_enabled=True,
                 # The default of every method (each method has its own bucket of this size: /health and
@@ -189,11 +190,13 @@ class WebhookApi(Construct):
         self._acknowledge_findings()
 
     def add_route(
-        self, path: str, http_method: str, function: lambda_.IFunction, *, no_authorizer_reason: str = HMAC_REASON
+        self, path: str, http_method: str, function: lambda_.IFunction, *, no_authorizer_reason: str = HMAC_REASON,
+        api_key_required: bool = False,
     ) -> apigateway.Method:
         """``path`` like "v1/atp/{itemId}/{locationId}": its ``{parameters}`` are required, and API Gateway
         validates them. The function authenticates the request (HMAC), hence no authorizer; the reason is
-        ``no_authorizer_reason``, the cdk-nag acknowledgement."""
+        ``no_authorizer_reason``, the cdk-nag acknowledgement. ``api_key_required``: callers send their
+        ``x-api-key``, metered by their usage plan (infra/platform/partner_limits.py)."""
         path_parameters = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
         resource = self.api.root.resource_for_path(path)
         method = resource.add_method(
@@ -202,6 +205,7 @@ class WebhookApi(Construct):
             authorization_type=apigateway.AuthorizationType.NONE,
             request_parameters={f"method.request.path.{name}": True for name in path_parameters} or None,
             request_validator=self.parameter_validator if path_parameters else None,
+            api_key_required=api_key_required,
         )
         for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
             acknowledge(method, rule, no_authorizer_reason)

@@ -28,6 +28,7 @@ class DistsyncStack(Stack):
         self.slices: dict[str, Any] = {
             module.__name__.rsplit(".", 1)[-1]: module.build(platform) for module in domains.slices()
         }
+        self.partner_limits = platform.limit_partners()
         self.observability = platform.observe()
 
         # Output ids are read by the local runtime and the ops CLI: keep them stable.

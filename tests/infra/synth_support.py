@@ -76,6 +76,7 @@ PROD_CONTEXT: dict[str, str] = {
     "wafRateLimitPer5Min": "500",
     "webhookRateLimit": "50",
     "webhookBurstLimit": "80",
+    "partnerLimits": '{"wms": {"ratePerSecond": 10, "burst": 20, "dailyQuota": 50000}}',
     "planningBaseUrl": "https://planning.example.com/api",
     "channelsBaseUrl": "https://channels.example.com/api",
     "atpHorizonDays": "21",

@@ -141,5 +141,5 @@ def test_webhook_route_has_its_own_throttle_from_context(dev: Synth, prod: Synth
         # the stage default (every other method: /health, approval decisions) is not from context
         default = settings[("/*", "*")]
         assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (100, 200)
-    assert not dev.of_type("AWS::ApiGateway::UsagePlan")  # partners sign requests; there are no API keys
+    # API keys are issued by `distsync keys issue`, not by CloudFormation (test_partner_limits.py)
     assert not dev.of_type("AWS::ApiGateway::ApiKey")

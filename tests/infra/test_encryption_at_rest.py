@@ -44,6 +44,9 @@ HOLDS_NO_DATA = {
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",  # no cache cluster (a cache would need CacheDataEncrypted)
     "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::UsagePlan",  # limits only; the API keys on it are issued outside the stack (distsync keys)
+    "AWS::ApiGateway::GatewayResponse",
+    "AWS::Logs::MetricFilter",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::WAFv2::WebACL",

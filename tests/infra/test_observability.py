@@ -159,7 +159,8 @@ def test_trace_table_is_indexed_by_business_key(dev: Synth) -> None:
 def test_one_dashboard_per_domain_plus_overview(dev: Synth) -> None:
     dashboards = dev.of_type("AWS::CloudWatch::Dashboard")
     names = {d["Properties"]["DashboardName"] for d in dashboards.values()}
-    assert names == {f"distsync-dev-{key}" for key in [*DOMAIN_DASHBOARDS, "overview"]}
+    # plus the partners' use and throttles (test_partner_limits.py)
+    assert names == {f"distsync-dev-{key}" for key in [*DOMAIN_DASHBOARDS, "overview", "partners"]}
     assert len(dashboards) == len(names)
 
     pipelines = dev.stack.platform.pipelines
