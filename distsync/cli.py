@@ -30,7 +30,7 @@ dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive", no_args_is
 exceptions_app = typer.Typer(help="Shipment exception cases waiting for a resolution", no_args_is_help=True)
 files_app = typer.Typer(help="Partner files (X12, EDIFACT, CSV) in the landing bucket", no_args_is_help=True)
 connectors_app = typer.Typer(help="ERP connections: list, check, sync, subscribe", no_args_is_help=True)
-keys_app = typer.Typer(help="Signing keys, one per partner source and API role: show, rotate", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys (HMAC: show, rotate) and API keys (x-api-key, metered by usage plan: issue, retire), one per partner source and API role", no_args_is_help=True)
 extracts_app = typer.Typer(help="Outbound extracts for the planning platform", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(approvals_app, name="approvals")
@@ -224,10 +224,8 @@ def approvals_list(
 
 
 def _decide(approval_id: str, decision: str, comment: str, by: str, local: str | None, stack: str, as_json: bool) -> None:
-    from distsync.sim.clients import SignedClient
-
     target = _target(local, stack)
-    _report_decision(SignedClient(target.api_url, target.approvals_secret()).decide(approval_id, decision, comment, by),
+    _report_decision(target.client("planners").decide(approval_id, decision, comment, by),
                      approval_id, decision, as_json)
 
 
@@ -267,10 +265,8 @@ def atp(
     item_id: str, location_id: str, local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
 ) -> None:
     """Available to promise of an item at a location (through the signed ATP API)."""
-    from distsync.sim.clients import SignedClient
-
     target = _target(local, stack)
-    result = SignedClient(target.api_url, target.signing_secret("channels")).atp(item_id, location_id)
+    result = target.client("channels").atp(item_id, location_id)
     if as_json:
         _print_json(result.body)
     elif result.status == 200:
@@ -314,10 +310,8 @@ def exceptions_resolve(
     local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
 ) -> None:
     """Resolve an open shipment exception (through the signed resolution API); the workflow closes it."""
-    from distsync.sim.clients import SignedClient
-
     target = _target(local, stack)
-    client = SignedClient(target.api_url, target.signing_secret("operations"))
+    client = target.client("operations")
     _report_decision(client.resolve_exception(case_id, resolution, comment, by), case_id, resolution, as_json)
 
 
@@ -379,6 +373,58 @@ def keys_rotate(
     console.print(f"[green]{name}: a new key verifies next to the old one[/] (within 5 minutes). Hand it over with "
                   f"`distsync keys show {name}`; once the partner signs with it: "
                   f"`distsync keys rotate {name} --finish`")
+
+
+@keys_app.command("api-keys")
+def keys_api_keys(name: Annotated[str | None, typer.Argument(help="one source or role (default: all)")] = None,
+                  local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """The API keys (x-api-key) on each source's and role's usage plan: id, enabled, created (no values)."""
+    with _key_errors():
+        keys = _target(local, stack).api_keys()
+        rows = [{"name": n, **k} for n in ([name] if name else keys.names()) for k in keys.keys(n) or [{}]]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("source or role", "API key id", "enabled", "created")
+    for r in rows:
+        table.add_row(r["name"], r.get("id", "none: distsync keys issue " + r["name"]),
+                      {True: "yes", False: "no"}.get(r.get("enabled"), ""), r.get("createdDate", ""))
+    console.print(table)
+
+
+@keys_app.command("issue")
+def keys_issue(name: Annotated[str | None, typer.Argument(help="a source or role")] = None,
+               all_names: Annotated[bool, typer.Option("--all", help="one new key for every source and role")] = False,
+               local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """Issue a new API key on a source's or role's usage plan and print its value, to hand to that partner.
+    A rotation: issue, hand over, then `distsync keys retire <name> <old key id>`."""
+    if bool(name) == all_names:
+        raise typer.BadParameter("name one source or role, or give --all")
+    with _key_errors():
+        target = _target(local, stack)
+        keys = target.api_keys()
+        issued = [keys.issue(n, target.stack_name) for n in (keys.names() if all_names else [name or ""])]
+    if as_json:
+        _print_json(issued)
+        return
+    for key in issued:
+        console.print(f"{key['name']}: API key {key['id']} issued; send it as x-api-key: [bold]{key['value']}[/]")
+
+
+@keys_app.command("api-key")
+def keys_api_key(name: KeyName, local: LocalOpt = None, stack: StackOpt = "distsync-dev") -> None:
+    """Print the newest enabled API key of a source or role (what it sends as x-api-key)."""
+    with _key_errors():
+        typer.echo(_target(local, stack).api_key(name))
+
+
+@keys_app.command("retire")
+def keys_retire(name: KeyName, key_id: Annotated[str, typer.Argument(help="the API key id (keys api-keys)")],
+                local: LocalOpt = None, stack: StackOpt = "distsync-dev") -> None:
+    """Take an API key off its usage plan and delete it: API Gateway refuses it (403) at once."""
+    with _key_errors():
+        _target(local, stack).api_keys().retire(name, key_id)
+    console.print(f"[green]{name}: API key {key_id} retired[/]")
 
 
 # ------------------------------------------------------------------------------------------------ connectors

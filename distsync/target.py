@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from distsync.keys import SigningKeyError, SigningKeys
-from distsync.sim.clients import send
+from distsync.keys import ApiKeys, SigningKeyError, SigningKeys
+from distsync.sim.clients import SignedClient, send
 
 LOCAL_DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -38,10 +38,6 @@ class Target:
         pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack_name)
         return {r["PhysicalResourceId"]: r["LogicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
                 if r["ResourceType"] == "AWS::SQS::Queue"}
-
-    def approvals_secret(self) -> str:
-        """The key that signs planner decisions (the approval API verifies the ``planners`` role's keys)."""
-        return self.signing_secret("planners")
 
     def invoke(self, output_id: str, payload: dict[str, Any], *, what: str, read_timeout: int) -> Any:
         """Invoke the stack function named by ``output_id`` (as its schedule would) and return its answer.
@@ -77,6 +73,25 @@ class Target:
             return SigningKeys.of(client("secretsmanager"), self.outputs)
         except SigningKeyError as exc:
             raise OpsError(str(exc)) from exc
+
+    def api_keys(self) -> ApiKeys:
+        from distsync_core.platform.aws import client
+
+        try:
+            return ApiKeys.of(client("apigateway"), self.outputs)
+        except SigningKeyError as exc:
+            raise OpsError(str(exc)) from exc
+
+    def api_key(self, name: str) -> str:
+        """The x-api-key a source or role sends (its newest enabled key)."""
+        try:
+            return self.api_keys().current(name)
+        except SigningKeyError as exc:
+            raise OpsError(str(exc)) from exc
+
+    def client(self, name: str) -> SignedClient:
+        """A client that signs as ``name`` (a source or role) and sends its API key."""
+        return SignedClient(self.api_url, self.signing_secret(name), api_keys={name: self.api_key(name)})
 
 
 def connect(local: str | None, stack_name: str) -> Target:

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from distsync import dlq
-from distsync.keys import SigningKeys
+from distsync.keys import ApiKeys, SigningKeys
 from distsync.sim.clients import SignedClient
 from distsync.trace import STATUSES
 from distsync_core.platform.problems import (
@@ -156,7 +156,8 @@ class Console:
 
         def decide(approval_id: str, decision: str, comment: str, by: str) -> tuple[int, Any]:
             key = SigningKeys.of(client("secretsmanager"), stack.outputs).current("planners")
-            result = SignedClient(stack.url, key).decide(approval_id, decision, comment, by)
+            api_key = ApiKeys.of(client("apigateway"), stack.outputs).current("planners")
+            result = SignedClient(stack.url, key, api_keys={"planners": api_key}).decide(approval_id, decision, comment, by)
             return result.status, result.body
 
         ops = Ops(stack.outputs, lambda: {url: lid for lid, url in stack.queues().items()}, client("sqs"),

@@ -35,6 +35,7 @@ class RouteSpec:
     method: str
     path: str  # API Gateway resource path, e.g. /v1/webhooks/{source}
     function_logical_id: str
+    api_key_required: bool = False  # the method's ApiKeyRequired: callers send x-api-key, metered by plan
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -140,8 +141,31 @@ class Assembly:
                 continue
             function_id = _find_getatt(integration.get("Uri"), set(self.of_type("AWS::Lambda::Function")))
             if function_id:
-                out.append(RouteSpec(props["HttpMethod"], path_of(props["ResourceId"]), function_id))
+                out.append(RouteSpec(props["HttpMethod"], path_of(props["ResourceId"]), function_id,
+                                     bool(props.get("ApiKeyRequired", False))))
         return out
+
+    def gateway_responses(self) -> dict[str, GatewayResponseSpec]:
+        """Response type (THROTTLED, QUOTA_EXCEEDED, INVALID_API_KEY, ...) -> how the API answers it."""
+        out = {}
+        for res in self.of_type("AWS::ApiGateway::GatewayResponse").values():
+            props = res["Properties"]
+            headers = {k.removeprefix("gatewayresponse.header."): v.strip("'")
+                       for k, v in (props.get("ResponseParameters") or {}).items()}
+            templates = props.get("ResponseTemplates") or {}
+            out[props["ResponseType"]] = GatewayResponseSpec(
+                int(props.get("StatusCode", 500)), headers, templates.get("application/json", ""))
+        return out
+
+
+@dataclass(frozen=True)
+class GatewayResponseSpec:
+    status: int
+    headers: dict[str, str]  # static values (API Gateway maps only quoted literals and request values)
+    template: str  # the body; ``$context.requestId`` is filled in
+
+    def render(self, request_id: str) -> tuple[int, dict[str, str], bytes]:
+        return self.status, dict(self.headers), self.template.replace("$context.requestId", request_id).encode()
 
 
 def _find_getatt(node: Any, candidates: set[str]) -> str | None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, SupplierClientSim, WmsClientSim
 
 from .stack import LocalStack
+
+T = TypeVar("T", bound=SignedClient)
 
 MASTER_DATA = [
     # item, location, safety stock, reorder point
@@ -32,9 +35,14 @@ RECOMMENDATIONS = [
 ]
 
 
+def _as(stack: LocalStack, client: type[T], name: str) -> T:
+    """A partner's client: signs with ``name``'s signing key and sends its API key."""
+    return client(stack.url, stack.signing_key(name), api_keys={name: stack.api_key(name)})
+
+
 def run(stack: LocalStack, say: Callable[[str], None] = print) -> list[str]:
-    erp = ErpClientSim(stack.url, stack.signing_key("erp"))
-    planning = PlanningClient(stack.url, stack.signing_key("planning"))
+    erp = _as(stack, ErpClientSim, "erp")
+    planning = _as(stack, PlanningClient, "planning")
     started = time.monotonic()
 
     say("1. ERP publishes item-location master data")
@@ -52,7 +60,7 @@ def run(stack: LocalStack, say: Callable[[str], None] = print) -> list[str]:
     stack.wait_idle()
 
     say("3. planners decide the pending approvals through the signed approval API")
-    decider = SignedClient(stack.url, stack.signing_key("planners"))
+    decider = _as(stack, SignedClient, "planners")
     for approval in _pending_approvals(stack):
         decision = "approve" if approval["correlationId"] == "demo-approved-change" else "reject"
         _expect(decider.decide(approval["approvalId"], decision, comment=f"demo: {decision}", decided_by="demo-planner"), 200)
@@ -63,10 +71,10 @@ def run(stack: LocalStack, say: Callable[[str], None] = print) -> list[str]:
 
 def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[tuple[str, str, str]]:
     """One flow per domain; returns (domain, correlation id, what it shows) for the summary."""
-    erp, wms = ErpClientSim(stack.url, stack.signing_key("erp")), WmsClientSim(stack.url, stack.signing_key("wms"))
-    tms = WmsClientSim(stack.url, stack.signing_key("tms"))
-    supplier = SupplierClientSim(stack.url, stack.signing_key("supplier"))
-    planning = PlanningClient(stack.url, stack.signing_key("planning"))
+    erp, wms = _as(stack, ErpClientSim, "erp"), _as(stack, WmsClientSim, "wms")
+    tms = _as(stack, WmsClientSim, "tms")
+    supplier = _as(stack, SupplierClientSim, "supplier")
+    planning = _as(stack, PlanningClient, "planning")
     flows: list[tuple[str, str, str]] = []
 
     def sent(domain: str, cid: str, what: str, result) -> None:
@@ -99,7 +107,7 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
          erp.inventory_balance("SKU-100", "DC-EAST", on_hand=300, allocated=0,
                                as_of=(now - timedelta(hours=2)).isoformat(), correlation_id="demo-inventory-stale"))
     stack.wait_idle()
-    atp = SignedClient(stack.url, stack.signing_key("channels")).atp("SKU-100", "DC-EAST")
+    atp = _as(stack, SignedClient, "channels").atp("SKU-100", "DC-EAST")
     _expect(atp, 200)
     say(f"   GET /v1/atp/SKU-100/DC-EAST -> available to promise {atp.body['availableToPromise']:g} "
         f"(480 on hand - 120 allocated + 200 inbound within {atp.body['horizonDays']:g} days)")
@@ -128,7 +136,7 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
                                   "newEstimatedDelivery": (now + timedelta(days=4)).date().isoformat()}))
     stack.wait_idle()
     for case in _open_cases(stack):
-        _expect(SignedClient(stack.url, stack.signing_key("operations")).resolve_exception(case["caseId"], "delivered_late",
+        _expect(_as(stack, SignedClient, "operations").resolve_exception(case["caseId"], "delivered_late",
                                                                   "customer accepted the new date", "demo-operator"), 200)
     stack.wait_idle()
 

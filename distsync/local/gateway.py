@@ -22,9 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from distsync.sim.http import JsonRequest, JsonServer
 
-from .assembly import RouteSpec
+from .assembly import GatewayResponseSpec, RouteSpec
 from .lambdas import InvokeError
 from .moto_backend import ACCOUNT_ID
+from .usage_plans import UsagePlanGate
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -32,8 +33,16 @@ Response = tuple[int, dict[str, str], bytes]
 PathHandler = Callable[[str, str, str, dict[str, str], bytes], Response]
 
 
+# API Gateway's own answers where the template customizes none (its defaults)
+_DEFAULT_RESPONSES = {
+    "INVALID_API_KEY": GatewayResponseSpec(403, {}, json.dumps({"message": "Forbidden"})),
+    "THROTTLED": GatewayResponseSpec(429, {}, json.dumps({"message": "Too Many Requests"})),
+    "QUOTA_EXCEEDED": GatewayResponseSpec(429, {}, json.dumps({"message": "Limit Exceeded"})),
+}
+
+
 def proxy_event(route: RouteSpec, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-                params: dict[str, str], stage: str, source_ip: str) -> dict[str, Any]:
+                params: dict[str, str], stage: str, source_ip: str, api_key_id: str | None = None) -> dict[str, Any]:
     try:
         text, is_b64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -57,7 +66,7 @@ def proxy_event(route: RouteSpec, method: str, path: str, query: str, headers: d
             "requestId": str(uuid.uuid4()),
             "accountId": ACCOUNT_ID,
             "apiId": "local",
-            "identity": {"sourceIp": source_ip},
+            "identity": {"sourceIp": source_ip, "apiKeyId": api_key_id},
             "requestTimeEpoch": int(time.time() * 1000),
         },
         "body": text if body else None,
@@ -68,9 +77,11 @@ def proxy_event(route: RouteSpec, method: str, path: str, query: str, headers: d
 class Gateway:
     def __init__(self, port: int, routes: list[RouteSpec], invoke: Callable[[str, Any], Any], stage: str,
                  extras: dict[str, JsonServer], local_routes: dict[str, Callable[[], Any]],
-                 handlers: dict[str, PathHandler] | None = None):
+                 handlers: dict[str, PathHandler] | None = None, usage_plans: UsagePlanGate | None = None,
+                 responses: dict[str, GatewayResponseSpec] | None = None):
         self.routes, self.invoke, self.stage, self.extras, self.local_routes = routes, invoke, stage, extras, local_routes
         self.handlers = handlers or {}
+        self.usage_plans, self.responses = usage_plans, {**_DEFAULT_RESPONSES, **(responses or {})}
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -138,12 +149,31 @@ class Gateway:
         for route in self.routes:
             match = route.pattern.fullmatch(split.path)
             if match and route.method == req.command:
-                event = proxy_event(route, req.command, split.path, split.query, headers, body,
-                                    match.groupdict(), self.stage, req.client_address[0])
-                return self._call(route, event)
+                return self._metered(route, req, split.path, split.query, headers, body, match.groupdict())
         # API Gateway answers unknown resources with 403 "Missing Authentication Token"; say what it means.
         return _json(404, {"type": "about:blank", "title": "Not found", "status": 404,
                            "detail": f"no route for {req.command} {split.path}"}, {"Content-Type": "application/problem+json"})
+
+    def _metered(self, route: RouteSpec, req: BaseHTTPRequestHandler, path: str, query: str,
+                 headers: dict[str, str], body: bytes, params: dict[str, str]) -> Response:
+        """A method that requires an API key: 403 without a known key on a plan, 429 over the key's limits
+        (as API Gateway answers, from the template's gateway responses), else the function's answer; every
+        answer carries the key's RateLimit fields."""
+        key_id, limits = None, {}
+        if route.api_key_required and self.usage_plans is not None:
+            key = next((v for k, v in headers.items() if k.lower() == "x-api-key"), None)
+            holder = self.usage_plans.holder(key)
+            if holder is None:
+                return self.responses["INVALID_API_KEY"].render(str(uuid.uuid4()))
+            decision = self.usage_plans.admit(holder)
+            if not decision.allowed:
+                status, extra, payload = self.responses[decision.response_type or "THROTTLED"].render(str(uuid.uuid4()))
+                return status, {**extra, **decision.headers}, payload  # the exact Retry-After over the static one
+            key_id, limits = holder.key_id, decision.headers
+        event = proxy_event(route, req.command, path, query, headers, body, params, self.stage,
+                            req.client_address[0], key_id)
+        status, answer_headers, payload = self._call(route, event)
+        return status, {**answer_headers, **limits}, payload
 
     def _call(self, route: RouteSpec, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         try:

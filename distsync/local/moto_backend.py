@@ -21,6 +21,7 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 SIGNING_KEY_TAG = "distsync:signing-key"  # the tag infra/platform/webhook_api.py puts on each signing key secret
+USAGE_PLAN_TAG = "distsync:usage-plan"  # the tag infra/platform/partner_limits.py puts on each usage plan
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 # Resource types the local runtime runs itself instead of letting moto's CloudFormation create them.
@@ -200,6 +201,27 @@ def create_secrets(server: MotoServer, template: dict[str, Any], value: str,
             secret_value = value if signs_as is None else json.dumps(signing_keys(signs_as))
             arns[lid] = sm.create_secret(Name=name, SecretString=secret_value)["ARN"]
     return arns
+
+
+def create_usage_plans(server: MotoServer, template: dict[str, Any]) -> dict[str, str]:
+    """moto's CloudFormation skips AWS::ApiGateway::UsagePlan: create each through the API Gateway API (its
+    limits and tags; the local gateway meters by them), returns logical id -> plan id."""
+    apigateway = server.client("apigateway")
+    ids = {}
+    for lid, res in template["Resources"].items():
+        if res["Type"] != "AWS::ApiGateway::UsagePlan":
+            continue
+        props = res.get("Properties", {})
+        throttle, quota = props.get("Throttle") or {}, props.get("Quota") or {}
+        plan = apigateway.create_usage_plan(
+            name=props.get("UsagePlanName") or lid, description=props.get("Description", ""),
+            throttle={"rateLimit": float(throttle["RateLimit"]), "burstLimit": int(throttle["BurstLimit"])}
+            if throttle else {},
+            quota={"limit": int(quota["Limit"]), "period": quota.get("Period", "DAY")} if quota else {},
+            tags={t["Key"]: t["Value"] for t in props.get("Tags", [])},
+        )
+        ids[lid] = plan["id"]
+    return ids
 
 
 def _feeds_archive(target: dict[str, Any]) -> bool:

@@ -65,3 +65,16 @@ def wait_idle(url: str, timeout: float, settle: float, poll: float = 0.1) -> boo
             quiet = None
         time.sleep(poll)
     return False
+
+
+def api_keys(info: dict[str, Any]) -> dict[str, str]:
+    """Every source's and role's API key (x-api-key) as the local stack issued them at start, read through
+    moto's API Gateway API from ``/_local/info``'s endpoint, as `distsync keys api-key --local` would."""
+    import boto3
+
+    from distsync.keys import ApiKeys
+
+    apigateway = boto3.client("apigateway", endpoint_url=info["awsEndpoint"], region_name=info["region"],
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+    keys = ApiKeys.of(apigateway, info["outputs"])
+    return {name: keys.current(name) for name in keys.names()}

@@ -26,8 +26,10 @@ from .moto_backend import (
     ACCOUNT_ID,
     LOCAL_CREDENTIALS,
     REGION,
+    USAGE_PLAN_TAG,
     MotoServer,
     create_secrets,
+    create_usage_plans,
     emulate_bootstrap,
     enable_bucket_notifications,
     fix_template,
@@ -39,6 +41,7 @@ from .pollers import SqsPoller
 from .queues import LocalQueue
 from .sftp import LocalSftpServer, local_user, users_from_template
 from .synth import ROOT, synth
+from .usage_plans import UsagePlanGate
 
 DEFAULT_WEBHOOK_SECRET = "distsync-local-dev-secret"  # documented local default; never used on AWS
 WEBHOOK_SECRET_ENV = "DISTSYNC_WEBHOOK_SECRET"  # local only: one key for every source and role
@@ -130,6 +133,8 @@ class LocalStack:
                     "/_sim/channels/": self.channels, **self.erps.extras()},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
             handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
+            usage_plans=UsagePlanGate(USAGE_PLAN_TAG),
+            responses=self.assembly.gateway_responses(),
         ).start()
         self.port = self.gateway.port
         self._connect_erps()
@@ -173,6 +178,7 @@ class LocalStack:
     def _deploy(self) -> None:
         emulate_bootstrap(self.moto, list(self.assembly.asset_dirs))
         secrets = create_secrets(self.moto, self.assembly.template, webhook_secret(), local_signing_keys)
+        secrets.update(create_usage_plans(self.moto, self.assembly.template))
         template = fix_template(self.assembly.template, secrets)
         cfn = self.moto.client("cloudformation")
         name = self.assembly.stack_name
@@ -196,6 +202,7 @@ class LocalStack:
         }
         self.physical.update(secrets)
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        self._issue_api_keys()
         machines = [self.physical[lid] for lid in self.assembly.of_type("AWS::StepFunctions::StateMachine")]
         # moto cannot run a Distributed Map: those state machines run in the chunked runner (same Lambda code)
         self.chunked = ChunkedRunner(self.moto.client("s3"), lambda ref, event: self.lambdas.invoke(ref, event),
@@ -203,6 +210,29 @@ class LocalStack:
         chunked = self.chunked.install(machines, ACCOUNT_ID, REGION)
         make_state_machines_executable([arn for arn in machines if arn not in chunked])
         enable_bucket_notifications(self.moto, template, self.physical)
+
+    def _issue_api_keys(self) -> None:
+        """What an operator does once a stack is deployed: issue each partner and role its API key
+        (`distsync keys issue`), here for the local clients (the demo, the CLI, the console)."""
+        from distsync.keys import ApiKeys
+
+        if "UsagePlanIds" not in self.outputs:
+            return
+        keys = ApiKeys.of(self.moto.client("apigateway"), self.outputs)
+        for name in keys.names():
+            keys.issue(name, self.assembly.stack_name)
+
+    def api_key(self, name: str) -> str:
+        """The newest API key of a partner source or API role (x-api-key)."""
+        from distsync.keys import ApiKeys
+
+        return ApiKeys.of(self.moto.client("apigateway"), self.outputs).current(name)
+
+    def client(self, name: str) -> Any:
+        """A client signing as ``name`` with its key and sending its API key: what that partner would use."""
+        from distsync.sim.clients import SignedClient
+
+        return SignedClient(self.url, self.signing_key(name), api_keys={name: self.api_key(name)})
 
     def _start_functions(self) -> None:
         lam = self.moto.client("lambda")

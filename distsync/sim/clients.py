@@ -36,12 +36,28 @@ def send(url: str, method: str = "GET", body: bytes | None = None, headers: dict
     return HttpResult(status, parsed, hdrs)
 
 
-class SignedClient:
-    """Posts signed JSON to a distsync API (webhooks and approval decisions)."""
+# Which source or role calls a path: its usage plan's API key goes with the request (x-api-key).
+_ROLE_BY_PREFIX = {"/v1/approvals/": "planners", "/v1/atp/": "channels", "/v1/shipment-exceptions/": "operations"}
 
-    def __init__(self, base_url: str, secret: str):
+
+def caller_of(path: str) -> str | None:
+    if path.startswith("/v1/webhooks/"):
+        return path.removeprefix("/v1/webhooks/").split("/", 1)[0]
+    return next((role for prefix, role in _ROLE_BY_PREFIX.items() if path.startswith(prefix)), None)
+
+
+class SignedClient:
+    """Posts signed JSON to a distsync API (webhooks and approval decisions). ``api_keys``: source or role ->
+    its API key, sent as x-api-key with each request to that caller's paths (API Gateway meters by it)."""
+
+    def __init__(self, base_url: str, secret: str, api_keys: dict[str, str] | None = None):
         self.base_url, self.secret = base_url.rstrip("/"), secret
+        self.api_keys = api_keys or {}
         self._signed: dict[bytes, int] = {}
+
+    def _api_key(self, path: str) -> dict[str, str]:
+        key = self.api_keys.get(caller_of(path) or "")
+        return {"x-api-key": key} if key else {}
 
     def _fresh_timestamp(self, body: bytes) -> int:
         # distsync refuses a signature it has seen: never sign the same body twice with the same timestamp
@@ -54,7 +70,7 @@ class SignedClient:
         """``bound_to_path``: sign ``"<timestamp>.POST <path>.<body>"`` (approval and exception decisions)."""
         body = raw if raw is not None else json.dumps(payload).encode()
         signed = request_target("POST", path, body) if bound_to_path else body
-        headers = {"Content-Type": "application/json",
+        headers = {"Content-Type": "application/json", **self._api_key(path),
                    **signed_headers(self.secret, signed, now or self._fresh_timestamp(signed))}
         headers.update(extra_headers or {})
         return send(self.base_url + path, "POST", body, headers)
@@ -78,7 +94,8 @@ class SignedClient:
     def get(self, path: str, *, now: float | None = None) -> HttpResult:
         """A signed GET: the signature covers ``"<timestamp>.GET <path>"`` (there is no body)."""
         target = request_target("GET", path)
-        return send(self.base_url + path, "GET", None, signed_headers(self.secret, target, now or time.time()))
+        return send(self.base_url + path, "GET", None,
+                    {**self._api_key(path), **signed_headers(self.secret, target, now or time.time())})
 
     def atp(self, item_id: str, location_id: str) -> HttpResult:
         return self.get(f"/v1/atp/{item_id}/{location_id}")
