@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared" / "python"), str(ROOT / "bench")]
 
-from load import SECRET, machine, run  # noqa: E402
+from load import LIMITS, SECRET, machine, run  # noqa: E402
 
 from distsync.local import process  # noqa: E402
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="also write the table into docs/performance.md")
     args = parser.parse_args()
 
-    proc, url, _ = process.start(secret=SECRET)
+    proc, url, _ = process.start(*LIMITS, secret=SECRET)
     try:
         results = [run(url, rate, args.seconds, args.items) for rate in args.rates]
     finally:

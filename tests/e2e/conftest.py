@@ -29,6 +29,9 @@ from distsync.trace import trace_document
 from tests.conftest import ROOT
 
 SECRET = "e2e-webhook-secret"
+# The functional scenarios post as fast as one thread can: each partner gets a fifth of 1000/s instead of 100/s,
+# so a usage plan's 429 never stands in for a behaviour under test (test_partner_limits.py tests the limits).
+FUNCTIONAL_LIMITS = ("-c", "webhookRateLimit=1000", "-c", "webhookBurstLimit=2000")
 START_TIMEOUT = 600  # a clean checkout synthesizes first, which builds the layer from PyPI
 
 
@@ -40,13 +43,14 @@ class LocalStackProcess:
     accepted: dict[str, str] = field(default_factory=dict)  # correlation id -> expected final status
 
     def __post_init__(self) -> None:
-        self.erp = ErpClientSim(self.url, SECRET)
-        self.planning = PlanningClient(self.url, SECRET)
-        self.api = SignedClient(self.url, SECRET)
-        self.wms = WmsClientSim(self.url, SECRET)  # also the TMS (source="tms")
-        self.supplier = SupplierClientSim(self.url, SECRET)
         kw = dict(endpoint_url=self.info["awsEndpoint"], region_name="us-east-1",
                   aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.api_keys = local_process.api_keys(self.info)
+        self.erp = ErpClientSim(self.url, SECRET, self.api_keys)
+        self.planning = PlanningClient(self.url, SECRET, self.api_keys)
+        self.api = SignedClient(self.url, SECRET, self.api_keys)
+        self.wms = WmsClientSim(self.url, SECRET, self.api_keys)  # also the TMS (source="tms")
+        self.supplier = SupplierClientSim(self.url, SECRET, self.api_keys)
         self.sqs = boto3.client("sqs", **kw)
         self.events = boto3.client("events", **kw)
         self.dynamodb = boto3.resource("dynamodb", **kw)
@@ -178,7 +182,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProces
     log = tmp_path_factory.mktemp("local-stack") / "local-up.log"
     with log.open("w") as out:
         try:
-            proc, url, info = start_local_stack(output=out)
+            proc, url, info = start_local_stack(*FUNCTIONAL_LIMITS, output=out)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()[-5000:]}") from exc
     local = LocalStackProcess(url, info, proc)

@@ -122,8 +122,10 @@ def test_atp_is_served_over_signed_http_with_problems_for_what_it_cannot_serve(s
 
     assert_problem(stack.api.atp(f"SKU-none-{uuid.uuid4().hex[:6]}", "DC-1"), 404, "no inventory balance")
     assert_problem(stack.api.atp(sku, "DC-404"), 404, f"no inventory balance for {sku}@DC-404")
-    assert_problem(send(f"{stack.url}/v1/atp/{sku}/DC-1"), 401, "missing X-Distsync-Timestamp")
-    wrong_key = type(stack.api)(stack.url, "not-the-secret")
+    assert_problem(send(f"{stack.url}/v1/atp/{sku}/DC-1", headers={"x-api-key": stack.api_keys["channels"]}), 401,
+                   "missing X-Distsync-Timestamp")
+    assert_problem(send(f"{stack.url}/v1/atp/{sku}/DC-1"), 403, "x-api-key")  # API Gateway's, before any of ours
+    wrong_key = type(stack.api)(stack.url, "not-the-secret", stack.api_keys)
     assert_problem(wrong_key.atp(sku, "DC-1"), 401, "signature does not match")
     assert_problem(stack.api.get(f"/v1/atp/{sku}/DC-1", now=time.time() - 3600), 401, "window")
     assert_problem(stack.api.atp("-bad", "DC-1"), 400, "itemId must be")

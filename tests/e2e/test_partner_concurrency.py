@@ -27,7 +27,9 @@ CAP = 2
 
 @pytest.fixture(scope="module")
 def capped_stack(tmp_path_factory):
-    assembly = synth(tmp_path_factory.mktemp("capped") / "cdk.out", context={"erpMaxConcurrency": str(CAP)})
+    # the updates are posted as fast as one thread can: limits well above that (test_partner_limits.py)
+    context = {"erpMaxConcurrency": str(CAP), "webhookRateLimit": "1000", "webhookBurstLimit": "2000"}
+    assembly = synth(tmp_path_factory.mktemp("capped") / "cdk.out", context=context)
     proc, url, info = process.start("--cloud-assembly", str(assembly), "--concurrency", "4", secret=SECRET,
                                     timeout=START_TIMEOUT)
     yield url, info
@@ -36,7 +38,8 @@ def capped_stack(tmp_path_factory):
 
 def test_the_erp_never_sees_more_than_its_cap_of_updates_at_once(capped_stack):
     url, info = capped_stack
-    erp, planning = ErpClientSim(url, SECRET), PlanningClient(url, SECRET)
+    keys = process.api_keys(info)
+    erp, planning = ErpClientSim(url, SECRET, keys), PlanningClient(url, SECRET, keys)
     run = uuid.uuid4().hex[:6]
     skus = [f"CAP-{run}-{i}" for i in range(UPDATES)]
     for sku in skus:

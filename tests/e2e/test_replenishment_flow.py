@@ -100,7 +100,7 @@ def test_unknown_item_location_is_quarantined_with_the_reason(stack):
 
 
 def _raw_post(stack, body: bytes, headers: dict[str, str]):
-    return send(stack.url + "/v1/webhooks/planning", "POST", body, headers)
+    return send(stack.url + "/v1/webhooks/planning", "POST", body, {"x-api-key": stack.api_keys["planning"], **headers})
 
 
 def _valid_body(cid: str) -> bytes:

@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from distsync.local import process
 from distsync.sim.clients import ErpClientSim, send
 from tests.conftest import ROOT
 from tests.e2e.conftest import start_local_stack, stop_local_stack
@@ -149,7 +150,7 @@ def test_a_domain_added_as_one_slice_and_one_package_synthesizes_deploys_locally
         audit_table = info["outputs"]["MasterDataAuditTableName"]
 
         cid = f"topology-{uuid.uuid4().hex[:6]}"
-        erp = ErpClientSim(url, "topology-secret")
+        erp = ErpClientSim(url, "topology-secret", process.api_keys(info))
         assert erp.upsert_item_location("SKU-T", "DC-T", safety_stock=1, reorder_point=2, correlation_id=cid).status == 202
         dynamodb = boto3.client(
             "dynamodb", endpoint_url=info["awsEndpoint"], region_name=info["region"],
