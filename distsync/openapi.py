@@ -38,6 +38,13 @@ _OPTIONAL = [
      "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"}},
 ]
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
+# Every signed route needs the caller's API key (its usage plan: infra/platform/partner_limits.py); API Gateway
+# answers 403 without one and 429 over its limits, before distsync's function runs.
+_API_KEY = [{"partnerApiKey": []}]
+_LIMITED = {"403": _PROBLEM, "429": {"$ref": "#/components/responses/TooManyRequests"}}
+_RATE_LIMIT_HEADERS = {
+    name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+}
 
 
 def _webhook_body(event_type: str, version: str, data_schema: dict[str, Any]) -> dict[str, Any]:
@@ -76,14 +83,16 @@ def document() -> dict[str, Any]:
             "post": {
                 "operationId": f"post{source.capitalize()}Webhook",
                 "summary": f"A signed event from the {source} system",
+                "security": _API_KEY,
                 "parameters": _SIGNED + _OPTIONAL,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": (
                     bodies[0] if len(bodies) == 1 else {"oneOf": bodies})}}},
                 "responses": {
-                    "202": {"description": "Accepted and published", "content": {"application/json": {"schema": {
+                    "202": {"description": "Accepted and published", "headers": _RATE_LIMIT_HEADERS,
+                            "content": {"application/json": {"schema": {
                         "type": "object", "required": ["eventId", "correlationId"],
                         "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
-                    **{code: _PROBLEM for code in ("400", "401", "409", "413", "415", "422", "503")},
+                    **{code: _PROBLEM for code in ("400", "401", "409", "413", "415", "422", "503")}, **_LIMITED,
                 },
             }
         }
@@ -101,6 +110,7 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "decideApproval",
                     "summary": "A planner's decision on a pending replenishment approval",
+                    "security": _API_KEY,
                     "parameters": [{"name": "approvalId", "in": "path", "required": True,
                                     "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
                                    *_SIGNED_DECISION],
@@ -109,8 +119,9 @@ def document() -> dict[str, Any]:
                         "properties": {"decision": {"type": "string", "enum": ["approve", "reject"]},
                                        "comment": {"type": "string", "maxLength": 1000},
                                        "decidedBy": {"type": "string", "minLength": 1, "maxLength": 128}}}}}},
-                    "responses": {"200": {"description": "Decision sent to the waiting workflow"},
-                                  **{code: _PROBLEM for code in ("400", "401", "404", "409", "415")}},
+                    "responses": {"200": {"description": "Decision sent to the waiting workflow",
+                                          "headers": _RATE_LIMIT_HEADERS},
+                                  **{code: _PROBLEM for code in ("400", "401", "404", "409", "415")}, **_LIMITED},
                 }
             },
             "/v1/connectors/{name}/events": {
@@ -142,13 +153,33 @@ def document() -> dict[str, Any]:
             },
         },
         "components": {
-            "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
-                "application/problem+json": {"schema": {
-                    "type": "object", "required": ["type", "title", "status", "detail"],
-                    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                                   "status": {"type": "integer"}, "detail": {"type": "string"},
-                                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                                       "field": {"type": "string"}, "message": {"type": "string"}}}}}}}}}},
+            "securitySchemes": {"partnerApiKey": {
+                "type": "apiKey", "in": "header", "name": "x-api-key",
+                "description": "The caller's API key (`distsync keys issue <source or role>`): identifies it to API "
+                               "Gateway, which meters it against its own usage plan (rate, burst, daily quota: "
+                               "context partnerLimits). The HMAC signature stays the authentication."}},
+            "headers": {
+                "RateLimit-Limit": {"description": "IETF RateLimit fields: the caller's nearer limit (its bucket's "
+                                                   "burst, or its daily quota when fewer requests are left in it)",
+                                    "schema": {"type": "integer"}},
+                "RateLimit-Remaining": {"description": "requests left under that limit", "schema": {"type": "integer"}},
+                "RateLimit-Reset": {"description": "seconds until that limit is back to full",
+                                    "schema": {"type": "integer"}},
+                "Retry-After": {"description": "seconds to wait before the next request", "schema": {"type": "integer"}},
+            },
+            "responses": {"TooManyRequests": {
+                "description": "Over the caller's rate (#rate-limited) or daily quota (#quota-exceeded): an RFC 9457 "
+                               "problem naming the limit, with Retry-After",
+                "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}, **_RATE_LIMIT_HEADERS},
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "Problem": {"description": "RFC 9457 problem details", "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+            "schemas": {"Problem": {
+                "type": "object", "required": ["type", "title", "status", "detail"],
+                "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                               "status": {"type": "integer"}, "detail": {"type": "string"},
+                               "errors": {"type": "array", "items": {"type": "object", "properties": {
+                                   "field": {"type": "string"}, "message": {"type": "string"}}}}}}},
         },
     }
 
