@@ -33,7 +33,9 @@ BREAKING: Verdict = "breaking"
 SCHEMA_FILE = re.compile(r"^(?P<type>[A-Za-z0-9]+)-v(?P<version>[0-9]+)\.json$")
 
 # Keywords that only document: changes are listed as "doc" and never break anything.
-DOC_KEYWORDS = frozenset({"description", "title", "examples", "$comment", "$schema"})
+DOC_KEYWORDS = frozenset({
+    "description", "title", "examples", "$comment", "$schema", "$id", "deprecated", "readOnly", "writeOnly",
+})
 # Keywords that bound from below / above: a larger lower bound (or a new one) accepts less.
 LOWER_BOUNDS = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"})
 UPPER_BOUNDS = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
@@ -123,6 +125,10 @@ def _new_file(
         kind = "new version" if event_type in old_versions else "new event type"
         return Change(file, "", "", kind, COMPATIBLE, f"{event_type} v{version} is new: nobody relies on it yet")
     predecessor = str(max(older))
+    if int(predecessor) != int(version) - 1:
+        # upcast_to_latest steps version by version: v(n-1) must exist for vn events to reach the latest.
+        return Change(file, "", "", "version gap", BREAKING,
+                      f"{event_type} v{version} follows v{predecessor}: versions are upcast one step at a time")
     if (event_type, predecessor) in upcasters:
         return Change(file, "", "", "new version", COMPATIBLE,
                       f"{event_type} v{version} is new, and v{predecessor} events are upcast to it")

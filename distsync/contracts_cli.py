@@ -17,6 +17,7 @@ contracts_app = typer.Typer(help="Data contracts: breaking-change checks", no_ar
 console = Console()
 
 
+# The contract models are imported inside the functions: the other distsync commands start without them.
 def _today() -> dict[str, dict[str, Any]]:
     # The schemas as the code renders them now (not the committed files, which may lag behind the code).
     from .schemas import render_all

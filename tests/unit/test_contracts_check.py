@@ -239,6 +239,11 @@ def test_the_predecessor_is_the_newest_older_version():
     assert ok.ok and [c.kind for c in missing.breaking] == ["new version without upcaster"]
 
 
+def test_a_version_gap_fails():
+    report = check({V1: BASE}, {V1: BASE, "StockPing-v3.json": _version("3")}, upcasters={("StockPing", "1")})
+    assert [c.kind for c in report.breaking] == ["version gap"]
+
+
 def test_a_removed_version_fails():
     report = check({V1: BASE, V2: _version("2")}, {V2: _version("2")}, upcasters={("StockPing", "1")})
     assert [(c.file, c.kind, c.verdict) for c in report.changes] == [(V1, "version removed", "breaking")]
