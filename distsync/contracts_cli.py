@@ -74,7 +74,8 @@ def contracts_check(
 
 
 def _print_report(report: Report, base: str, commit: str | None, why: str) -> None:
-    title = f"contract changes against {base} ({(commit or '')[:12]}; {why})"
+    shown = base[:12] if base == commit else f"{base} ({(commit or '')[:12]})"
+    title = f"contract changes against {shown}: {why}"
     if report.changes:
         table = Table("file", "field", "pointer", "kind", "verdict", "why", title=title)
         for c in report.changes:

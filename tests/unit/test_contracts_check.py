@@ -278,3 +278,15 @@ def test_todays_schemas_compare_clean_with_themselves_and_with_the_committed_fil
     without_v2 = {k: v for k, v in today.items() if k != "InventoryBalanceChanged-v2.json"}
     report = check(without_v2, today, upcasters={("InventoryBalanceChanged", "1")})
     assert report.ok and [c.kind for c in report.changes] == ["new version"]
+
+
+def test_the_classifier_stays_pure():
+    # No git, no files, no network: what it imports is the standard library's data handling only.
+    import ast
+
+    import distsync.contracts_check as module
+
+    tree = ast.parse(open(module.__file__).read())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert imported <= {"__future__", "json", "re", "collections.abc", "dataclasses", "typing"}, imported
