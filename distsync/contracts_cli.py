@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contracts_check import BREAKING, Report, check
-from .contracts_git import GitError, commit_of, default_base, schemas_at
+from .contracts_git import GitError, commit_of, default_base, schemas_at, toplevel
 
 contracts_app = typer.Typer(help="Data contracts: breaking-change checks", no_args_is_help=True)
 console = Console()
@@ -38,12 +38,16 @@ def contracts_check(
         typer.Option("--against", help="git ref to compare with; default: the merge-base with main on a branch, "
                      "HEAD~1 on main (docs/contracts.md)"),
     ] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="the git repository holding schemas/")] = Path("."),
+    repo: Annotated[
+        Path, typer.Option("--repo", help="the git repository whose history holds schemas/ (today's side is "
+                           "always rendered from the installed code)"),
+    ] = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Classify every change of the exported JSON Schemas against a git ref; exit 1 on a breaking one."""
     try:
-        base, why = (against, "given") if against else default_base(repo)
+        repo = toplevel(repo)
+        base, why = (against, "--against") if against else default_base(repo)
         baseline = schemas_at(repo, base) if base else None
     except GitError as exc:
         if as_json:

@@ -25,6 +25,11 @@ def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
     return result
 
 
+def toplevel(path: Path) -> Path:
+    """The root of the work tree holding ``path`` (``git ls-tree`` paths are relative to the directory)."""
+    return Path(_git(path, "rev-parse", "--show-toplevel").stdout.strip())
+
+
 def commit_of(repo: Path, ref: str) -> str | None:
     """The commit a ref names, or None (unknown ref, or a parent a shallow clone lacks)."""
     result = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
@@ -37,7 +42,6 @@ def default_base(repo: Path) -> tuple[str | None, str]:
     On a branch (HEAD not contained in main): its merge-base with main, so every commit of the branch is
     checked. On main itself (CI checks a clone of main whose newest commit is the change): HEAD~1, which for
     a merge commit is main before the merge. None when there is no such commit (first commit, shallow clone)."""
-    _git(repo, "rev-parse", "--git-dir")  # not a repository: GitError
     for main in MAIN_REFS:
         if commit_of(repo, main) is None:
             continue

@@ -156,8 +156,22 @@ def test_no_baseline_passes_and_says_so(tmp_path):
     assert result.exit_code == 0 and "no baseline" in result.stdout
 
 
-def test_an_unknown_ref_is_an_error_not_a_pass(tmp_path):
+def test_an_unknown_ref_or_no_repository_is_an_error_not_a_pass(tmp_path):
     repo = new_repo(tmp_path)
     commit(repo, "today", TODAY)
     code, out = run(repo, "--against", "no-such-branch")
     assert code == 2 and "no-such-branch" in out["error"]
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    code, out = run(outside)
+    assert code == 2 and "not a git repository" in out["error"]
+
+
+def test_run_from_a_subdirectory_it_reads_the_repository_root(tmp_path):
+    repo = new_repo(tmp_path)
+    base = commit(repo, "base", with_status_value("archived"))
+    (repo / "docs").mkdir()
+    (repo / "docs" / "x.md").write_text("x")
+    commit(repo, "today", TODAY)
+    code, out = run(repo / "docs", "--against", base)
+    assert code == 1 and [c["kind"] for c in out["breaking"]] == ["enum value removed"]
