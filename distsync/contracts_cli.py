@@ -81,10 +81,13 @@ def _print_report(report: Report, base: str, commit: str | None, why: str) -> No
     shown = base[:12] if base == commit else f"{base} ({(commit or '')[:12]})"
     title = f"contract changes against {shown}: {why}"
     if report.changes:
-        table = Table("file", "field", "pointer", "kind", "verdict", "why", title=title)
+        # Names fold rather than being cut at 80 columns (CI logs); the JSON pointers are in --json.
+        table = Table(title=title)
+        for name in ("file", "field", "kind", "verdict", "why"):
+            table.add_column(name, overflow="fold" if name in ("file", "field") else "ellipsis")
         for c in report.changes:
             style = "red" if c.verdict == BREAKING else "green"
-            table.add_row(c.file, c.field, c.pointer, c.kind, f"[{style}]{c.verdict}[/]", c.message)
+            table.add_row(c.file, c.field or "(schema)", c.kind, f"[{style}]{c.verdict}[/]", c.message)
         console.print(table)
     else:
         console.print(f"{title}: no change")
