@@ -8,6 +8,9 @@ PORT ?= 8080
 # Test workers (pytest-xdist): e2e tests spend most of their time waiting on the local stack, so more workers
 # than this 2-core machine's cores pay off; 3 measured faster than 4 (docs/performance.md, section 8).
 TEST_WORKERS ?= 3
+# Base of the contracts breaking-change check: empty = the merge-base with main on a branch, HEAD~1 on main
+# (docs/contracts.md); `make lint CONTRACTS_BASE=<ref>` to compare with another ref.
+CONTRACTS_BASE ?=
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
@@ -46,6 +49,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/distsync contracts check $(if $(CONTRACTS_BASE),--against $(CONTRACTS_BASE))
 
 schemas: install
 	$(PY) -m distsync.schemas schemas
