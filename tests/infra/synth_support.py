@@ -56,6 +56,8 @@ FOLDERS = (
     "connector_sync",
     # issue 14: file-based planning platforms (infra/domains/planning_extracts.py)
     "planning_extract",
+    # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
+    "inventory_accuracy",
 )
 
 
