@@ -97,3 +97,46 @@ def _span(transaction: list[Hop], event_type: str, stage: str) -> list[float]:
         return []
     done = _first(transaction, lambda h: h["stage"] == stage and h["outcome"] == "delivered", after=_at(received))
     return [(_at(done) - _at(received)).total_seconds()] if done else []
+
+
+def inventory_accuracy(bucket: str) -> dict[str, Any] | None:
+    """The inventory visibility accuracy of the newest run (daily, or ``distsync inventory accuracy``), read
+    from its report's ``latest.json``: ``None`` before the first run. Read, not computed: ``distsync kpis``
+    and the console's refresh are views, and a run writes a report and a metric (the alarm's datapoint)."""
+    from distsync_core.inventory.reports import latest_report
+
+    report = latest_report(bucket)
+    return None if report is None else accuracy_summary(report)
+
+
+def accuracy_summary(report: Any) -> dict[str, Any]:
+    """The figures of an :class:`~distsync_core.inventory.accuracy.AccuracyReport`, without the lists."""
+    return {
+        "computedAt": report.computed_at.isoformat(),
+        "accuracyPercent": report.accuracy_percent,
+        "targetPercent": report.target_percent,
+        "belowTarget": report.below_target,
+        "compared": report.compared,
+        "agreeing": report.agreeing,
+        "disagreeing": len(report.disagreeing),
+        "notComparable": len(report.not_comparable),
+        "sentence": report.sentence(),
+    }
+
+
+def print_accuracy(console: Any, figure: dict[str, Any] | None) -> None:
+    """The accuracy as ``distsync kpis`` shows it: a sentence and a table row."""
+    from rich.table import Table
+
+    if figure is None:
+        console.print("Inventory visibility accuracy: no run yet (distsync inventory accuracy runs it).")
+        return
+    style = "red" if figure["belowTarget"] else "green"
+    console.print(f"[{style}]{figure['sentence']}[/]")
+    table = Table("KPI", "accuracy", "target", "compared", "agree", "disagree", "not comparable", "computed at")
+    pct = figure["accuracyPercent"]
+    table.add_row("inventoryVisibilityAccuracy", "-" if pct is None else f"[{style}]{pct:.2f} %[/]",
+                  f"{figure['targetPercent']:g} %", *(str(figure[k]) for k in
+                                                     ("compared", "agreeing", "disagreeing", "notComparable")),
+                  figure["computedAt"][:19])
+    console.print(table)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from distsync_core.contracts import CONTRACTS, new_envelope
-from distsync_core.inventory.reports import read_report
+from distsync_core.inventory.reports import latest_report, read_report
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.test_inventory_pipeline import bus_event, master, run
 from tests.integration.test_reconciliation_pipeline import emitted_metrics
@@ -100,6 +100,18 @@ def test_the_accuracy_run_writes_the_report_and_the_metric(aws, inventory, capsy
         ("SKU-1", "100.0", "90.0", "10.0")]
     assert json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=out["reportKey"])["Body"].read())[
         "accuracyPercent"] == 50.0
+    assert latest_report(BUCKET) == report
+
+
+def test_latest_report_is_none_before_the_first_run_and_the_newest_after(aws, inventory):
+    assert latest_report(BUCKET) is None
+    accuracy = load_handler("inventory_accuracy")
+    run("inventory_transformer", balance("erp", 10), balance("wms", 10))
+    first = accuracy.lambda_handler({}, FakeLambdaContext("inventory_accuracy"))
+    run("inventory_transformer", balance("wms", 4, as_of=T0 + timedelta(minutes=1)))
+    second = accuracy.lambda_handler({}, FakeLambdaContext("inventory_accuracy"))
+    assert (first["accuracyPercent"], second["accuracyPercent"]) == (100.0, 0.0)
+    assert latest_report(BUCKET).accuracy_percent == 0.0
 
 
 def test_nothing_comparable_writes_a_report_and_no_metric(aws, inventory, capsys):
