@@ -109,18 +109,21 @@ def inventory_accuracy(bucket: str) -> dict[str, Any] | None:
     return None if report is None else accuracy_summary(report)
 
 
+LISTED_DISAGREEMENTS = 20  # the report (distsync inventory accuracy) has them all
+
+
 def accuracy_summary(report: Any) -> dict[str, Any]:
-    """The figures of an :class:`~distsync_core.inventory.accuracy.AccuracyReport`, without the lists."""
+    """The figures of an :class:`~distsync_core.inventory.accuracy.AccuracyReport`, with its first
+    disagreeing item-locations."""
+    figures = report.model_dump(by_alias=True, mode="json", exclude={"disagreeing", "not_comparable", "tolerance"})
     return {
-        "computedAt": report.computed_at.isoformat(),
-        "accuracyPercent": report.accuracy_percent,
-        "targetPercent": report.target_percent,
+        **figures,  # computedAt, targetPercent, accuracyPercent, compared, agreeing: as in the report's JSON
         "belowTarget": report.below_target,
-        "compared": report.compared,
-        "agreeing": report.agreeing,
         "disagreeing": len(report.disagreeing),
         "notComparable": len(report.not_comparable),
         "sentence": report.sentence(),
+        "disagreeingItemLocations": [d.model_dump(by_alias=True, mode="json")
+                                     for d in report.disagreeing[:LISTED_DISAGREEMENTS]],
     }
 
 
