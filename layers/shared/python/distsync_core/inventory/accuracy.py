@@ -110,9 +110,9 @@ def compare(balances: Iterable[SourceBalance], tolerance: Tolerance, *, now: dat
         if erp is None or wms is None:
             only = erp or wms
             assert only is not None
-            not_comparable.append(NotComparable(
-                item_id=item, location_id=location, reason=f"only the {only.source.upper()} reported a balance",
-                **{f"{only.source}_on_hand": only.on_hand, f"{only.source}_as_of": only.as_of}))
+            not_comparable.append(NotComparable.model_validate({
+                "itemId": item, "locationId": location, "reason": f"only the {only.source.upper()} reported a balance",
+                f"{only.source}OnHand": only.on_hand, f"{only.source}AsOf": only.as_of}))
             continue
         apart = abs(erp.as_of - wms.as_of)
         if apart > window:

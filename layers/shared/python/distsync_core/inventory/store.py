@@ -12,7 +12,6 @@ from ..platform.aws import client, table
 from ..platform.dynamo import conditional, from_item, from_wire, to_item
 from ..platform.times import now_iso, utc_iso
 
-
 SOURCE_ENTITY = "SourceBalance"
 _NEWER = "attribute_not_exists(pk) OR asOf < :asOf OR sourceEventId = :eid"
 
