@@ -109,6 +109,11 @@ PROD_CONTEXT: dict[str, str] = {
     "connectorPullMinutes": "15",
     "connectorStockMinutes": "120",
     "orderGapTimeoutSeconds": "600",
+    "inventoryAccuracySchedule": "cron(0 7 * * ? *)",
+    "inventoryAccuracyAsOfToleranceMinutes": "30",
+    "inventoryAccuracyQuantityTolerance": "1",
+    "inventoryAccuracyQuantityTolerancePercent": "0.5",
+    "inventoryAccuracyTargetPercent": "99.5",
 }
 
 
