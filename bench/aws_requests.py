@@ -576,11 +576,14 @@ def floor_and_naive(name: str, n: int) -> tuple[Counter[str], Counter[str], str]
                f"{batchable * batch} items -> {math.ceil(batchable * batch / 25)} BatchWriteItem")
     elif name == "inventory":
         floor[f"{ddb}.BatchGetItem[masterdata]"] = batches
-        floor[f"{ddb}.PutItem[inventory]"] = n  # conditional on asOf: cannot be batched
+        # the source's balance and the projection, each conditional on asOf on its own: cannot be batched,
+        # nor one transaction (a stale projection put must not undo the source's newer one)
+        floor[f"{ddb}.PutItem[inventory]"] = 2 * n
         floor[f"{ev}.PutEvents"] = batches * math.ceil(batch / 10)
-        naive.update({f"{ddb}.GetItem[masterdata]": n, f"{ddb}.PutItem[inventory]": n, f"{ev}.PutEvents": n})
-        why = (f"batch {batch}: claim per event; master data of the batch in one BatchGetItem; the projection "
-               f"put is conditional (newer asOf) per event; the batch's availabilities in one PutEvents; "
+        naive.update({f"{ddb}.GetItem[masterdata]": n, f"{ddb}.PutItem[inventory]": 2 * n, f"{ev}.PutEvents": n})
+        why = (f"batch {batch}: claim per event; master data of the batch in one BatchGetItem; the source's "
+               f"balance and the projection put, each conditional (newer asOf) per event; the batch's "
+               f"availabilities in one PutEvents; "
                f"completion + hop = {batchable * batch} items -> {math.ceil(batchable * batch / 25)} BatchWriteItem")
     elif name == "orders":
         floor[f"{ddb}.BatchGetItem[orders]"] = batches  # the applied sequences of the batch's orders

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contracts_cli import contracts_app
+from .inventory import inventory_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
@@ -43,6 +44,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(inventory_app, name="inventory")
 console = Console()
 
 LocalOpt = Annotated[
@@ -809,7 +811,7 @@ def kpis(
     """SLA figures from the ledger for a time window, with DLQ depth per domain."""
     from datetime import UTC, datetime
 
-    from distsync.kpis import compute
+    from distsync.kpis import compute, inventory_accuracy, print_accuracy
     from distsync_core.platform.aws import client
     from distsync_core.platform.ledger import Ledger
 
@@ -822,9 +824,11 @@ def kpis(
     sqs = client("sqs")
     figures["deadLetterQueueDepth"] = {q.pipeline: dlq.depth(sqs, q) for q in _dead_letter_queues(target)}
     figures["window"] = {"from": start, "to": until or datetime.now(UTC).isoformat()}
+    figures["inventoryVisibilityAccuracy"] = inventory_accuracy(target.output("LandingBucketName"))
     if as_json:
         _print_json(figures)
         return
+    print_accuracy(console, figures["inventoryVisibilityAccuracy"])
     table = Table("KPI", "count", "p50 (s)", "p95 (s)", "max (s)", title=f"from {start[:19]}")
     for key in ("forecastToErpLatency", "approvalTurnaround", "failureRecoveryTime", "orderStatusPropagation",
                 "inventoryVisibilityFreshness"):

@@ -97,3 +97,49 @@ def _span(transaction: list[Hop], event_type: str, stage: str) -> list[float]:
         return []
     done = _first(transaction, lambda h: h["stage"] == stage and h["outcome"] == "delivered", after=_at(received))
     return [(_at(done) - _at(received)).total_seconds()] if done else []
+
+
+def inventory_accuracy(bucket: str) -> dict[str, Any] | None:
+    """The inventory visibility accuracy of the newest run (daily, or ``distsync inventory accuracy``), read
+    from its report's ``latest.json``: ``None`` before the first run. Read, not computed: ``distsync kpis``
+    and the console's refresh are views, and a run writes a report and a metric (the alarm's datapoint)."""
+    from distsync_core.inventory.reports import latest_report
+
+    report = latest_report(bucket)
+    return None if report is None else accuracy_summary(report)
+
+
+LISTED_DISAGREEMENTS = 20  # the report (distsync inventory accuracy) has them all
+
+
+def accuracy_summary(report: Any) -> dict[str, Any]:
+    """The figures of an :class:`~distsync_core.inventory.accuracy.AccuracyReport`, with its first
+    disagreeing item-locations."""
+    figures = report.model_dump(by_alias=True, mode="json", exclude={"disagreeing", "not_comparable", "tolerance"})
+    return {
+        **figures,  # computedAt, targetPercent, accuracyPercent, compared, agreeing: as in the report's JSON
+        "belowTarget": report.below_target,
+        "disagreeing": len(report.disagreeing),
+        "notComparable": len(report.not_comparable),
+        "sentence": report.sentence(),
+        "disagreeingItemLocations": [d.model_dump(by_alias=True, mode="json")
+                                     for d in report.disagreeing[:LISTED_DISAGREEMENTS]],
+    }
+
+
+def print_accuracy(console: Any, figure: dict[str, Any] | None) -> None:
+    """The accuracy as ``distsync kpis`` shows it: a sentence and a table row."""
+    from rich.table import Table
+
+    if figure is None:
+        console.print("Inventory visibility accuracy: no run yet (distsync inventory accuracy runs it).")
+        return
+    style = "red" if figure["belowTarget"] else "green"
+    console.print(f"[{style}]{figure['sentence']}[/]")
+    table = Table("KPI", "accuracy", "target", "compared", "agree", "disagree", "not comparable", "computed at")
+    pct = figure["accuracyPercent"]
+    table.add_row("inventoryVisibilityAccuracy", "-" if pct is None else f"[{style}]{pct:.2f} %[/]",
+                  f"{figure['targetPercent']:g} %", *(str(figure[k]) for k in
+                                                     ("compared", "agreeing", "disagreeing", "notComparable")),
+                  figure["computedAt"][:19])
+    console.print(table)

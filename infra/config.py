@@ -105,6 +105,14 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # optional), an API Gateway usage plan each; a name left out gets its share of webhookRateLimit/-BurstLimit
     # (sources) or the stage's method default (roles); see infra/platform/partner_limits.py
     "partnerLimits": {},
+    # inventory visibility accuracy (infra/domains/inventory.py): the daily run (UTC); ERP and WMS balances of
+    # an item-location are comparable when their as-of times are at most this far apart; they agree when their
+    # on-hand differs by at most the absolute or the percent tolerance (of the larger); alarm below the target
+    "inventoryAccuracySchedule": "cron(30 5 * * ? *)",
+    "inventoryAccuracyAsOfToleranceMinutes": 15,
+    "inventoryAccuracyQuantityTolerance": 0,
+    "inventoryAccuracyQuantityTolerancePercent": 0,
+    "inventoryAccuracyTargetPercent": 98,
 }
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
@@ -123,6 +131,9 @@ MAX_SQS_DELAY_SECONDS = 900
 _SFTP_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@.-]{2,99}$")
 _SFTP_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*/)+$")
 _SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$")
+# Tolerances of the inventory accuracy KPI: 0 asks for equal quantities (the default) or equal as-of times.
+_ZERO_TOLERANCES = frozenset({"inventory_accuracy_as_of_tolerance_minutes", "inventory_accuracy_quantity_tolerance",
+                              "inventory_accuracy_quantity_tolerance_percent"})
 _SCHEDULE_PATTERN = re.compile(r"^(cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")
 def _json_object(value: object, key: str) -> dict:
     """A context value that is an object: from cdk.json as is, from ``-c key='{...}'`` as JSON text."""
@@ -296,6 +307,12 @@ class DistsyncConfig:
     planning_extract_schedule: str
     # API governance (infra/platform/partner_limits.py): usage plan limits per partner source and API role
     partner_limits: dict[str, dict]
+    # inventory visibility accuracy (infra/domains/inventory.py)
+    inventory_accuracy_schedule: str
+    inventory_accuracy_as_of_tolerance_minutes: int
+    inventory_accuracy_quantity_tolerance: float
+    inventory_accuracy_quantity_tolerance_percent: float
+    inventory_accuracy_target_percent: float
 
     @property
     def is_prod(self) -> bool:
@@ -357,6 +374,11 @@ class DistsyncConfig:
             sftp_security_policy=str(get("sftpSecurityPolicy")),
             planning_extract_schedule=str(get("planningExtractSchedule")),
             partner_limits=_partner_limits(get("partnerLimits")),
+            inventory_accuracy_schedule=str(get("inventoryAccuracySchedule")),
+            inventory_accuracy_as_of_tolerance_minutes=int(get("inventoryAccuracyAsOfToleranceMinutes")),
+            inventory_accuracy_quantity_tolerance=float(get("inventoryAccuracyQuantityTolerance")),
+            inventory_accuracy_quantity_tolerance_percent=float(get("inventoryAccuracyQuantityTolerancePercent")),
+            inventory_accuracy_target_percent=float(get("inventoryAccuracyTargetPercent")),
         )
         config.validate()
         return config
@@ -381,7 +403,8 @@ class DistsyncConfig:
         for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0 \
-                    and not (value == 0 and field.name.endswith("_reserved_concurrency")):  # 0: unreserved
+                    and not (value == 0 and field.name.endswith("_reserved_concurrency")) \
+                    and not (value == 0 and field.name in _ZERO_TOLERANCES):  # 0: unreserved; exact match
                 raise ValueError(f"context value for {field.name} must be positive, got {value}")
         self._validate_file_partners()
         self._validate_concurrency()
@@ -401,6 +424,7 @@ class DistsyncConfig:
             raise ValueError("webhookBurstLimit must be at least webhookRateLimit (one second's worth)")
         self._validate_cycles()
         self._validate_reconciliation()
+        self._validate_inventory_accuracy()
         if self.order_gap_timeout_seconds > MAX_SQS_DELAY_SECONDS:
             raise ValueError(f"orderGapTimeoutSeconds must be in 1..{MAX_SQS_DELAY_SECONDS} (the gap timer is an SQS "
                              "message delay)")
@@ -413,7 +437,8 @@ class DistsyncConfig:
     def _validate_reconciliation(self) -> None:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.
         for key, value in (("reconciliationSchedule", self.reconciliation_schedule),
-                           ("planningExtractSchedule", self.planning_extract_schedule)):
+                           ("planningExtractSchedule", self.planning_extract_schedule),
+                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule)):
             if not _SCHEDULE_PATTERN.match(value):
                 raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
                                  f"got {value!r}")
@@ -428,6 +453,15 @@ class DistsyncConfig:
             raise ValueError(
                 f"reconciliationTimeZone must be an IANA time zone name, got {self.reconciliation_time_zone!r}"
             ) from exc
+
+    def _validate_inventory_accuracy(self) -> None:
+        if self.inventory_accuracy_as_of_tolerance_minutes < 0:
+            raise ValueError("inventoryAccuracyAsOfToleranceMinutes must be 0 or more")
+        if self.inventory_accuracy_quantity_tolerance < 0 or not 0 <= self.inventory_accuracy_quantity_tolerance_percent <= 100:
+            raise ValueError("inventoryAccuracyQuantityTolerance must be 0 or more and "
+                             "inventoryAccuracyQuantityTolerancePercent in 0..100")
+        if not 0 < self.inventory_accuracy_target_percent <= 100:
+            raise ValueError("inventoryAccuracyTargetPercent must be in (0, 100]")
 
     def _validate_cycles(self) -> None:
         if self.cycle_tolerance_percent >= self.approval_threshold_percent:

@@ -156,12 +156,13 @@ class Ops:
     # ------------------------------------------------------------------------------------------------ kpis
     def kpis(self, since: str = "24h") -> dict[str, Any]:
         """SLA figures from the ledger since ``since``, with DLQ depth per domain (as ``distsync kpis``)."""
-        from distsync.kpis import compute
+        from distsync.kpis import compute, inventory_accuracy
 
         start = parse_since(since)
         figures = compute(self._ledger().scan(since=start))
         figures["deadLetterQueueDepth"] = {q.pipeline: dlq.depth(self.sqs, q) for q in self._dead_letter_queues()}
         figures["window"] = {"from": start, "to": datetime.now(UTC).isoformat()}
+        figures["inventoryVisibilityAccuracy"] = inventory_accuracy(self.outputs["LandingBucketName"])
         return figures
 
 

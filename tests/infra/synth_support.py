@@ -56,6 +56,8 @@ FOLDERS = (
     "connector_sync",
     # issue 14: file-based planning platforms (infra/domains/planning_extracts.py)
     "planning_extract",
+    # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
+    "inventory_accuracy",
 )
 
 
@@ -108,6 +110,11 @@ PROD_CONTEXT: dict[str, str] = {
     "connectorPullMinutes": "15",
     "connectorStockMinutes": "120",
     "orderGapTimeoutSeconds": "600",
+    "inventoryAccuracySchedule": "cron(0 7 * * ? *)",
+    "inventoryAccuracyAsOfToleranceMinutes": "30",
+    "inventoryAccuracyQuantityTolerance": "1",
+    "inventoryAccuracyQuantityTolerancePercent": "0.5",
+    "inventoryAccuracyTargetPercent": "99.5",
 }
 
 

@@ -341,6 +341,14 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:masterdata": frozenset({"dynamodb:Scan"}),  # the item-locations (begins_with(pk, ITEMLOC#))
         "landing:outbound/planning/extracts/*": frozenset({"s3:PutObject", "s3:AbortMultipartUpload"}),
     },
+    # --- issue 16: inventory visibility accuracy ---
+    "inventory_accuracy": {  # invoked by its schedule, `distsync inventory accuracy` or `distsync kpis`
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:inventory": frozenset({"dynamodb:Scan"}),  # each source's balances (entity = SourceBalance)
+        "landing:reports/inventory-accuracy/*": frozenset({"s3:PutObject"}),  # the JSON and CSV report
+    },
     # --- issue 6: partner files (X12, EDIFACT, CSV) ---
     "file_ingest": {  # S3 "Object Created" under inbound/ from its queue, one file per invocation
         "log-group": LOG_WRITE,
@@ -403,6 +411,12 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
     "planning extract schedule": (
         "scheduler.amazonaws.com",
         {"function:planning_extract": frozenset({"lambda:InvokeFunction"})},
+        (),
+    ),
+    # ... and for the daily inventory accuracy (issue 16)
+    "inventory accuracy schedule": (
+        "scheduler.amazonaws.com",
+        {"function:inventory_accuracy": frozenset({"lambda:InvokeFunction"})},
         (),
     ),
     # the account-level role API Gateway writes execution logs with (acknowledged AwsSolutions-IAM4)

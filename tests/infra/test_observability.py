@@ -57,8 +57,8 @@ DOMAIN_DASHBOARDS = {
     "warehouse": (["WarehouseNotificationPipeline"], ["warehouse_notifier"], {"RecordsDeadLettered"}),
     "inventory": (
         ["InventoryPipeline"],
-        ["inventory_transformer", "atp_api"],
-        {"StaleBalancesIgnored", "InventoryFreshness"},
+        ["inventory_transformer", "atp_api", "inventory_accuracy"],
+        {"StaleBalancesIgnored", "InventoryFreshness", "InventoryAccuracyPercent"},
     ),
     "orders": (
         ["OrderIntakePipeline", "OrderPipeline", "OrderGapPipeline"],

@@ -52,6 +52,7 @@ TABLE_ACCESS = {
     "reconciliation": {"postings": "r", "trace": "w"},  # the byPeriod index only
     "file_ingest": {"files": "rw", "masterdata": "r", "trace": "w"},  # checksum claim; BatchGetItem only
     "planning_extract": {"masterdata": "r", "trace": "w"},  # one Scan of the item-locations
+    "inventory_accuracy": {"inventory": "r", "trace": "w"},  # one Scan of the per-source balances
 }  # fmt: skip
 
 

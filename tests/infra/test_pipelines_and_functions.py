@@ -88,6 +88,7 @@ TIMEOUTS = {
     "posting_recorder": 30,
     "reconciliation": 60,
     "planning_extract": 300,  # a scan of the master data table and one upload  # one ERP export call (with retries) and a query per domain
+    "inventory_accuracy": 300,  # a scan of the inventory projection and two uploads
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
@@ -153,6 +154,10 @@ EXTRA_ENV = {
     "posting_recorder": {"POSTINGS_TABLE_NAME", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
     "reconciliation": ERP_ENV | {"POSTINGS_TABLE_NAME", "EVENT_BUS_NAME", "RECONCILIATION_TIME_ZONE"},
     "planning_extract": {"MASTERDATA_TABLE_NAME", "LANDING_BUCKET_NAME"},
+    "inventory_accuracy": {
+        "INVENTORY_TABLE_NAME", "LANDING_BUCKET_NAME", "ACCURACY_AS_OF_TOLERANCE_MINUTES",
+        "ACCURACY_QUANTITY_TOLERANCE", "ACCURACY_QUANTITY_TOLERANCE_PERCENT", "ACCURACY_TARGET_PERCENT",
+    },
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
         "FILE_MAX_RECORDS",

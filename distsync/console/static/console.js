@@ -301,6 +301,22 @@ function renderKpis(k) {
   $("#kpi-window").textContent = `since ${k.window.from.slice(0, 16).replace("T", " ")} UTC`;
   for (const figure of document.querySelectorAll("figure[data-kpi]")) renderLatency(figure, k[figure.dataset.kpi]);
   renderStatusChart($("#kpi-status"), k.byStatus, k.transactions);
+  renderAccuracy($("#kpi-accuracy"), k.inventoryVisibilityAccuracy);
+}
+
+// The newest accuracy run: its sentence, and the disagreeing item-locations it lists first.
+function renderAccuracy(figure, a) {
+  const table = figure.querySelector(".accuracy-table");
+  figure.querySelector(".n").textContent = a ? `computed ${a.computedAt.slice(0, 16).replace("T", " ")} UTC` : "";
+  const sentence = figure.querySelector(".accuracy-sentence");
+  sentence.textContent = a ? a.sentence : "no run yet";
+  sentence.className = `accuracy-sentence ${a && a.belowTarget ? "below" : ""}`;
+  const rows = a ? a.disagreeingItemLocations : [];
+  table.hidden = !rows.length;
+  table.querySelector("tbody").replaceChildren(...rows.map((d) => el("tr", {},
+    el("td", {}, d.itemId), el("td", {}, d.locationId), el("td", { class: "num" }, String(d.erpOnHand)),
+    el("td", { class: "num" }, String(d.wmsOnHand)), el("td", {}, d.erpAsOf.slice(0, 16).replace("T", " ")),
+    el("td", {}, d.wmsAsOf.slice(0, 16).replace("T", " ")))));
 }
 
 // ----------------------------------------------------------------------------------------- refresh
