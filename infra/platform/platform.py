@@ -53,7 +53,8 @@ class Platform:
 
         self.layer = SharedLayer(stack, "SharedLayer").layer
         self.backbone = EventBackbone(
-            stack, "EventBackbone", stage=config.stage, archive_retention_days=config.archive_retention_days
+            stack, "EventBackbone", stage=config.stage, archive_retention_days=config.archive_retention_days,
+            owners=config.owners, lifecycle=config.contract_lifecycle,
         )
         self.bus = self.backbone.bus
         self.tables = DataStores(stack, "DataStores", removal_policy=self.removal)
@@ -108,6 +109,20 @@ class Platform:
         self.outputs: dict[str, str] = {}
         self.metrics = BusinessMetrics()
         self._receive_counts: dict[str, int] = {}  # folder -> max receive count of the pipeline feeding it
+        # Ownership: what a slice declares belongs to the team building it (``owned_by``, set by the stack).
+        self.team = "integration-platform"
+        self.function_owners: dict[str, str] = {}  # folder -> team
+        self.pipeline_owners: dict[str, str] = {}  # pipeline id -> team
+
+    def owned_by(self, team: str) -> None:
+        """The team owning what is declared from now on (the stack calls it before each slice)."""
+        if team not in self.config.owners:
+            raise ValueError(f"unknown owning team {team!r}; teams: {sorted(self.config.owners)}")
+        self.team = team
+
+    def owner(self, team: str | None = None) -> str:
+        """"<team> (<contact>)" of ``team`` (default: the slice being built), as alarms name it."""
+        return self.config.owner(team or self.team)
 
     # ------------------------------------------------------------------ factories
 
@@ -132,6 +147,7 @@ class Platform:
         ).function
         self.tables.grant_trace_write(fn)
         self.functions[folder] = fn
+        self.function_owners[folder] = self.team
         self._partners[folder] = {p for p, url in PARTNER_URL_VARIABLES.items() if url in environment}
         return fn
 
@@ -175,9 +191,11 @@ class Platform:
             max_receive_count=receives,
             alarm_topic=self.alarm_topic,
             removal_policy=self.removal,
+            owner=self.owner(),
             **options,
         )
         self.pipelines[pipeline_id] = pipeline
+        self.pipeline_owners[pipeline_id] = self.team
         if not shared_consumer:
             return pipeline
         function.add_environment("MAX_RECEIVE_COUNT", str(receives))
@@ -283,4 +301,10 @@ class Platform:
             state_machines=self.state_machines,
             api=self.api.api,
             metrics=self.metrics,
+            owners={
+                **{f"pipeline:{p}": self.owner(team) for p, team in self.pipeline_owners.items()},
+                **{f"function:{f}": self.owner(team) for f, team in self.function_owners.items()},
+                "api": self.owner("integration-platform"),  # the API in front of every slice's routes
+                "sla": self.owner("planning-integration"),  # forecast-to-ERP and approval turnaround
+            },
         )

@@ -25,9 +25,11 @@ class DistsyncStack(Stack):
         self.config = config
         self.platform = platform = Platform(self, config)
         # slice module name ("planning", "forecast_cycles", ...) -> what its build() returned
-        self.slices: dict[str, Any] = {
-            module.__name__.rsplit(".", 1)[-1]: module.build(platform) for module in domains.slices()
-        }
+        self.slices: dict[str, Any] = {}
+        for module in domains.slices():
+            name = module.__name__.rsplit(".", 1)[-1]
+            platform.owned_by(domains.OWNERS[name])  # what the slice declares is its team's (alarms name them)
+            self.slices[name] = module.build(platform)
         self.observability = platform.observe()
 
         # Output ids are read by the local runtime and the ops CLI: keep them stable.

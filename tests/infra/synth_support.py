@@ -107,6 +107,8 @@ PROD_CONTEXT: dict[str, str] = {
     "connectorPullMinutes": "15",
     "connectorStockMinutes": "120",
     "orderGapTimeoutSeconds": "600",
+    "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
+    "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
 }
 
 
