@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .contracts_cli import contracts_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
@@ -41,6 +42,7 @@ app.add_typer(files_app, name="files")
 app.add_typer(keys_app, name="keys")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
+app.add_typer(contracts_app, name="contracts")
 console = Console()
 
 LocalOpt = Annotated[

@@ -64,6 +64,17 @@ def _openapi_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# A deprecated contract version's 202 (distsync_core/platform/lifecycle.py).
+_LIFECYCLE_HEADERS = {
+    "Deprecation": {"description": "RFC 9745: the posted eventVersion is (or will be) deprecated from this moment, "
+                                   "a structured-field Date, e.g. @1798761600", "schema": {"type": "string"}},
+    "Sunset": {"description": "RFC 8594: from this HTTP-date (IMF-fixdate) the version is refused with 410",
+               "schema": {"type": "string"}},
+    "Link": {"description": 'the successor version\'s schema (rel="successor-version") and the deprecation policy '
+                            '(rel="deprecation")', "schema": {"type": "string"}},
+}
+
+
 def document() -> dict[str, Any]:
     by_source: dict[str, list[dict[str, Any]]] = {}
     for contract in CONTRACTS.values():
@@ -80,10 +91,12 @@ def document() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": (
                     bodies[0] if len(bodies) == 1 else {"oneOf": bodies})}}},
                 "responses": {
-                    "202": {"description": "Accepted and published", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["eventId", "correlationId"],
-                        "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
+                    "202": {"description": "Accepted and published", "headers": _LIFECYCLE_HEADERS,
+                            "content": {"application/json": {"schema": {
+                                "type": "object", "required": ["eventId", "correlationId"],
+                                "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
                     **{code: _PROBLEM for code in ("400", "401", "409", "413", "415", "422", "503")},
+                    "410": {"$ref": "#/components/responses/Gone"},
                 },
             }
         }
@@ -142,7 +155,17 @@ def document() -> dict[str, Any]:
             },
         },
         "components": {
-            "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
+            "responses": {
+                "Gone": {"description": "The eventVersion is past its sunset (#gone): post the successor version",
+                         "content": {"application/problem+json": {"schema": {
+                             "type": "object",
+                             "required": ["type", "title", "status", "detail", "successorVersion", "successorSchema"],
+                             "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                            "status": {"type": "integer"}, "detail": {"type": "string"},
+                                            "successorVersion": {"type": "string"},
+                                            "successorSchemaName": {"type": "string"},
+                                            "successorSchema": {"type": "string", "format": "uri"}}}}}},
+                "Problem": {"description": "RFC 9457 problem details", "content": {
                 "application/problem+json": {"schema": {
                     "type": "object", "required": ["type", "title", "status", "detail"],
                     "properties": {"type": {"type": "string"}, "title": {"type": "string"},
