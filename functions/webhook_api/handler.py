@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from distsync_core.platform import contract_usage, ledger
 from distsync_core.platform.api import raw_body, refuse_replay, resolver
@@ -68,8 +69,12 @@ def _count_deprecated_use(accepted: AcceptedWebhook) -> None:
     with single_metric(name="DeprecatedContractUsed", unit=MetricUnit.Count, value=1) as metric:
         for name, value in (("source", meta.source), ("eventType", meta.event_type), ("version", meta.event_version)):
             metric.add_dimension(name=name, value=value)
-    contract_usage.record(env("IDEMPOTENCY_TABLE_NAME"), meta.received_at.date(), meta.source, meta.event_type,
-                          meta.event_version)
+    try:
+        contract_usage.record(env("IDEMPOTENCY_TABLE_NAME"), meta.received_at.date(), meta.source, meta.event_type,
+                              meta.event_version)
+    except (BotoCoreError, ClientError):  # the event is published: a lost count must not make the partner retry it
+        logger.warning("deprecated-version use not counted", exc_info=True,
+                       extra={"source": meta.source, "eventType": meta.event_type, "version": meta.event_version})
 
 
 def _publish(accepted: AcceptedWebhook) -> dict[str, str]:

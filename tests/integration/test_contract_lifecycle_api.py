@@ -65,3 +65,17 @@ def test_sunset_version_is_410_and_publishes_nothing(aws, webhook):
     assert problem["successorSchema"].endswith("/schemas/InventoryBalanceChanged-v2.json")
     assert aws.items("TRACE_TABLE_NAME") == []
     assert contract_usage.read(os.environ["IDEMPOTENCY_TABLE_NAME"], [utcnow().date()]) == []
+
+
+def test_a_failed_count_does_not_fail_the_published_event(aws, webhook, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def throttled(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "UpdateItem")
+
+    post = webhook({"InventoryBalanceChanged/1": {"deprecated": "2020-01-01"}})
+    monkeypatch.setattr(contract_usage, "record", throttled)
+    status, body, headers = post(balance())
+    assert status == 202 and "Deprecation" in headers
+    assert [e["detail"]["metadata"]["eventId"] for e in aws.probe()] == [body["eventId"]]

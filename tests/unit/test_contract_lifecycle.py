@@ -137,3 +137,17 @@ def test_the_successor_is_accepted_after_the_sunset():
     accepted = post({**BALANCE, "lots": []}, SUNSET, version="2")
     assert accepted.deprecation is not None and accepted.deprecation.status == "current"
     assert accepted.deprecation.headers() == {}
+
+
+def test_registry_dates_apply_and_context_overrides_them_field_by_field(monkeypatch):
+    import dataclasses
+    from datetime import date
+
+    key = ("InventoryBalanceChanged", "1")
+    registered = dataclasses.replace(V1, deprecated=date(2027, 1, 1), sunset=date(2027, 12, 31))
+    monkeypatch.setitem(lifecycle.CONTRACTS, key, registered)
+    assert lifecycles()[key] == Lifecycle(DEPRECATED, datetime(2027, 12, 31, tzinfo=UTC))
+    # the deployment moves the sunset earlier and keeps the registry's deprecation
+    assert lifecycles('{"InventoryBalanceChanged/1": {"sunset": "2027-06-30"}}')[key] == Lifecycle(DEPRECATED, SUNSET)
+    with pytest.raises(ValueError, match="after its deprecation"):
+        lifecycles('{"InventoryBalanceChanged/1": {"deprecated": "2028-01-01"}}')
