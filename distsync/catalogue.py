@@ -6,9 +6,11 @@ from the synthesized template, the pipelines whose rules consume it and the func
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from distsync_core.contracts import CONTRACTS
+from distsync_core.contracts import CONTRACTS, Contract
+from distsync_core.platform.lifecycle import ENVIRONMENT_VARIABLE, Lifecycle, decide, lifecycles
 
 from .local.assembly import Assembly
 from .local.synth import ROOT
@@ -61,8 +63,29 @@ def consumers(assembly: Assembly) -> dict[tuple[str, str], list[str]]:
     return found
 
 
-def render(assembly: Assembly) -> str:
+def deployed_lifecycles(assembly: Assembly) -> dict[tuple[str, str], Lifecycle]:
+    """The registry's lifecycles with the template's CONTRACT_LIFECYCLE (context contractLifecycle)."""
+    for resource in assembly.of_type("AWS::Lambda::Function").values():
+        value = resource["Properties"].get("Environment", {}).get("Variables", {}).get(ENVIRONMENT_VARIABLE)
+        if isinstance(value, str):
+            return lifecycles(value)
+    return lifecycles()
+
+
+def _status(contract: Contract, table: dict[tuple[str, str], Lifecycle], now: datetime) -> str:
+    """current / deprecated / sunset, with the dates (a deprecation announced for later shows its date)."""
+    decision = decide(contract, now, table)
+    life = decision.lifecycle
+    if life is None or life.deprecated is None:
+        return decision.status
+    dates = f"deprecated {life.deprecated:%Y-%m-%d}" + (f", sunset {life.sunset:%Y-%m-%d}" if life.sunset else "")
+    return f"**{decision.status}** ({dates})"
+
+
+def render(assembly: Assembly, now: datetime | None = None) -> str:
+    """``now``: the moment the statuses are computed for (default: the present)."""
     consumed = consumers(assembly)
+    table, now = deployed_lifecycles(assembly), now or datetime.now(UTC)
     lines = [
         "# Event catalogue",
         "",
@@ -70,8 +93,9 @@ def render(assembly: Assembly) -> str:
         "template; do not edit by hand. Partner sources post to `POST /v1/webhooks/<source>`; `distsync.*`",
         "producers are distsync's own components.",
         "",
-        "| event type | version | produced by | bus source | consumed by (pipeline -> function) | schema |",
-        "|---|---|---|---|---|---|",
+        "| event type | version | status | owner | produced by | bus source | consumed by (pipeline -> function) "
+        "| schema |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for contract in sorted(CONTRACTS.values(), key=lambda c: (c.event_type, c.version)):
         producers = ", ".join(
@@ -79,7 +103,8 @@ def render(assembly: Assembly) -> str:
         )
         readers = "<br>".join(sorted(consumed.get((contract.bus_source, contract.event_type), []))) or "none yet"
         lines.append(
-            f"| `{contract.event_type}` | {contract.version} | {producers} | `{contract.bus_source}` | {readers} "
+            f"| `{contract.event_type}` | {contract.version} | {_status(contract, table, now)} "
+            f"| {contract.owner.team} ({contract.owner.contact}) | {producers} | `{contract.bus_source}` | {readers} "
             f"| [{contract.schema_name}](../schemas/{contract.schema_name}.json) |"
         )
     aws_events = sorted((k, v) for k, v in consumed.items() if k[0].startswith("aws."))
@@ -102,4 +127,14 @@ def render(assembly: Assembly) -> str:
             "",
             *(f"- `{c.event_type}` v{c.version} -> v{int(c.version) + 1}" for c in upcasts),
         ]
+    lines += [
+        "",
+        "Lifecycle: a version may be deprecated, with a sunset date, in the registry (`Contract.deprecated`/`sunset`)",
+        "or per deployment (context `contractLifecycle`); the status above is this template's, today. A partner",
+        "posting a deprecated version gets `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` headers naming",
+        "the successor version's schema on its 202, and its use is counted (`distsync contracts usage`); from the",
+        "sunset on it gets `410 Gone` naming the successor. The latest version of a type is never deprecated.",
+        "Owners: the owning team's default contact; context `owners` may replace it per deployment (the alarms and",
+        "the schema registry carry the deployed contact).",
+    ]
     return "\n".join(lines) + "\n"

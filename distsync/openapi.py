@@ -71,6 +71,17 @@ def _openapi_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# A deprecated contract version's 202 (distsync_core/platform/lifecycle.py).
+_LIFECYCLE_HEADERS = {
+    "Deprecation": {"description": "RFC 9745: the posted eventVersion is (or will be) deprecated from this moment, "
+                                   "a structured-field Date, e.g. @1798761600", "schema": {"type": "string"}},
+    "Sunset": {"description": "RFC 8594: from this HTTP-date (IMF-fixdate) the version is refused with 410",
+               "schema": {"type": "string"}},
+    "Link": {"description": 'the successor version\'s schema (rel="successor-version") and the deprecation policy '
+                            '(rel="deprecation")', "schema": {"type": "string"}},
+}
+
+
 def document() -> dict[str, Any]:
     by_source: dict[str, list[dict[str, Any]]] = {}
     for contract in CONTRACTS.values():
@@ -88,11 +99,12 @@ def document() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": (
                     bodies[0] if len(bodies) == 1 else {"oneOf": bodies})}}},
                 "responses": {
-                    "202": {"description": "Accepted and published", "headers": _RATE_LIMIT_HEADERS,
+                    "202": {"description": "Accepted and published", "headers": {**_RATE_LIMIT_HEADERS, **_LIFECYCLE_HEADERS},
                             "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["eventId", "correlationId"],
-                        "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
+                                "type": "object", "required": ["eventId", "correlationId"],
+                                "properties": {"eventId": {"type": "string"}, "correlationId": {"type": "string"}}}}}},
                     **{code: _PROBLEM for code in ("400", "401", "409", "413", "415", "422", "503")}, **_LIMITED,
+                    "410": {"$ref": "#/components/responses/Gone"},
                 },
             }
         }
@@ -172,6 +184,15 @@ def document() -> dict[str, Any]:
                                "problem naming the limit, with Retry-After",
                 "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}, **_RATE_LIMIT_HEADERS},
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "Gone": {"description": "The eventVersion is past its sunset (#gone): post the successor version",
+                         "content": {"application/problem+json": {"schema": {
+                             "type": "object",
+                             "required": ["type", "title", "status", "detail", "successorVersion", "successorSchema"],
+                             "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                            "status": {"type": "integer"}, "detail": {"type": "string"},
+                                            "successorVersion": {"type": "string"},
+                                            "successorSchemaName": {"type": "string"},
+                                            "successorSchema": {"type": "string", "format": "uri"}}}}}},
                 "Problem": {"description": "RFC 9457 problem details", "content": {
                     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
             "schemas": {"Problem": {

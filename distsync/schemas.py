@@ -50,6 +50,13 @@ def detail_schema(contract: Contract) -> dict[str, Any]:
             "eventVersion": contract.version,
             "busSource": contract.bus_source,
             "producers": sorted(contract.producers),
+            # the owning team and its default contact (context `owners` may replace the contact per deployment)
+            "owner": {"team": contract.owner.team, "contact": contract.owner.contact},
+            # the registry's lifecycle (context `contractLifecycle` may override it per deployment)
+            "lifecycle": {
+                "deprecated": contract.deprecated.isoformat() if contract.deprecated else None,
+                "sunset": contract.sunset.isoformat() if contract.sunset else None,
+            },
         },
     }
 

@@ -113,7 +113,26 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "inventoryAccuracyQuantityTolerance": 0,
     "inventoryAccuracyQuantityTolerancePercent": 0,
     "inventoryAccuracyTargetPercent": 98,
+    # deprecation and sunset of contract versions: {"<EventType>/<version>": {"deprecated": "<date>", "sunset":
+    # "<date>"}}, over the registry's own (CONTRACT_LIFECYCLE on webhook_api; docs/event-catalogue.md)
+    "contractLifecycle": {},
+    # {team: contact}: replaces a team's default contact (DEFAULT_OWNERS) in alarms and the schema registry
+    "owners": {},
 }
+
+# The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
+# secrets). distsync_core.contracts.TEAMS is the same table for the registry; a test keeps the two equal.
+DEFAULT_OWNERS: dict[str, str] = {
+    "integration-platform": "integration-oncall@example.com",
+    "masterdata": "masterdata-oncall@example.com",
+    "planning-integration": "planning-oncall@example.com",
+    "inventory": "inventory-oncall@example.com",
+    "orders": "orders-oncall@example.com",
+    "fulfillment": "fulfillment-oncall@example.com",
+    "supplier-collaboration": "supplier-oncall@example.com",
+    "finance": "finance-oncall@example.com",
+}
+_CONTACT = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$|^[@#][A-Za-z0-9._-]{1,80}$")  # an email, @handle or #channel
 
 # AWS WAF rate-based rules accept 10..2,000,000,000 requests per evaluation window.
 WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
@@ -145,6 +164,72 @@ def _json_object(value: object, key: str) -> dict:
     return parsed
 
 
+
+
+def _owners(value: object) -> dict[str, str]:
+    """DEFAULT_OWNERS with the context's contacts (only for teams that exist)."""
+    overrides = _json_object(value, "owners")
+    unknown = sorted(set(overrides) - set(DEFAULT_OWNERS))
+    if unknown:
+        raise ValueError(f"owners: unknown team(s) {unknown}; teams: {sorted(DEFAULT_OWNERS)}")
+    for team, contact in overrides.items():
+        if not isinstance(contact, str) or not _CONTACT.match(contact):
+            raise ValueError(f"owners: the contact of {team} must be an email, @handle or #channel, got {contact!r}")
+    return {**DEFAULT_OWNERS, **overrides}
+
+
+def _registered_versions() -> dict[str, set[int]]:
+    """Event type -> its versions, from the exported schemas (schemas/*.json, generated from the registry: the
+    infra does not import the Lambda layer)."""
+    import json
+
+    from infra import REPO_ROOT
+
+    versions: dict[str, set[int]] = {}
+    for path in (REPO_ROOT / "schemas").glob("*.json"):
+        meta = json.loads(path.read_text(encoding="utf-8")).get("x-distsync", {})
+        versions.setdefault(meta["eventType"], set()).add(int(meta["eventVersion"]))
+    return versions
+
+
+def _lifecycle_moment(value: object, what: str) -> str:
+    """The same rule as distsync_core.platform.lifecycle.parse_moment: an ISO date, or a date-time with offset."""
+    from datetime import date, datetime
+
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time()).isoformat() + "+00:00"
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"contractLifecycle: {what} must be an ISO date (2027-06-30) or date-time with an offset, "
+                         f"got {value!r}")
+    return moment.isoformat()
+
+
+def _contract_lifecycle(value: object) -> dict[str, dict]:
+    """Checked at synth: a registered type and version that is not its type's latest, ISO dates, sunset after
+    the deprecation (a sunset needs a deprecation). The function checks the same with the registry's own dates."""
+    from datetime import datetime
+
+    parsed = _json_object(value, "contractLifecycle")
+    versions = _registered_versions() if parsed else {}
+    for key, entry in parsed.items():
+        event_type, _, version = str(key).partition("/")
+        if not version.isdigit() or int(version) not in versions.get(event_type, set()):
+            raise ValueError(f"contractLifecycle: {key!r} is not a registered <EventType>/<version>")
+        if int(version) == max(versions[event_type]):
+            raise ValueError(f"contractLifecycle: {key} is the latest version; it has no successor to move to")
+        if not isinstance(entry, dict) or not entry or set(entry) - {"deprecated", "sunset"}:
+            raise ValueError(f"contractLifecycle: {key} takes an object of 'deprecated' and 'sunset' dates")
+        moments = {name: _lifecycle_moment(entry[name], f"{key} {name}") for name in entry}
+        if "sunset" in moments and "deprecated" not in moments:
+            raise ValueError(f"contractLifecycle: {key} has a sunset but no deprecation date")
+        if "sunset" in moments and datetime.fromisoformat(moments["sunset"]) <= datetime.fromisoformat(
+                moments["deprecated"]):
+            raise ValueError(f"contractLifecycle: {key} sunset must come after its deprecation")
+    return parsed
 
 
 def _sftp_partners(value: object) -> dict[str, dict]:
@@ -313,6 +398,9 @@ class DistsyncConfig:
     inventory_accuracy_quantity_tolerance: float
     inventory_accuracy_quantity_tolerance_percent: float
     inventory_accuracy_target_percent: float
+    # governance (issue 16): the versions' lifecycle as given (CONTRACT_LIFECYCLE), team -> contact (resolved)
+    contract_lifecycle: dict[str, dict]
+    owners: dict[str, str]
 
     @property
     def is_prod(self) -> bool:
@@ -379,6 +467,8 @@ class DistsyncConfig:
             inventory_accuracy_quantity_tolerance=float(get("inventoryAccuracyQuantityTolerance")),
             inventory_accuracy_quantity_tolerance_percent=float(get("inventoryAccuracyQuantityTolerancePercent")),
             inventory_accuracy_target_percent=float(get("inventoryAccuracyTargetPercent")),
+            contract_lifecycle=_contract_lifecycle(get("contractLifecycle")),
+            owners=_owners(get("owners")),
         )
         config.validate()
         return config
@@ -388,6 +478,10 @@ class DistsyncConfig:
             if not _PARTNER_ID.match(partner_id) or partner.get("source") not in FILE_PARTNER_SOURCES:
                 raise ValueError(f"filePartners: {partner_id!r} needs a lowercase id and a source in "
                                  f"{sorted(FILE_PARTNER_SOURCES)}")
+
+    def owner(self, team: str) -> str:
+        """"<team> (<contact>)": whom an alarm or a schema names."""
+        return f"{team} ({self.owners[team]})"
 
     def erp_connections_environment(self) -> str:
         """``ERP_CONNECTIONS`` for the functions that route or write by connection (no credentials in it: each

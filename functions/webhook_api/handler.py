@@ -9,10 +9,11 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from distsync_core.platform import ledger
+from distsync_core.platform import contract_usage, ledger
 from distsync_core.platform.api import raw_body, refuse_replay, resolver
 from distsync_core.platform.config import env
 from distsync_core.platform.events import EventPublisher, PublishError
@@ -51,8 +52,29 @@ def receive_webhook(source: str) -> Response:
         status_code=202,
         content_type=content_types.APPLICATION_JSON,
         body=result,
-        headers={"X-Correlation-Id": result["correlationId"]},
+        headers={"X-Correlation-Id": result["correlationId"], **_lifecycle_headers(accepted)},
     )
+
+
+def _lifecycle_headers(accepted: AcceptedWebhook) -> dict[str, str]:
+    """Deprecation, Sunset and Link of a deprecated version (distsync_core/platform/lifecycle.py); none else."""
+    return accepted.deprecation.headers() if accepted.deprecation else {}
+
+
+def _count_deprecated_use(accepted: AcceptedWebhook) -> None:
+    """Per source, type and version: a metric, and the day's durable counter `distsync contracts usage` reads."""
+    if accepted.deprecation is None or accepted.deprecation.status != "deprecated":
+        return
+    meta = accepted.envelope.metadata
+    with single_metric(name="DeprecatedContractUsed", unit=MetricUnit.Count, value=1) as metric:
+        for name, value in (("source", meta.source), ("eventType", meta.event_type), ("version", meta.event_version)):
+            metric.add_dimension(name=name, value=value)
+    try:
+        contract_usage.record(env("IDEMPOTENCY_TABLE_NAME"), meta.received_at.date(), meta.source, meta.event_type,
+                              meta.event_version)
+    except (BotoCoreError, ClientError):  # the event is published: a lost count must not make the partner retry it
+        logger.warning("deprecated-version use not counted", exc_info=True,
+                       extra={"source": meta.source, "eventType": meta.event_type, "version": meta.event_version})
 
 
 def _publish(accepted: AcceptedWebhook) -> dict[str, str]:
@@ -67,6 +89,7 @@ def _publish(accepted: AcceptedWebhook) -> dict[str, str]:
                eventType=meta.event_type,
                event=accepted.envelope.model_dump_json(by_alias=True))  # the original, for `replay --correlation-id`
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
+    _count_deprecated_use(accepted)  # once per published event: an Idempotency-Key repeat is not counted again
     logger.info("webhook accepted", extra={"eventId": meta.event_id, "eventType": meta.event_type})
     return {"eventId": meta.event_id, "correlationId": meta.correlation_id}
 

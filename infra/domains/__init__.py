@@ -31,6 +31,27 @@ ORDER = (
 )
 
 
+# Slice -> the team that owns its functions, pipelines and alarms (teams and contacts: infra/config.py
+# DEFAULT_OWNERS, context ``owners``). A slice must name its owner.
+OWNERS = {
+    "masterdata": "masterdata",
+    "planning": "planning-integration",
+    "erp_adapter": "planning-integration",
+    "connectors": "integration-platform",
+    "warehouse": "inventory",
+    "inventory": "inventory",
+    "orders": "orders",
+    "fulfillment": "fulfillment",
+    "supplier": "supplier-collaboration",
+    "webhooks": "integration-platform",
+    "forecast_cycles": "planning-integration",
+    "files": "integration-platform",
+    "finance": "finance",
+    "sftp": "planning-integration",
+    "planning_extracts": "planning-integration",
+}
+
+
 def slices() -> list[ModuleType]:
     names = [info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")]
     names.sort(key=lambda name: (ORDER.index(name) if name in ORDER else len(ORDER), name))
@@ -38,4 +59,6 @@ def slices() -> list[ModuleType]:
     for module in modules:
         if not callable(getattr(module, "build", None)):
             raise TypeError(f"{module.__name__} is in infra/domains but has no build(platform)")
+        if module.__name__.rsplit(".", 1)[-1] not in OWNERS:
+            raise TypeError(f"{module.__name__} has no owning team in infra/domains OWNERS")
     return modules

@@ -116,7 +116,8 @@ class Reconciliation(Construct):
             "MismatchAlarm",
             alarm_name=self.alarm_name,
             alarm_description=f"distsync-{config.stage}: a financial reconciliation found postings that do not "
-            "reconcile with the ERP (ReconciliationCompleted lists them; distsync reconcile --date re-runs it)",
+            f"reconcile with the ERP (ReconciliationCompleted lists them; distsync reconcile --date re-runs it). "
+            f"Owner: {platform.owner()}",
             metric=platform.metrics.metric(MISMATCH_METRIC, statistic="Maximum", period=ALARM_PERIOD, labelled=False),
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -132,7 +132,7 @@ def _accuracy(platform: Platform, inventory: dynamodb.Table) -> str:
         alarm_name=alarm_name,
         alarm_description=f"distsync-{config.stage}: inventory visibility accuracy (ERP against WMS on-hand) below "
         f"{config.inventory_accuracy_target_percent:g} % (the report under {ACCURACY_REPORT_PREFIX} lists the "
-        "disagreeing item-locations; distsync inventory accuracy re-runs it)",
+        f"disagreeing item-locations; distsync inventory accuracy re-runs it). Owner: {platform.owner()}",
         metric=platform.metrics.metric(ACCURACY_METRIC, statistic="Minimum", period=ACCURACY_ALARM_PERIOD,
                                        labelled=False),
         threshold=config.inventory_accuracy_target_percent,

@@ -58,16 +58,19 @@ class DomainPipeline(Construct):
         routes: Mapping[str, Sequence[str]] | None = None,
         detail: Mapping[str, Any] | None = None,
         max_concurrency: int | None = None,
+        owner: str | None = None,
     ) -> None:
         """``sources`` x ``detail_types`` become one rule; ``routes`` (bus source -> its detail types) instead
         gives one rule per source, for a pipeline that takes different types from different sources.
         ``detail`` narrows the rules further by the event's detail (e.g. a bucket and a key prefix).
         ``max_concurrency``: the event source's maximum concurrency (batches at once; 2-1000), for consumers
-        that call a partner."""
+        that call a partner. ``owner``: "<team> (<contact>)", named in the alarms (whom to wake)."""
         super().__init__(scope, construct_id)
         if function.timeout is None:
             raise ValueError(f"{construct_id}: the function needs an explicit timeout")
         visibility_timeout = Duration.seconds(function.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
+        self.owner = owner
+        owned_by = f". Owner: {owner}" if owner else ""
         self.function = function  # the consumer (monitored with its queue, infra/platform/observability.py)
 
         if (fifo or timer) == bool(bus):
@@ -132,7 +135,7 @@ class DomainPipeline(Construct):
             self,
             "DeadLetterQueueAlarm",
             alarm_name=self.dlq_alarm_name,
-            alarm_description=f"{construct_id}: messages in the dead-letter queue need attention",
+            alarm_description=f"{construct_id}: messages in the dead-letter queue need attention{owned_by}",
             metric=self.dlq.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
             ),
@@ -152,7 +155,7 @@ class DomainPipeline(Construct):
                 "QueueLagAlarm",
                 alarm_name=self.lag_alarm_name,
                 alarm_description=f"{construct_id}: the oldest message has waited more than {max_lag_minutes} min; "
-                "the partner behind this pipeline has been unavailable past the business threshold",
+                f"the partner behind this pipeline has been unavailable past the business threshold{owned_by}",
                 metric=self.queue.metric_approximate_age_of_oldest_message(
                     period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
                 ),

@@ -142,8 +142,12 @@ class Observability(Construct):
         state_machines: Mapping[str, sfn.IStateMachine],
         api: apigateway.RestApi,
         metrics: BusinessMetrics,
+        owners: Mapping[str, str] | None = None,
     ) -> None:
+        """``owners``: "<team> (<contact>)" by "pipeline:<id>", "function:<folder>", "api" and "sla", named in
+        each alarm's description so the alarm says whom to wake."""
         super().__init__(scope, construct_id)
+        self._owners = dict(owners or {})
         self._metrics = metrics
         self._stage = stage
         self._topic = alarm_topic
@@ -213,8 +217,11 @@ class Observability(Construct):
         metric: cloudwatch.IMetric,
         threshold: float,
         description: str,
+        owner: str,
     ) -> cloudwatch.Alarm:
         alarm_name = f"distsync-{self._stage}-{name}"
+        if owner in self._owners:
+            description = f"{description}. Owner: {self._owners[owner]}"
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -244,6 +251,7 @@ class Observability(Construct):
             threshold=minutes * 60,
             description=f"{pipeline_id}: a message has waited in the DLQ for more than {minutes} min "
             "(dlqMaxAgeMinutes); inspect and redrive it (distsync dlq)",
+            owner=f"pipeline:{pipeline_id}",
         )
 
     def _error_rate_alarm(self, folder: str, function: lambda_.Function) -> None:
@@ -266,6 +274,7 @@ class Observability(Construct):
             metric=metric,
             threshold=percent,
             description=f"{folder}: more than {percent:g}% of invocations failed over 5 minutes (errorRatePercent)",
+            owner=f"function:{folder}",
         )
 
     def _api_5xx_rate_alarm(self, api: apigateway.RestApi) -> None:
@@ -289,6 +298,7 @@ class Observability(Construct):
             threshold=percent,
             description=f"webhook API: more than {percent:g}% of requests answered 5xx over 5 minutes "
             "(errorRatePercent)",
+            owner="api",
         )
 
     def _sla_alarms(self) -> None:
@@ -306,6 +316,7 @@ class Observability(Construct):
             threshold=seconds * 1000,  # the metric is in milliseconds
             description=f"p95 time from planning recommendation to ERP update above {seconds} s "
             "(forecastToErpSlaSeconds)",
+            owner="sla",
         )
         hours = self._thresholds.approval_turnaround_sla_hours
         self._alarm(
@@ -320,6 +331,7 @@ class Observability(Construct):
             ),
             threshold=hours * 3600,  # the metric is in seconds
             description=f"p95 planner approval turnaround above {hours} h (approvalTurnaroundSlaHours)",
+            owner="sla",
         )
 
     def _sla_annotation(self, name: str) -> cloudwatch.HorizontalAnnotation:

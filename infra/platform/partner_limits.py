@@ -109,6 +109,7 @@ class PartnerUsagePlans(Construct):
         limits: Mapping[str, PartnerLimit],
         paths: Mapping[str, str],
         alarm_topic: sns.ITopic,
+        owner: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.plans: dict[str, apigateway.UsagePlan] = {}
@@ -143,10 +144,10 @@ class PartnerUsagePlans(Construct):
             markdown=f"# distsync-{stage}: use and throttles per partner\nFrom the API's access log; limits are "
                      "each partner's usage plan (context partnerLimits).", width=24, height=2))
         for name in sorted(limits):
-            self._partner_metrics(name, limits[name], access_logs, paths[name], stage, alarm_topic)
+            self._partner_metrics(name, limits[name], access_logs, paths[name], stage, alarm_topic, owner)
 
     def _partner_metrics(self, name: str, limit: PartnerLimit, access_logs: logs.ILogGroup, path: str,
-                         stage: str, topic: sns.ITopic) -> None:
+                         stage: str, topic: sns.ITopic, owner: str) -> None:
         # A webhook source is told apart by its path (/<stage>/v1/webhooks/<source>); a role by its resource.
         field = "$.resourcePath" if "{" in path else "$.path"
         where = logs.FilterPattern.string_value(field, "=", path if "{" in path else f"/{stage}{path}")
@@ -172,7 +173,7 @@ class PartnerUsagePlans(Construct):
                 alarm_name=f"distsync-{stage}-{name}-quota",
                 alarm_description=f"distsync-{stage}: {name} has used more than {QUOTA_ALARM_PERCENT} % of its daily "
                                   f"quota's hourly pace ({limit.daily_quota}/day) for {QUOTA_ALARM_HOURS} hours; "
-                                  "ask the partner why, or raise partnerLimits",
+                                  f"ask the partner why, or raise partnerLimits. Owner: {owner}",
                 metric=hourly,
                 threshold=limit.daily_quota * QUOTA_ALARM_PERCENT / 100 / 24,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -62,7 +62,8 @@ class Platform:
 
         self.layer = SharedLayer(stack, "SharedLayer").layer
         self.backbone = EventBackbone(
-            stack, "EventBackbone", stage=config.stage, archive_retention_days=config.archive_retention_days
+            stack, "EventBackbone", stage=config.stage, archive_retention_days=config.archive_retention_days,
+            owners=config.owners, lifecycle=config.contract_lifecycle,
         )
         self.bus = self.backbone.bus
         self.tables = DataStores(stack, "DataStores", removal_policy=self.removal)
@@ -118,6 +119,20 @@ class Platform:
         self.metrics = BusinessMetrics()
         self._receive_counts: dict[str, int] = {}  # folder -> max receive count of the pipeline feeding it
         self._signed_paths: dict[str, str] = {}  # source or role -> the path it calls (its usage plan's metrics)
+        # Ownership: what a slice declares belongs to the team building it (``owned_by``, set by the stack).
+        self.team = "integration-platform"
+        self.function_owners: dict[str, str] = {}  # folder -> team
+        self.pipeline_owners: dict[str, str] = {}  # pipeline id -> team
+
+    def owned_by(self, team: str) -> None:
+        """The team owning what is declared from now on (the stack calls it before each slice)."""
+        if team not in self.config.owners:
+            raise ValueError(f"unknown owning team {team!r}; teams: {sorted(self.config.owners)}")
+        self.team = team
+
+    def owner(self, team: str | None = None) -> str:
+        """"<team> (<contact>)" of ``team`` (default: the slice being built), as alarms name it."""
+        return self.config.owner(team or self.team)
 
     # ------------------------------------------------------------------ factories
 
@@ -142,6 +157,7 @@ class Platform:
         ).function
         self.tables.grant_trace_write(fn)
         self.functions[folder] = fn
+        self.function_owners[folder] = self.team
         self._partners[folder] = {p for p, url in PARTNER_URL_VARIABLES.items() if url in environment}
         return fn
 
@@ -185,9 +201,11 @@ class Platform:
             max_receive_count=receives,
             alarm_topic=self.alarm_topic,
             removal_policy=self.removal,
+            owner=self.owner(),
             **options,
         )
         self.pipelines[pipeline_id] = pipeline
+        self.pipeline_owners[pipeline_id] = self.team
         if not shared_consumer:
             return pipeline
         function.add_environment("MAX_RECEIVE_COUNT", str(receives))
@@ -286,7 +304,7 @@ class Platform:
         )
         plans = PartnerUsagePlans(self.scope, "PartnerLimits", stage=config.stage, api=self.api.api,
                                   access_logs=self.api.access_log_group, limits=limits, paths=self._signed_paths,
-                                  alarm_topic=self.alarm_topic)
+                                  alarm_topic=self.alarm_topic, owner=self.owner())
         self.output("UsagePlanIds", plans.plan_ids())
         return plans
 
@@ -311,4 +329,10 @@ class Platform:
             state_machines=self.state_machines,
             api=self.api.api,
             metrics=self.metrics,
+            owners={
+                **{f"pipeline:{p}": self.owner(team) for p, team in self.pipeline_owners.items()},
+                **{f"function:{f}": self.owner(team) for f, team in self.function_owners.items()},
+                "api": self.owner("integration-platform"),  # the API in front of every slice's routes
+                "sla": self.owner("planning-integration"),  # forecast-to-ERP and approval turnaround
+            },
         )

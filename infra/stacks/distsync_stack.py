@@ -25,9 +25,12 @@ class DistsyncStack(Stack):
         self.config = config
         self.platform = platform = Platform(self, config)
         # slice module name ("planning", "forecast_cycles", ...) -> what its build() returned
-        self.slices: dict[str, Any] = {
-            module.__name__.rsplit(".", 1)[-1]: module.build(platform) for module in domains.slices()
-        }
+        self.slices: dict[str, Any] = {}
+        for module in domains.slices():
+            name = module.__name__.rsplit(".", 1)[-1]
+            platform.owned_by(domains.OWNERS[name])  # what the slice declares is its team's (alarms name them)
+            self.slices[name] = module.build(platform)
+        platform.owned_by("integration-platform")  # the API's limits and their alarms
         self.partner_limits = platform.limit_partners()
         self.observability = platform.observe()
 

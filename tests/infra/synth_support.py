@@ -115,6 +115,8 @@ PROD_CONTEXT: dict[str, str] = {
     "inventoryAccuracyQuantityTolerance": "1",
     "inventoryAccuracyQuantityTolerancePercent": "0.5",
     "inventoryAccuracyTargetPercent": "99.5",
+    "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
+    "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
 }
 
 

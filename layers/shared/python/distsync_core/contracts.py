@@ -552,6 +552,43 @@ class ReconciliationCompleted(ContractModel):
 
 
 @dataclass(frozen=True)
+class Owner:
+    """The team that owns an event type (its contract, its pipelines) and whom to reach. The contact is an email
+    or an on-call handle, never a secret; context ``owners`` may replace it per deployment (infra/config.py)."""
+
+    team: str
+    contact: str
+
+
+# One row per team (infra/config.py DEFAULT_OWNERS is the same table for the infra; a test keeps them equal).
+INTEGRATION_PLATFORM = Owner("integration-platform", "integration-oncall@example.com")
+MASTERDATA_TEAM = Owner("masterdata", "masterdata-oncall@example.com")
+PLANNING_TEAM = Owner("planning-integration", "planning-oncall@example.com")
+INVENTORY_TEAM = Owner("inventory", "inventory-oncall@example.com")
+ORDERS_TEAM = Owner("orders", "orders-oncall@example.com")
+FULFILLMENT_TEAM = Owner("fulfillment", "fulfillment-oncall@example.com")
+SUPPLIER_TEAM = Owner("supplier-collaboration", "supplier-oncall@example.com")
+FINANCE_TEAM = Owner("finance", "finance-oncall@example.com")
+TEAMS: dict[str, Owner] = {o.team: o for o in (
+    INTEGRATION_PLATFORM, MASTERDATA_TEAM, PLANNING_TEAM, INVENTORY_TEAM, ORDERS_TEAM, FULFILLMENT_TEAM,
+    SUPPLIER_TEAM, FINANCE_TEAM,
+)}
+
+# Event type -> owning team (every version of a type has the same owner).
+CONTRACT_OWNERS: dict[str, Owner] = {
+    **dict.fromkeys(("ItemLocationUpserted", "ItemUpserted", "LocationUpserted", "SupplierUpserted",
+                     "CustomerUpserted"), MASTERDATA_TEAM),
+    **dict.fromkeys(("ReplenishmentRecommended", "ReplenishmentUpdateRequested", "ReplenishmentParametersUpdated",
+                     "ForecastCycleCompleted", "DemandForecastPublished", "PlanningException"), PLANNING_TEAM),
+    **dict.fromkeys(("InventoryBalanceChanged", "InventoryAvailabilityUpdated"), INVENTORY_TEAM),
+    "OrderStatusChanged": ORDERS_TEAM,
+    "ShipmentMilestone": FULFILLMENT_TEAM,
+    **dict.fromkeys(("SupplierLeadTimeChanged", "PurchaseOrderConfirmed"), SUPPLIER_TEAM),
+    **dict.fromkeys(("FinancialPostingRecorded", "ReconciliationCompleted"), FINANCE_TEAM),
+}
+
+
+@dataclass(frozen=True)
 class Contract:
     event_type: str
     version: str
@@ -561,10 +598,19 @@ class Contract:
     # Versioning policy: consumers work on the latest version; an older version's data is upcast to the
     # next version by this function (and so on) before it is validated against the latest model.
     upcast: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Lifecycle policy: from ``deprecated`` on, partners posting this version are told (Deprecation, Sunset and
+    # Link headers); from ``sunset`` on it is refused (410) in favour of the next version. Context
+    # ``contractLifecycle`` overrides or extends these per deployment (distsync_core/platform/lifecycle.py).
+    deprecated: date | None = None
+    sunset: date | None = None
 
     @property
     def schema_name(self) -> str:
         return f"{self.event_type}-v{self.version}"
+
+    @property
+    def owner(self) -> Owner:
+        return CONTRACT_OWNERS[self.event_type]
 
 
 CONTRACTS: dict[tuple[str, str], Contract] = {

@@ -65,6 +65,12 @@ class RequestInProgress(Conflict):
         self.headers["Retry-After"] = str(retry_after_seconds)
 
 
+class Gone(ProblemError):
+    """The event version is past its sunset: the body names the successor version and its schema."""
+
+    status, slug, title = 410, "gone", "This event version is past its sunset"
+
+
 class PayloadTooLarge(ProblemError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 

@@ -12,13 +12,16 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..contracts import CONTRACTS, BusinessTime, ContractModel, Envelope, contract_for, new_envelope
+from ..contracts import CONTRACTS, BusinessTime, Contract, ContractModel, Envelope, contract_for, new_envelope
+from . import lifecycle
 from .problems import (
     BadRequest,
     ContractViolation,
+    Gone,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
@@ -48,6 +51,7 @@ class AcceptedWebhook:
     data: ContractModel
     idempotency_key: str | None
     body_sha256: str
+    deprecation: lifecycle.Decision | None = None  # the version's lifecycle: headers for the answer, usage count
 
     @property
     def dedup_request(self) -> dict[str, str]:
@@ -88,7 +92,9 @@ def accept(
     raw_body: bytes,
     secrets: Sequence[str],
     now: float,
+    lifecycles: Mapping[tuple[str, str], lifecycle.Lifecycle] | None = None,
 ) -> AcceptedWebhook:
+    """``lifecycles``: the versions' deprecation and sunset (default: the registry's and CONTRACT_LIFECYCLE)."""
     if len(raw_body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {MAX_BODY_BYTES}")
     require_json(headers)
@@ -116,6 +122,7 @@ def accept(
     if source not in contract.producers:
         msg = f"{body.eventType} is not accepted from source {source!r} (producers: {', '.join(sorted(contract.producers))})"
         raise ContractViolation(msg, [{"field": "source", "message": msg}])
+    decision = _lifecycle(contract, now, lifecycles)
     try:
         data = contract.model.model_validate(body.data)
     except ValidationError as exc:
@@ -131,7 +138,27 @@ def accept(
         occurred_at=body.occurredAt,
         idempotency_key=idempotency_key,
     )
-    return AcceptedWebhook(envelope, data, idempotency_key, hashlib.sha256(raw_body).hexdigest())
+    return AcceptedWebhook(envelope, data, idempotency_key, hashlib.sha256(raw_body).hexdigest(), decision)
+
+
+def _lifecycle(contract: Contract, now: float, lifecycles: Mapping[tuple[str, str], lifecycle.Lifecycle] | None,
+               ) -> lifecycle.Decision:
+    """The version's lifecycle decision; past its sunset a 410 naming the successor (before the data is read:
+    whatever it holds, this version is no longer taken)."""
+    table = lifecycle.deployed_lifecycles() if lifecycles is None else lifecycles
+    decision = lifecycle.decide(contract, datetime.fromtimestamp(now, UTC), table)
+    if decision.status == "sunset":
+        successor = lifecycle.successor(contract)
+        sunset = decision.lifecycle.sunset if decision.lifecycle else None
+        raise Gone(
+            f"{contract.event_type} v{contract.version} was sunset on {sunset:%Y-%m-%d %H:%M} UTC; post "
+            f"eventVersion {successor.version!r} ({successor.schema_name}) instead",
+            [{"field": "eventVersion", "message": f"sunset; use {successor.version!r}"}],
+            successorVersion=successor.version,
+            successorSchema=lifecycle.schema_url(successor),
+            successorSchemaName=successor.schema_name,
+        )
+    return decision
 
 
 def parse_json_object(raw_body: bytes) -> dict:
