@@ -20,6 +20,8 @@ from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT
 from infra.platform.schedule import invoke_schedule
 
+OWNER = "integration-platform"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 EVENTS_REASON = (
     "ERPs push to it as their senders can be configured to authenticate, checked inside the function before "
     "anything is read: SAP Event Mesh webhook subscriptions with Basic credentials (compared in constant time), "

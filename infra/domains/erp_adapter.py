@@ -11,6 +11,8 @@ from __future__ import annotations
 from infra.platform import Domain, Platform
 from infra.platform.platform import PARTNER_CALL_TIMEOUT
 
+OWNER = "planning-integration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 
 def pipeline_id(name: str, legacy: bool) -> str:
     return "ErpUpdatePipeline" if legacy else f"ErpUpdatePipeline{name.capitalize()}"

@@ -19,6 +19,8 @@ from constructs import Construct
 from infra.nag import acknowledge
 from infra.platform import Domain, Platform
 
+OWNER = "integration-platform"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 INBOUND, ARCHIVE, REJECTED, OUTBOUND = "inbound/", "archive/", "rejected/", "outbound/"
 INGEST_TIMEOUT = Duration.minutes(2)  # a 50 MB file: read, parse, publish, archive
 

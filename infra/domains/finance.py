@@ -27,6 +27,8 @@ from constructs import Construct
 from infra.platform import Domain, Platform
 from infra.platform.schedule import invoke_schedule
 
+OWNER = "finance"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 PERIOD_INDEX = "byPeriod"  # distsync_core.finance.postings.PERIOD_INDEX
 MISMATCH_METRIC = "ReconciliationMismatches"
 RECORDER_TIMEOUT = Duration.seconds(30)

@@ -34,6 +34,8 @@ from infra.nag import acknowledge
 from infra.platform import Domain, Platform
 from infra.platform.workflow import AslWorkflow
 
+OWNER = "planning-integration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 ASL_PATH = REPO_ROOT / "state_machines" / "forecast_cycle.asl.json"
 CYCLE_PREFIX = "cycles/"  # where planning drops cycle files (distsync_core.planning.cycles.CYCLE_PREFIX)
 WORK_PREFIX = "work/cycles/"  # plain CSV copies for the CSV reader (distsync_core.planning.cycles.WORK_PREFIX)

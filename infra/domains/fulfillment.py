@@ -8,6 +8,8 @@ from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT, PARTNER_CALL_TIMEOUT, TASK_TIMEOUT
 from infra.platform.workflow import AslWorkflow
 
+OWNER = "fulfillment"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 EXCEPTION_ASL_PATH = REPO_ROOT / "state_machines" / "shipment_exception.asl.json"
 
 

@@ -22,6 +22,8 @@ from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT, TRANSFORMER_TIMEOUT
 from infra.platform.schedule import invoke_schedule
 
+OWNER = "inventory"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 ACCURACY_METRIC = "InventoryAccuracyPercent"
 ACCURACY_REPORT_PREFIX = "reports/inventory-accuracy/"  # distsync_core.inventory.reports.REPORT_PREFIX
 ACCURACY_TIMEOUT = Duration.minutes(5)  # a scan of the projection and two uploads

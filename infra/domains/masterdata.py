@@ -7,6 +7,8 @@ from __future__ import annotations
 from infra.platform import Domain, Platform
 from infra.platform.platform import TRANSFORMER_TIMEOUT
 
+OWNER = "masterdata"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 # Every master-data event type the ERP sends (webhook /v1/webhooks/erp); one rule routes them all.
 MASTERDATA_DETAIL_TYPES = (
     "ItemUpserted",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from infra.platform import Domain, Platform
 from infra.platform.platform import TRANSFORMER_TIMEOUT
 
+OWNER = "orders"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 
 def build(platform: Platform) -> None:
     config = platform.config

@@ -14,6 +14,8 @@ from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT, PARTNER_CALL_TIMEOUT, TASK_TIMEOUT, TRANSFORMER_TIMEOUT
 from infra.platform.workflow import AslWorkflow, render_asl
 
+OWNER = "planning-integration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 # The approval state machine; placeholders: the two function ARNs and the approval window.
 ASL_PATH = REPO_ROOT / "state_machines" / "replenishment_approval.asl.json"
 

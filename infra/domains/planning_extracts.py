@@ -18,6 +18,8 @@ from infra.nag import acknowledge
 from infra.platform import Domain, Platform
 from infra.platform.schedule import invoke_schedule
 
+OWNER = "planning-integration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 EXTRACT_PREFIX = "outbound/planning/extracts/"  # distsync_core.planning.extracts.EXTRACT_PREFIX
 EXTRACT_TIMEOUT = Duration.minutes(5)  # a scan of the master data table and one upload
 SCHEDULE_INPUT = {"trigger": "schedule", "scheduledTime": "<aws.scheduler.scheduled-time>"}

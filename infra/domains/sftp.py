@@ -28,6 +28,8 @@ from constructs import Construct
 from infra.nag import acknowledge
 from infra.platform import Platform
 
+OWNER = "planning-integration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 TRANSFER = "transfer.amazonaws.com"
 
 

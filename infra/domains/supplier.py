@@ -6,6 +6,8 @@ from __future__ import annotations
 from infra.platform import Domain, Platform
 from infra.platform.platform import PARTNER_CALL_TIMEOUT
 
+OWNER = "supplier-collaboration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 
 def build(platform: Platform) -> None:
     config, tables = platform.config, platform.tables

@@ -5,6 +5,8 @@ from __future__ import annotations
 from infra.platform import Domain, Platform
 from infra.platform.platform import TRANSFORMER_TIMEOUT
 
+OWNER = "inventory"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 
 def build(platform: Platform) -> None:
     notifier = platform.function(

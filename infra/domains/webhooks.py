@@ -9,6 +9,8 @@ from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT
 from infra.platform.webhook_api import HEALTH_REASON, PARTNER_SOURCES
 
+OWNER = "integration-platform"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
+
 
 def build(platform: Platform) -> None:
     intake = platform.function(

@@ -28,7 +28,7 @@ class DistsyncStack(Stack):
         self.slices: dict[str, Any] = {}
         for module in domains.slices():
             name = module.__name__.rsplit(".", 1)[-1]
-            platform.owned_by(domains.OWNERS[name])  # what the slice declares is its team's (alarms name them)
+            platform.owned_by(module.OWNER)  # what the slice declares is its team's (alarms name them)
             self.slices[name] = module.build(platform)
         platform.owned_by("integration-platform")  # the API's limits and their alarms
         self.partner_limits = platform.limit_partners()

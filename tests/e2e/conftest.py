@@ -29,9 +29,13 @@ from distsync.trace import trace_document
 from tests.conftest import ROOT
 
 SECRET = "e2e-webhook-secret"
-# The functional scenarios post as fast as one thread can: each partner gets a fifth of 1000/s instead of 100/s,
-# so a usage plan's 429 never stands in for a behaviour under test (test_partner_limits.py tests the limits).
-FUNCTIONAL_LIMITS = ("-c", "webhookRateLimit=1000", "-c", "webhookBurstLimit=2000")
+# The shared stack's context. The functional scenarios post as fast as one thread can: each partner gets a fifth
+# of 1000/s instead of 100/s, so a usage plan's 429 never stands in for a behaviour under test
+# (test_governance.py tests the limits). InventoryBalanceChanged v1 is deprecated, as a deployment moving its
+# partners to v2 would have it: v1 is still taken, with Deprecation/Sunset/Link (test_contract_lifecycle.py).
+DEPRECATED_V1 = {"InventoryBalanceChanged/1": {"deprecated": "2020-01-01", "sunset": "2099-12-31"}}
+FUNCTIONAL_CONTEXT = ("-c", "webhookRateLimit=1000", "-c", "webhookBurstLimit=2000",
+                      "-c", f"contractLifecycle={json.dumps(DEPRECATED_V1)}")
 START_TIMEOUT = 600  # a clean checkout synthesizes first, which builds the layer from PyPI
 
 
@@ -182,7 +186,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProces
     log = tmp_path_factory.mktemp("local-stack") / "local-up.log"
     with log.open("w") as out:
         try:
-            proc, url, info = start_local_stack(*FUNCTIONAL_LIMITS, output=out)
+            proc, url, info = start_local_stack(*FUNCTIONAL_CONTEXT, output=out)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()[-5000:]}") from exc
     local = LocalStackProcess(url, info, proc)

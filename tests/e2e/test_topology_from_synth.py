@@ -34,6 +34,8 @@ NEW_DOMAIN = {
         from infra.platform import Domain, Platform
         from infra.platform.platform import TRANSFORMER_TIMEOUT
 
+        OWNER = "masterdata"  # the team its alarms name
+
 
         def build(platform: Platform) -> None:
             changes = platform.table("MasterDataAuditTable", "pk", sort_key="eventId")

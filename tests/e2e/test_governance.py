@@ -1,7 +1,10 @@
-"""Limits per partner on the local stack, as API Gateway enforces them on AWS: a partner over its rate gets
-429 with Retry-After and a problem naming the limit while another partner keeps its 202s; a daily quota ends
-in 429 until midnight UTC; a request without a valid API key gets 403; a key issued with `distsync keys issue`
-works at once and a retired one stops."""
+"""Governance on a local stack of its own, deployed with partner limits and a sunset version.
+
+Limits per partner, as API Gateway enforces them on AWS: a partner over its rate gets 429 with Retry-After and a
+problem naming the limit while another partner keeps its 202s; a daily quota ends in 429 until midnight UTC; a
+request without a valid API key gets 403; a key issued with `distsync keys issue` works at once and a retired
+one stops. A version past its sunset gets 410 naming its successor (a deprecated one before its sunset:
+test_contract_lifecycle.py, on the shared stack)."""
 
 from __future__ import annotations
 
@@ -17,13 +20,15 @@ from tests.e2e.conftest import SECRET, LocalStackProcess, start_local_stack, sto
 pytestmark = pytest.mark.e2e
 
 LIMITS = {"wms": {"ratePerSecond": 1, "burst": 3}, "supplier": {"ratePerSecond": 1, "burst": 5, "dailyQuota": 3}}
+SUNSET = {"InventoryBalanceChanged/1": {"deprecated": "2020-01-01", "sunset": "2021-01-01"}}
 
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
     log = tmp_path_factory.mktemp("limited") / "local-up.log"
     with log.open("w") as out:
-        proc, url, info = start_local_stack("-c", f"partnerLimits={json.dumps(LIMITS)}", output=out)
+        proc, url, info = start_local_stack("-c", f"partnerLimits={json.dumps(LIMITS)}",
+                                            "-c", f"contractLifecycle={json.dumps(SUNSET)}", output=out)
     stack = LocalStackProcess(url, info, proc)
     try:
         yield stack
@@ -33,9 +38,9 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProc
 
 
 def _balance(stack: LocalStackProcess, client: SignedClient, source: str, sku: str, cid: str):
-    return client.webhook(source, "InventoryBalanceChanged", {
-        "itemId": sku, "locationId": "DC-1", "onHand": 10, "allocated": 0, "inTransit": 0,
-        "asOf": "2026-12-01T00:00:00Z", "sourceSystem": source}, correlation_id=cid)
+    return client.webhook(source, "InventoryBalanceChanged", {  # v2: v1 is past its sunset on this stack
+        "itemId": sku, "locationId": "DC-1", "onHand": 10, "allocated": 0, "inTransit": 0, "lots": [],
+        "asOf": "2026-12-01T00:00:00Z", "sourceSystem": source}, version="2", correlation_id=cid)
 
 
 def test_a_partner_over_its_rate_gets_429_while_another_keeps_its_202s(limited: LocalStackProcess) -> None:
@@ -43,7 +48,8 @@ def test_a_partner_over_its_rate_gets_429_while_another_keeps_its_202s(limited: 
     wms, erp = [], []
     for i in range(8):  # far faster than 1/s: the burst of 3, then 429s
         wms.append(_balance(limited, limited.wms, "wms", f"LIM-{run}", f"lim-wms-{run}-{i}"))
-        erp.append(limited.erp.inventory_balance(f"LIM-{run}", "DC-2", on_hand=i, correlation_id=f"lim-erp-{run}-{i}"))
+        erp.append(limited.erp.inventory_balance(f"LIM-{run}", "DC-2", on_hand=i, lots=[],
+                                                 correlation_id=f"lim-erp-{run}-{i}"))
     assert [r.status for r in erp] == [202] * 8  # the ERP's own plan: untouched by the WMS's flood
     # (balances of an item-location without master data: each accepted one ends quarantined, not lost)
     for i, r in enumerate(erp):
@@ -106,3 +112,15 @@ def test_a_key_issued_by_the_cli_works_at_once_and_a_retired_one_stops(limited: 
                                                                      bound_to_path=True)
     assert after.status == 403
     assert limited.cli("keys", "api-key", "operations").stdout.strip() == new["value"]
+
+
+def test_a_version_past_its_sunset_is_gone_naming_its_successor(limited: LocalStackProcess) -> None:
+    cid = f"gone-{uuid.uuid4().hex[:6]}"
+    gone = limited.erp.inventory_balance("GONE-1", "DC-1", on_hand=5, correlation_id=cid)  # v1
+    assert gone.status == 410, gone.body
+    assert gone.headers["Content-Type"] == "application/problem+json"
+    assert gone.body["type"].endswith("#gone") and gone.body["successorVersion"] == "2"
+    assert gone.body["successorSchema"].endswith("/schemas/InventoryBalanceChanged-v2.json")
+    assert "eventVersion '2'" in gone.body["detail"] and "2021-01-01" in gone.body["detail"]
+    limited.wait_idle()
+    assert not [e for e in limited.drain_probe() if e["detail"]["metadata"]["correlationId"] == cid]
