@@ -103,9 +103,14 @@ def inventory_accuracy(bucket: str) -> dict[str, Any] | None:
     """The inventory visibility accuracy of the newest run (daily, or ``distsync inventory accuracy``), read
     from its report's ``latest.json``: ``None`` before the first run. Read, not computed: ``distsync kpis``
     and the console's refresh are views, and a run writes a report and a metric (the alarm's datapoint)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from distsync_core.inventory.reports import latest_report
 
-    report = latest_report(bucket)
+    try:
+        report = latest_report(bucket)
+    except (BotoCoreError, ClientError) as exc:  # e.g. no s3:GetObject: the other KPIs still show
+        return {"unavailable": f"the latest report could not be read: {exc}"}
     return None if report is None else accuracy_summary(report)
 
 
@@ -133,6 +138,9 @@ def print_accuracy(console: Any, figure: dict[str, Any] | None) -> None:
 
     if figure is None:
         console.print("Inventory visibility accuracy: no run yet (distsync inventory accuracy runs it).")
+        return
+    if "unavailable" in figure:
+        console.print(f"[yellow]Inventory visibility accuracy: unavailable ({figure['unavailable']}).[/]")
         return
     style = "red" if figure["belowTarget"] else "green"
     console.print(f"[{style}]{figure['sentence']}[/]")

@@ -74,7 +74,7 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # how far ahead of distsync's clock an event's business time may be (occurredAt, asOf, milestoneAt)
     "maxFutureSkewMinutes": 15,
     # while partners move from the one shared webhook key to their own: also accept the old shared key on
-    # partner webhooks (never on the approval, exception or ATP APIs); see docs/runbook.md "Signing keys"
+    # partner webhooks (never on the approval, exception or ATP APIs); see README.md "Signing keys"
     "acceptLegacyWebhookSecret": False,
     # the ERPs distsync writes to, each owning locations by glob (first match wins); see docs/connectors.md
     "erpConnections": DEFAULT_ERP_CONNECTIONS,
@@ -105,6 +105,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # optional), an API Gateway usage plan each; a name left out gets its share of webhookRateLimit/-BurstLimit
     # (sources) or the stage's method default (roles); see infra/platform/partner_limits.py
     "partnerLimits": {},
+    # the signed routes require the caller's API key (x-api-key); false only while partners move to keys after
+    # the first deploy with usage plans (issue them, hand them over, then deploy with true): docs/infrastructure-contract.md
+    "apiKeysRequired": True,
     # inventory visibility accuracy (infra/domains/inventory.py): the daily run (UTC); ERP and WMS balances of
     # an item-location are comparable when their as-of times are at most this far apart; they agree when their
     # on-hand differs by at most the absolute or the percent tolerance (of the larger); alarm below the target
@@ -392,6 +395,7 @@ class DistsyncConfig:
     planning_extract_schedule: str
     # API governance (infra/platform/partner_limits.py): usage plan limits per partner source and API role
     partner_limits: dict[str, dict]
+    api_keys_required: bool
     # inventory visibility accuracy (infra/domains/inventory.py)
     inventory_accuracy_schedule: str
     inventory_accuracy_as_of_tolerance_minutes: int
@@ -462,6 +466,7 @@ class DistsyncConfig:
             sftp_security_policy=str(get("sftpSecurityPolicy")),
             planning_extract_schedule=str(get("planningExtractSchedule")),
             partner_limits=_partner_limits(get("partnerLimits")),
+            api_keys_required=_flag(get("apiKeysRequired"), "apiKeysRequired"),
             inventory_accuracy_schedule=str(get("inventoryAccuracySchedule")),
             inventory_accuracy_as_of_tolerance_minutes=int(get("inventoryAccuracyAsOfToleranceMinutes")),
             inventory_accuracy_quantity_tolerance=float(get("inventoryAccuracyQuantityTolerance")),

@@ -3,7 +3,7 @@ quota), the 429/403 answers API Gateway gives in their name, and each partner's 
 
 The HMAC signature stays the authentication; the API key (``x-api-key``) identifies the caller to API Gateway,
 which meters it against its plan before the function runs. Keys are issued, rotated and retired by
-``distsync keys issue|retire`` (docs/runbook.md), not by CloudFormation: a key handed to a partner must outlive
+``distsync keys issue|retire`` (docs/infrastructure-contract.md), not by CloudFormation: a key handed to a partner must outlive
 a stack update, and a rotation needs two keys on one plan for a while.
 
 Isolation: the partner webhooks share one method (``POST /v1/webhooks/{source}``) and its stage throttle

@@ -251,7 +251,7 @@ class Platform:
             cfn = function.node.default_child
             assert isinstance(cfn, lambda_.CfnFunction)
             cfn.reserved_concurrent_executions = reserved_concurrency
-        self.api.add_route(path, http_method, function, api_key_required=True)
+        self.api.add_route(path, http_method, function, api_key_required=self.config.api_keys_required)
         for name in keys:
             self._signed_paths[name] = "/" + path.replace("{source}", name)
 

@@ -59,6 +59,12 @@ def test_the_signed_routes_require_an_api_key_and_the_unsigned_ones_do_not(dev: 
     assert required == SIGNED  # /health and the ERP's connector events (Basic auth from SAP) stay keyless
 
 
+def test_while_partners_move_to_keys_no_method_requires_one_but_the_plans_exist(synth) -> None:
+    moving = synth(apiKeysRequired="false")
+    assert not [lid for lid in moving.of_type("AWS::ApiGateway::Method") if moving.props(lid).get("ApiKeyRequired")]
+    assert set(_plans(moving)) == NAMES  # keys can be issued and handed over before they are required
+
+
 def test_throttles_quota_and_missing_keys_are_answered_as_problems(dev: Synth) -> None:
     responses = {dev.props(lid)["ResponseType"]: dev.props(lid) for lid in dev.of_type("AWS::ApiGateway::GatewayResponse")}
     for kind, status, retry_after in (("THROTTLED", "429", "'1'"), ("QUOTA_EXCEEDED", "429", "'86400'"),

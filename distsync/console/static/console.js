@@ -305,11 +305,12 @@ function renderKpis(k) {
 }
 
 // The newest accuracy run: its sentence, and the disagreeing item-locations it lists first.
-function renderAccuracy(figure, a) {
+function renderAccuracy(figure, found) {
+  const a = found && found.unavailable ? null : found;  // {unavailable}: the report could not be read
   const table = figure.querySelector(".accuracy-table");
   figure.querySelector(".n").textContent = a ? `computed ${a.computedAt.slice(0, 16).replace("T", " ")} UTC` : "";
   const sentence = figure.querySelector(".accuracy-sentence");
-  sentence.textContent = a ? a.sentence : "no run yet";
+  sentence.textContent = a ? a.sentence : found ? `unavailable: ${found.unavailable}` : "no run yet";
   sentence.className = `accuracy-sentence ${a && a.belowTarget ? "below" : ""}`;
   const rows = a ? a.disagreeingItemLocations : [];
   table.hidden = !rows.length;
