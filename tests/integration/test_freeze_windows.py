@@ -1,0 +1,152 @@
+"""Freeze windows on moto (issue 15): the ERP updater holds writes inside a window of their scope (in the freeze
+table, acknowledged, a ``held`` hop naming the window, nothing at the ERP simulator, never towards the DLQ);
+the freeze function keeps them while the window runs and, when it ends, sends them back to the ERP update
+queue oldest first; the updater then applies them (the latest reaches the ERP) with the time held counted
+apart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from distsync.sim.erp import ErpSimulator
+from distsync_core.contracts import CONTRACTS, ItemLocationUpserted, ReplenishmentRecommended, new_envelope
+from tests.conftest import FakeLambdaContext, load_handler
+from tests.integration.conftest import bus_event, sqs_event
+
+
+def envelope(event_type: str, data: Any, cid: str, source: str) -> Any:
+    return new_envelope(CONTRACTS[(event_type, "1")], data, correlation_id=cid, source=source,
+                        occurred_at=datetime(2026, 11, 27, tzinfo=UTC))
+
+
+def master(location: str) -> dict:
+    return bus_event(envelope("ItemLocationUpserted", ItemLocationUpserted(
+        item_id="SKU-1", location_id=location, unit_of_measure="EA", safety_stock=100, reorder_point=200,
+        supplier_id="SUP-1", lead_time_days=4), f"md-{location}", "erp"))
+
+
+def recommendation(location: str, ss: int, rop: int, cid: str) -> dict:
+    return bus_event(envelope("ReplenishmentRecommended", ReplenishmentRecommended(
+        item_id="SKU-1", location_id=location, recommended_safety_stock=ss, recommended_reorder_point=rop,
+        planning_cycle_id=cid), cid, "planning"))
+
+
+def run(folder: str, *events: Any, receive_count: int = 1) -> Any:
+    return load_handler(folder).lambda_handler(sqs_event(*events, receive_count=receive_count),
+                                               FakeLambdaContext(folder))
+
+
+def freeze(**event: Any) -> dict:
+    return load_handler("freeze_windows").lambda_handler(event, FakeLambdaContext("freeze_windows"))
+
+
+@pytest.fixture
+def erp(aws, monkeypatch):
+    sim = ErpSimulator().start()
+    monkeypatch.setenv("ERP_CONNECTIONS", json.dumps([{"name": "rest", "kind": "rest", "baseUrl": sim.base_url,
+                                                       "locations": ["*"]}]))
+    monkeypatch.setenv("ERP_BACKOFF_SECONDS", "0.01")
+    boto3.client("dynamodb").create_table(
+        TableName="freeze", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}])
+    monkeypatch.setenv("FREEZE_TABLE_NAME", "freeze")
+    queue = boto3.client("sqs").create_queue(QueueName="erp-updates")["QueueUrl"]
+    monkeypatch.setenv("ERP_UPDATE_QUEUES", json.dumps({"rest": queue}))
+    yield {"sim": sim, "queue": queue}
+    sim.stop()
+
+
+def updates(aws, *recommendations: dict) -> list[dict]:
+    run("masterdata_transformer", master("FRZ-1"), master("DC-1"))
+    for rec in recommendations:
+        assert run("planning_transformer", rec) == {"batchItemFailures": []}
+    found = [e for e in aws.probe(wait=0.5) if e["detail-type"] == "ReplenishmentUpdateRequested"]
+    assert len(found) == len(recommendations)
+    return found
+
+
+def drain(queue: str) -> list[str]:
+    sqs, out = boto3.client("sqs"), []
+    while msgs := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for m in msgs:
+            out.append(m["Body"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def hops(aws, stage: str, outcome: str) -> list[dict]:
+    return sorted((h for h in aws.items("TRACE_TABLE_NAME") if h["stage"] == stage and h["outcome"] == outcome),
+                  key=lambda h: h["at"])
+
+
+def test_manual_window_holds_in_order_and_releases_when_ended(aws, erp):
+    first, second = updates(aws, recommendation("FRZ-1", 105, 210, "c-1"), recommendation("FRZ-1", 112, 224, "c-2"))
+    added = freeze(action="add", name="stocktake", minutes=30, locations=["FRZ-*"])
+    assert added["added"]["active"] and added["added"]["scope"] == {"locations": ["FRZ-*"]}
+
+    # Held on the last receive the queue allows: acknowledged, not a failure, so never dead-lettered.
+    assert run("erp_updater", first, receive_count=3) == {"batchItemFailures": []}
+    assert run("erp_updater", second) == {"batchItemFailures": []}
+    assert erp["sim"].snapshot() == []
+    held = hops(aws, "erp", "held")
+    assert [h["freezeWindow"] for h in held] == ["stocktake", "stocktake"]
+    assert "freeze window stocktake until" in held[0]["detail"]
+    assert not hops(aws, "erp", "dead_lettered") and not hops(aws, "erp", "retrying")
+    listed = freeze(action="list")
+    assert [h["businessKey"] for h in listed["held"]] == ["SKU-1@FRZ-1", "SKU-1@FRZ-1"]
+    assert [w["name"] for w in listed["windows"] if w["active"]] == ["stocktake"]
+
+    # The scheduled release leaves them while the window runs.
+    assert freeze(action="release") == {"released": 0, "stillHeld": 2, "businessKeys": []}
+    assert drain(erp["queue"]) == []
+
+    ended = freeze(action="end", name="stocktake")
+    assert ended["ended"] == "stocktake" and ended["released"] == 2
+    bodies = drain(erp["queue"])
+    assert [json.loads(b)["detail"]["data"]["planningCycleId"] for b in bodies] == ["c-1", "c-2"]  # held order
+    assert all(json.loads(b)["distsync-held"]["windows"] == ["stocktake"] for b in bodies)
+    assert freeze(action="list")["held"] == []
+
+    for body in bodies:  # redelivered as new messages: receive count 1 again
+        assert run("erp_updater", body) == {"batchItemFailures": []}
+    assert [(u["locationId"], u["safetyStock"]) for u in erp["sim"].snapshot()][-1] == ("FRZ-1", 112)
+    delivered = hops(aws, "erp", "delivered")
+    assert delivered and all(h["heldSeconds"] >= 0 and "held by a freeze window" in h["detail"] for h in delivered)
+    released = hops(aws, "freeze", "released")
+    assert len(released) == 2 and released[0]["freezeWindow"] == "stocktake"
+
+
+def test_configured_window_holds_only_its_scope(aws, erp, monkeypatch):
+    now = datetime.now(UTC)
+    # A window that started this minute and runs an hour, for FRZ-* only.
+    monkeypatch.setenv("FREEZE_WINDOWS", json.dumps([{
+        "name": "mrp-run", "schedule": f"cron({now.minute} {now.hour} * * ? *)", "durationMinutes": 60,
+        "scope": {"connections": ["rest"], "locations": ["FRZ-*"]}}]))
+    frozen, free = updates(aws, recommendation("FRZ-1", 105, 210, "c-1"), recommendation("DC-1", 105, 210, "c-2"))
+    assert run("erp_updater", frozen, free) == {"batchItemFailures": []}
+    assert [u["locationId"] for u in erp["sim"].snapshot()] == ["DC-1"]
+    assert [h["businessKey"] for h in hops(aws, "erp", "held")] == ["SKU-1@FRZ-1"]
+    assert freeze(action="release")["stillHeld"] == 1  # a configured window ends on its schedule only
+    assert "error" in freeze(action="end", name="mrp-run")
+
+
+@pytest.mark.parametrize(("event", "reason"), [
+    ({"action": "add", "name": "x", "minutes": 0}, "minutes must be a whole number"),
+    ({"action": "add", "name": "Bad Name", "minutes": 5}, "name must match"),
+    ({"action": "add", "name": "x", "minutes": 5, "connections": ["sap"]}, "no ERP connection named sap"),
+    ({"action": "end", "name": "nothing"}, "no running manual freeze window"),
+    ({"action": "pause"}, "unknown action"),
+])
+def test_requests_it_cannot_take_say_why(aws, erp, event, reason):
+    assert reason in freeze(**event)["error"]
+
+
+def test_a_running_window_cannot_be_added_twice(aws, erp):
+    assert "added" in freeze(action="add", name="count", minutes=5)
+    assert "already running" in freeze(action="add", name="count", minutes=5)["error"]
