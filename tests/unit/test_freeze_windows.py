@@ -3,6 +3,7 @@ duration, scopes, chained overlapping windows, and the validation messages."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,3 +123,39 @@ def test_invalid_windows_say_why(spec: dict, message: str) -> None:
 def test_window_names_are_unique() -> None:
     with pytest.raises(WindowError, match="unique"):
         parse_windows([MRP, MRP])
+
+
+SCHEDULES = ["cron(0 1 * * ? *)", "cron(0/15 8-10,14 1 JAN-MAR ? 2027)", "cron(30 23 ? * SAT-SUN *)",
+             "at(2026-12-31T18:00:00)", "cron(0 1 * * *)", "cron(0 1 * * MON *)", "cron(0 25 * * ? *)",
+             "cron(0 1 L * ? *)", "cron(0 1 ? * 2#1 *)", "cron(0 1 ? * 8 *)", "cron(0 1 1W * ? *)", "rate(1 hour)",
+             "at(2026-13-01T00:00:00)", "cron(0 1 * FOO ? *)"]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_synth_accepts_exactly_what_the_updater_can_evaluate(schedule: str) -> None:
+    """infra/config.py checks freezeWindows without importing the layer: both must agree."""
+    from infra.config import _freeze_windows
+
+    spec = {**MRP, "schedule": schedule}
+    try:
+        parse_window(spec)
+        layer_ok = True
+    except WindowError:
+        layer_ok = False
+    try:
+        _freeze_windows([spec], {"s4"})
+        synth_ok = True
+    except ValueError as exc:
+        synth_ok = False
+        assert "freezeWindows: mrp-run:" in str(exc)
+    assert synth_ok == layer_ok
+
+
+def test_synth_refuses_a_scope_naming_an_unknown_connection() -> None:
+    from infra.config import _freeze_windows
+
+    with pytest.raises(ValueError, match="no ERP connection named s4"):
+        _freeze_windows([MRP], {"rest"})
+    with pytest.raises(ValueError, match="unique name"):
+        _freeze_windows([MRP, MRP], {"s4"})
+    assert _freeze_windows(json.dumps([MRP]), {"s4"}) == [MRP]  # -c freezeWindows='[...]' arrives as a string
