@@ -332,7 +332,9 @@ def _cron_problem(inner: str) -> str | None:
                     continue
                 value = names.index(token.upper()) + 1 if token.upper() in names else \
                     int(token) if token.isdigit() else None
-                if value is None or not low <= value <= high:
+                if value is None:
+                    return f"cron({inner}): {name} field: {token!r} is not supported (L, W and # are not)"
+                if not low <= value <= high:
                     return f"cron({inner}): {name} field: {token!r} is not in {low}..{high}"
                 bounds.append(value)
             if bounds != sorted(bounds):
