@@ -313,39 +313,61 @@ _CRON_PART = re.compile(r"^(\*|(?P<a>[0-9A-Za-z]+)(-(?P<b>[0-9A-Za-z]+))?)(/(?P<
 FREEZE_MAX_DURATION_MINUTES = 7 * 24 * 60
 
 
-def _cron_problem(inner: str) -> str | None:
-    parts = inner.split()
-    if len(parts) != 6:
-        return f"cron({inner}) needs 6 fields (minutes hours day-of-month month day-of-week year)"
-    if (parts[2] == "?") == (parts[4] == "?"):
-        return f"cron({inner}): exactly one of day-of-month and day-of-week must be '?'"
-    for text, (name, low, high, names) in zip(parts, _CRON_FIELDS, strict=True):
-        if text in ("*", "?"):
-            continue
-        for part in text.split(","):
-            match = _CRON_PART.match(part)
-            if not match:
-                return f"cron({inner}): {name} field {text!r} is not supported (L, W and # are not)"
-            bounds = []
-            for token in (match["a"], match["b"]):
-                if token is None:
-                    continue
-                value = names.index(token.upper()) + 1 if token.upper() in names else \
-                    int(token) if token.isdigit() else None
-                if value is None:
-                    return f"cron({inner}): {name} field: {token!r} is not supported (L, W and # are not)"
-                if not low <= value <= high:
-                    return f"cron({inner}): {name} field: {token!r} is not in {low}..{high}"
-                bounds.append(value)
-            if bounds != sorted(bounds):
-                return f"cron({inner}): {name} field: range {part!r} runs backwards"
+def _cron_field_problem(text: str, field: tuple[str, int, int, tuple[str, ...]]) -> str | None:
+    name, low, high, names = field
+    for part in text.split(","):
+        match = _CRON_PART.match(part)
+        if not match:
+            return f"{name} field {text!r} is not supported (L, W and # are not)"
+        bounds = []
+        for token in (t for t in (match["a"], match["b"]) if t is not None):
+            value = names.index(token.upper()) + 1 if token.upper() in names else int(token) if token.isdigit() else None
+            if value is None:
+                return f"{name} field: {token!r} is not supported (L, W and # are not)"
+            if not low <= value <= high:
+                return f"{name} field: {token!r} is not in {low}..{high}"
+            bounds.append(value)
+        if bounds != sorted(bounds):
+            return f"{name} field: range {part!r} runs backwards"
+    return None
+
+
+def _schedule_problem(schedule: object) -> str | None:
+    from datetime import datetime
+
+    if isinstance(schedule, str) and schedule.startswith("cron(") and schedule.endswith(")"):
+        parts = schedule[5:-1].split()
+        if len(parts) != 6:
+            return f"{schedule} needs 6 fields (minutes hours day-of-month month day-of-week year)"
+        if (parts[2] == "?") == (parts[4] == "?"):
+            return f"{schedule}: exactly one of day-of-month and day-of-week must be '?'"
+        problems = (_cron_field_problem(t, f) for t, f in zip(parts, _CRON_FIELDS, strict=True) if t not in ("*", "?"))
+        problem = next((p for p in problems if p), None)
+        return f"{schedule}: {problem}" if problem else None
+    if isinstance(schedule, str) and schedule.startswith("at(") and schedule.endswith(")"):
+        try:
+            datetime.strptime(schedule[3:-1], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return f"{schedule} must be at(yyyy-mm-ddThh:mm:ss) (UTC)"
+        return None
+    return f"schedule must be cron(...) or at(yyyy-mm-ddThh:mm:ss) (UTC), got {schedule!r}"
+
+
+def _scope_problem(scope: object, connections: set[str]) -> str | None:
+    if not isinstance(scope, dict) or set(scope) - {"connections", "locations"}:
+        return "scope must be an object with connections and/or locations"
+    for key, values in scope.items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+            return f"scope.{key} must be a non-empty list (leave it out for all)"
+    strangers = sorted(set(scope.get("connections", [])) - connections)
+    if strangers:
+        return f"no ERP connection named {', '.join(strangers)} (erpConnections: {', '.join(sorted(connections))})"
     return None
 
 
 def _freeze_windows(value: object, connections: set[str]) -> list[dict]:
     """Context ``freezeWindows``, checked at synth so a window that could never be evaluated fails the deploy."""
     import json
-    from datetime import datetime
 
     items = json.loads(value) if isinstance(value, str) else value
     if not isinstance(items, list):
@@ -357,35 +379,14 @@ def _freeze_windows(value: object, connections: set[str]) -> list[dict]:
             raise ValueError(f"freezeWindows: {name!r} needs a unique name of a-z, 0-9 and '-' (at most 63)")
         names.add(name)
         unknown = set(item) - {"name", "schedule", "durationMinutes", "scope"}
-        if unknown:
-            raise ValueError(f"freezeWindows: {name}: unknown keys {sorted(unknown)}")
         minutes = item.get("durationMinutes")
-        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= FREEZE_MAX_DURATION_MINUTES:
-            raise ValueError(f"freezeWindows: {name}: durationMinutes must be a whole number in "
-                             f"1..{FREEZE_MAX_DURATION_MINUTES}, got {minutes!r}")
-        schedule = item.get("schedule")
-        if isinstance(schedule, str) and schedule.startswith("cron(") and schedule.endswith(")"):
-            problem = _cron_problem(schedule[5:-1])
-        elif isinstance(schedule, str) and schedule.startswith("at(") and schedule.endswith(")"):
-            try:
-                datetime.strptime(schedule[3:-1], "%Y-%m-%dT%H:%M:%S")
-                problem = None
-            except ValueError:
-                problem = f"{schedule} must be at(yyyy-mm-ddThh:mm:ss) (UTC)"
-        else:
-            problem = f"schedule must be cron(...) or at(yyyy-mm-ddThh:mm:ss) (UTC), got {schedule!r}"
+        problem = f"unknown keys {sorted(unknown)}" if unknown else \
+            _schedule_problem(item.get("schedule")) or _scope_problem(item.get("scope", {}), connections)
+        if not problem and (isinstance(minutes, bool) or not isinstance(minutes, int)
+                            or not 1 <= minutes <= FREEZE_MAX_DURATION_MINUTES):
+            problem = f"durationMinutes must be a whole number in 1..{FREEZE_MAX_DURATION_MINUTES}, got {minutes!r}"
         if problem:
             raise ValueError(f"freezeWindows: {name}: {problem}")
-        scope = item.get("scope", {})
-        if not isinstance(scope, dict) or set(scope) - {"connections", "locations"}:
-            raise ValueError(f"freezeWindows: {name}: scope must be an object with connections and/or locations")
-        for key, values in scope.items():
-            if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
-                raise ValueError(f"freezeWindows: {name}: scope.{key} must be a non-empty list (leave it out for all)")
-        strangers = sorted(set(scope.get("connections", [])) - connections)
-        if strangers:
-            raise ValueError(f"freezeWindows: {name}: no ERP connection named {', '.join(strangers)} "
-                             f"(erpConnections: {', '.join(sorted(connections))})")
     return list(items)
 
 

@@ -19,8 +19,7 @@ MAX_DURATION_MINUTES = 7 * 24 * 60  # a freeze longer than a week is an outage, 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
 _DAYS = {d: i + 1 for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}  # EventBridge: 1 = Sunday
-# (name, low, high, names)
-_FIELDS = (("minutes", 0, 59, {}), ("hours", 0, 23, {}), ("day-of-month", 1, 31, {}), ("month", 1, 12, _MONTHS),
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (("minutes", 0, 59, {}), ("hours", 0, 23, {}), ("day-of-month", 1, 31, {}), ("month", 1, 12, _MONTHS),
            ("day-of-week", 1, 7, _DAYS), ("year", 1970, 2199, {}))
 _MINUTE = timedelta(minutes=1)
 
@@ -29,44 +28,47 @@ class WindowError(ValueError):
     """A freeze window that cannot be evaluated; the message says which and why."""
 
 
-def _values(text: str, field: tuple[str, int, int, dict[str, int]]) -> frozenset[int] | None:
-    """The values a cron field allows; None for ``*``/``?`` (any)."""
+Field = tuple[str, int, int, dict[str, int]]  # name, lowest, highest, names of values
+
+
+def _number(token: str, field: Field) -> int:
     name, low, high, names = field
+    token = token.upper()
+    if token in names:
+        return names[token]
+    if not token.isdigit():
+        raise WindowError(f"{name} field: {token!r} is not a number{' or name' if names else ''} "
+                          "(L, W and # are not supported in freeze windows)")
+    value = int(token)
+    if not low <= value <= high:
+        raise WindowError(f"{name} field: {value} is outside {low}..{high}")
+    return value
+
+
+def _part(part: str, field: Field) -> range:
+    """One comma-separated part: ``*``, ``a``, ``a-b``, each with an optional ``/step``."""
+    name, low, high, _ = field
+    base, _, step_text = part.partition("/")
+    if step_text and (not step_text.isdigit() or int(step_text) == 0):
+        raise WindowError(f"{name} field: step {step_text!r} must be a positive number")
+    step = int(step_text or 1)
+    if base == "*":
+        return range(low, high + 1, step)
+    if "-" in base:
+        a, _, b = base.partition("-")
+        first, last = _number(a, field), _number(b, field)
+        if first > last:
+            raise WindowError(f"{name} field: range {base!r} runs backwards")
+        return range(first, last + 1, step)
+    first = _number(base, field)
+    return range(first, (high if step_text else first) + 1, step)
+
+
+def _values(text: str, field: Field) -> frozenset[int] | None:
+    """The values a cron field allows; None for ``*``/``?`` (any)."""
     if text in ("*", "?"):
         return None
-
-    def number(token: str) -> int:
-        token = token.upper()
-        if token in names:
-            return names[token]
-        if not token.isdigit():
-            raise WindowError(f"{name} field: {token!r} is not a number{' or name' if names else ''} "
-                              "(L, W and # are not supported in freeze windows)")
-        value = int(token)
-        if not low <= value <= high:
-            raise WindowError(f"{name} field: {value} is outside {low}..{high}")
-        return value
-
-    allowed: set[int] = set()
-    for part in text.split(","):
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise WindowError(f"{name} field: step {step_text!r} must be a positive number")
-            step = int(step_text)
-        if base == "*":
-            first, last = low, high
-        elif "-" in base:
-            a, _, b = base.partition("-")
-            first, last = number(a), number(b)
-            if first > last:
-                raise WindowError(f"{name} field: range {base!r} runs backwards")
-        else:
-            first = number(base)
-            last = high if step_text else first
-        allowed.update(range(first, last + 1, step))
-    return frozenset(allowed)
+    return frozenset(v for part in text.split(",") for v in _part(part, field))
 
 
 @dataclass(frozen=True)
