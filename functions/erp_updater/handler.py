@@ -9,13 +9,15 @@ recorded as ``superseded`` and sends nothing.
 A write inside a freeze window of its connection and location (context ``freezeWindows``, or one added with
 ``distsync freeze add``) is held: kept in the freeze table with the event as received and acknowledged (a
 ``held`` hop naming the window), so waiting never counts as a failed receive and never reaches the DLQ; the
-freeze function sends it back to this queue, oldest first, when the window ends. A write released that way
-carries ``distsync-held`` in its event, so the SLA figures tell the time held from the time processing."""
+freeze function sends it back to this queue when the window ends (per item-location the latest held; the older
+ones it records ``superseded``, as this would). A write released that way carries ``distsync-held`` in its
+event, so the SLA figures tell the time held from the time processing."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -66,7 +68,7 @@ def apply_update(delivery: Delivery) -> None:
         raise PermanentFailure(f"no ERP connection owns location {update.location_id} (context erpConnections)")
     freeze = freeze_for(_windows, connection.name, update.location_id, utcnow())
     if freeze is not None:
-        _hold(delivery, connection.name, freeze)
+        _hold(delivery, connection.name, freeze, at)
     request = WriteRequest(update.item_id, update.location_id,
                            PlanningParameters(float(update.safety_stock), float(update.reorder_point)),
                            correlation_id=meta.correlation_id, unit_of_measure=update.unit_of_measure,
@@ -137,12 +139,13 @@ def _superseded(delivery: Delivery, reason: str) -> None:
     metrics.add_metric(name="ErpUpdatesSuperseded", unit=MetricUnit.Count, value=1)
 
 
-def _hold(delivery: Delivery, connection: str, freeze: Freeze) -> None:
+def _hold(delivery: Delivery, connection: str, freeze: Freeze, recommended: datetime) -> None:
     """Keep the write in the freeze table (before acknowledging it) and acknowledge it as held."""
     now = utcnow()
     meta = delivery.envelope.metadata
     _freeze_store().hold(freeze, held_at=now, connection=connection, business_key=delivery.data.business_key(),
-                         event_id=meta.event_id, correlation_id=meta.correlation_id, body=delivery.raw_body)
+                         event_id=meta.event_id, correlation_id=meta.correlation_id, body=delivery.raw_body,
+                         recommended_at=recommended)
     metrics.add_metric(name="ErpWritesHeld", unit=MetricUnit.Count, value=1)
     raise Held(f"{freeze.describe()}: the write to {connection} waits and is sent when it ends",
                freezeWindow=",".join(freeze.windows), heldUntil=utc_iso(freeze.until), erpConnection=connection)

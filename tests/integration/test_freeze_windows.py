@@ -19,9 +19,9 @@ from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import bus_event, sqs_event
 
 
-def envelope(event_type: str, data: Any, cid: str, source: str) -> Any:
+def envelope(event_type: str, data: Any, cid: str, source: str, hour: int = 0) -> Any:
     return new_envelope(CONTRACTS[(event_type, "1")], data, correlation_id=cid, source=source,
-                        occurred_at=datetime(2026, 11, 27, tzinfo=UTC))
+                        occurred_at=datetime(2026, 11, 27, hour, tzinfo=UTC))
 
 
 def master(location: str) -> dict:
@@ -30,10 +30,11 @@ def master(location: str) -> dict:
         supplier_id="SUP-1", lead_time_days=4), f"md-{location}", "erp"))
 
 
-def recommendation(location: str, ss: int, rop: int, cid: str) -> dict:
+def recommendation(location: str, ss: int, rop: int, cid: str, hour: int = 0) -> dict:
+    """``hour``: when planning produced it (the updates' recommendedAt), on 2026-11-27."""
     return bus_event(envelope("ReplenishmentRecommended", ReplenishmentRecommended(
         item_id="SKU-1", location_id=location, recommended_safety_stock=ss, recommended_reorder_point=rop,
-        planning_cycle_id=cid), cid, "planning"))
+        planning_cycle_id=cid), cid, "planning", hour))
 
 
 def run(folder: str, *events: Any, receive_count: int = 1) -> Any:
@@ -86,7 +87,8 @@ def hops(aws, stage: str, outcome: str) -> list[dict]:
 
 
 def test_manual_window_holds_in_order_and_releases_when_ended(aws, erp):
-    first, second = updates(aws, recommendation("FRZ-1", 105, 210, "c-1"), recommendation("FRZ-1", 112, 224, "c-2"))
+    first, second = updates(aws, recommendation("FRZ-1", 105, 210, "c-1", hour=1),
+                            recommendation("FRZ-1", 112, 224, "c-2", hour=2))
     added = freeze(action="add", name="stocktake", minutes=30, locations=["FRZ-*"])
     assert added["added"]["active"] and added["added"]["scope"] == {"locations": ["FRZ-*"]}
 
@@ -103,23 +105,41 @@ def test_manual_window_holds_in_order_and_releases_when_ended(aws, erp):
     assert [w["name"] for w in listed["windows"] if w["active"]] == ["stocktake"]
 
     # The scheduled release leaves them while the window runs.
-    assert freeze(action="release") == {"released": 0, "stillHeld": 2, "businessKeys": []}
+    assert freeze(action="release") == {"released": 0, "superseded": 0, "stillHeld": 2, "businessKeys": []}
     assert drain(erp["queue"]) == []
 
     ended = freeze(action="end", name="stocktake")
-    assert ended["ended"] == "stocktake" and ended["released"] == 2
-    bodies = drain(erp["queue"])
-    assert [json.loads(b)["detail"]["data"]["planningCycleId"] for b in bodies] == ["c-1", "c-2"]  # held order
-    assert all(json.loads(b)["distsync-held"]["windows"] == ["stocktake"] for b in bodies)
+    assert (ended["ended"], ended["released"], ended["superseded"]) == ("stocktake", 1, 1)
+    # Per item-location only the latest recommendation goes back to the queue (two at once would race to
+    # the ERP on a standard queue); the older one ends superseded, as the updater would have recorded it.
+    (body,) = drain(erp["queue"])
+    assert json.loads(body)["detail"]["data"]["planningCycleId"] == "c-2"
+    assert json.loads(body)["distsync-held"]["windows"] == ["stocktake"]
     assert freeze(action="list")["held"] == []
+    (older,) = hops(aws, "freeze", "superseded")
+    assert older["correlationId"] == "c-1" and "a newer recommendation of SKU-1@FRZ-1" in older["detail"]
 
-    for body in bodies:  # redelivered as new messages: receive count 1 again
-        assert run("erp_updater", body) == {"batchItemFailures": []}
-    assert [(u["locationId"], u["safetyStock"]) for u in erp["sim"].snapshot()][-1] == ("FRZ-1", 112)
-    delivered = hops(aws, "erp", "delivered")
-    assert delivered and all(h["heldSeconds"] >= 0 and "held by a freeze window" in h["detail"] for h in delivered)
-    released = hops(aws, "freeze", "released")
-    assert len(released) == 2 and released[0]["freezeWindow"] == "stocktake"
+    assert run("erp_updater", body) == {"batchItemFailures": []}  # a new message: receive count 1 again
+    assert [(u["locationId"], u["safetyStock"]) for u in erp["sim"].snapshot()] == [("FRZ-1", 112)]
+    (delivered,) = hops(aws, "erp", "delivered")
+    assert delivered["correlationId"] == "c-2" and delivered["heldSeconds"] >= 0
+    assert "held by a freeze window" in delivered["detail"]
+    (released,) = hops(aws, "freeze", "released")
+    assert released["freezeWindow"] == "stocktake" and released["correlationId"] == "c-2"
+
+
+def test_release_sends_the_latest_even_when_it_was_held_first(aws, erp):
+    """Held order is arrival order; what goes to the ERP is the latest recommendation (recommendedAt)."""
+    newer, older = updates(aws, recommendation("FRZ-1", 112, 224, "c-new", hour=9),
+                           recommendation("FRZ-1", 105, 210, "c-old", hour=8))
+    assert freeze(action="add", name="count", minutes=5, locations=["FRZ-1"])["added"]["active"]
+    assert run("erp_updater", newer) == {"batchItemFailures": []}  # held first
+    assert run("erp_updater", older) == {"batchItemFailures": []}  # held last, recommended earlier
+    ended = freeze(action="end", name="count")
+    assert (ended["released"], ended["superseded"]) == (1, 1)
+    (body,) = drain(erp["queue"])
+    assert json.loads(body)["detail"]["data"]["planningCycleId"] == "c-new"
+    assert [h["correlationId"] for h in hops(aws, "freeze", "superseded")] == ["c-old"]
 
 
 def test_configured_window_holds_only_its_scope(aws, erp, monkeypatch):

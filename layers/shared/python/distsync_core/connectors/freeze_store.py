@@ -89,11 +89,13 @@ class FreezeStore:
 
     # ------------------------------------------------------------------ held writes
     def hold(self, freeze: Freeze, *, held_at: datetime, connection: str, business_key: str, event_id: str,
-             correlation_id: str, body: str) -> None:
+             correlation_id: str, body: str, recommended_at: datetime) -> None:
+        """``recommended_at`` orders the held writes of one item-location (when planning produced each)."""
         self._table.put_item(Item={
             "pk": HELD, "sk": f"{utc_iso(held_at)}#{event_id}", "heldAt": utc_iso(held_at),
             "windows": list(freeze.windows), "until": utc_iso(freeze.until), "connection": connection,
             "businessKey": business_key, "eventId": event_id, "correlationId": correlation_id, "body": body,
+            "recommendedAt": utc_iso(recommended_at),
         })
 
     def held(self) -> list[dict[str, Any]]:
@@ -113,31 +115,45 @@ def _window(item: dict[str, Any]) -> Window:
 
 def release(store: FreezeStore, windows: list[Window], now: datetime,
             send: Callable[[str, str], None]) -> dict[str, Any]:
-    """Send every held write no window covers any more back to its connection's ERP update queue, oldest
-    first (``send(connection, body)``), then drop it from the table: sent before dropped, so a run that dies
-    between the two sends it again, and the updater's idempotency (by event id) applies it once. The queue
-    is not FIFO; per item-location the updater applies only the latest recommendation (an older one arriving
-    after a newer one is recorded ``superseded``), so the ERP ends with the latest whatever the order."""
+    """Send the held writes no window covers any more back to their connection's ERP update queue, oldest
+    first (``send(connection, body)``), then drop them from the table: sent before dropped, so a run that dies
+    between the two sends again, and the updater's idempotency (by event id) applies once.
+
+    Per item-location only the latest recommendation is sent; the older ones held with it are recorded
+    ``superseded``, as the updater would record them. The ERP update queues are standard (not FIFO): sending
+    two writes of one item-location at once would let two updater batches race to the ERP, where the older
+    could land last."""
     from ..platform import ledger
 
-    released, still = [], 0
-    for item in store.held():
-        location = item["businessKey"].rpartition("@")[2]
-        if freeze_for(windows, item["connection"], location, now) is not None:
-            still += 1
+    items = store.held()
+    free = [i for i in items if freeze_for(windows, i["connection"], i["businessKey"].rpartition("@")[2], now) is None]
+    latest: dict[str, dict[str, Any]] = {}
+    for item in free:  # oldest held first: of two recommended at the same instant, the later held wins
+        best = latest.get(item["businessKey"])
+        if best is None or item.get("recommendedAt", "") >= best.get("recommendedAt", ""):
+            latest[item["businessKey"]] = item
+    released, superseded = [], 0
+    for item in free:
+        seconds = round((now - datetime.fromisoformat(item["heldAt"])).total_seconds(), 3)
+        names = ", ".join(item["windows"])
+        hop = {"business_key": item["businessKey"], "event_id": item["eventId"],
+               "freezeWindow": ",".join(item["windows"]), "heldSeconds": seconds}
+        if latest[item["businessKey"]] is not item:
+            ledger.hop(item["correlationId"], "freeze", "superseded",
+                       f"freeze window {names} over: a newer recommendation of {item['businessKey']} was held too "
+                       "and goes to the ERP instead; nothing sent", **hop)
+            store.remove([item])
+            superseded += 1
             continue
         event = json.loads(item["body"])
-        held_at = datetime.fromisoformat(item["heldAt"])
         before = event.get("distsync-held") or {}
-        seconds = round((now - held_at).total_seconds(), 3)
-        windows_held = list(dict.fromkeys([*before.get("windows", []), *item["windows"]]))
-        event["distsync-held"] = {"windows": windows_held, "releasedAt": utc_iso(now),
+        event["distsync-held"] = {"windows": list(dict.fromkeys([*before.get("windows", []), *item["windows"]])),
+                                  "releasedAt": utc_iso(now),
                                   "heldSeconds": round(float(before.get("heldSeconds") or 0) + seconds, 3)}
         send(item["connection"], json.dumps(event, separators=(",", ":")))
-        ledger.hop(item["correlationId"], "freeze", "released",
-                   f"freeze window {', '.join(item['windows'])} over: back to the {item['connection']} ERP update "
-                   f"queue after {seconds:.0f} s held", business_key=item["businessKey"], event_id=item["eventId"],
-                   freezeWindow=",".join(item["windows"]), heldSeconds=seconds)
+        ledger.hop(item["correlationId"], "freeze", "released", f"freeze window {names} over: back to the "
+                   f"{item['connection']} ERP update queue after {seconds:.0f} s held", **hop)
         store.remove([item])
         released.append(item["businessKey"])
-    return {"released": len(released), "stillHeld": still, "businessKeys": released}
+    return {"released": len(released), "superseded": superseded, "stillHeld": len(items) - len(free),
+            "businessKeys": released}
