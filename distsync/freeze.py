@@ -3,7 +3,9 @@
 Every subcommand invokes the stack's freeze windows function (the one its every-minute schedule invokes to
 release held writes; locally through moto's Invoke), so the window logic and the table live in one place:
 ``list`` shows the configured (context ``freezeWindows``) and manual windows and the writes they hold; ``add``
-starts a manual window now; ``end`` ends one early and releases what it held."""
+starts a manual window now; ``end`` ends one early and releases what it held; ``release`` releases now what
+no window holds any more (the schedule does it every minute on AWS; moto fires no schedule, so locally a
+configured window's writes wait for this)."""
 
 from __future__ import annotations
 
@@ -109,3 +111,14 @@ def freeze_end(
         return
     console.print(f"freeze window [bold]{name}[/bold] ended: {result['released']} write(s) released to the ERP, "
                   f"{result['stillHeld']} still held by other windows")
+
+
+@freeze_app.command("release")
+def freeze_release(local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False) -> None:
+    """Release now the held ERP writes whose windows have ended (as the every-minute schedule does)."""
+    result = _run(local, stack, {"action": "release"})
+    if as_json:
+        _json(result)
+        return
+    console.print(f"{result['released']} write(s) released to the ERP, {result['superseded']} superseded by a newer "
+                  f"one held with them, {result['stillHeld']} still held")

@@ -38,6 +38,11 @@ def test_a_write_held_by_an_ad_hoc_window_reaches_the_erp_when_it_ends(stack: Lo
     assert [h["businessKey"] for h in result["held"] if h["windows"] == [window]] == [f"{sku}@{location}"]
     assert any(w["name"] == window and w["active"] for w in result["windows"])
 
+    # What the every-minute schedule does (`freeze release`) leaves it while the window runs.
+    released = stack.cli("freeze", "release", "--json")
+    assert released.returncode == 0 and json.loads(released.stdout)["stillHeld"] >= 1, released.stdout
+    assert stack.erp_updates(cid) == []
+
     ended = stack.cli("freeze", "end", window, "--json")
     assert ended.returncode == 0, ended.stdout + ended.stderr
     assert json.loads(ended.stdout)["released"] >= 1
