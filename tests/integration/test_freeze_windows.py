@@ -170,3 +170,16 @@ def test_requests_it_cannot_take_say_why(aws, erp, event, reason):
 def test_a_running_window_cannot_be_added_twice(aws, erp):
     assert "added" in freeze(action="add", name="count", minutes=5)
     assert "already running" in freeze(action="add", name="count", minutes=5)["error"]
+
+
+def test_the_same_event_held_twice_is_released_once(aws, erp):
+    """SQS delivers at least once: a duplicate delivery during the window is held again, sent once."""
+    (update,) = updates(aws, recommendation("FRZ-1", 105, 210, "c-dup"))
+    assert "added" in freeze(action="add", name="dup", minutes=5, locations=["FRZ-*"])
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+    assert len(freeze(action="list")["held"]) == 2
+    ended = freeze(action="end", name="dup")
+    assert (ended["released"], ended["superseded"]) == (1, 0)
+    assert len(drain(erp["queue"])) == 1
+    assert not hops(aws, "freeze", "superseded")

@@ -138,7 +138,11 @@ def release(store: FreezeStore, windows: list[Window], now: datetime,
         names = ", ".join(item["windows"])
         hop = {"business_key": item["businessKey"], "event_id": item["eventId"],
                "freezeWindow": ",".join(item["windows"]), "heldSeconds": seconds}
-        if latest[item["businessKey"]] is not item:
+        chosen = latest[item["businessKey"]]
+        if chosen is not item and chosen["eventId"] == item["eventId"]:
+            store.remove([item])  # the same event held twice (SQS delivers at least once): one copy goes
+            continue
+        if chosen is not item:
             ledger.hop(item["correlationId"], "freeze", "superseded",
                        f"freeze window {names} over: a newer recommendation of {item['businessKey']} was held too "
                        "and goes to the ERP instead; nothing sent", **hop)
