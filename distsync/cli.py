@@ -23,6 +23,7 @@ from rich.table import Table
 from .contracts_cli import contracts_app
 from .inventory import inventory_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
+from .why import why
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
 local_app = typer.Typer(help="Run the synthesized stack locally on moto", no_args_is_help=True)
@@ -45,6 +46,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
+app.command("why")(why)
 console = Console()
 
 LocalOpt = Annotated[

@@ -45,10 +45,10 @@ def lineage(business_key: str, hops: Iterable[Mapping[str, Any]], master_data: M
     """The lineage document: ``current`` (the values and why), ``chain`` (its steps), ``history`` (every
     change, newest first) and ``masterData`` (the ERP values distsync holds, and whether the ledger explains them)."""
     item, location = split_key(business_key)
-    by_cid: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for hop in hops:
-        by_cid.setdefault(hop["correlationId"], []).append(dict(hop))
-    changes = [_change(cid, cid_hops) for cid, cid_hops in by_cid.items()]
+        groups.setdefault(_change_key(hop), []).append(dict(hop))
+    changes = [_change(cid, group) for (cid, _), group in groups.items()]
     changes.sort(key=lambda c: c["at"])
     current = _classify(changes)
     explained = _master_data(master_data, current)
@@ -71,6 +71,14 @@ def lineage(business_key: str, hops: Iterable[Mapping[str, Any]], master_data: M
 
 
 # ------------------------------------------------------------------------------------------------ changes
+def _change_key(hop: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A change is a correlation id; each master-data event of the ERP is one of its own, even when a
+    partner sends several under one correlation id."""
+    if hop["stage"] == "masterdata" or hop.get("eventType") == "ItemLocationUpserted":
+        return hop["correlationId"], hop.get("eventId")
+    return hop["correlationId"], None
+
+
 def _change(cid: str, hops: list[dict[str, Any]]) -> dict[str, Any]:
     steps = [_step(h) for h in causal_order(hops)]
     erp_reported = [s for s in steps if s["step"] == "erp_master_data" and s["values"]]
@@ -123,7 +131,10 @@ def _summary(change: dict[str, Any], confirmed: dict[str, Any] | None = None) ->
             return f"{values}: the ERP reported the values distsync wrote ({confirmed['correlationId']})"
         return f"{values}: {ERP_CHANGE}, at {change['appliedAt']}"
     parts = [values or "no values recorded"]
-    rec = next((s for s in steps if s["step"] == "recommendation"), None)
+    # The recommendation's own step (webhook or cycle row); else the decision that names its cycle (a
+    # recommendation that reached the bus some other way: a connector, a replay of an expired ledger).
+    rec = next((s for s in steps if s["step"] == "recommendation"), None) or next(
+        (s for s in steps if s["stage"] == "planning" and s.get("planningCycleId")), None)
     if rec:
         cycle = f"planning cycle {rec['planningCycleId']}" if rec.get("planningCycleId") else "planning"
         parts.append(f"recommended by {cycle} at {rec['at']}")
@@ -132,7 +143,7 @@ def _summary(change: dict[str, Any], confirmed: dict[str, Any] | None = None) ->
         parts.append(f"applied automatically ({decision['detail'].split(':')[0]})")
     elif decision:
         comment = f" ({decision['comment']!r})" if decision.get("comment") else ""
-        parts.append(f"{decision['step']} by {decision['actor']} at {decision['at']}{comment}")
+        parts.append(f"{decision['step']} by {decision['actor']} at {decision.get('decidedAt', decision['at'])}{comment}")
     write = next((s for s in reversed(steps) if s["step"] == "erp_write"), None)
     if write:
         request = f", ERP request {write['erpRequestId']}" if write.get("erpRequestId") else ""
@@ -208,8 +219,8 @@ def _step(hop: Mapping[str, Any]) -> dict[str, Any]:
         # A master-data hop without values was left out (an older version) or predates lineage attributes.
         name, actor = "erp_master_data", "erp"
     elif stage == "planning" and outcome == "ok":
-        name = "automatic" if hop.get("decision") == "automatic" or "without approval" in detail else "approval_requested"
-        actor = "distsync" if name == "automatic" else "distsync (threshold)"
+        name = "automatic" if hop.get("decision") == "automatic" or "without approval" in detail else "approval_required"
+        actor = "distsync"
         extra.update({k: hop.get(k) for k in ("changePercent", "thresholdPercent", "planningCycleId", "approvalId")})
     elif stage == "planning" and outcome == "delivered":
         name, actor = "no_change", "distsync"

@@ -213,3 +213,12 @@ def test_export_has_one_row_per_step_with_the_audit_columns():
 def test_key_must_be_item_at_location(bad):
     with pytest.raises(ValueError, match="ITEM@LOCATION"):
         split_key(bad)
+
+
+def test_each_erp_master_data_event_is_a_change_of_its_own_even_under_one_correlation_id():
+    led = Ledger()
+    led.hop("md", "masterdata", "delivered", "stored", eventId="e1", values={"safetyStock": 40, "reorderPoint": 80})
+    led.hop("md", "masterdata", "delivered", "stored", eventId="e2", values={"safetyStock": 55, "reorderPoint": 80})
+    doc = lineage(KEY, led.hops)
+    assert [c["values"]["safetyStock"] for c in doc["history"]] == [55, 40]
+    assert doc["current"]["values"] == {"safetyStock": 55, "reorderPoint": 80}
