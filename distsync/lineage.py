@@ -200,48 +200,37 @@ def _waits(hop: Mapping[str, Any], present: set[str], remaining: dict[str, int])
     return bool(cause and cause in present and cause != hop.get("eventId") and remaining.get(cause, 0) > 0)
 
 
+# (stage, outcome) -> (step, actor) of the steps that need nothing but a name
+_NAMED = {
+    ("masterdata", "delivered"): ("erp_master_data", "erp"),  # without values: an older version left out
+    ("planning", "delivered"): ("no_change", "distsync"),
+    ("approval", "pending_approval"): ("approval_requested", "planners"),
+    ("warehouse", "delivered"): ("warehouse_notified", "wms"),
+}
+_KEPT_OUTCOMES = ("superseded", "quarantined", "dead_lettered", "released", "redriven", "replayed", "held")
+
+
 def _step(hop: Mapping[str, Any]) -> dict[str, Any]:
-    stage, outcome, detail = hop["stage"], hop["outcome"], hop.get("detail", "")
-    name, actor = f"{stage}_{outcome}", stage
-    values = _values(hop.get("values"))
+    stage, outcome = hop["stage"], hop["outcome"]
     event = _event(hop)
-    extra: dict[str, Any] = {}
-    if stage in ("webhook", "cycle") and (event.get("eventType") == "ReplenishmentRecommended" or stage == "cycle"):
-        data = event.get("data", {})
-        name = "recommendation"
-        extra["planningCycleId"] = hop.get("planningCycleId") or data.get("planningCycleId")
-        actor = f"planning cycle {extra['planningCycleId']}" if extra["planningCycleId"] else "planning"
-        values = values or _values({"safetyStock": data.get("recommendedSafetyStock"),
-                                    "reorderPoint": data.get("recommendedReorderPoint")})
-    elif stage == "webhook" and event.get("eventType") == "ItemLocationUpserted":
+    name, actor = _NAMED.get((stage, outcome), (outcome if outcome in _KEPT_OUTCOMES else f"{stage}_{outcome}", stage))
+    values, extra = _values(hop.get("values")), {}
+    if stage == "cycle" or (stage == "webhook" and event["eventType"] == "ReplenishmentRecommended"):
+        name, actor, extra = _recommendation(hop, event["data"])
+        values = values or _values({"safetyStock": event["data"].get("recommendedSafetyStock"),
+                                    "reorderPoint": event["data"].get("recommendedReorderPoint")})
+    elif stage == "webhook" and event["eventType"] == "ItemLocationUpserted":
         name, actor = "erp_master_data_received", "erp"
-    elif stage == "masterdata" and outcome == "delivered":
-        # A master-data hop without values was left out (an older version) or predates lineage attributes.
-        name, actor = "erp_master_data", "erp"
-    elif stage == "planning" and outcome == "ok":
-        name = "automatic" if hop.get("decision") == "automatic" or "without approval" in detail else "approval_required"
-        actor = "distsync"
-        extra.update({k: hop.get(k) for k in ("changePercent", "thresholdPercent", "planningCycleId", "approvalId")})
-    elif stage == "planning" and outcome == "delivered":
-        name, actor = "no_change", "distsync"
-    elif stage == "approval" and outcome == "pending_approval":
-        name, actor = "approval_requested", "planners"
+    elif (stage, outcome) == ("planning", "ok"):
+        automatic = hop.get("decision") == "automatic" or "without approval" in hop.get("detail", "")
+        name, actor = ("automatic" if automatic else "approval_required"), "distsync"
+        extra = {k: hop.get(k) for k in ("changePercent", "thresholdPercent", "planningCycleId", "approvalId")}
     elif stage == "approval" and outcome in ("approved", "rejected"):
-        by, comment = hop.get("decidedBy"), hop.get("comment")
-        if by is None:
-            match = _DECIDED_BY.search(detail)
-            by, comment = (match.group(1), match.group(2)) if match else ("unknown", None)
-        name, actor = outcome, by
-        extra.update(comment=comment, decidedAt=hop.get("decidedAt") or hop["at"], approvalId=hop.get("approvalId"),
-                     decision=hop.get("decision"))
-    elif stage == "erp" and outcome == "delivered":
+        name, actor, extra = _decision(hop)
+    elif (stage, outcome) == ("erp", "delivered"):
         name, actor = "erp_write", hop.get("erpConnection") or "erp"
-        extra.update(erpRequestId=hop.get("erpRequestId") or None, erpOutcome=hop.get("erpOutcome"),
-                     approvalId=hop.get("approvalId"))
-    elif stage == "warehouse" and outcome == "delivered":
-        name, actor = "warehouse_notified", "wms"
-    elif outcome in ("superseded", "quarantined", "dead_lettered", "released", "redriven", "replayed", "held"):
-        name = outcome
+        extra = {"erpRequestId": hop.get("erpRequestId") or None, "erpOutcome": hop.get("erpOutcome"),
+                 "approvalId": hop.get("approvalId")}
     return {
         "step": name,
         "at": hop["at"],
@@ -249,12 +238,26 @@ def _step(hop: Mapping[str, Any]) -> dict[str, Any]:
         "stage": stage,
         "outcome": outcome,
         "values": values,
-        "detail": detail,
+        "detail": hop.get("detail", ""),
         "correlationId": hop["correlationId"],
         "eventId": hop.get("eventId"),
         "causationId": hop.get("causationId"),
         **{k: v for k, v in extra.items() if v is not None},
     }
+
+
+def _recommendation(hop: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    cycle = hop.get("planningCycleId") or data.get("planningCycleId")
+    return "recommendation", f"planning cycle {cycle}" if cycle else "planning", {"planningCycleId": cycle}
+
+
+def _decision(hop: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    by, comment = hop.get("decidedBy"), hop.get("comment")
+    if by is None:
+        match = _DECIDED_BY.search(hop.get("detail", ""))
+        by, comment = (match.group(1), match.group(2)) if match else ("unknown", None)
+    return hop["outcome"], by, {"comment": comment, "decidedAt": hop.get("decidedAt") or hop["at"],
+                                "approvalId": hop.get("approvalId"), "decision": hop.get("decision")}
 
 
 def _event(hop: Mapping[str, Any]) -> dict[str, Any]:

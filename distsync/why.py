@@ -2,7 +2,7 @@
 
 Reads the ledger's hops of the business key (its ``byBusinessKey`` index, ``--since`` as the index's sort key
 condition) and the item-location's master-data record, and explains them with :func:`distsync.lineage.lineage`.
-The console's lineage page calls :func:`read_lineage` too.
+The console's lineage page reads it the same way (:func:`distsync.lineage_reader.read_lineage`).
 """
 
 from __future__ import annotations
@@ -14,25 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .lineage import export_csv, export_json, lineage, split_key
+from .lineage import export_csv, export_json, split_key
+from .lineage_reader import read_lineage
 from .target import OpsError, connect
 
 console = Console()
 STEP_STYLE = {"approved": "green", "automatic": "green", "erp_write": "bold green", "rejected": "magenta",
               "superseded": "magenta", "quarantined": "red", "dead_lettered": "red", "erp_master_data": "yellow"}
-
-
-def read_lineage(trace_table: str, masterdata_table: str, key: str, since: str | None = None) -> dict[str, Any]:
-    """The lineage document of ``key`` (ITEM@LOCATION) from the stack's ledger and master data.
-    ``since``: an ISO time; ValueError when the key is not ITEM@LOCATION."""
-    from distsync_core.masterdata.records import item_location_key
-    from distsync_core.masterdata.store import MasterDataStore
-    from distsync_core.platform.ledger import Ledger
-
-    item, location = split_key(key)
-    hops = Ledger(trace_table).hops_for_business_key(key, since=since)
-    record = MasterDataStore(masterdata_table).get_record(item_location_key(item, location))
-    return lineage(key, hops, record, since=since)
 
 
 def why(
@@ -48,8 +36,9 @@ def why(
     """Why an item-location has its safety stock and reorder point: the recommendation, the decision (automatic
     or by whom), the ERP write and the warehouse notification behind them, and every earlier change (newest
     first). Exit code 1 when the ledger holds nothing about it, 2 on bad input."""
-    from .console.service import parse_since
     from distsync_core.platform.problems import BadRequest
+
+    from .console.service import parse_since
 
     if (export is None) != (out is None):
         raise typer.BadParameter("--export and --out go together (e.g. --export csv --out audit.csv)")

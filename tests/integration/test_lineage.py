@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from distsync.why import read_lineage
+from distsync.lineage_reader import read_lineage
 from distsync_core.platform import ledger
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import api_event, bus_event
