@@ -126,6 +126,11 @@ def local_up(
                 _render_trace(trace_document(cid, traces.hops(cid)))
             updates = stack.erp.snapshot()
             console.print(f"ERP simulator accepted {len(updates)} update(s); WMS notified {len(stack.wms.snapshot())} time(s).")
+            # the approved change's lineage, as `distsync why` shows it
+            from .lineage_reader import read_lineage
+            from .local.demo import WHY
+            from .why import render as render_why
+            render_why(read_lineage(stack.outputs["TraceTableName"], stack.outputs["MasterDataTableName"], WHY))
             flows = run_domains(stack, say=console.print)
             summary = Table("domain", "correlation id", "status", "what it shows", "last hop",
                             title="one flow per domain (distsync trace <correlation id> for the whole timeline)")

@@ -129,7 +129,7 @@ def _summary(change: dict[str, Any], confirmed: dict[str, Any] | None = None) ->
     if change["kind"] == "erp":
         if confirmed is not None:
             return f"{values}: the ERP reported the values distsync wrote ({confirmed['correlationId']})"
-        return f"{values}: {ERP_CHANGE}, at {change['appliedAt']}"
+        return f"{values}: {ERP_CHANGE}, at {_when(change['appliedAt'])}"
     parts = [values or "no values recorded"]
     # The recommendation's own step (webhook or cycle row); else the decision that names its cycle (a
     # recommendation that reached the bus some other way: a connector, a replay of an expired ledger).
@@ -137,20 +137,22 @@ def _summary(change: dict[str, Any], confirmed: dict[str, Any] | None = None) ->
         (s for s in steps if s["stage"] == "planning" and s.get("planningCycleId")), None)
     if rec:
         cycle = f"planning cycle {rec['planningCycleId']}" if rec.get("planningCycleId") else "planning"
-        parts.append(f"recommended by {cycle} at {rec['at']}")
-    decision = next((s for s in reversed(steps) if s["step"] in ("approved", "rejected", "automatic")), None)
+        parts.append(f"recommended by {cycle} at {_when(rec['at'])}")
+    decision = next((s for s in reversed(steps) if s["step"] in ("approved", "rejected", "timed_out", "automatic")), None)
     if decision and decision["step"] == "automatic":
         parts.append(f"applied automatically ({decision['detail'].split(':')[0]})")
+    elif decision and decision["step"] == "timed_out":
+        parts.append(f"no planner decided within the approval window (closed {_when(decision['decidedAt'])})")
     elif decision:
         comment = f" ({decision['comment']!r})" if decision.get("comment") else ""
-        parts.append(f"{decision['step']} by {decision['actor']} at {decision.get('decidedAt', decision['at'])}{comment}")
+        parts.append(f"{decision['step']} by {decision['actor']} at {_when(decision.get('decidedAt', decision['at']))}{comment}")
     write = next((s for s in reversed(steps) if s["step"] == "erp_write"), None)
     if write:
         request = f", ERP request {write['erpRequestId']}" if write.get("erpRequestId") else ""
-        parts.append(f"written to {write['actor']} at {write['at']}{request}")
+        parts.append(f"written to {write['actor']} at {_when(write['at'])}{request}")
     notified = next((s for s in steps if s["step"] == "warehouse_notified"), None)
     if notified:
-        parts.append(f"warehouse notified at {notified['at']}")
+        parts.append(f"warehouse notified at {_when(notified['at'])}")
     if change["status"] not in (APPLIED, "in_flight"):
         last = steps[-1]
         parts.append(f"{change['status'].replace('_', ' ')}: {last['detail']}")
@@ -256,7 +258,8 @@ def _decision(hop: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     if by is None:
         match = _DECIDED_BY.search(hop.get("detail", ""))
         by, comment = (match.group(1), match.group(2)) if match else ("unknown", None)
-    return hop["outcome"], by, {"comment": comment, "decidedAt": hop.get("decidedAt") or hop["at"],
+    name = "timed_out" if hop.get("decision") == "timeout" else hop["outcome"]  # the window closed: nobody decided
+    return name, by, {"comment": comment, "decidedAt": hop.get("decidedAt") or hop["at"],
                                 "approvalId": hop.get("approvalId"), "decision": hop.get("decision")}
 
 
@@ -280,6 +283,11 @@ def _values(raw: Any) -> dict[str, float] | None:
 
 def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
     return bool(a and b) and all(float(a.get(k, -1)) == float(b.get(k, -2)) for k in _PARAMETERS)  # type: ignore[union-attr]
+
+
+def _when(iso: str) -> str:
+    """A hop time for a sentence: to the second, UTC (the steps keep the full time)."""
+    return iso[:19].replace("T", " ") + " UTC"
 
 
 def _values_text(values: Mapping[str, Any] | None) -> str:

@@ -222,3 +222,27 @@ def test_each_erp_master_data_event_is_a_change_of_its_own_even_under_one_correl
     doc = lineage(KEY, led.hops)
     assert [c["values"]["safetyStock"] for c in doc["history"]] == [55, 40]
     assert doc["current"]["values"] == {"safetyStock": 55, "reorderPoint": 80}
+
+
+def test_a_forecast_cycle_row_is_the_recommendation():
+    led = Ledger()
+    led.hop("cycle-C-3-SKU-1-DC-1", "cycle", "ok", "cycle C-3 row 12: change 8.00% is material", eventId="r",
+            planningCycleId="C-3", cycleRow=12, values={"safetyStock": 54, "reorderPoint": 108})
+    led.decide_automatic("cycle-C-3-SKU-1-DC-1", 54, 108, cycle="C-3")
+    led.hops[-1]["eventId"] = "r"
+    led.erp_write("cycle-C-3-SKU-1-DC-1", 54, 108, cause="r")
+    doc = lineage(KEY, led.hops)
+    [rec, *_] = doc["chain"]
+    assert (rec["step"], rec["actor"], rec["values"]) == ("recommendation", "planning cycle C-3",
+                                                          {"safetyStock": 54, "reorderPoint": 108})
+    assert "recommended by planning cycle C-3" in doc["current"]["explanation"]
+
+
+def test_an_approval_window_that_closed_is_no_planner_s_rejection():
+    led = Ledger()
+    led.recommend("c-1", 90, 180)
+    led.hop("c-1", "approval", "rejected", "approval apr-1 timed_out by system (no planner decision)",
+            decision="timeout", decidedBy="system", comment="no planner decision within the approval window")
+    [change] = lineage(KEY, led.hops)["history"]
+    assert change["status"] == "rejected" and change["steps"][-1]["step"] == "timed_out"
+    assert "no planner decided within the approval window" in change["summary"]
