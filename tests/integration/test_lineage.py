@@ -12,7 +12,8 @@ from distsync.lineage_reader import read_lineage
 from distsync_core.platform import ledger
 from tests.conftest import FakeLambdaContext, load_handler
 from tests.integration.conftest import api_event, bus_event
-from tests.integration.test_approval_workflow import finished, wait_for, workflow  # noqa: F401  (fixture)
+from tests.integration.test_approval_workflow import wait_for, workflow  # noqa: F401  (fixture)
+from tests.integration.test_forecast_cycles import batch, chunk, cycles, seed  # noqa: F401  (fixture)
 from tests.integration.test_pipelines import erp, master, recommendation, run  # noqa: F401  (fixture)
 
 KEY = "SKU-1@DC-1"
@@ -59,6 +60,23 @@ def test_an_approved_change_then_a_change_by_hand_in_the_erp(aws, workflow, erp,
     assert "changed in the ERP (ItemLocationUpserted), not by distsync" in doc["current"]["explanation"]
     assert [c["status"] for c in doc["history"]][:2] == ["changed_in_erp", "applied"]
     assert doc["masterData"]["recordVersion"] == 7 and doc["masterData"]["explained"]
+
+
+def test_a_cycle_row_applied_directly_is_followed_from_the_row_to_the_erp(cycles, erp):  # noqa: F811
+    [item] = seed(1, ss=100, rop=200)
+    chunk.lambda_handler(batch([(item, "DC-1", "110", "210")], cycle_id="C-42"), FakeLambdaContext("cycle_chunk"))
+    [rec] = cycles.probe()
+    assert run("planning_transformer", rec) == {"batchItemFailures": []}
+    [update] = cycles.probe(wait=0.5)
+    assert run("erp_updater", update) == {"batchItemFailures": []}
+
+    doc = read_lineage("trace", "masterdata", f"{item}@DC-1")
+    steps = doc["chain"]
+    assert [s["step"] for s in steps] == ["recommendation", "automatic", "erp_write"]
+    assert (steps[0]["actor"], steps[0]["values"]) == ("planning cycle C-42", {"safetyStock": 110, "reorderPoint": 210})
+    assert steps[0]["eventId"] == steps[1]["eventId"] == steps[2]["causationId"]  # the row's event caused the write
+    assert "recommended by planning cycle C-42" in doc["current"]["explanation"]
+    assert "applied automatically (change 10.0% <= 20.0%)" in doc["current"]["explanation"]
 
 
 def test_since_reads_only_the_newer_hops_of_the_business_key(aws):
