@@ -101,7 +101,10 @@ def apply_update(delivery: Delivery) -> None:
     after_hold = f" after {held_seconds:.0f} s held by a freeze window" if held_seconds else ""
     delivery.record("delivered", f"{how} {key}: safety stock {update.safety_stock}, reorder point "
                                  f"{update.reorder_point} (ERP request {erp_update_id or 'n/a'}{conflicts}){after_hold}",
-                    erpConnection=connection.name, erpRequestId=erp_update_id,
+                    erpConnection=connection.name, erpRequestId=erp_update_id, erpOutcome=result.outcome,
+                    planningCycleId=update.planning_cycle_id, approvalId=update.approval_id,
+                    decidedBy=update.decided_by,
+                    values={"safetyStock": update.safety_stock, "reorderPoint": update.reorder_point},
                     heldSeconds=held_seconds if held_seconds else None)
     if not unchanged:
         metrics.add_metric(name="ErpUpdatesApplied", unit=MetricUnit.Count, value=1)
