@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contracts_cli import contracts_app
+from .freeze import freeze_app
 from .inventory import inventory_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 from .why import why
@@ -46,6 +47,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(freeze_app, name="freeze")
 app.command("why")(why)
 console = Console()
 
@@ -837,8 +839,8 @@ def kpis(
         return
     print_accuracy(console, figures["inventoryVisibilityAccuracy"])
     table = Table("KPI", "count", "p50 (s)", "p95 (s)", "max (s)", title=f"from {start[:19]}")
-    for key in ("forecastToErpLatency", "approvalTurnaround", "failureRecoveryTime", "orderStatusPropagation",
-                "inventoryVisibilityFreshness"):
+    for key in ("forecastToErpLatency", "forecastToErpLatencyExcludingHeld", "erpWritesHeldTime",
+                "approvalTurnaround", "failureRecoveryTime", "orderStatusPropagation", "inventoryVisibilityFreshness"):
         f = figures[key]
         table.add_row(key, str(f["count"]), *(("-" if f[k] is None else f"{f[k]:.1f}")
                                                 for k in ("p50Seconds", "p95Seconds", "maxSeconds")))

@@ -58,6 +58,8 @@ FOLDERS = (
     "planning_extract",
     # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
     "inventory_accuracy",
+    # issue 15: freeze windows of ERP writes (infra/domains/erp_adapter.py)
+    "freeze_windows",
 )
 
 
@@ -172,6 +174,7 @@ class Synth:
             "files": self.stack.slices["files"].registry,
             "order_holds": self.stack.node.find_child("OrderHoldsTable"),
             "connector_state": self.stack.node.find_child("ConnectorStateTable"),
+            "freeze": self.stack.node.find_child("FreezeTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -48,7 +48,12 @@ class PermanentFailure(Exception):
 class Held(Exception):
     """The consumer keeps the event to finish it later itself (an order update ahead of its predecessor):
     acknowledged with a ``held`` hop and the reason, but not recorded as processed (the idempotency claim is
-    dropped), so if it ends in quarantine its release runs it again."""
+    dropped), so if it ends in quarantine its release runs it again. ``attrs`` go on the hop (a freeze
+    window's name)."""
+
+    def __init__(self, reason: str, **attrs: Any):
+        super().__init__(reason)
+        self.attrs = attrs
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,7 @@ class Consumer:
             batch.discard(record.message_id)
             if envelope is not None:
                 ledger.hop(envelope.metadata.correlation_id, self.name, "held", str(exc),
-                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
+                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data), **exc.attrs)
         except Exception as exc:
             _drop_hops(book, start)
             batch.discard(record.message_id)
