@@ -84,13 +84,21 @@ def test_each_partners_requests_and_429s_are_counted_from_the_access_log(dev: Sy
     (stage,) = dev.of_type("AWS::ApiGateway::Stage")
     log_format = json.loads(dev.props(stage)["AccessLogSetting"]["Format"])
     assert log_format["path"] == "$context.path" and log_format["apiKeyId"] == "$context.identity.apiKeyId"
-    filters = {f["MetricTransformations"][0]["MetricName"]: f["FilterPattern"]
-               for f in map(dev.props, dev.of_type("AWS::Logs::MetricFilter")) if
-               f["MetricTransformations"][0]["MetricNamespace"] == "Distsync/Partners"}
-    assert set(filters) == {f"{n.capitalize()}{k}" for n in NAMES for k in ("Requests", "Throttled")}
-    assert filters["WmsRequests"] == '{ $.path = "/dev/v1/webhooks/wms" }'
-    assert filters["WmsThrottled"] == '{ ($.path = "/dev/v1/webhooks/wms") && ($.status = "429") }'
-    assert filters["ChannelsRequests"] == '{ $.resourcePath = "/v1/atp/{itemId}/{locationId}" }'
+    filters = {(f["MetricTransformations"][0]["MetricName"],
+                tuple(d["Key"] for d in f["MetricTransformations"][0]["Dimensions"])):
+               f["FilterPattern"] for f in map(dev.props, dev.of_type("AWS::Logs::MetricFilter"))
+               if f["MetricTransformations"][0]["MetricNamespace"] == "Distsync/Partners"}
+    assert len(filters) == 4  # one filter per kind and route shape, not per partner (the stack's 500 resources)
+    assert filters[("Requests", ("Path",))] == '{ $.resourcePath = "/v1/webhooks/{source}" }'
+    assert filters[("Throttled", ("Path",))] == '{ ($.resourcePath = "/v1/webhooks/{source}") && ($.status = "429") }'
+    roles = filters[("Requests", ("Resource",))]
+    assert all(f'$.resourcePath = "{p}"' in roles for p in ("/v1/atp/{itemId}/{locationId}",
+                                                          "/v1/approvals/{approvalId}"))
+    dashboard = json.dumps(dev.props(next(iter(lid for lid, r in dev.of_type("AWS::CloudWatch::Dashboard").items()
+                                               if "Partner" in lid)))["DashboardBody"])
+    for name in NAMES:  # each partner's graph picks its own dimension value
+        assert name in dashboard
+    assert "/dev/v1/webhooks/wms" in dashboard and "/v1/atp/{itemId}/{locationId}" in dashboard
 
 
 def test_a_partner_with_a_daily_quota_has_an_alarm_at_80_percent_of_its_pace(dev: Synth, prod: Synth) -> None:
@@ -100,7 +108,8 @@ def test_a_partner_with_a_daily_quota_has_an_alarm_at_80_percent_of_its_pace(dev
 
     assert quota_alarms(dev) == []  # no quotas by default
     (alarm,) = quota_alarms(prod)
-    assert alarm["MetricName"] == "WmsRequests" and alarm["Period"] == 3600
+    assert alarm["MetricName"] == "Requests" and alarm["Period"] == 3600
+    assert alarm["Dimensions"] == [{"Name": "Path", "Value": "/prod/v1/webhooks/wms"}]
     assert alarm["Threshold"] == pytest.approx(50000 * 0.8 / 24)
     assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 3
     assert alarm["AlarmActions"] and "wms" in alarm["AlarmDescription"]
