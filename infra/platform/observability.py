@@ -90,6 +90,7 @@ class BusinessMetrics:
 
 ERROR_RATE_PERIOD = Duration.minutes(5)
 DLQ_AGE_PERIOD = Duration.minutes(5)
+MAX_ALARM_METRICS = 10  # metrics one alarm's metric math may use
 FORECAST_TO_ERP_SLA_PERIOD = Duration.minutes(15)
 APPROVAL_TURNAROUND_SLA_PERIOD = Duration.hours(1)
 SLA_STATISTIC = "p95"
@@ -163,7 +164,7 @@ class Observability(Construct):
             self.alarm_names[f"dlq-depth:{pipeline_id}"] = pipeline.dlq_alarm_name
             if pipeline.lag_alarm_name is not None:
                 self.alarm_names[f"queue-lag:{pipeline_id}"] = pipeline.lag_alarm_name
-            self._dlq_age_alarm(pipeline_id, pipeline)
+        self._dlq_age_alarms(pipelines)
         for folder, function in functions.items():
             self._error_rate_alarm(folder, function)
         self._api_5xx_rate_alarm(api)
@@ -239,20 +240,40 @@ class Observability(Construct):
         self.alarm_names[key] = alarm_name
         return alarm
 
-    def _dlq_age_alarm(self, pipeline_id: str, pipeline: DomainPipeline) -> None:
+    def _dlq_age_alarms(self, pipelines: Mapping[str, DomainPipeline]) -> None:
+        """The age of the oldest dead-lettered message, one alarm per owning team over its pipelines' DLQs (the
+        maximum, at most 10 queues an alarm: CloudWatch's metric math limit), not one per pipeline: each DLQ has
+        its own depth alarm already, and the stack must stay under CloudFormation's 500 resources. Each
+        pipeline's "dlq-age:<PipelineId>" key names its team's alarm."""
         minutes = self._thresholds.dlq_max_age_minutes
-        self._alarm(
-            f"dlq-age:{pipeline_id}",
-            f"{pipeline_id}DlqAgeAlarm",
-            name=f"{pipeline_id}-dlq-age",
-            metric=pipeline.dlq.metric_approximate_age_of_oldest_message(
-                period=DLQ_AGE_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=minutes * 60,
-            description=f"{pipeline_id}: a message has waited in the DLQ for more than {minutes} min "
-            "(dlqMaxAgeMinutes); inspect and redrive it (distsync dlq)",
-            owner=f"pipeline:{pipeline_id}",
-        )
+        by_owner: dict[str, list[str]] = {}
+        for pipeline_id in pipelines:
+            by_owner.setdefault(self._owners.get(f"pipeline:{pipeline_id}", ""), []).append(pipeline_id)
+        for owner, pipeline_ids in sorted(by_owner.items()):
+            team = owner.split(" ", 1)[0] or "unowned"
+            for chunk_no, start in enumerate(range(0, len(pipeline_ids), MAX_ALARM_METRICS)):
+                chunk = pipeline_ids[start:start + MAX_ALARM_METRICS]
+                suffix = f"-{chunk_no + 1}" if chunk_no else ""
+                oldest = cloudwatch.MathExpression(
+                    expression="MAX(METRICS())",
+                    using_metrics={f"m{i}": pipelines[p].dlq.metric_approximate_age_of_oldest_message(
+                        period=DLQ_AGE_PERIOD, statistic=cloudwatch.Stats.MAXIMUM) for i, p in enumerate(chunk)},
+                    period=DLQ_AGE_PERIOD,
+                    label="oldest dead-lettered message (s)",
+                )
+                key = f"dlq-age:{team}{suffix}"
+                self._alarm(
+                    key,
+                    f"{_camel(team)}{suffix.replace('-', '')}DlqAgeAlarm",
+                    name=f"{team}{suffix}-dlq-age",
+                    metric=oldest,
+                    threshold=minutes * 60,
+                    description=f"a message has waited in a dead-letter queue of {', '.join(chunk)} for more than "
+                    f"{minutes} min (dlqMaxAgeMinutes); inspect and redrive it (distsync dlq list, dlq redrive)",
+                    owner=f"pipeline:{chunk[0]}",
+                )
+                for pipeline_id in chunk:
+                    self.alarm_names[f"dlq-age:{pipeline_id}"] = self.alarm_names[key]
 
     def _error_rate_alarm(self, folder: str, function: lambda_.Function) -> None:
         percent = self._thresholds.error_rate_percent

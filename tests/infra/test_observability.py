@@ -252,19 +252,8 @@ def _expected_alarms(synth: Synth, *, dlq_minutes: int, error_percent: float, sl
     """alarm key -> (plain metric or None for metric math, statistic key/value, threshold, alarm name)"""
     expected: dict[str, tuple[dict[str, Any] | None, tuple[str, str] | None, float, str]] = {}
     stage = synth.stack.config.stage
-    for pipeline_id, pipeline in synth.stack.platform.pipelines.items():
-        dlq = {"Fn::GetAtt": [synth.logical_id(pipeline.dlq), "QueueName"]}
-        metric = {
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateAgeOfOldestMessage",
-            "Dimensions": [{"Name": "QueueName", "Value": dlq}],
-        }
-        expected[f"dlq-age:{pipeline_id}"] = (
-            metric,
-            ("Statistic", "Maximum"),
-            dlq_minutes * 60,
-            f"distsync-{stage}-{pipeline_id}-dlq-age",
-        )
+    for team in set(synth.stack.platform.pipeline_owners.values()):  # one DLQ age alarm per owning team
+        expected[f"dlq-age:{team}"] = (None, None, dlq_minutes * 60, f"distsync-{stage}-{team}-dlq-age")
     for folder in FOLDERS:
         expected[f"error-rate:{folder}"] = (
             None,
@@ -311,7 +300,25 @@ def test_alarm_thresholds_default_from_cdk_json(dev: Synth) -> None:
     _assert_alarms(dev, dlq_minutes=60, error_percent=5, sla_s=900, sla_h=24)
     assert _alarm(dev, "sla:forecast-to-erp")["Period"] == 900
     assert _alarm(dev, "sla:approval-turnaround")["Period"] == 3600
-    assert _alarm(dev, "dlq-age:MasterdataPipeline")["Period"] == 300
+    assert {m["MetricStat"]["Period"] for m in _alarm(dev, "dlq-age:masterdata")["Metrics"] if "MetricStat" in m} \
+        == {300}
+
+
+def test_each_teams_dlq_age_alarm_watches_every_dead_letter_queue_of_its_pipelines(dev: Synth) -> None:
+    platform, names = dev.stack.platform, dev.stack.observability.alarm_names
+    watched: dict[str, set[str]] = {}
+    for key in dev.stack.observability.alarms:
+        if key.startswith("dlq-age:"):
+            props = _alarm(dev, key)
+            assert [m["Expression"] for m in props["Metrics"] if "Expression" in m] == ["MAX(METRICS())"]
+            queues = [m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+                      for m in props["Metrics"] if "MetricStat" in m]
+            assert len(queues) <= 10  # CloudWatch's limit of metrics in one alarm's math
+            watched[props["AlarmName"]] = set(queues)
+    for pipeline_id, pipeline in platform.pipelines.items():  # every DLQ, in its own team's alarm
+        team = platform.pipeline_owners[pipeline_id]
+        assert dev.logical_id(pipeline.dlq) in watched[names[f"dlq-age:{pipeline_id}"]]
+        assert names[f"dlq-age:{pipeline_id}"].startswith(f"distsync-dev-{team}")
 
 
 def test_alarm_thresholds_follow_string_context(prod: Synth) -> None:
