@@ -22,6 +22,7 @@ from rich.table import Table
 
 from .contracts_cli import contracts_app
 from .inventory import inventory_app
+from .suppliers import suppliers_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
@@ -45,6 +46,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(suppliers_app, name="suppliers")
 console = Console()
 
 LocalOpt = Annotated[

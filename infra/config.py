@@ -121,6 +121,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "contractLifecycle": {},
     # {team: contact}: replaces a team's default contact (DEFAULT_OWNERS) in alarms and the schema registry
     "owners": {},
+    # supplier performance (infra/domains/supplier.py): the weekly run (UTC) and the days of POs it measures
+    "supplierPerformanceSchedule": "cron(0 6 ? * MON *)",
+    "supplierPerformanceWindowDays": 90,
 }
 
 # The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
@@ -405,6 +408,9 @@ class DistsyncConfig:
     # governance (issue 16): the versions' lifecycle as given (CONTRACT_LIFECYCLE), team -> contact (resolved)
     contract_lifecycle: dict[str, dict]
     owners: dict[str, str]
+    # supplier performance (infra/domains/supplier.py)
+    supplier_performance_schedule: str
+    supplier_performance_window_days: int
 
     @property
     def is_prod(self) -> bool:
@@ -474,6 +480,8 @@ class DistsyncConfig:
             inventory_accuracy_target_percent=float(get("inventoryAccuracyTargetPercent")),
             contract_lifecycle=_contract_lifecycle(get("contractLifecycle")),
             owners=_owners(get("owners")),
+            supplier_performance_schedule=str(get("supplierPerformanceSchedule")),
+            supplier_performance_window_days=int(get("supplierPerformanceWindowDays")),
         )
         config.validate()
         return config
@@ -537,7 +545,8 @@ class DistsyncConfig:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.
         for key, value in (("reconciliationSchedule", self.reconciliation_schedule),
                            ("planningExtractSchedule", self.planning_extract_schedule),
-                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule)):
+                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule),
+                           ("supplierPerformanceSchedule", self.supplier_performance_schedule)):
             if not _SCHEDULE_PATTERN.match(value):
                 raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
                                  f"got {value!r}")

@@ -3,7 +3,8 @@
 - ``SupplierLeadTimeChanged``: checked against master data (supplier and item-location), forwarded to the
   planning platform as the lead-time parameter; a change above ``leadTimeExceptionPercent`` of the lead time
   known so far raises a ``PlanningException``.
-- ``PurchaseOrderConfirmed``: the confirmed quantities and dates go to the ERP (the PO's system of record).
+- ``PurchaseOrderConfirmed``: the confirmed quantities and dates go to the ERP (the PO's system of record),
+  and into the supplier performance table (what was promised, measured against the receipts).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from distsync_core.platform.events import EventPublisher
 from distsync_core.platform.observability import instrument, logger, metrics
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 from distsync_core.platform.times import utc_iso
+from distsync_core.supplier.performance_store import PerformanceStore
 from distsync_core.supplier.policy import (
     assess_lead_time,
     exception_event,
@@ -101,6 +103,8 @@ def _record(masterdata: MasterDataStore, change: SupplierLeadTimeChanged, report
 def _po_confirmation(delivery: Delivery) -> None:
     po: PurchaseOrderConfirmed = delivery.data
     meta = delivery.envelope.metadata
+    # First: what was promised, for supplier performance (a retry after a failed ERP call rewrites it).
+    PerformanceStore(env("SUPPLIER_PERFORMANCE_TABLE_NAME")).confirmation(po, meta)
     result = partner("erp").put_po_confirmation(
         po.purchase_order_id, po.model_dump(by_alias=True, mode="json"),
         idempotency_key=derive_id(meta.event_id, "erp"), correlation_id=meta.correlation_id,

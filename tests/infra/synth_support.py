@@ -58,6 +58,9 @@ FOLDERS = (
     "planning_extract",
     # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
     "inventory_accuracy",
+    # issue 15: supplier performance (infra/domains/supplier.py)
+    "supplier_performance_recorder",
+    "supplier_performance",
 )
 
 
@@ -172,6 +175,7 @@ class Synth:
             "files": self.stack.slices["files"].registry,
             "order_holds": self.stack.node.find_child("OrderHoldsTable"),
             "connector_state": self.stack.node.find_child("ConnectorStateTable"),
+            "supplier_performance": self.stack.node.find_child("SupplierPerformanceTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -29,6 +29,7 @@ PIPELINES = (
     "CycleFilePipeline",
     "PostingRecorderPipeline",
     "FileIntakePipeline",
+    "SupplierPerformancePipeline",
 )
 # dashboard key -> (pipelines, function folders, business metrics it must show)
 DOMAIN_DASHBOARDS = {
@@ -70,7 +71,11 @@ DOMAIN_DASHBOARDS = {
         ["shipment_transformer", "shipment_exception_task", "exception_api"],
         {"ShipmentExceptionsOpened"},
     ),
-    "supplier": (["SupplierPipeline"], ["supplier_transformer"], {"PlanningExceptionsRaised", "StaleLeadTimesIgnored"}),
+    "supplier": (
+        ["SupplierPipeline", "SupplierPerformancePipeline"],
+        ["supplier_transformer", "supplier_performance_recorder", "supplier_performance"],
+        {"PlanningExceptionsRaised", "StaleLeadTimesIgnored", "SupplierPerformanceMeasured"},
+    ),
     "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),
     "forecast-cycles": (
         ["CycleFilePipeline"],

@@ -35,6 +35,7 @@ PIPELINES = [
         {
             "distsync.atp": ["InventoryAvailabilityUpdated"],
             "distsync.planning-exceptions": ["PlanningException"],
+            "distsync.supplier-performance": ["SupplierPerformanceMeasured"],
         },
         "planning_sync",
         10,
@@ -50,6 +51,13 @@ PIPELINES = [
     ("ForecastPipeline", {"distsync.forecast": ["DemandForecastPublished"]}, "forecast_transformer", 5),
     # issue 6: financial postings into the postings table (infra/domains/finance.py)
     ("PostingRecorderPipeline", {"distsync.finance": ["FinancialPostingRecorded"]}, "posting_recorder", 10),
+    # issue 15: a supplier's ship notices and PO goods receipts into the supplier performance table
+    (
+        "SupplierPerformancePipeline",
+        {"distsync.fulfillment": ["ShipmentMilestone"], "distsync.finance": ["FinancialPostingRecorded"]},
+        "supplier_performance_recorder",
+        10,
+    ),
 ]
 # fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
 FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
@@ -92,6 +100,8 @@ TIMEOUTS = {
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
+    "supplier_performance_recorder": 30,
+    "supplier_performance": 300,  # a scan of the PO facts, master data reads, the publish
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -139,7 +149,7 @@ EXTRA_ENV = {
     "exception_api": {"EXCEPTIONS_TABLE_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
     "supplier_transformer": ERP_ENV | {
         "PLANNING_BASE_URL", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
-        "EVENT_BUS_NAME", "LEAD_TIME_EXCEPTION_PERCENT", "MAX_RECEIVE_COUNT",
+        "EVENT_BUS_NAME", "LEAD_TIME_EXCEPTION_PERCENT", "MAX_RECEIVE_COUNT", "SUPPLIER_PERFORMANCE_TABLE_NAME",
     },
     "forecast_transformer": ERP_ENV | {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
@@ -157,6 +167,11 @@ EXTRA_ENV = {
     "inventory_accuracy": {
         "INVENTORY_TABLE_NAME", "LANDING_BUCKET_NAME", "ACCURACY_AS_OF_TOLERANCE_MINUTES",
         "ACCURACY_QUANTITY_TOLERANCE", "ACCURACY_QUANTITY_TOLERANCE_PERCENT", "ACCURACY_TARGET_PERCENT",
+    },
+    "supplier_performance_recorder": {"SUPPLIER_PERFORMANCE_TABLE_NAME", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
+    "supplier_performance": {
+        "SUPPLIER_PERFORMANCE_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME",
+        "SUPPLIER_PERFORMANCE_WINDOW_DAYS",
     },
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
@@ -181,12 +196,15 @@ def _rules_targeting(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
+def _queue_of_rule(dev: Synth, source: str, detail_types: list[str], queue_id: str) -> str:
+    """The queue of the one rule for ``source``/``detail_types`` that feeds ``queue_id`` (other pipelines may
+    take the same events with rules of their own: the supplier performance recorder does)."""
     rules = [
         r["Properties"]
         for r in dev.of_type("AWS::Events::Rule").values()
         if {k: v for k, v in r["Properties"]["EventPattern"].items() if k != "detail"}
         == {"source": [source], "detail-type": detail_types}
+        and any(t["Arn"]["Fn::GetAtt"][0] == queue_id for t in r["Properties"]["Targets"])
     ]
     assert len(rules) == 1, f"expected one rule for {source}/{detail_types}"
     rule = rules[0]
@@ -219,7 +237,7 @@ def test_pipeline_wiring(
     pipeline = dev.stack.platform.pipelines[pipeline_id]
     queue_id = dev.logical_id(pipeline.queue)
     for source, detail_types in routes.items():
-        assert _queue_of_rule(dev, source, detail_types) == queue_id, (source, detail_types)
+        assert _queue_of_rule(dev, source, detail_types, queue_id) == queue_id, (source, detail_types)
     assert len(_rules_targeting(dev, queue_id)) == len(routes)  # no other rule feeds this queue
     queue = dev.props(queue_id)
     assert queue["VisibilityTimeout"] == 6 * TIMEOUTS[folder]
@@ -476,6 +494,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         "CYCLE_RUNS_TABLE_NAME": "cycle_runs",
         "POSTINGS_TABLE_NAME": "postings",
         "FILES_TABLE_NAME": "files",
+        "SUPPLIER_PERFORMANCE_TABLE_NAME": "supplier_performance",
     }
     shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
     shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.platform.bus)}
