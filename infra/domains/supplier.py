@@ -1,8 +1,8 @@
 """Supplier collaboration: reported lead times checked against master data and sent to planning (a change
 above the threshold raises a planning exception); purchase order confirmations go to the ERP.
 
-Supplier performance (issue 15): each PO's confirmed lines (the supplier transformer), the supplier's ship
-notices and its goods receipts (``supplier_performance_recorder``) are kept in ``SupplierPerformanceTable``;
+Supplier performance (issue 15): each PO's confirmed lines, the supplier's ship notices and its goods receipts
+are kept in ``SupplierPerformanceTable`` by the supplier transformer;
 ``supplier_performance`` measures lead time and fill rate per supplier and item-location and publishes
 ``SupplierPerformanceMeasured`` (the planning sync forwards it to planning), weekly on an EventBridge Scheduler
 schedule (``supplierPerformanceSchedule``, UTC) or on demand (``distsync suppliers performance``).
@@ -16,7 +16,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 
 from infra.platform import Domain, Platform
-from infra.platform.platform import PARTNER_CALL_TIMEOUT, TRANSFORMER_TIMEOUT
+from infra.platform.platform import PARTNER_CALL_TIMEOUT
 from infra.platform.schedule import invoke_schedule
 
 OWNER = "supplier-collaboration"  # the team its functions, pipelines and alarms name (infra/config.py DEFAULT_OWNERS)
@@ -43,16 +43,23 @@ def build(platform: Platform) -> None:
         SUPPLIER_PERFORMANCE_TABLE_NAME=performance.table_name,
     )
     tables.masterdata.grant_read_write_data(transformer)  # records the supplier's lead time
-    # the PO's confirmed lines (a conditional update each, keeping the first confirmation time)
-    iam.Grant.add_to_principal(grantee=transformer, actions=["dynamodb:UpdateItem"],
+    # the PO's confirmed lines (a conditional update each, keeping the first confirmation time), the supplier's
+    # ship notices (a batch write of one item per PO it names) and its PO goods receipts (a put)
+    iam.Grant.add_to_principal(grantee=transformer,
+                               actions=["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],
                                resource_arns=[performance.table_arn])
     platform.bus.grant_put_events_to(transformer)
     platform.pipeline(
         "SupplierPipeline",
         function=transformer,
         batch_size=5,
-        sources=("distsync.supplier",),
-        detail_types=("SupplierLeadTimeChanged", "PurchaseOrderConfirmed"),
+        # Every milestone and posting too: the handler keeps a supplier's ship notices and PO goods receipts for
+        # supplier performance (no pipeline of their own: the stack is close to CloudFormation's 500 resources).
+        routes={
+            "distsync.supplier": ("SupplierLeadTimeChanged", "PurchaseOrderConfirmed"),
+            "distsync.fulfillment": ("ShipmentMilestone",),
+            "distsync.finance": ("FinancialPostingRecorded",),
+        },
     )
     _performance(platform, performance)
     # supplier lead times older than the one recorded (they reached distsync late)
@@ -61,7 +68,7 @@ def build(platform: Platform) -> None:
         Domain(
             key="supplier",
             title="Supplier collaboration (lead times, purchase order confirmations, supplier performance)",
-            pipelines=("SupplierPipeline", "SupplierPerformancePipeline"),
+            pipelines=("SupplierPipeline",),
             functions=("supplier_performance",),
             metrics=("PlanningExceptionsRaised", "StaleLeadTimesIgnored", "RecordsQuarantined",
                      "SupplierPerformanceMeasured"),
@@ -71,27 +78,8 @@ def build(platform: Platform) -> None:
 
 
 def _performance(platform: Platform, performance: Any) -> None:
-    """The ship notice and goods receipt recorder, the measuring function and its weekly schedule."""
+    """The measuring function and its weekly schedule."""
     config, tables = platform.config, platform.tables
-    recorder = platform.function(
-        "SupplierPerformanceRecorderFunction",
-        "supplier_performance_recorder",
-        TRANSFORMER_TIMEOUT,
-        "Records suppliers' ship notices and goods receipts of their POs for supplier performance",
-        SUPPLIER_PERFORMANCE_TABLE_NAME=performance.table_name,
-    )
-    iam.Grant.add_to_principal(grantee=recorder, actions=["dynamodb:PutItem", "dynamodb:BatchWriteItem"],
-                               resource_arns=[performance.table_arn])
-    # Every milestone and posting reaches it (the rules match by type); the handler keeps the supplier's ship
-    # notices and PO goods receipts and lets the rest pass without a hop. Its puts are idempotent.
-    platform.pipeline(
-        "SupplierPerformancePipeline",
-        function=recorder,
-        batch_size=10,
-        routes={"distsync.fulfillment": ("ShipmentMilestone",), "distsync.finance": ("FinancialPostingRecorded",)},
-        idempotency=False,
-    )
-
     function = platform.function(
         "SupplierPerformanceFunction",
         "supplier_performance",

@@ -59,7 +59,6 @@ FOLDERS = (
     # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
     "inventory_accuracy",
     # issue 15: supplier performance (infra/domains/supplier.py)
-    "supplier_performance_recorder",
     "supplier_performance",
 )
 

@@ -272,7 +272,8 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:idempotency": TABLE_READ_WRITE,
         "bus": PUT_EVENTS,  # PlanningException
         "queue": QUEUE_CONSUME,
-        "table:supplier_performance": TABLE_UPDATE,  # the PO's confirmed lines (issue 15)
+        # issue 15: the PO's confirmed lines (conditional updates), ship notices and PO goods receipts (puts)
+        "table:supplier_performance": frozenset({"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"}),
     },
     "forecast_transformer": {
         "log-group": LOG_WRITE,
@@ -351,14 +352,6 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "landing:reports/inventory-accuracy/*": frozenset({"s3:PutObject"}),  # the JSON and CSV report
     },
     # --- issue 15: supplier performance ---
-    "supplier_performance_recorder": {  # puts are idempotent: no idempotency table
-        "log-group": LOG_WRITE,
-        "*": XRAY_WRITE,
-        "table:trace": TABLE_WRITE,
-        "table:quarantine": TABLE_WRITE,
-        "queue": QUEUE_CONSUME,
-        "table:supplier_performance": frozenset({"dynamodb:PutItem", "dynamodb:BatchWriteItem"}),
-    },
     "supplier_performance": {  # invoked by its schedule or `distsync suppliers performance`
         "log-group": LOG_WRITE,
         "*": XRAY_WRITE,

@@ -29,7 +29,6 @@ PIPELINES = (
     "CycleFilePipeline",
     "PostingRecorderPipeline",
     "FileIntakePipeline",
-    "SupplierPerformancePipeline",
 )
 # dashboard key -> (pipelines, function folders, business metrics it must show)
 DOMAIN_DASHBOARDS = {
@@ -72,8 +71,8 @@ DOMAIN_DASHBOARDS = {
         {"ShipmentExceptionsOpened"},
     ),
     "supplier": (
-        ["SupplierPipeline", "SupplierPerformancePipeline"],
-        ["supplier_transformer", "supplier_performance_recorder", "supplier_performance"],
+        ["SupplierPipeline"],
+        ["supplier_transformer", "supplier_performance"],
         {"PlanningExceptionsRaised", "StaleLeadTimesIgnored", "SupplierPerformanceMeasured"},
     ),
     "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),

@@ -44,20 +44,18 @@ PIPELINES = [
     ("ShipmentPipeline", {"distsync.fulfillment": ["ShipmentMilestone"]}, "shipment_transformer", 5),
     (
         "SupplierPipeline",
-        {"distsync.supplier": ["SupplierLeadTimeChanged", "PurchaseOrderConfirmed"]},
+        {
+            "distsync.supplier": ["SupplierLeadTimeChanged", "PurchaseOrderConfirmed"],
+            # issue 15: a supplier's ship notices and PO goods receipts, for supplier performance
+            "distsync.fulfillment": ["ShipmentMilestone"],
+            "distsync.finance": ["FinancialPostingRecorded"],
+        },
         "supplier_transformer",
         5,
     ),
     ("ForecastPipeline", {"distsync.forecast": ["DemandForecastPublished"]}, "forecast_transformer", 5),
     # issue 6: financial postings into the postings table (infra/domains/finance.py)
     ("PostingRecorderPipeline", {"distsync.finance": ["FinancialPostingRecorded"]}, "posting_recorder", 10),
-    # issue 15: a supplier's ship notices and PO goods receipts into the supplier performance table
-    (
-        "SupplierPerformancePipeline",
-        {"distsync.fulfillment": ["ShipmentMilestone"], "distsync.finance": ["FinancialPostingRecorded"]},
-        "supplier_performance_recorder",
-        10,
-    ),
 ]
 # fed by the order router, not by a rule: (pipeline id, consumer folder, batch size)
 FIFO_PIPELINES = [("OrderPipeline", "order_transformer", 10)]
@@ -100,7 +98,6 @@ TIMEOUTS = {
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
-    "supplier_performance_recorder": 30,
     "supplier_performance": 300,  # a scan of the PO facts, master data reads, the publish
 }
 
@@ -168,7 +165,6 @@ EXTRA_ENV = {
         "INVENTORY_TABLE_NAME", "LANDING_BUCKET_NAME", "ACCURACY_AS_OF_TOLERANCE_MINUTES",
         "ACCURACY_QUANTITY_TOLERANCE", "ACCURACY_QUANTITY_TOLERANCE_PERCENT", "ACCURACY_TARGET_PERCENT",
     },
-    "supplier_performance_recorder": {"SUPPLIER_PERFORMANCE_TABLE_NAME", "QUARANTINE_TABLE_NAME", "MAX_RECEIVE_COUNT"},
     "supplier_performance": {
         "SUPPLIER_PERFORMANCE_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME",
         "SUPPLIER_PERFORMANCE_WINDOW_DAYS",
@@ -198,7 +194,7 @@ def _rules_targeting(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
 
 def _queue_of_rule(dev: Synth, source: str, detail_types: list[str], queue_id: str) -> str:
     """The queue of the one rule for ``source``/``detail_types`` that feeds ``queue_id`` (other pipelines may
-    take the same events with rules of their own: the supplier performance recorder does)."""
+    take the same events with rules of their own: the supplier pipeline does)."""
     rules = [
         r["Properties"]
         for r in dev.of_type("AWS::Events::Rule").values()

@@ -1,6 +1,6 @@
 """Supplier performance against moto, with the ERP and planning simulators over real HTTP: the supplier
-transformer keeps each PO's confirmed lines, the recorder the supplier's ship notices and PO goods receipts
-(and nothing else), the measuring function publishes ``SupplierPerformanceMeasured`` and the planning sync
+transformer keeps each PO's confirmed lines, the supplier's ship notices and PO goods receipts (and no
+other milestones or postings), the measuring function publishes ``SupplierPerformanceMeasured`` and the planning sync
 sends it to planning."""
 
 from __future__ import annotations
@@ -84,21 +84,21 @@ def test_the_supplier_transformer_keeps_the_confirmed_lines_and_a_late_older_con
     assert line["firstConfirmedAt"] == "2026-11-27T00:00:00.000000+00:00"  # the lead time starts at the first
 
 
-def test_the_recorder_keeps_only_the_suppliers_ship_notices_and_po_goods_receipts(aws):
-    assert run("supplier_performance_recorder", shipped("PO-1"), shipped("PO-2", source="wms"),
+def test_only_the_suppliers_ship_notices_and_po_goods_receipts_are_kept(aws):
+    assert run("supplier_transformer", shipped("PO-1"), shipped("PO-2", source="wms"),
                shipped("PO-3", milestone="delivered"), receipt("PO-1", 60),
                receipt("PO-4", 5, domain="inventory")) == {"batchItemFailures": []}
     assert set(facts(aws)) == {("PO#PO-1", "SHIPPED#ASN-PO-1"), ("PO#PO-1", "RECEIPT#GR-PO-1")}
     stored = facts(aws)[("PO#PO-1", "RECEIPT#GR-PO-1")]
     assert stored["receivedOn"] == "2026-12-04"
     assert stored["lines"] == [{"itemId": "SKU-1", "locationId": "DC-1", "receivedQuantity": 60}]
-    assert [(s, o) for s, o, _ in hops(aws, "gr-PO-1")] == [("supplier-performance", "delivered")]
+    assert [(s, o) for s, o, _ in hops(aws, "gr-PO-1")] == [("supplier", "delivered")]
     assert hops(aws, "asn-PO-2") == [] and hops(aws, "gr-PO-4") == []  # not the supplier's: no hop either
 
 
 def test_a_run_measures_publishes_and_the_planning_sync_sends_it_to_planning(aws, planning, master_data):
     run("supplier_transformer", po("PO-1", 100), po("PO-2", 50, due=date(2026, 12, 6)))
-    run("supplier_performance_recorder", shipped("PO-1"), receipt("PO-1", 60, posting="GR-1a"),
+    run("supplier_transformer", shipped("PO-1"), receipt("PO-1", 60, posting="GR-1a"),
         receipt("PO-1", 50, on=date(2026, 12, 5), posting="GR-1b"))  # partial, then over-delivered
     aws.probe()
 
@@ -128,7 +128,7 @@ def test_a_run_measures_publishes_and_the_planning_sync_sends_it_to_planning(aws
 def test_a_scheduled_run_publishes_the_same_event_ids_again_and_a_measure_only_run_publishes_nothing(
         aws, planning, master_data):
     run("supplier_transformer", po("PO-1", 10))
-    run("supplier_performance_recorder", receipt("PO-1", None))
+    run("supplier_transformer", receipt("PO-1", None))
     aws.probe()
     scheduled = {"trigger": "schedule", "scheduledTime": "2026-12-07T06:00:00Z"}
     first, again = measure(**scheduled), measure(**scheduled)
