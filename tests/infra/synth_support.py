@@ -119,6 +119,8 @@ PROD_CONTEXT: dict[str, str] = {
     "inventoryAccuracyTargetPercent": "99.5",
     "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
     "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
+    "supplierPerformanceSchedule": "cron(0 7 ? * SUN *)",
+    "supplierPerformanceWindowDays": "180",
 }
 
 
