@@ -550,6 +550,8 @@ class DistsyncConfig:
             if not _SCHEDULE_PATTERN.match(value):
                 raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
                                  f"got {value!r}")
+        if not 1 <= self.supplier_performance_window_days <= 3650:  # RunRequest.since_days of the function
+            raise ValueError("supplierPerformanceWindowDays must be in 1..3650")
         if not re.fullmatch(r"Transfer[A-Za-z0-9]*SecurityPolicy-[A-Za-z0-9-]+", self.sftp_security_policy):
             raise ValueError(f"sftpSecurityPolicy must name a Transfer Family security policy, got "
                              f"{self.sftp_security_policy!r}")

@@ -57,3 +57,15 @@ def test_the_facts_table_is_kept_in_prod(prod: Synth) -> None:
 def test_the_supplier_dashboard_shows_the_measuring_function_and_its_metric(dev: Synth) -> None:
     body = json.dumps(dev.props(dev.logical_id(dev.stack.observability.dashboards["supplier"]))["DashboardBody"])
     assert "SupplierPerformanceMeasured" in body
+
+
+def test_a_bad_schedule_or_window_fails_the_synth() -> None:
+    import aws_cdk as cdk
+
+    from infra.config import DistsyncConfig
+
+    for bad, message in (({"supplierPerformanceSchedule": "at(2026-12-07T06:00:00)"}, "supplierPerformanceSchedule"),
+                         ({"supplierPerformanceWindowDays": "0"}, "supplier_performance_window_days"),
+                         ({"supplierPerformanceWindowDays": "3651"}, "supplierPerformanceWindowDays")):
+        with pytest.raises(ValueError, match=message):
+            DistsyncConfig.from_node(cdk.App(context=bad).node)

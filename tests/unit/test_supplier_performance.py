@@ -149,3 +149,14 @@ def test_only_a_suppliers_shipped_milestone_and_a_supplier_goods_receipt_are_fac
     assert is_po_receipt(_posting("goods_receipt", "supplier"))
     assert not is_po_receipt(_posting("goods_receipt", "inventory")) and not is_po_receipt(_posting("invoice", "supplier"))
     assert _posting("goods_receipt", "supplier").lines == []  # a v1 posting without lines still validates
+
+
+def test_the_cli_window_is_days_or_weeks_within_what_the_function_accepts():
+    import typer
+
+    from distsync.suppliers import parse_since
+
+    assert (parse_since("90d"), parse_since("90"), parse_since("12w")) == (90, 90, 84)
+    for bad in ("forever", "0d", "3651d", "-5d", "1y"):
+        with pytest.raises(typer.BadParameter):
+            parse_since(bad)
