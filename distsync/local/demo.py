@@ -33,6 +33,7 @@ RECOMMENDATIONS = [
     ("demo-rejected-change", "SKU-300", "DC-WEST", 320, 400, "60 % change: planner rejects"),
     ("demo-unknown-item", "SKU-999", "DC-EAST", 10, 20, "no master data: quarantined"),
 ]
+WHY = "SKU-200@DC-EAST"  # the approved change: `distsync why` explains it after the demo
 
 
 def _as(stack: LocalStack, client: type[T], name: str) -> T:

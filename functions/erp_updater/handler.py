@@ -77,7 +77,10 @@ def apply_update(delivery: Delivery) -> None:
     conflicts = f"; re-read after {result.conflicts} conflict(s)" if result.conflicts else ""
     delivery.record("delivered", f"{how} {key}: safety stock {update.safety_stock}, reorder point "
                                  f"{update.reorder_point} (ERP request {erp_update_id or 'n/a'}{conflicts})",
-                    erpConnection=connection.name, erpRequestId=erp_update_id)
+                    erpConnection=connection.name, erpRequestId=erp_update_id, erpOutcome=result.outcome,
+                    planningCycleId=update.planning_cycle_id, approvalId=update.approval_id,
+                    decidedBy=update.decided_by,
+                    values={"safetyStock": update.safety_stock, "reorderPoint": update.reorder_point})
     if not unchanged:
         metrics.add_metric(name="ErpUpdatesApplied", unit=MetricUnit.Count, value=1)
         # The SLA of the whole flow: recommendation received by distsync -> parameters applied in the ERP.

@@ -76,8 +76,10 @@ class Delivery:
 
     def record(self, outcome: str, detail: str, **attrs: Any) -> None:
         """A ledger hop of this consumer for this event (correlation id, business key and event id filled in)."""
+        # causationId: the event that led to this one, so lineage (``distsync why``) can follow the chain.
         ledger.hop(self.correlation_id, self.stage, outcome, detail, business_key=self.data.business_key(),
-                   event_id=self.envelope.metadata.event_id, **attrs)
+                   event_id=self.envelope.metadata.event_id, causationId=self.envelope.metadata.causation_id,
+                   **attrs)
 
 
 Handle = Callable[[Delivery], None]
