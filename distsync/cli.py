@@ -23,6 +23,7 @@ from rich.table import Table
 from .contracts_cli import contracts_app
 from .freeze import freeze_app
 from .inventory import inventory_app
+from .suppliers import suppliers_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 from .why import why
 
@@ -48,6 +49,7 @@ app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(freeze_app, name="freeze")
+app.add_typer(suppliers_app, name="suppliers")
 app.command("why")(why)
 console = Console()
 

@@ -126,6 +126,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # [{"name", "schedule": "cron(...)" (UTC) or "at(yyyy-mm-ddThh:mm:ss)", "durationMinutes", "scope":
     # {"connections": [...], "locations": [globs]}}] (a scope part left out: all); infra/domains/erp_adapter.py
     "freezeWindows": DEFAULT_FREEZE_WINDOWS,
+    # supplier performance (infra/domains/supplier.py): the weekly run (UTC) and the days of POs it measures
+    "supplierPerformanceSchedule": "cron(0 6 ? * MON *)",
+    "supplierPerformanceWindowDays": 90,
 }
 
 # The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
@@ -498,6 +501,9 @@ class DistsyncConfig:
     owners: dict[str, str]
     # freeze windows of ERP parameter writes (issue 15, infra/domains/erp_adapter.py): FREEZE_WINDOWS
     freeze_windows: list[dict]
+    # supplier performance (infra/domains/supplier.py)
+    supplier_performance_schedule: str
+    supplier_performance_window_days: int
 
     @property
     def is_prod(self) -> bool:
@@ -569,6 +575,8 @@ class DistsyncConfig:
             owners=_owners(get("owners")),
             freeze_windows=_freeze_windows(get("freezeWindows"), {  # a scope names connections of the landscape
                 c["name"] for c in _erp_connections(get("erpConnections"), str(get("erpBaseUrl")))}),
+            supplier_performance_schedule=str(get("supplierPerformanceSchedule")),
+            supplier_performance_window_days=int(get("supplierPerformanceWindowDays")),
         )
         config.validate()
         return config
@@ -632,10 +640,13 @@ class DistsyncConfig:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.
         for key, value in (("reconciliationSchedule", self.reconciliation_schedule),
                            ("planningExtractSchedule", self.planning_extract_schedule),
-                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule)):
+                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule),
+                           ("supplierPerformanceSchedule", self.supplier_performance_schedule)):
             if not _SCHEDULE_PATTERN.match(value):
                 raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
                                  f"got {value!r}")
+        if not 1 <= self.supplier_performance_window_days <= 3650:  # RunRequest.since_days of the function
+            raise ValueError("supplierPerformanceWindowDays must be in 1..3650")
         if not re.fullmatch(r"Transfer[A-Za-z0-9]*SecurityPolicy-[A-Za-z0-9-]+", self.sftp_security_policy):
             raise ValueError(f"sftpSecurityPolicy must name a Transfer Family security policy, got "
                              f"{self.sftp_security_policy!r}")

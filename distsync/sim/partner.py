@@ -119,6 +119,8 @@ class PlanningSimulator(PartnerSimulator):
         ("PUT", r"/api/v1/inventory-balances/(?P<itemId>[^/]+)/(?P<locationId>[^/]+)", "inventory-balance"),
         ("PUT", r"/api/v1/lead-times/(?P<supplierId>[^/]+)/(?P<itemId>[^/]+)/(?P<locationId>[^/]+)", "lead-time"),
         ("POST", r"/api/v1/exceptions", "exception"),
+        ("PUT", r"/api/v1/supplier-performance/(?P<supplierId>[^/]+)/(?P<itemId>[^/]+)/(?P<locationId>[^/]+)",
+         "supplier-performance"),
     )
 
     def balances(self) -> dict[tuple[str, str], dict[str, Any]]:

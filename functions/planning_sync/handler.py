@@ -1,4 +1,5 @@
-"""Planning sync: what the planning platform must know, forwarded through its REST API.
+"""Planning sync: what the planning platform must know (availability, exceptions, supplier performance),
+forwarded through its REST API.
 
 Non-critical and tolerant of outages: when planning is down the calls fail fast, the messages wait in the
 queue (a high receive count, see ``planningSyncMaxReceiveCount``) and drain when it is back; the queue's age
@@ -9,7 +10,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.contracts import InventoryAvailabilityUpdated, PlanningException
+from distsync_core.contracts import (
+    InventoryAvailabilityUpdated,
+    PlanningException,
+    SupplierPerformanceMeasured,
+)
 from distsync_core.partners import partner
 from distsync_core.partners.base import PartnerRejected, segment
 from distsync_core.platform.observability import instrument
@@ -28,6 +33,15 @@ def forward(delivery: Delivery) -> None:
                 idempotency_key=meta.event_id, correlation_id=meta.correlation_id,
             )
             detail = f"planning has the balance of {data.item_id}@{data.location_id} as of {data.as_of.isoformat()}"
+        elif isinstance(data, SupplierPerformanceMeasured):
+            # Planning keeps the newest measurement per supplier and item-location (by windowEnd).
+            partner("planning").send(
+                "PUT", f"/v1/supplier-performance/{segment(data.supplier_id)}/{segment(data.item_id)}/"
+                       f"{segment(data.location_id)}", payload,
+                idempotency_key=meta.event_id, correlation_id=meta.correlation_id,
+            )
+            detail = (f"planning has the performance of {data.supplier_id} for {data.item_id}@{data.location_id}: "
+                      f"lead time {data.actual_lead_time_days} days, fill rate {data.fill_rate_percent} %")
         else:
             partner("planning").send("POST", "/v1/exceptions", payload, idempotency_key=meta.event_id,
                                      correlation_id=meta.correlation_id)
@@ -38,7 +52,8 @@ def forward(delivery: Delivery) -> None:
 
 
 # Planning deduplicates on the Idempotency-Key (the event id), so no idempotency table here.
-consumer = Consumer("planning-sync", (InventoryAvailabilityUpdated, PlanningException), forward, idempotent=False)
+consumer = Consumer("planning-sync", (InventoryAvailabilityUpdated, PlanningException, SupplierPerformanceMeasured),
+                    forward, idempotent=False)
 
 
 @instrument

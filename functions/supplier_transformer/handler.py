@@ -3,7 +3,10 @@
 - ``SupplierLeadTimeChanged``: checked against master data (supplier and item-location), forwarded to the
   planning platform as the lead-time parameter; a change above ``leadTimeExceptionPercent`` of the lead time
   known so far raises a ``PlanningException``.
-- ``PurchaseOrderConfirmed``: the confirmed quantities and dates go to the ERP (the PO's system of record).
+- ``PurchaseOrderConfirmed``: the confirmed quantities and dates go to the ERP (the PO's system of record),
+  and into the supplier performance table (what was promised, measured against the receipts).
+- ``ShipmentMilestone`` "shipped" from a supplier (its ship notice) and ``FinancialPostingRecorded`` goods
+  receipts of supplier POs: into the supplier performance table; other milestones and postings pass.
 """
 
 from __future__ import annotations
@@ -11,7 +14,14 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.contracts import PurchaseOrderConfirmed, SupplierLeadTimeChanged, derive_id
+from distsync_core.contracts import (
+    ContractModel,
+    FinancialPostingRecorded,
+    PurchaseOrderConfirmed,
+    ShipmentMilestone,
+    SupplierLeadTimeChanged,
+    derive_id,
+)
 from distsync_core.masterdata.records import item_location_key, supplier_key
 from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.partners import partner
@@ -21,6 +31,8 @@ from distsync_core.platform.events import EventPublisher
 from distsync_core.platform.observability import instrument, logger, metrics
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
 from distsync_core.platform.times import utc_iso
+from distsync_core.supplier.performance import is_po_receipt, is_ship_notice
+from distsync_core.supplier.performance_store import PerformanceStore
 from distsync_core.supplier.policy import (
     assess_lead_time,
     exception_event,
@@ -38,6 +50,9 @@ def _require_supplier(masterdata: MasterDataStore, supplier_id: str) -> None:
 
 
 def handle_supplier_event(delivery: Delivery) -> None:
+    if isinstance(delivery.data, ShipmentMilestone | FinancialPostingRecorded):
+        _performance_fact(delivery)
+        return
     masterdata = MasterDataStore(env("MASTERDATA_TABLE_NAME"))
     _require_supplier(masterdata, delivery.data.supplier_id)
     try:
@@ -101,6 +116,8 @@ def _record(masterdata: MasterDataStore, change: SupplierLeadTimeChanged, report
 def _po_confirmation(delivery: Delivery) -> None:
     po: PurchaseOrderConfirmed = delivery.data
     meta = delivery.envelope.metadata
+    # First: what was promised, for supplier performance (a retry after a failed ERP call rewrites it).
+    PerformanceStore(env("SUPPLIER_PERFORMANCE_TABLE_NAME")).confirmation(po, meta)
     result = partner("erp").put_po_confirmation(
         po.purchase_order_id, po.model_dump(by_alias=True, mode="json"),
         idempotency_key=derive_id(meta.event_id, "erp"), correlation_id=meta.correlation_id,
@@ -110,12 +127,33 @@ def _po_confirmation(delivery: Delivery) -> None:
                                  f"({len(po.lines)} line(s))")
 
 
-def read_master_data(events: list[SupplierLeadTimeChanged | PurchaseOrderConfirmed]) -> None:
+def _performance_fact(delivery: Delivery) -> None:
+    """A supplier's ship notice or a goods receipt of its PO, kept for supplier performance. Every milestone
+    and posting reaches this pipeline (its rules match by type): the others are not the supplier's and pass
+    without a hop, their own pipelines handle them."""
+    data, source = delivery.data, delivery.envelope.metadata.source
+    store = PerformanceStore(env("SUPPLIER_PERFORMANCE_TABLE_NAME"))
+    if isinstance(data, ShipmentMilestone) and is_ship_notice(data, source):
+        store.shipment(data)
+        delivery.record("delivered", f"ship notice {data.shipment_id} of PO(s) {', '.join(data.order_ids)} "
+                                     "recorded for supplier performance")
+    elif isinstance(data, FinancialPostingRecorded) and is_po_receipt(data):
+        store.receipt(data)
+        said = f"{len(data.lines)} line(s)" if data.lines else "no quantities (lead time only)"
+        delivery.record("delivered", f"goods receipt {data.posting_id} of PO {data.reference} on "
+                                     f"{data.posting_date.isoformat()} ({said}) recorded for supplier performance")
+
+
+def read_master_data(events: list[ContractModel]) -> None:
     MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(master_data_keys(events))
 
 
-consumer = Consumer("supplier", (SupplierLeadTimeChanged, PurchaseOrderConfirmed), handle_supplier_event,
-                    prefetch=read_master_data)
+consumer = Consumer(
+    "supplier",
+    (SupplierLeadTimeChanged, PurchaseOrderConfirmed, ShipmentMilestone, FinancialPostingRecorded),
+    handle_supplier_event,
+    prefetch=read_master_data,
+)
 
 
 @instrument

@@ -161,6 +161,7 @@ def build(platform: Platform) -> ApprovalWorkflow:
         routes={
             "distsync.atp": ("InventoryAvailabilityUpdated",),
             "distsync.planning-exceptions": ("PlanningException",),
+            "distsync.supplier-performance": ("SupplierPerformanceMeasured",),  # issue 15 (supplier slice)
         },
         max_receive_count=config.planning_sync_max_receive_count,
         max_lag_minutes=config.planning_sync_max_lag_minutes,

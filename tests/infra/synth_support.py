@@ -60,6 +60,8 @@ FOLDERS = (
     "inventory_accuracy",
     # issue 15: freeze windows of ERP writes (infra/domains/erp_adapter.py)
     "freeze_windows",
+    # issue 15: supplier performance (infra/domains/supplier.py)
+    "supplier_performance",
 )
 
 
@@ -119,6 +121,8 @@ PROD_CONTEXT: dict[str, str] = {
     "inventoryAccuracyTargetPercent": "99.5",
     "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
     "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
+    "supplierPerformanceSchedule": "cron(0 7 ? * SUN *)",
+    "supplierPerformanceWindowDays": "180",
 }
 
 
@@ -175,6 +179,7 @@ class Synth:
             "order_holds": self.stack.node.find_child("OrderHoldsTable"),
             "connector_state": self.stack.node.find_child("ConnectorStateTable"),
             "freeze": self.stack.node.find_child("FreezeTable"),
+            "supplier_performance": self.stack.node.find_child("SupplierPerformanceTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

@@ -282,6 +282,8 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:idempotency": TABLE_READ_WRITE,
         "bus": PUT_EVENTS,  # PlanningException
         "queue": QUEUE_CONSUME,
+        # issue 15: the PO's confirmed lines (conditional updates), ship notices and PO goods receipts (puts)
+        "table:supplier_performance": frozenset({"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"}),
     },
     "forecast_transformer": {
         "log-group": LOG_WRITE,
@@ -359,6 +361,15 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:inventory": frozenset({"dynamodb:Scan"}),  # each source's balances (entity = SourceBalance)
         "landing:reports/inventory-accuracy/*": frozenset({"s3:PutObject"}),  # the JSON and CSV report
     },
+    # --- issue 15: supplier performance ---
+    "supplier_performance": {  # invoked by its schedule or `distsync suppliers performance`
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:supplier_performance": frozenset({"dynamodb:Scan"}),  # every PO's facts
+        "table:masterdata": frozenset({"dynamodb:GetItem"}),  # the item-locations' master data lead times
+        "bus": PUT_EVENTS,  # SupplierPerformanceMeasured
+    },
     # --- issue 6: partner files (X12, EDIFACT, CSV) ---
     "file_ingest": {  # S3 "Object Created" under inbound/ from its queue, one file per invocation
         "log-group": LOG_WRITE,
@@ -433,6 +444,12 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
     "freeze release schedule": (
         "scheduler.amazonaws.com",
         {"function:freeze_windows": frozenset({"lambda:InvokeFunction"})},
+        (),
+    ),
+    # ... and for the weekly supplier performance (issue 15)
+    "supplier performance schedule": (
+        "scheduler.amazonaws.com",
+        {"function:supplier_performance": frozenset({"lambda:InvokeFunction"})},
         (),
     ),
     # the account-level role API Gateway writes execution logs with (acknowledged AwsSolutions-IAM4)

@@ -71,7 +71,11 @@ DOMAIN_DASHBOARDS = {
         ["shipment_transformer", "shipment_exception_task", "exception_api"],
         {"ShipmentExceptionsOpened"},
     ),
-    "supplier": (["SupplierPipeline"], ["supplier_transformer"], {"PlanningExceptionsRaised", "StaleLeadTimesIgnored"}),
+    "supplier": (
+        ["SupplierPipeline"],
+        ["supplier_transformer", "supplier_performance"],
+        {"PlanningExceptionsRaised", "StaleLeadTimesIgnored", "SupplierPerformanceMeasured"},
+    ),
     "webhook-api": ([], ["webhook_api"], {"WebhooksAccepted"}),
     "forecast-cycles": (
         ["CycleFilePipeline"],

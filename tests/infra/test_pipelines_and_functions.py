@@ -35,6 +35,7 @@ PIPELINES = [
         {
             "distsync.atp": ["InventoryAvailabilityUpdated"],
             "distsync.planning-exceptions": ["PlanningException"],
+            "distsync.supplier-performance": ["SupplierPerformanceMeasured"],
         },
         "planning_sync",
         10,
@@ -43,7 +44,12 @@ PIPELINES = [
     ("ShipmentPipeline", {"distsync.fulfillment": ["ShipmentMilestone"]}, "shipment_transformer", 5),
     (
         "SupplierPipeline",
-        {"distsync.supplier": ["SupplierLeadTimeChanged", "PurchaseOrderConfirmed"]},
+        {
+            "distsync.supplier": ["SupplierLeadTimeChanged", "PurchaseOrderConfirmed"],
+            # issue 15: a supplier's ship notices and PO goods receipts, for supplier performance
+            "distsync.fulfillment": ["ShipmentMilestone"],
+            "distsync.finance": ["FinancialPostingRecorded"],
+        },
         "supplier_transformer",
         5,
     ),
@@ -93,6 +99,7 @@ TIMEOUTS = {
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
     "freeze_windows": 60,  # lists, adds, ends windows; releases held writes (a query and a send each)
+    "supplier_performance": 300,  # a scan of the PO facts, master data reads, the publish
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -142,7 +149,7 @@ EXTRA_ENV = {
     "exception_api": {"EXCEPTIONS_TABLE_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
     "supplier_transformer": ERP_ENV | {
         "PLANNING_BASE_URL", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
-        "EVENT_BUS_NAME", "LEAD_TIME_EXCEPTION_PERCENT", "MAX_RECEIVE_COUNT",
+        "EVENT_BUS_NAME", "LEAD_TIME_EXCEPTION_PERCENT", "MAX_RECEIVE_COUNT", "SUPPLIER_PERFORMANCE_TABLE_NAME",
     },
     "forecast_transformer": ERP_ENV | {
         "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT",
@@ -160,6 +167,10 @@ EXTRA_ENV = {
     "inventory_accuracy": {
         "INVENTORY_TABLE_NAME", "LANDING_BUCKET_NAME", "ACCURACY_AS_OF_TOLERANCE_MINUTES",
         "ACCURACY_QUANTITY_TOLERANCE", "ACCURACY_QUANTITY_TOLERANCE_PERCENT", "ACCURACY_TARGET_PERCENT",
+    },
+    "supplier_performance": {
+        "SUPPLIER_PERFORMANCE_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME",
+        "SUPPLIER_PERFORMANCE_WINDOW_DAYS",
     },
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
@@ -184,12 +195,15 @@ def _rules_targeting(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _queue_of_rule(dev: Synth, source: str, detail_types: list[str]) -> str:
+def _queue_of_rule(dev: Synth, source: str, detail_types: list[str], queue_id: str) -> str:
+    """The queue of the one rule for ``source``/``detail_types`` that feeds ``queue_id`` (other pipelines may
+    take the same events with rules of their own: the supplier pipeline does)."""
     rules = [
         r["Properties"]
         for r in dev.of_type("AWS::Events::Rule").values()
         if {k: v for k, v in r["Properties"]["EventPattern"].items() if k != "detail"}
         == {"source": [source], "detail-type": detail_types}
+        and any(t["Arn"]["Fn::GetAtt"][0] == queue_id for t in r["Properties"]["Targets"])
     ]
     assert len(rules) == 1, f"expected one rule for {source}/{detail_types}"
     rule = rules[0]
@@ -222,7 +236,7 @@ def test_pipeline_wiring(
     pipeline = dev.stack.platform.pipelines[pipeline_id]
     queue_id = dev.logical_id(pipeline.queue)
     for source, detail_types in routes.items():
-        assert _queue_of_rule(dev, source, detail_types) == queue_id, (source, detail_types)
+        assert _queue_of_rule(dev, source, detail_types, queue_id) == queue_id, (source, detail_types)
     assert len(_rules_targeting(dev, queue_id)) == len(routes)  # no other rule feeds this queue
     queue = dev.props(queue_id)
     assert queue["VisibilityTimeout"] == 6 * TIMEOUTS[folder]
@@ -479,6 +493,7 @@ def test_function_environment_names_follow_the_contract(dev: Synth) -> None:
         "CYCLE_RUNS_TABLE_NAME": "cycle_runs",
         "POSTINGS_TABLE_NAME": "postings",
         "FILES_TABLE_NAME": "files",
+        "SUPPLIER_PERFORMANCE_TABLE_NAME": "supplier_performance",
     }
     shared: dict[str, Any] = {name: {"Ref": dev.table_ids[table]} for name, table in tables.items()}
     shared["EVENT_BUS_NAME"] = {"Ref": dev.logical_id(dev.stack.platform.bus)}

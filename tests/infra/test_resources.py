@@ -90,6 +90,8 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "connector_state": ([("connection", "HASH")], None),  # each ERP connection's cursor and subscription
         # manual freeze windows (expire a week after their end) and held ERP writes (no TTL: never lost)
         "freeze": ([("pk", "HASH"), ("sk", "RANGE")], "expiresAt"),
+        # each PO's confirmed lines, ship notices and goods receipts (kept: a year of POs is measured)
+        "supplier_performance": ([("pk", "HASH"), ("sk", "RANGE")], None),
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():

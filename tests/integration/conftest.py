@@ -25,6 +25,7 @@ TABLES = {
     "APPROVALS_TABLE_NAME": ("approvals", [("approvalId", "HASH")]),
     "TRACE_TABLE_NAME": ("trace", [("correlationId", "HASH"), ("sk", "RANGE")]),
     "IDEMPOTENCY_TABLE_NAME": ("idempotency", [("id", "HASH")]),
+    "SUPPLIER_PERFORMANCE_TABLE_NAME": ("supplier-performance", [("pk", "HASH"), ("sk", "RANGE")]),
 }
 
 

@@ -64,6 +64,12 @@ SAMPLES = {
                                                 "message": "inventory goods_receipt EUR: 2 vs 1"}]},
     "PlanningException": {"exceptionId": "PEX-1", "kind": "lead_time_change", "severity": "warning",
                           "itemId": "SKU-1", "locationId": "DC-1", "supplierId": "S-1", "message": "lead time up"},
+    "SupplierPerformanceMeasured": {"supplierId": "S-1", "itemId": "SKU-1", "locationId": "DC-1",
+                                    "windowStart": "2025-10-01", "windowEnd": "2026-01-14", "purchaseOrders": 3,
+                                    "receivedPurchaseOrders": 2, "actualLeadTimeDays": 9.5,
+                                    "promisedLeadTimeDays": 8, "masterDataLeadTimeDays": 7, "onTimePercent": 50,
+                                    "confirmedQuantity": 200, "receivedQuantity": 190, "fillRatePercent": 95,
+                                    "overDeliveredQuantity": 0, "actualTransitDays": None},
 }
 
 

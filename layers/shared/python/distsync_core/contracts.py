@@ -418,6 +418,45 @@ class PurchaseOrderConfirmed(ContractModel):
         return f"PO#{self.purchase_order_id}"
 
 
+class SupplierPerformanceMeasured(ContractModel):
+    """What a supplier really did for one item-location over a window, against what it promised: lead time
+    (PO confirmation -> first goods receipt, days) and fill rate (received of the confirmed quantity), for
+    planning's lead-time assumptions. Counts and means over the POs confirmed in the window."""
+
+    supplier_id: Identifier
+    item_id: Identifier
+    location_id: Identifier
+    window_start: date = Field(description="First day of the window (POs confirmed on or after it)")
+    window_end: date = Field(description="Last day of the window (the day it was measured)")
+    purchase_orders: int = Field(ge=0, strict=True, description="POs confirmed in the window with a line for this item-location")
+    received_purchase_orders: int = Field(ge=0, strict=True, description="Of those, the ones with at least one goods receipt")
+    actual_lead_time_days: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="Mean days from confirmation to the first goods receipt (received POs); null when none")
+    promised_lead_time_days: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="Mean days from confirmation to the confirmed delivery date (the same POs)")
+    master_data_lead_time_days: Days | None = Field(
+        default=None, description="The lead time planning works with today (master data), when known")
+    on_time_percent: float | None = Field(
+        default=None, ge=0, le=100, allow_inf_nan=False,
+        description="Received POs whose first receipt was on or before the confirmed delivery date")
+    confirmed_quantity: float = Field(ge=0, allow_inf_nan=False, description="Confirmed on the measured lines")
+    received_quantity: float = Field(ge=0, allow_inf_nan=False, description="Received on the measured lines")
+    fill_rate_percent: float | None = Field(
+        default=None, ge=0, le=100, allow_inf_nan=False,
+        description="Received of the confirmed quantity, each line capped at its confirmed quantity (over-"
+                    "deliveries do not make up for short ones); null when no line was received")
+    over_delivered_quantity: float = Field(default=0, ge=0, allow_inf_nan=False,
+                                           description="Received beyond the confirmed quantity")
+    actual_transit_days: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="Mean days from the supplier's ship notice to the first goods receipt, when it sent one")
+
+    def business_key(self) -> str | None:
+        return f"SUPPLIER#{self.supplier_id}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # Planning: forecasts and exceptions
 # ---------------------------------------------------------------------------------------------------
@@ -481,6 +520,14 @@ TotalMinor = Annotated[int, Field(strict=True, description="Sum of amounts in mi
 ReconciliationStatus = Literal["balanced", "mismatched"]
 
 
+class ReceivedLine(ContractModel):
+    """What a goods receipt took in of one item at one location (supplier performance measures fill rates)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    received_quantity: Quantity
+
+
 class FinancialPostingRecorded(ContractModel):
     """The ERP booked a financial posting (goods receipt, goods issue or invoice) for a business document."""
 
@@ -491,6 +538,11 @@ class FinancialPostingRecorded(ContractModel):
     currency: Currency
     posting_date: date = Field(description="The accounting date the ERP booked it on")
     reference: Identifier = Field(description="The document it posts: purchase order, order or shipment id")
+    # Optional (added compatibly): a goods receipt of a supplier PO says what it received, for fill rates.
+    lines: list[ReceivedLine] = Field(
+        default_factory=list, max_length=500,
+        description="Goods receipts: the quantity received per item-location (empty when the ERP does not say)",
+    )
 
     def business_key(self) -> str | None:
         return f"POSTING#{self.posting_id}"
@@ -583,7 +635,8 @@ CONTRACT_OWNERS: dict[str, Owner] = {
     **dict.fromkeys(("InventoryBalanceChanged", "InventoryAvailabilityUpdated"), INVENTORY_TEAM),
     "OrderStatusChanged": ORDERS_TEAM,
     "ShipmentMilestone": FULFILLMENT_TEAM,
-    **dict.fromkeys(("SupplierLeadTimeChanged", "PurchaseOrderConfirmed"), SUPPLIER_TEAM),
+    **dict.fromkeys(("SupplierLeadTimeChanged", "PurchaseOrderConfirmed", "SupplierPerformanceMeasured"),
+                    SUPPLIER_TEAM),
     **dict.fromkeys(("FinancialPostingRecorded", "ReconciliationCompleted"), FINANCE_TEAM),
 }
 
@@ -670,6 +723,13 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
         ),
         Contract("SupplierLeadTimeChanged", "1", SupplierLeadTimeChanged, frozenset({"supplier"}), "distsync.supplier"),
         Contract("PurchaseOrderConfirmed", "1", PurchaseOrderConfirmed, frozenset({"supplier"}), "distsync.supplier"),
+        Contract(
+            "SupplierPerformanceMeasured",
+            "1",
+            SupplierPerformanceMeasured,
+            frozenset({"distsync.supplier"}),
+            "distsync.supplier-performance",
+        ),
         Contract(
             "DemandForecastPublished", "1", DemandForecastPublished, frozenset({"planning"}), "distsync.forecast"
         ),

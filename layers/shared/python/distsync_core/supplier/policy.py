@@ -45,12 +45,13 @@ def assess_lead_time(previous_days: int, new_days: int, threshold_percent: float
                           threshold_percent)
 
 
-def master_data_keys(events: Iterable[SupplierLeadTimeChanged | PurchaseOrderConfirmed]) -> set[str]:
+def master_data_keys(events: Iterable[object]) -> set[str]:
     """The master data a batch of supplier events is checked against: each event's supplier, and the
-    item-location of each lead time."""
-    events = list(events)
-    keys = {supplier_key(e.supplier_id) for e in events}
-    keys |= {item_location_key(e.item_id, e.location_id) for e in events if isinstance(e, SupplierLeadTimeChanged)}
+    item-location of each lead time (ship notices and goods receipts, facts of supplier performance, none)."""
+    supplier_events = [e for e in events if isinstance(e, SupplierLeadTimeChanged | PurchaseOrderConfirmed)]
+    keys = {supplier_key(e.supplier_id) for e in supplier_events}
+    keys |= {item_location_key(e.item_id, e.location_id) for e in supplier_events
+             if isinstance(e, SupplierLeadTimeChanged)}
     return keys
 
 
