@@ -64,6 +64,10 @@ SAMPLES = {
                                                 "message": "inventory goods_receipt EUR: 2 vs 1"}]},
     "PlanningException": {"exceptionId": "PEX-1", "kind": "lead_time_change", "severity": "warning",
                           "itemId": "SKU-1", "locationId": "DC-1", "supplierId": "S-1", "message": "lead time up"},
+    "ParameterDriftDetected": {"itemId": "SKU-1", "locationId": "DC-1", "driftClass": "changed_by_hand",
+                               "reason": "the ERP shows 45, distsync applied 50", "erpConnection": "rest",
+                               "erpSafetyStock": 45, "erpReorderPoint": 100, "appliedSafetyStock": 50,
+                               "appliedReorderPoint": 100, "driftRunId": "drift-1"},
 }
 
 
