@@ -26,12 +26,15 @@ def p(ss: float, rop: float) -> Parameters:
     return Parameters(safety_stock=ss, reorder_point=rop)
 
 
-def applied(ss: float = 50, rop: float = 100, previous: Parameters | None = p(40, 90)) -> Applied:
+REPLACED, LATER = Parameters(safety_stock=40, reorder_point=90), Parameters(safety_stock=70, reorder_point=120)
+
+
+def applied(ss: float = 50, rop: float = 100, previous: Parameters | None = REPLACED) -> Applied:
     return Applied(parameters=p(ss, rop), recommended_at=T0, planning_cycle_id="C-1", correlation_id="c-applied",
                    previous=previous)
 
 
-def rec(status: str, at: datetime = T0 + timedelta(hours=1), values: Parameters | None = p(70, 120),
+def rec(status: str, at: datetime = T0 + timedelta(hours=1), values: Parameters | None = LATER,
         cid: str = "c-later", detail: str = "") -> Recommendation:
     return Recommendation(correlation_id=cid, received_at=at, status=status, parameters=values, detail=detail)
 
