@@ -121,6 +121,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "contractLifecycle": {},
     # {team: contact}: replaces a team's default contact (DEFAULT_OWNERS) in alarms and the schema registry
     "owners": {},
+    # parameter drift (infra/domains/drift.py): the daily run (UTC) comparing planning's latest recommendation,
+    # distsync's last applied parameters and the ERP's values per item-location
+    "parameterDriftSchedule": "cron(0 6 * * ? *)",
 }
 
 # The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
@@ -405,6 +408,8 @@ class DistsyncConfig:
     # governance (issue 16): the versions' lifecycle as given (CONTRACT_LIFECYCLE), team -> contact (resolved)
     contract_lifecycle: dict[str, dict]
     owners: dict[str, str]
+    # parameter drift (issue 15, infra/domains/drift.py)
+    parameter_drift_schedule: str
 
     @property
     def is_prod(self) -> bool:
@@ -474,6 +479,7 @@ class DistsyncConfig:
             inventory_accuracy_target_percent=float(get("inventoryAccuracyTargetPercent")),
             contract_lifecycle=_contract_lifecycle(get("contractLifecycle")),
             owners=_owners(get("owners")),
+            parameter_drift_schedule=str(get("parameterDriftSchedule")),
         )
         config.validate()
         return config
@@ -537,7 +543,8 @@ class DistsyncConfig:
         # EventBridge Scheduler: a recurring schedule is cron(...) or rate(...); at(...) would run once only.
         for key, value in (("reconciliationSchedule", self.reconciliation_schedule),
                            ("planningExtractSchedule", self.planning_extract_schedule),
-                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule)):
+                           ("inventoryAccuracySchedule", self.inventory_accuracy_schedule),
+                           ("parameterDriftSchedule", self.parameter_drift_schedule)):
             if not _SCHEDULE_PATTERN.match(value):
                 raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
                                  f"got {value!r}")

@@ -58,6 +58,8 @@ FOLDERS = (
     "planning_extract",
     # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
     "inventory_accuracy",
+    # issue 15: parameter drift (infra/domains/drift.py)
+    "parameter_drift",
 )
 
 
@@ -115,6 +117,7 @@ PROD_CONTEXT: dict[str, str] = {
     "inventoryAccuracyQuantityTolerance": "1",
     "inventoryAccuracyQuantityTolerancePercent": "0.5",
     "inventoryAccuracyTargetPercent": "99.5",
+    "parameterDriftSchedule": "cron(15 7 ? * MON-FRI *)",
     "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
     "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
 }

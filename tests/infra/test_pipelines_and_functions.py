@@ -89,6 +89,7 @@ TIMEOUTS = {
     "reconciliation": 60,
     "planning_extract": 300,  # a scan of the master data table and one upload  # one ERP export call (with retries) and a query per domain
     "inventory_accuracy": 300,  # a scan of the inventory projection and two uploads
+    "parameter_drift": 300,  # a scan, a ledger query and an ERP read per item-location
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
@@ -158,6 +159,8 @@ EXTRA_ENV = {
         "INVENTORY_TABLE_NAME", "LANDING_BUCKET_NAME", "ACCURACY_AS_OF_TOLERANCE_MINUTES",
         "ACCURACY_QUANTITY_TOLERANCE", "ACCURACY_QUANTITY_TOLERANCE_PERCENT", "ACCURACY_TARGET_PERCENT",
     },
+    "parameter_drift": ERP_ENV | {"MASTERDATA_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME",
+                                  "APPROVAL_THRESHOLD_PERCENT", "ERP_CONNECTIONS"},
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
         "FILE_MAX_RECORDS",
