@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contracts_cli import contracts_app
+from .drift import drift
 from .inventory import inventory_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
 
@@ -45,6 +46,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
+app.command("drift")(drift)
 console = Console()
 
 LocalOpt = Annotated[
