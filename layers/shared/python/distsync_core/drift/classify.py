@@ -130,15 +130,20 @@ class DriftReport(_Model):
             (f" ({self.counts['in_sync']} in sync, {self.counts['not_compared']} not compared)" if drifted else "")
 
 
-def classify(o: Observation) -> Finding:
-    base = {"item_id": o.item_id, "location_id": o.location_id, "erp_connection": o.erp_connection, "erp": o.erp,
-            "applied": o.applied.parameters if o.applied else None}
+def _finding(o: Observation, drift_class: DriftClass, reason: str, correction: Parameters | None = None) -> Finding:
     rec = o.recommendation
-    if rec is not None:
-        base |= {"recommended": rec.parameters, "recommendation_status": rec.status,
-                 "recommendation_correlation_id": rec.correlation_id}
+    return Finding.model_validate({
+        "item_id": o.item_id, "location_id": o.location_id, "drift_class": drift_class, "reason": reason,
+        "erp_connection": o.erp_connection, "erp": o.erp, "applied": o.applied.parameters if o.applied else None,
+        "recommended": rec.parameters if rec else None, "recommendation_status": rec.status if rec else None,
+        "recommendation_correlation_id": rec.correlation_id if rec else None, "correction": correction,
+    })
+
+
+def classify(o: Observation) -> Finding:
+    rec = o.recommendation
     if o.erp is None:
-        return Finding(**base, drift_class="not_compared", reason=o.erp_error or "the ERP holds no parameters")
+        return _finding(o, "not_compared", o.erp_error or "the ERP holds no parameters")
     applied = o.applied
     # a recommendation after the last applied one that did not reach the ERP
     later = rec is not None and rec.status != "delivered" and (
@@ -147,28 +152,27 @@ def classify(o: Observation) -> Finding:
     if applied is not None and not o.erp.same_as(applied.parameters):
         restore = applied.parameters
         if applied.previous is not None and o.erp.same_as(applied.previous):
-            return Finding(**base, drift_class="applied_but_lost", correction=restore,
-                           reason=f"the ERP shows {o.erp.text()}, the values distsync replaced on applying "
-                                  f"{restore.text()} (cycle {applied.planning_cycle_id}): the write was lost")
+            return _finding(o, "applied_but_lost",
+                            f"the ERP shows {o.erp.text()}, the values distsync replaced on applying "
+                            f"{restore.text()} (cycle {applied.planning_cycle_id}): the write was lost", restore)
         if later and rec is not None and rec.parameters is not None and o.erp.same_as(rec.parameters):
             # the ERP holds the later recommendation though distsync never applied it: set outside distsync
             # to planning's value; nothing to correct, but the ledger does not know it
-            return Finding(**base, drift_class="changed_by_hand",
-                           reason=f"the ERP holds planning's recommendation {rec.parameters.text()} that distsync "
-                                  f"did not apply ({_why(rec)}): set in the ERP by hand")
+            return _finding(o, "changed_by_hand",
+                            f"the ERP holds planning's recommendation {rec.parameters.text()} that distsync did not "
+                            f"apply ({_why(rec)}): set in the ERP by hand")
         note = f"; planning's later recommendation is {_why(rec)}" if later and rec is not None else ""
         # a later recommendation on its way (or waiting for a planner) will set the ERP: no second correction
         on_its_way = later and rec is not None and rec.status in ("in_flight", "pending_approval")
-        return Finding(**base, drift_class="changed_by_hand", correction=None if on_its_way else restore,
-                       reason=f"the ERP shows {o.erp.text()} but distsync last applied {restore.text()} "
-                              f"(cycle {applied.planning_cycle_id}){note}")
+        return _finding(o, "changed_by_hand",
+                        f"the ERP shows {o.erp.text()} but distsync last applied {restore.text()} "
+                        f"(cycle {applied.planning_cycle_id}){note}", None if on_its_way else restore)
     if later and rec is not None:
         values = f" ({rec.parameters.text()})" if rec.parameters else ""
-        return Finding(**base, drift_class="never_applied",
-                       reason=f"planning recommended{values} at {rec.received_at:%Y-%m-%d %H:%M} UTC but it was "
-                              f"never applied: {_why(rec)}")
-    return Finding(**base, drift_class="in_sync",
-                   reason="the ERP holds the last applied parameters" if applied else "distsync has applied nothing here")
+        return _finding(o, "never_applied", f"planning recommended{values} at {rec.received_at:%Y-%m-%d %H:%M} UTC "
+                                            f"but it was never applied: {_why(rec)}")
+    return _finding(o, "in_sync",
+                    "the ERP holds the last applied parameters" if applied else "distsync has applied nothing here")
 
 
 def _why(rec: Recommendation) -> str:
@@ -178,7 +182,7 @@ def _why(rec: Recommendation) -> str:
 
 def report(observations: Iterable[Observation], *, now: datetime, location: str = "*") -> DriftReport:
     findings = sorted((classify(o) for o in observations), key=lambda f: (f.location_id, f.item_id))
-    counts = {c: sum(1 for f in findings if f.drift_class == c) for c in CLASSES}
+    counts: dict[str, int] = {c: sum(1 for f in findings if f.drift_class == c) for c in CLASSES}
     return DriftReport(computed_at=now, location=location, counts=counts, findings=findings)
 
 
