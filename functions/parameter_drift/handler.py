@@ -29,7 +29,7 @@ from distsync_core.contracts import (
     utcnow,
 )
 from distsync_core.drift.classify import DRIFTED, Finding, correction_path, report
-from distsync_core.drift.store import item_locations, observe, record_erp_values, write_report
+from distsync_core.drift.store import item_locations, observe_all, record_erp_values, write_report
 from distsync_core.platform import ledger
 from distsync_core.platform.config import env, env_float
 from distsync_core.platform.events import EventPublisher
@@ -49,8 +49,8 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
     run_id = f"drift-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     book = ledger.current() or ledger.Ledger(env("TRACE_TABLE_NAME"))
     masterdata = env("MASTERDATA_TABLE_NAME")
-    observations = [observe(item, book, run_id) for item in item_locations(masterdata)
-                    if fnmatchcase(str(item.get("locationId", "")), glob)]
+    items = [item for item in item_locations(masterdata) if fnmatchcase(str(item.get("locationId", "")), glob)]
+    observations = observe_all(items, book, run_id)
     drift = report(observations, now=now, location=glob)
     where = write_report(env("LANDING_BUCKET_NAME"), drift)
     for drift_class, name in METRICS.items():

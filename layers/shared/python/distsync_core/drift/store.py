@@ -6,6 +6,7 @@ bucket, and ``reports/drift/latest.json`` (``distsync drift --latest``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from ..connectors.factory import connections, connector
 from ..connectors.landscape import owner
 from ..platform.aws import client
 from ..platform.dynamo import from_wire, to_wire
+from ..platform.invocation import set_deadline, time_left
 from ..platform.ledger import Ledger
 from ..platform.times import now_iso
 from .classify import DriftReport, Observation, Parameters, applied_from, findings_csv, latest_recommendation
@@ -31,24 +33,43 @@ def item_locations(table_name: str) -> Iterator[dict[str, Any]]:
         yield from (from_wire(raw) for raw in page.get("Items", []))
 
 
-def observe(item: dict[str, Any], ledger: Ledger, correlation_id: str) -> Observation:
-    item_id, location_id = item["itemId"], item["locationId"]
-    recommendation = latest_recommendation(ledger.hops_for_business_key(f"{item_id}@{location_id}"))
-    base = {"item_id": item_id, "location_id": location_id, "applied": applied_from(item),
-            "recommendation": recommendation}
+READ_WORKERS = 8  # ERP reads at once: each connector's connection pool and token cache are thread-safe
+
+
+def observe_all(items: list[dict[str, Any]], ledger: Ledger, correlation_id: str) -> list[Observation]:
+    """The three views of each item-location. The ledger queries run in this thread (a boto3 resource is not
+    thread-safe; they take milliseconds); the ERP reads, tens of milliseconds each, run ``READ_WORKERS`` at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    recommendations = [latest_recommendation(ledger.hops_for_business_key(f"{i['itemId']}@{i['locationId']}"))
+                       for i in items]
+    left = time_left()  # the invocation's deadline, which the workers' threads do not inherit
+    deadline = None if left == float("inf") else time.monotonic() + left
+
+    def read(item: dict[str, Any]) -> dict[str, Any]:
+        set_deadline(None if deadline is None else (lambda: deadline - time.monotonic()))
+        return _read_erp(item["itemId"], item["locationId"], correlation_id)
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        erp = list(pool.map(read, items))
+    return [Observation(item_id=i["itemId"], location_id=i["locationId"], applied=applied_from(i),
+                        recommendation=r, **e) for i, r, e in zip(items, recommendations, erp, strict=True)]
+
+
+def _read_erp(item_id: str, location_id: str, correlation_id: str) -> dict[str, Any]:
     connection = owner(location_id, connections())
     if connection is None:
-        return Observation(**base, erp_error=f"no ERP connection owns location {location_id} (context erpConnections)")
+        return {"erp_error": f"no ERP connection owns location {location_id} (context erpConnections)"}
     try:
         snapshot = connector(connection).read_parameters(item_id, location_id, correlation_id=correlation_id)
     except RuntimeError as exc:  # ConnectorError, PartnerUnavailable, PartnerRejected: all RuntimeErrors
-        return Observation(**base, erp_connection=connection.name,
-                           erp_error=f"{connection.name}: could not read the ERP ({exc.__class__.__name__}: {exc})")
+        return {"erp_connection": connection.name,
+                "erp_error": f"{connection.name}: could not read the ERP ({exc.__class__.__name__}: {exc})"}
     if snapshot.parameters is None:
-        return Observation(**base, erp_connection=connection.name,
-                           erp_error=f"{connection.name}: the ERP holds no parameters for {item_id}@{location_id}")
-    erp = Parameters(safety_stock=snapshot.parameters.safety_stock, reorder_point=snapshot.parameters.reorder_point)
-    return Observation(**base, erp_connection=connection.name, erp=erp)
+        return {"erp_connection": connection.name,
+                "erp_error": f"{connection.name}: the ERP holds no parameters for {item_id}@{location_id}"}
+    return {"erp_connection": connection.name, "erp": Parameters(safety_stock=snapshot.parameters.safety_stock,
+                                                                  reorder_point=snapshot.parameters.reorder_point)}
 
 
 def record_erp_values(table_name: str, item_id: str, location_id: str, erp: Parameters) -> None:
