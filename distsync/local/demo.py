@@ -181,6 +181,9 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
     say("13. one landscape of many ERPs: SKU-100 is planned at an S/4HANA plant, a NetSuite and a Business "
         "Central location; each recommendation reaches the ERP that owns the location, through its protocol")
     flows += _landscape(stack, erp, planning, say)
+    from .demo_drift import run_drift
+
+    flows += run_drift(stack, say)
     return flows
 
 
