@@ -169,3 +169,41 @@ def test_a_location_glob_narrows_the_run_and_an_unreachable_erp_is_not_compared(
     report = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=summary["reportKey"])["Body"].read())
     assert all(f["reason"].startswith("down: could not read the ERP") for f in report["findings"])
     assert sum(drift(location="DC-9*")["counts"].values()) == 0
+
+
+def test_each_location_is_read_from_the_erp_that_owns_it_through_its_connector(aws, erp, monkeypatch):
+    """An S/4HANA plant beside the REST ERP: the drift run reads S4-1010 through the s4hana connector (OData,
+    Basic auth from the connection's secret), and tells its change by hand in S/4HANA from the REST ERP's
+    item-locations, which stay as they were."""
+    from distsync.sim.s4 import S4Simulator
+
+    s4 = S4Simulator().start()
+    try:
+        boto3.client("secretsmanager").create_secret(
+            Name="s4-creds", SecretString=json.dumps({"user": "DISTSYNC", "password": "s4-password"}))
+        monkeypatch.setenv("ERP_CONNECTIONS", json.dumps([
+            {"name": "s4", "kind": "s4hana", "baseUrl": s4.base_url, "secretName": "s4-creds",
+             "locations": ["S4-*"], "options": {"plantMap": {"S4-1010": "1010"}}},
+            {"name": "rest", "kind": "rest", "baseUrl": erp["sim"].base_url, "locations": ["*"]}]))
+        s4.put_record({"itemId": "SKU-S4", "locationId": "1010", "safetyStock": 100, "reorderPoint": 200,
+                       "leadTimeDays": 5}, push=False)
+        master = ItemLocationUpserted(item_id="SKU-S4", location_id="S4-1010", unit_of_measure="EA",
+                                      safety_stock=100, reorder_point=200, supplier_id="SUP-1", lead_time_days=5)
+        run("masterdata_transformer", bus_event(envelope("ItemLocationUpserted", master, "md-s4", "erp")))
+        aws.probe()
+        rec = ReplenishmentRecommended(item_id="SKU-S4", location_id="S4-1010", recommended_safety_stock=110,
+                                       recommended_reorder_point=220, planning_cycle_id="C-1")
+        run("planning_transformer", bus_event(envelope("ReplenishmentRecommended", rec, "rec-s4", "planning")))
+        apply_all(aws.probe(wait=0.2))  # through the s4hana connector
+        s4.put_record({"itemId": "SKU-S4", "locationId": "1010", "safetyStock": 90, "reorderPoint": 220,
+                       "leadTimeDays": 5}, push=False)  # a planner edits the plant's MRP view in S/4HANA
+
+        summary = drift(location="S4-*")
+        report = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=summary["reportKey"])["Body"].read())
+        [finding] = report["findings"]
+        assert (finding["itemId"], finding["erpConnection"], finding["class"]) == ("SKU-S4", "s4", "changed_by_hand")
+        assert (finding["erp"], finding["applied"]) == ({"safetyStock": 90, "reorderPoint": 220},
+                                                        {"safetyStock": 110, "reorderPoint": 220})
+        assert drift()["counts"]["in_sync"] == 4  # the REST ERP's item-locations, read through their own
+    finally:
+        s4.stop()
