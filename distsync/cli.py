@@ -22,8 +22,10 @@ from rich.table import Table
 
 from .contracts_cli import contracts_app
 from .drift import drift
+from .freeze import freeze_app
 from .inventory import inventory_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
+from .why import why
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
 local_app = typer.Typer(help="Run the synthesized stack locally on moto", no_args_is_help=True)
@@ -47,6 +49,8 @@ app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
 app.command("drift")(drift)
+app.add_typer(freeze_app, name="freeze")
+app.command("why")(why)
 console = Console()
 
 LocalOpt = Annotated[
@@ -126,6 +130,11 @@ def local_up(
                 _render_trace(trace_document(cid, traces.hops(cid)))
             updates = stack.erp.snapshot()
             console.print(f"ERP simulator accepted {len(updates)} update(s); WMS notified {len(stack.wms.snapshot())} time(s).")
+            # the approved change's lineage, as `distsync why` shows it
+            from .lineage_reader import read_lineage
+            from .local.demo import WHY
+            from .why import render as render_why
+            render_why(read_lineage(stack.outputs["TraceTableName"], stack.outputs["MasterDataTableName"], WHY))
             flows = run_domains(stack, say=console.print)
             summary = Table("domain", "correlation id", "status", "what it shows", "last hop",
                             title="one flow per domain (distsync trace <correlation id> for the whole timeline)")
@@ -832,8 +841,8 @@ def kpis(
         return
     print_accuracy(console, figures["inventoryVisibilityAccuracy"])
     table = Table("KPI", "count", "p50 (s)", "p95 (s)", "max (s)", title=f"from {start[:19]}")
-    for key in ("forecastToErpLatency", "approvalTurnaround", "failureRecoveryTime", "orderStatusPropagation",
-                "inventoryVisibilityFreshness"):
+    for key in ("forecastToErpLatency", "forecastToErpLatencyExcludingHeld", "erpWritesHeldTime",
+                "approvalTurnaround", "failureRecoveryTime", "orderStatusPropagation", "inventoryVisibilityFreshness"):
         f = figures[key]
         table.add_row(key, str(f["count"]), *(("-" if f[k] is None else f"{f[k]:.1f}")
                                                 for k in ("p50Seconds", "p95Seconds", "maxSeconds")))

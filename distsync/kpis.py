@@ -1,6 +1,7 @@
 """Service-level figures computed from the ledger's hops (plain logic: give it hops, get numbers).
 
-- forecast-to-ERP latency: a ``ReplenishmentRecommended`` webhook accepted -> the ERP update applied
+- forecast-to-ERP latency: a ``ReplenishmentRecommended`` webhook accepted -> the ERP update applied; also
+  without the time a freeze window held the write (``held`` -> ``released``), and that held time on its own
 - approval turnaround: approval requested -> decided (approved, rejected or timed out)
 - failure recovery time: first dead-lettered -> delivered afterwards (after a redrive or replay)
 - order status propagation: an ``OrderStatusChanged`` webhook accepted -> warehouse and channels informed
@@ -57,6 +58,7 @@ def compute(hops: Iterable[Hop]) -> dict[str, Any]:
         by_cid[hop["correlationId"]].append(hop)
 
     forecast, approvals, recovery, orders, inventory = [], [], [], [], []
+    processing, held_times = [], []
     statuses: dict[str, int] = defaultdict(int)
     for transaction in by_cid.values():
         transaction.sort(key=lambda h: h["at"])
@@ -64,7 +66,12 @@ def compute(hops: Iterable[Hop]) -> dict[str, Any]:
         received = _first(transaction, lambda h: h["stage"] == "webhook" and h.get("eventType") == "ReplenishmentRecommended")
         applied = _first(transaction, lambda h: h["stage"] == "erp" and h["outcome"] == "delivered")
         if received and applied:
-            forecast.append((_at(applied) - _at(received)).total_seconds())
+            total = (_at(applied) - _at(received)).total_seconds()
+            held = _held_seconds(transaction, _at(applied))
+            forecast.append(total)
+            processing.append(total - held)
+            if held:
+                held_times.append(held)
         orders += _span(transaction, "OrderStatusChanged", "orders")
         inventory += _span(transaction, "InventoryBalanceChanged", "planning-sync")
         requested = _first(transaction, lambda h: h["outcome"] == "pending_approval")
@@ -83,11 +90,28 @@ def compute(hops: Iterable[Hop]) -> dict[str, Any]:
         "transactions": len(by_cid),
         "byStatus": dict(sorted(statuses.items())),
         "forecastToErpLatency": _summary(forecast),
+        "forecastToErpLatencyExcludingHeld": _summary(processing),
+        "erpWritesHeldTime": _summary(held_times),
         "approvalTurnaround": _summary(approvals),
         "failureRecoveryTime": _summary(recovery),
         "orderStatusPropagation": _summary(orders),
         "inventoryVisibilityFreshness": _summary(inventory),
     }
+
+
+def _held_seconds(transaction: list[Hop], until: datetime) -> float:
+    """The time freeze windows held the ERP write: each ``held`` hop (erp, naming a window) to the freeze
+    function's ``released`` hop after it, before ``until``."""
+    total, since = 0.0, None
+    for h in transaction:
+        if _at(h) > until:
+            break
+        if h["stage"] == "erp" and h["outcome"] == "held" and h.get("freezeWindow") and since is None:
+            since = _at(h)
+        elif h["stage"] == "freeze" and h["outcome"] == "released" and since is not None:
+            total += (_at(h) - since).total_seconds()
+            since = None
+    return total
 
 
 def _span(transaction: list[Hop], event_type: str, stage: str) -> list[float]:

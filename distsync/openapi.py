@@ -61,10 +61,16 @@ def _webhook_body(event_type: str, version: str, data_schema: dict[str, Any]) ->
     }
 
 
-def _openapi_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    # JSON Schema -> OpenAPI 3.0 schema object: drop the keywords 3.0 does not know.
+def _openapi_schema(schema: Any) -> Any:
+    # JSON Schema -> OpenAPI 3.0 schema object: drop the keywords 3.0 does not know, and write an optional
+    # value (pydantic's anyOf [X, {"type": "null"}]) as 3.0 does: X with nullable (3.0 has no "null" type).
     drop = {"$schema", "title"}
     if isinstance(schema, dict):
+        options = schema.get("anyOf")
+        if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+            (value,) = (o for o in options if o != {"type": "null"})
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            return _openapi_schema({**value, **rest, "nullable": True})
         return {k: _openapi_schema(v) for k, v in schema.items() if k not in drop}
     if isinstance(schema, list):
         return [_openapi_schema(v) for v in schema]

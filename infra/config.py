@@ -30,6 +30,7 @@ _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ERP_CONNECTION_KINDS = ("rest", "s4hana", "netsuite", "businesscentral")
 _CONNECTION_NAME = re.compile(r"^[a-z][a-z0-9]{0,19}$")
 DEFAULT_ERP_CONNECTIONS: list[dict] = [{"name": "rest", "kind": "rest", "locations": ["*"]}]
+DEFAULT_FREEZE_WINDOWS: list[dict] = []
 
 CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "stage": "dev",
@@ -121,6 +122,10 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "contractLifecycle": {},
     # {team: contact}: replaces a team's default contact (DEFAULT_OWNERS) in alarms and the schema registry
     "owners": {},
+    # ERP parameter writes wait during these windows (the ERP's MRP run, a period close) and flow when they end:
+    # [{"name", "schedule": "cron(...)" (UTC) or "at(yyyy-mm-ddThh:mm:ss)", "durationMinutes", "scope":
+    # {"connections": [...], "locations": [globs]}}] (a scope part left out: all); infra/domains/erp_adapter.py
+    "freezeWindows": DEFAULT_FREEZE_WINDOWS,
     # parameter drift (infra/domains/drift.py): the daily run (UTC) comparing planning's latest recommendation,
     # distsync's last applied parameters and the ERP's values per item-location
     "parameterDriftSchedule": "cron(0 6 * * ? *)",
@@ -302,6 +307,92 @@ def _erp_connections(value: object, erp_base_url: str) -> list[dict]:
     return out
 
 
+# The EventBridge cron subset freeze windows are evaluated with (distsync_core.connectors.freeze; the infra does not
+# import the layer, a unit test keeps the two in step): per field its range and names; L, W and # are refused.
+_CRON_FIELDS = (("minutes", 0, 59, ()), ("hours", 0, 23, ()), ("day-of-month", 1, 31, ()),
+                ("month", 1, 12, tuple("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())),
+                ("day-of-week", 1, 7, tuple("SUN MON TUE WED THU FRI SAT".split())), ("year", 1970, 2199, ()))
+_CRON_PART = re.compile(r"^(\*|(?P<a>[0-9A-Za-z]+)(-(?P<b>[0-9A-Za-z]+))?)(/(?P<step>[1-9][0-9]*))?$")
+FREEZE_MAX_DURATION_MINUTES = 7 * 24 * 60
+
+
+def _cron_field_problem(text: str, field: tuple[str, int, int, tuple[str, ...]]) -> str | None:
+    name, low, high, names = field
+    for part in text.split(","):
+        match = _CRON_PART.match(part)
+        if not match:
+            return f"{name} field {text!r} is not supported (L, W and # are not)"
+        bounds = []
+        for token in (t for t in (match["a"], match["b"]) if t is not None):
+            value = names.index(token.upper()) + 1 if token.upper() in names else int(token) if token.isdigit() else None
+            if value is None:
+                return f"{name} field: {token!r} is not supported (L, W and # are not)"
+            if not low <= value <= high:
+                return f"{name} field: {token!r} is not in {low}..{high}"
+            bounds.append(value)
+        if bounds != sorted(bounds):
+            return f"{name} field: range {part!r} runs backwards"
+    return None
+
+
+def _schedule_problem(schedule: object) -> str | None:
+    from datetime import datetime
+
+    if isinstance(schedule, str) and schedule.startswith("cron(") and schedule.endswith(")"):
+        parts = schedule[5:-1].split()
+        if len(parts) != 6:
+            return f"{schedule} needs 6 fields (minutes hours day-of-month month day-of-week year)"
+        if (parts[2] == "?") == (parts[4] == "?"):
+            return f"{schedule}: exactly one of day-of-month and day-of-week must be '?'"
+        problems = (_cron_field_problem(t, f) for t, f in zip(parts, _CRON_FIELDS, strict=True) if t not in ("*", "?"))
+        problem = next((p for p in problems if p), None)
+        return f"{schedule}: {problem}" if problem else None
+    if isinstance(schedule, str) and schedule.startswith("at(") and schedule.endswith(")"):
+        try:
+            datetime.strptime(schedule[3:-1], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return f"{schedule} must be at(yyyy-mm-ddThh:mm:ss) (UTC)"
+        return None
+    return f"schedule must be cron(...) or at(yyyy-mm-ddThh:mm:ss) (UTC), got {schedule!r}"
+
+
+def _scope_problem(scope: object, connections: set[str]) -> str | None:
+    if not isinstance(scope, dict) or set(scope) - {"connections", "locations"}:
+        return "scope must be an object with connections and/or locations"
+    for key, values in scope.items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+            return f"scope.{key} must be a non-empty list (leave it out for all)"
+    strangers = sorted(set(scope.get("connections", [])) - connections)
+    if strangers:
+        return f"no ERP connection named {', '.join(strangers)} (erpConnections: {', '.join(sorted(connections))})"
+    return None
+
+
+def _freeze_windows(value: object, connections: set[str]) -> list[dict]:
+    """Context ``freezeWindows``, checked at synth so a window that could never be evaluated fails the deploy."""
+    import json
+
+    items = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ValueError("context freezeWindows must be a JSON list of windows")
+    names: set[str] = set()
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name) or name in names:
+            raise ValueError(f"freezeWindows: {name!r} needs a unique name of a-z, 0-9 and '-' (at most 63)")
+        names.add(name)
+        unknown = set(item) - {"name", "schedule", "durationMinutes", "scope"}
+        minutes = item.get("durationMinutes")
+        problem = f"unknown keys {sorted(unknown)}" if unknown else \
+            _schedule_problem(item.get("schedule")) or _scope_problem(item.get("scope", {}), connections)
+        if not problem and (isinstance(minutes, bool) or not isinstance(minutes, int)
+                            or not 1 <= minutes <= FREEZE_MAX_DURATION_MINUTES):
+            problem = f"durationMinutes must be a whole number in 1..{FREEZE_MAX_DURATION_MINUTES}, got {minutes!r}"
+        if problem:
+            raise ValueError(f"freezeWindows: {name}: {problem}")
+    return list(items)
+
+
 def _flag(value: object, key: str) -> bool:
     """A context value that is a boolean: from cdk.json as is, from ``-c key=true|false`` as text."""
     if isinstance(value, bool):
@@ -408,6 +499,8 @@ class DistsyncConfig:
     # governance (issue 16): the versions' lifecycle as given (CONTRACT_LIFECYCLE), team -> contact (resolved)
     contract_lifecycle: dict[str, dict]
     owners: dict[str, str]
+    # freeze windows of ERP parameter writes (issue 15, infra/domains/erp_adapter.py): FREEZE_WINDOWS
+    freeze_windows: list[dict]
     # parameter drift (issue 15, infra/domains/drift.py)
     parameter_drift_schedule: str
 
@@ -479,6 +572,8 @@ class DistsyncConfig:
             inventory_accuracy_target_percent=float(get("inventoryAccuracyTargetPercent")),
             contract_lifecycle=_contract_lifecycle(get("contractLifecycle")),
             owners=_owners(get("owners")),
+            freeze_windows=_freeze_windows(get("freezeWindows"), {  # a scope names connections of the landscape
+                c["name"] for c in _erp_connections(get("erpConnections"), str(get("erpBaseUrl")))}),
             parameter_drift_schedule=str(get("parameterDriftSchedule")),
         )
         config.validate()

@@ -12,6 +12,7 @@ API (``/_local/ops/...``), as gateway handlers ``fn(method, path, query, headers
 | GET | ``approvals?status=PENDING`` | approvals (``status=all`` for every record) |
 | POST | ``approvals/<id>/approve`` / ``reject`` | a planner decision (body: ``comment``, ``by``) through the signed API |
 | GET | ``kpis?since=24h`` | SLA figures from the ledger and DLQ depth per domain |
+| GET | ``lineage/<item>@<location>?since=30d`` | why it has its parameters (``distsync why --json``) |
 
 Errors answer ``application/problem+json`` (docs/problems.md). POSTs must be ``application/json`` and
 same-origin, so no other web page open in the operator's browser can trigger them.
@@ -141,6 +142,8 @@ class Console:
             ("GET", re.compile(r"approvals"), self._approvals),
             ("POST", re.compile(r"approvals/(?P<aid>[^/]+)/(?P<decision>approve|reject)"), self._decide),
             ("GET", re.compile(r"kpis"), lambda req: ok(self.ops.kpis(req.query.get("since") or "24h"))),
+            ("GET", re.compile(r"lineage/(?P<key>[^/]+)"),
+             lambda req, key: ok(self.ops.lineage(key, req.query.get("since") or None))),
         ]
 
     @classmethod

@@ -153,6 +153,20 @@ class Ops:
         rows = [{k: v for k, v in i.items() if k != "taskToken"} for i in items]
         return sorted(rows, key=lambda r: r.get("requestedAt", ""), reverse=True)
 
+    # --------------------------------------------------------------------------------------------- lineage
+    def lineage(self, key: str, since: str | None = None) -> dict[str, Any]:
+        """Why ``key`` (ITEM@LOCATION) has its parameters, as ``distsync why --json`` prints it."""
+        from distsync.lineage_reader import read_lineage
+
+        start = parse_since(since) if since else None
+        try:
+            doc = read_lineage(self.outputs["TraceTableName"], self.outputs["MasterDataTableName"], key, start)
+        except ValueError as exc:
+            raise BadRequest(str(exc), [{"field": "key", "message": "ITEM@LOCATION"}]) from None
+        if not doc["history"] and doc["masterData"] is None:
+            raise NotFound(f"nothing recorded about {key}" + (f" since {start}" if start else ""))
+        return doc
+
     # ------------------------------------------------------------------------------------------------ kpis
     def kpis(self, since: str = "24h") -> dict[str, Any]:
         """SLA figures from the ledger since ``since``, with DLQ depth per domain (as ``distsync kpis``)."""

@@ -4,7 +4,8 @@
    a flaky ERP, approval approved, approval rejected, quarantine); their traces are printed in full.
 2. One flow per domain (:func:`run_domains`): master data governance, inventory and ATP (with a v2 event and
    a stale balance), orders in sequence (an update ahead of its predecessor held until the gap fills), shipments (with an exception case resolved),
-   supplier lead time and PO confirmation, a demand forecast; a summary line per transaction is printed.
+   supplier lead time and PO confirmation, a demand forecast; a summary line per transaction is printed;
+   the last holds an ERP write in a freeze window and releases it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ RECOMMENDATIONS = [
     ("demo-rejected-change", "SKU-300", "DC-WEST", 320, 400, "60 % change: planner rejects"),
     ("demo-unknown-item", "SKU-999", "DC-EAST", 10, 20, "no master data: quarantined"),
 ]
+WHY = "SKU-200@DC-EAST"  # the approved change: `distsync why` explains it after the demo
 
 
 def _as(stack: LocalStack, client: type[T], name: str) -> T:
@@ -181,10 +183,33 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
     say("13. one landscape of many ERPs: SKU-100 is planned at an S/4HANA plant, a NetSuite and a Business "
         "Central location; each recommendation reaches the ERP that owns the location, through its protocol")
     flows += _landscape(stack, erp, planning, say)
+
+    say("14. freeze window: a stocktake freezes DC-FRZ (distsync freeze add); a recommendation's ERP write is held, "
+        "then released when the window is ended (distsync freeze end)")
+    flows += _freeze_window(stack, erp, planning, say)
     from .demo_drift import run_drift
 
     flows += run_drift(stack, say)
     return flows
+
+
+def _freeze_window(stack: LocalStack, erp: ErpClientSim, planning: PlanningClient,
+                   say: Callable[[str], None]) -> list[tuple[str, str, str]]:
+    """What `distsync freeze add|end` do: invoke the freeze windows function (its schedule releases on AWS)."""
+    function = stack.outputs["FreezeWindowsFunctionName"]
+    _expect(erp.upsert_item_location("SKU-100", "DC-FRZ", safety_stock=100, reorder_point=150,
+                                     correlation_id="demo-md-freeze"), 202)
+    stack.wait_idle()
+    stack.lambdas.invoke(function, {"action": "add", "name": "demo-stocktake", "minutes": 60, "locations": ["DC-FRZ"]})
+    _expect(planning.recommend("SKU-100", "DC-FRZ", safety_stock=110, reorder_point=165,
+                               planning_cycle_id="cycle-2026-11-27", correlation_id="demo-freeze"), 202)
+    stack.wait_idle()
+    held = stack.lambdas.invoke(function, {"action": "list"})["held"]
+    say(f"   held: {', '.join(h['businessKey'] + ' by ' + ', '.join(h['windows']) for h in held) or 'nothing'}")
+    ended = stack.lambdas.invoke(function, {"action": "end", "name": "demo-stocktake"})
+    say(f"   demo-stocktake ended: {ended.get('released', 0)} write(s) released")
+    stack.wait_idle()
+    return [("freeze windows", "demo-freeze", "SKU-100@DC-FRZ held by demo-stocktake, released when it ended")]
 
 
 # Each ERP of the local landscape (distsync/local/landscape.py): the location, and how its ERP holds it

@@ -23,7 +23,7 @@ def run_drift(stack: LocalStack, say: Callable[[str], None] = print) -> list[tup
     def client(cls: Any, name: str) -> Any:
         return cls(stack.url, stack.signing_key(name), api_keys={name: stack.api_key(name)})
 
-    say(f"14. parameter drift: {ITEM}@{LOCATION} applied at 110/165, then changed by hand in the ERP to 40/60; "
+    say(f"15. parameter drift: {ITEM}@{LOCATION} applied at 110/165, then changed by hand in the ERP to 40/60; "
         "the drift run finds it and sends the correction through the planning pipeline (a planner approves it)")
     _check(client(ErpClientSim, "erp").upsert_item_location(ITEM, LOCATION, safety_stock=100, reorder_point=150,
                                                              correlation_id="demo-drift-masterdata"))

@@ -31,6 +31,7 @@ class Decision(BaseModel):
     decision: Literal["approve", "reject", "timeout"]
     comment: str = ""
     decidedBy: str = "system"
+    decidedAt: str | None = None  # set by the approval API; absent on a timeout
 
 
 class OutcomeTask(BaseModel):
@@ -53,11 +54,17 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         metrics.add_metric(name="ApprovalTurnaround", unit=MetricUnit.Seconds, value=waited.total_seconds())
     update = ReplenishmentUpdateRequested.model_validate(envelope.data)
     note = f" ({task.decision.comment})" if task.decision.comment else ""
+    # Who decided, when and why, as attributes for lineage (`distsync why`), not only in the detail text.
+    decided = {"decision": task.decision.decision, "decidedBy": task.decision.decidedBy,
+               "comment": task.decision.comment or None, "decidedAt": task.decision.decidedAt,
+               "planningCycleId": update.planning_cycle_id,
+               "values": {"safetyStock": update.safety_stock, "reorderPoint": update.reorder_point}}
 
     if task.decision.decision != "approve":
         ledger.hop(meta.correlation_id, "approval", "rejected",
                    f"approval {task.approvalId} {status.lower()} by {task.decision.decidedBy}{note}",
-                   approvalId=task.approvalId, business_key=update.business_key())
+                   approvalId=task.approvalId, business_key=update.business_key(), event_id=meta.event_id,
+                   causationId=meta.causation_id, **decided)
         metrics.add_metric(name="ApprovalsRejected", unit=MetricUnit.Count, value=1)
         return {"approvalId": task.approvalId, "status": status}
 
@@ -67,16 +74,16 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         "approval_id": task.approvalId, "decided_by": task.decision.decidedBy,
         "recommended_at": update.recommended_at or meta.occurred_at,
     })
-    EventPublisher(env("EVENT_BUS_NAME")).publish([
-        new_envelope(
-            UPDATE_CONTRACT, approved,
-            source="distsync.replenishment",
-            caused_by=meta,
-            event_id=derive_id(task.approvalId, "approved"),
-        )
-    ])
+    approved_event = new_envelope(
+        UPDATE_CONTRACT, approved,
+        source="distsync.replenishment",
+        caused_by=meta,
+        event_id=derive_id(task.approvalId, "approved"),
+    )
+    EventPublisher(env("EVENT_BUS_NAME")).publish([approved_event])
     ledger.hop(meta.correlation_id, "approval", "approved",
                f"approval {task.approvalId} approved by {task.decision.decidedBy}{note}; ERP update requested",
-               approvalId=task.approvalId, business_key=update.business_key())
+               approvalId=task.approvalId, business_key=update.business_key(),
+               event_id=approved_event.metadata.event_id, causationId=meta.event_id, **decided)
     metrics.add_metric(name="ApprovalsApproved", unit=MetricUnit.Count, value=1)
     return {"approvalId": task.approvalId, "status": status}

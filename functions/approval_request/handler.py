@@ -53,7 +53,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         cid, "approval", "pending_approval",
         f"approval {approval_id} waits for a planner: change {update.change_percent}% "
         f"(safety stock {update.previous_safety_stock} -> {update.safety_stock})",
-        approvalId=approval_id, business_key=update.business_key(),
+        approvalId=approval_id, business_key=update.business_key(), event_id=envelope.metadata.event_id,
+        causationId=envelope.metadata.causation_id, planningCycleId=update.planning_cycle_id,
+        values={"safetyStock": update.safety_stock, "reorderPoint": update.reorder_point},
     )
     logger.info("approval requested", extra={"approvalId": approval_id})
     return {"approvalId": approval_id}

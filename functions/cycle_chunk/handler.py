@@ -43,7 +43,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         ledger.hop(event_.metadata.correlation_id, STAGE, "ok",
                    f"cycle {cycle_id} row {change.row.index + 1}: change {change.change_percent:.2f}% is material "
                    f"({path}); ReplenishmentRecommended published",
-                   business_key=f"{change.row.item_id}@{change.row.location_id}", event_id=event_.metadata.event_id)
+                   business_key=f"{change.row.item_id}@{change.row.location_id}", event_id=event_.metadata.event_id,
+                   planningCycleId=cycle_id, cycleRow=change.row.index + 1,  # for lineage (`distsync why`)
+                   values={"safetyStock": change.row.safety_stock, "reorderPoint": change.row.reorder_point})
     report = None
     if plan.rejected:
         report = rejected_report_key(cycle_id, plan.first_index)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from distsync_core.contracts import MasterDataModel
+from distsync_core.contracts import ItemLocationUpserted, MasterDataModel
 from distsync_core.masterdata.store import MasterDataStore
 from distsync_core.platform import ledger
 from distsync_core.platform.aws import client
@@ -23,8 +23,17 @@ def store_master_data(delivery: Delivery) -> None:
     if not MasterDataStore(env("MASTERDATA_TABLE_NAME")).upsert(data, delivery.envelope.metadata):
         delivery.record("delivered", f"{key} {version} is older than the stored record: left out")
         return
-    delivery.record("delivered", f"master data stored: {key} {version}")
+    delivery.record("delivered", f"master data stored: {key} {version}", **_lineage(data))
     release_waiting(key)
+
+
+def _lineage(data: MasterDataModel) -> dict:
+    """The ERP's replenishment parameters of an item-location, so lineage (`distsync why`) can tell a change
+    made in the ERP from one distsync wrote."""
+    if not isinstance(data, ItemLocationUpserted):
+        return {}
+    return {"eventType": "ItemLocationUpserted", "recordVersion": data.record_version,
+            "values": {"safetyStock": data.safety_stock, "reorderPoint": data.reorder_point}}
 
 
 def release_waiting(key: str) -> None:

@@ -47,15 +47,21 @@ def plan_replenishment(delivery: Delivery) -> None:
         event_id=derive_id(meta.event_id, UPDATE_CONTRACT.event_type),
     )
     change = decision.update.change_percent
+    # What lineage (`distsync why`) shows of the decision: the cycle, the values, the change and the threshold.
+    lineage = {"planningCycleId": rec.planning_cycle_id, "changePercent": change, "thresholdPercent": threshold,
+               "values": {"safetyStock": rec.recommended_safety_stock, "reorderPoint": rec.recommended_reorder_point},
+               "previousValues": {"safetyStock": current.safety_stock, "reorderPoint": current.reorder_point}
+               if current else None}
     if isinstance(decision, ApplyDirectly):
         delivery.publish([update])
-        delivery.record("ok", f"change {change}% <= {threshold}%: ERP update requested without approval")
+        delivery.record("ok", f"change {change}% <= {threshold}%: ERP update requested without approval",
+                        decision="automatic", **lineage)
         metrics.add_metric(name="UpdatesAutoApproved", unit=MetricUnit.Count, value=1)
         return
 
     _start_approval(decision, update.model_dump(mode="json", by_alias=True), threshold)
     delivery.record("ok", f"change {change}% > {threshold}%: approval {decision.approval_id} started",
-                    approvalId=decision.approval_id)
+                    approvalId=decision.approval_id, decision="approval", **lineage)
     metrics.add_metric(name="ApprovalsStarted", unit=MetricUnit.Count, value=1)
 
 

@@ -58,6 +58,8 @@ FOLDERS = (
     "planning_extract",
     # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
     "inventory_accuracy",
+    # issue 15: freeze windows of ERP writes (infra/domains/erp_adapter.py)
+    "freeze_windows",
     # issue 15: parameter drift (infra/domains/drift.py)
     "parameter_drift",
 )
@@ -175,6 +177,7 @@ class Synth:
             "files": self.stack.slices["files"].registry,
             "order_holds": self.stack.node.find_child("OrderHoldsTable"),
             "connector_state": self.stack.node.find_child("ConnectorStateTable"),
+            "freeze": self.stack.node.find_child("FreezeTable"),
         }
         return {name: self.logical_id(table) for name, table in tables.items()}
 

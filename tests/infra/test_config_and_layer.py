@@ -87,6 +87,31 @@ def test_a_bad_erp_landscape_fails_the_synth_with_the_reason() -> None:
     assert landscape[1]["baseUrl"] == "https://erp.example.invalid/api"  # a rest connection takes erpBaseUrl
 
 
+def test_a_bad_freeze_window_fails_the_synth_with_the_reason() -> None:
+    import json
+
+    import aws_cdk as cdk
+
+    from infra.config import DistsyncConfig
+
+    def config(windows):
+        return DistsyncConfig.from_node(cdk.App(context={"freezeWindows": json.dumps(windows)}).node)
+
+    mrp = {"name": "mrp-run", "schedule": "cron(0 1 * * ? *)", "durationMinutes": 90,
+           "scope": {"connections": ["rest"], "locations": ["DC-*"]}}
+    for bad, reason in (
+        ({**mrp, "schedule": "cron(0 1 * * ?)"}, "needs 6 fields"),
+        ({**mrp, "schedule": "cron(0 1 L * ? *)"}, "not supported"),
+        ({**mrp, "schedule": "rate(1 day)"}, "schedule must be cron"),
+        ({**mrp, "durationMinutes": 0}, "durationMinutes must be a whole number"),
+        ({**mrp, "scope": {"connections": ["s4"]}}, "no ERP connection named s4"),
+        ({**mrp, "scope": {"plants": ["1000"]}}, "connections and/or locations"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            config([bad])
+    assert config([mrp]).freeze_windows == [mrp]
+
+
 def test_xray_sdk_subsegments_flag_from_cdk_json_or_the_command_line() -> None:
     import aws_cdk as cdk
 

@@ -95,7 +95,8 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, tuple[frozenset[str], str]] = {
 
 # Resource labels: "log-group" = the function's own log group, "queue" = the queue of the pipeline that
 # triggers the function, "orders-queue" = the orders FIFO queue (OrderPipeline) when it is not the
-# function's own trigger, "order-gap-queue" = the order gap timer queue (OrderGapPipeline) likewise, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
+# function's own trigger, "order-gap-queue" = the order gap timer queue (OrderGapPipeline) likewise,
+# "erp-update-queue" = the ERP update queue (ErpUpdatePipeline) likewise, "table:<name>", "table:<name>/index/<index>" (one named index, never "index/*"),
 # "bus", "signing-key:<name>" (one source's or role's key), "webhook-secret" (the legacy shared key), "approval-state-machine", "exception-state-machine", "cycle-state-machine", "*",
 # "landing:<prefix>*" (objects under one key prefix of the landing bucket, never the whole bucket),
 # "self:stateMachine" / "self:execution/*" (a state machine's own ARN / its executions, by its name).
@@ -145,8 +146,17 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:trace": TABLE_WRITE,
         "table:masterdata": TABLE_READ_WRITE,
         "table:idempotency": TABLE_READ_WRITE,
+        "table:freeze": frozenset({"dynamodb:Query", "dynamodb:PutItem"}),  # manual windows; the writes it holds
         "bus": PUT_EVENTS,
         "queue": QUEUE_CONSUME,
+    },
+    "freeze_windows": {  # lists, adds and ends freeze windows; sends held writes back when their window ends
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:freeze": frozenset({"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                   "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}),
+        "erp-update-queue": QUEUE_SEND,
     },
     "warehouse_notifier": {
         "log-group": LOG_WRITE,
@@ -430,6 +440,12 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
         {"function:inventory_accuracy": frozenset({"lambda:InvokeFunction"})},
         (),
     ),
+    # ... and for releasing the ERP writes freeze windows held, every minute (issue 15)
+    "freeze release schedule": (
+        "scheduler.amazonaws.com",
+        {"function:freeze_windows": frozenset({"lambda:InvokeFunction"})},
+        (),
+    ),
     # ... and for the daily parameter drift (issue 15)
     "parameter drift schedule": (
         "scheduler.amazonaws.com",
@@ -601,6 +617,7 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels[s.logical_id(s.stack.slices["forecast_cycles"].state_machine)] = "cycle-state-machine"
     labels[s.logical_id(s.stack.platform.pipelines["OrderPipeline"].queue)] = "orders-queue"
     labels[s.logical_id(s.stack.platform.pipelines["OrderGapPipeline"].queue)] = "order-gap-queue"
+    labels[s.logical_id(s.stack.platform.pipelines["ErpUpdatePipeline"].queue)] = "erp-update-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
     labels[s.logical_id(s.stack.platform.landing.bucket)] = "landing"  # ListBucket (with an s3:prefix condition)
     if folder is not None:

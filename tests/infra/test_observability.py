@@ -52,7 +52,8 @@ DOMAIN_DASHBOARDS = {
         },
     ),
     "erp-adapter": (
-        ["ErpUpdatePipeline"], ["erp_updater"], {"ErpUpdatesApplied", "ErpUpdatesSuperseded", "ForecastToErpLatency"}
+        ["ErpUpdatePipeline"], ["erp_updater", "freeze_windows"],
+        {"ErpUpdatesApplied", "ErpUpdatesSuperseded", "ErpWritesHeld", "ForecastToErpLatency"},
     ),
     "warehouse": (["WarehouseNotificationPipeline"], ["warehouse_notifier"], {"RecordsDeadLettered"}),
     "inventory": (

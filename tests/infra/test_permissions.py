@@ -23,7 +23,7 @@ TABLE_ACCESS = {
     "approval_api": {"approvals": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
     "masterdata_transformer": {"masterdata": "rw", "quarantine": "rw", "idempotency": "rw", "trace": "w"},
     "planning_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
-    "erp_updater": {"masterdata": "rw", "idempotency": "rw", "trace": "w"},
+    "erp_updater": {"masterdata": "rw", "idempotency": "rw", "freeze": "rw", "trace": "w"},  # freeze: windows, holds
     "warehouse_notifier": {"trace": "w"},
     "approval_request": {"approvals": "w", "trace": "w"},
     "approval_outcome": {"approvals": "rw", "trace": "w"},
@@ -53,6 +53,7 @@ TABLE_ACCESS = {
     "file_ingest": {"files": "rw", "masterdata": "r", "trace": "w"},  # checksum claim; BatchGetItem only
     "planning_extract": {"masterdata": "r", "trace": "w"},  # one Scan of the item-locations
     "inventory_accuracy": {"inventory": "r", "trace": "w"},  # one Scan of the per-source balances
+    "freeze_windows": {"freeze": "rw", "trace": "w"},  # manual windows; held writes read and removed
     # a Scan of the item-locations, UpdateItem of the ERP's values seen before a correction; the ledger's index
     "parameter_drift": {"masterdata": "rw", "trace": "rw"},
 }  # fmt: skip
@@ -252,18 +253,21 @@ def _consumed_queue(dev: Synth, fn_id: str) -> str | None:
 
 
 def test_only_the_order_router_and_transformer_send_to_a_queue_each_to_its_own(dev: Synth) -> None:
-    """The router to the orders FIFO queue; the transformer its gap timers to the order gap queue."""
+    """The router to the orders FIFO queue; the transformer its gap timers to the order gap queue; the freeze
+    function the writes it held back to the ERP update queue."""
     orders_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.pipelines["OrderPipeline"].queue), "Arn"]}
     gap_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.pipelines["OrderGapPipeline"].queue), "Arn"]}
+    erp_queue = {"Fn::GetAtt": [dev.logical_id(dev.stack.platform.pipelines["ErpUpdatePipeline"].queue), "Arn"]}
     sends = [
         (a, r) for s in _all_statements(dev) if s["Effect"] == "Allow"
         for a in as_list(s["Action"]) if a == "sqs:SendMessage" for r in as_list(s["Resource"])
     ]  # fmt: skip
-    assert sorted(map(str, sends)) == sorted(map(str, [("sqs:SendMessage", orders_queue), ("sqs:SendMessage", gap_queue)]))
-    assert _holders(dev, "sqs:SendMessage") == {"order_router", "order_transformer"}
-    for folder in ("order_router", "order_transformer"):
+    assert sorted(map(str, sends)) == sorted(map(str, [("sqs:SendMessage", q) for q in (orders_queue, gap_queue, erp_queue)]))
+    assert _holders(dev, "sqs:SendMessage") == {"order_router", "order_transformer", "freeze_windows"}
+    expected = {"order_router": orders_queue, "order_transformer": gap_queue, "freeze_windows": erp_queue}
+    for folder, queue in expected.items():
         sent_to = [r for a, r in allowed_actions(dev.function_statements(folder)) if a == "sqs:SendMessage"]
-        assert sent_to == [orders_queue if folder == "order_router" else gap_queue], folder
+        assert sent_to == [queue], folder
     router = dev.props(dev.function_ids["order_router"])["Environment"]["Variables"]
     assert router["ORDERS_QUEUE_URL"] == {"Ref": orders_queue["Fn::GetAtt"][0]}
 

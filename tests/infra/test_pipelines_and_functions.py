@@ -93,6 +93,7 @@ TIMEOUTS = {
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
+    "freeze_windows": 60,  # lists, adds, ends windows; releases held writes (a query and a send each)
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -112,7 +113,9 @@ EXTRA_ENV = {
     "erp_updater": {
         "ERP_BASE_URL", "ERP_MAX_ATTEMPTS", "ERP_BACKOFF_SECONDS", "ERP_TIMEOUT_SECONDS", "EVENT_BUS_NAME",
         "MASTERDATA_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT", "ERP_CONNECTIONS",
+        "FREEZE_TABLE_NAME", "FREEZE_WINDOWS",  # freeze windows: the manual ones, the writes it holds; the configured
     },
+    "freeze_windows": {"FREEZE_TABLE_NAME", "FREEZE_WINDOWS", "ERP_CONNECTIONS", "ERP_UPDATE_QUEUES"},
     "warehouse_notifier": {"WMS_BASE_URL", "MAX_RECEIVE_COUNT"},
     "approval_request": {"APPROVALS_TABLE_NAME"},
     "approval_outcome": {"APPROVALS_TABLE_NAME", "EVENT_BUS_NAME"},

@@ -88,6 +88,8 @@ def test_tables_on_demand_pitr_encrypted_and_keyed(dev: Synth) -> None:
         "postings": ([("postingId", "HASH")], None),  # + index byPeriod (tests/infra/test_reconciliation.py)
         "files": ([("checksum", "HASH")], None),  # the file registry: sha256 of a partner file's bytes
         "connector_state": ([("connection", "HASH")], None),  # each ERP connection's cursor and subscription
+        # manual freeze windows (expire a week after their end) and held ERP writes (no TTL: never lost)
+        "freeze": ([("pk", "HASH"), ("sk", "RANGE")], "expiresAt"),
     }
     assert len(dev.of_type("AWS::DynamoDB::Table")) == len(keys)
     for name, (key_schema, ttl) in keys.items():

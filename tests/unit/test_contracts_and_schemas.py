@@ -95,6 +95,14 @@ def test_derived_ids_are_deterministic_uuids():
     uuid.UUID(derive_id("a"))
 
 
+def test_the_openapi_document_is_valid_openapi_3_0():
+    from openapi_spec_validator import validate
+
+    from distsync.openapi import document
+
+    validate(document())  # raises with the offending path (e.g. a JSON Schema "null" type 3.0 does not have)
+
+
 def test_committed_openapi_document_matches_the_code():
     from distsync.openapi import render
 

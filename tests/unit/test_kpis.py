@@ -69,3 +69,22 @@ def test_nearest_rank_percentile():
     assert percentile([5.0], 95) == 5.0
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 50), percentile(values, 95), percentile(values, 100)) == (50.0, 95.0, 100.0)
+
+
+def test_time_held_by_a_freeze_window_is_counted_apart():
+    hops = [
+        # held at 5 s by "mrp-run", released at 905 s, applied at 907 s: 907 s in all, 7 s of processing
+        recommendation("frozen"), hop("frozen", 1, "planning", "ok"),
+        hop("frozen", 5, "erp", "held", freezeWindow="mrp-run"), hop("frozen", 905, "freeze", "released"),
+        hop("frozen", 907, "erp", "delivered"),
+        # never held: 4 s either way
+        recommendation("free"), hop("free", 4, "erp", "delivered"),
+        # an order update held for its predecessor is not a freeze
+        hop("o1", 0, "webhook", "ok", eventType="OrderStatusChanged"), hop("o1", 1, "orders", "held"),
+    ]
+    k = compute(hops)
+    assert k["forecastToErpLatency"] == {"count": 2, "p50Seconds": 4.0, "p95Seconds": 907.0, "maxSeconds": 907.0}
+    assert k["forecastToErpLatencyExcludingHeld"] == {"count": 2, "p50Seconds": 4.0, "p95Seconds": 7.0,
+                                                      "maxSeconds": 7.0}
+    assert k["erpWritesHeldTime"] == {"count": 1, "p50Seconds": 900.0, "p95Seconds": 900.0, "maxSeconds": 900.0}
+    assert k["byStatus"]["delivered"] == 2

@@ -153,6 +153,15 @@ def test_a_delivered_transaction_stays_delivered_and_one_without_a_copy_has_no_v
     assert dead is not None and (dead.status, dead.detail) == ("dead_lettered", "boom (receive 3 of 3)")
 
 
+def test_a_write_held_in_a_freeze_window_is_in_flight_and_says_where_it_waits():
+    hops = [hop("h", T0 + timedelta(hours=1), "planning", "ok"), hop("h", T0 + timedelta(hours=1, seconds=1), "erp", "held",
+                                                  detail="held by freeze window stocktake until 12:00")]
+    found = latest_recommendation(hops)
+    assert found is not None and (found.status, found.detail) == ("in_flight", "held by freeze window stocktake until 12:00")
+    f = classify(obs(p(50, 100), applied(), found))
+    assert f.drift_class == "never_applied" and "still in flight (held by freeze window stocktake" in f.reason
+
+
 def test_applied_from_master_data():
     item = {"appliedRecommendedAt": T0.isoformat(), "appliedUpdate": {
         "safetyStock": 50, "reorderPoint": 100, "planningCycleId": "C-1", "correlationId": "c1",

@@ -320,6 +320,51 @@ function renderAccuracy(figure, found) {
     el("td", {}, d.wmsAsOf.slice(0, 16).replace("T", " ")))));
 }
 
+// ----------------------------------------------------------------------------------------- lineage
+// Not auto-refreshed: asked for one item-location at a time (GET lineage/<item@location>).
+async function explain(event) {
+  event.preventDefault();
+  const section = $("#lineage");
+  const key = $("#why-key").value.trim();
+  const since = $("#why-since").value;
+  try {
+    const doc = await api(`lineage/${encodeURIComponent(key)}${since ? `?since=${since}` : ""}`);
+    panelError(section, null);
+    renderLineage(doc);
+  } catch (error) {
+    $("#why-result").hidden = true;
+    panelError(section, error);
+  }
+}
+
+function renderLineage(doc) {
+  const current = doc.current;
+  $("#why-result").hidden = false;
+  $("#why-explanation").textContent = current
+    ? `${doc.businessKey}: ${current.explanation}`
+    : `${doc.businessKey}: no change recorded in the ledger set the current parameters`;
+  $("#why-chain").replaceChildren(...doc.chain.map((s) => {
+    const values = Object.entries(s.values || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+    const li = el("li", { "data-step": s.step, title: `event ${s.eventId || "–"} caused by ${s.causationId || "–"}` },
+      el("span", { class: "at" }, clock(s.at)),
+      el("span", { class: "delta" }, s.actor),
+      el("span", {}, el("span", { class: "stage-chip" }, s.stage)),
+      el("span", { class: `outcome o-${s.outcome}` }, label(s.step)),
+      el("span", { class: "detail" }, [values, s.comment ? `“${s.comment}”` : "", s.detail].filter(Boolean).join(" · ")));
+    li.style.setProperty("--dot", `var(--${DOT_COLOUR[s.outcome] || s.outcome}, #9aa6bd)`);
+    return li;
+  }));
+  const md = doc.masterData;
+  $("#why-masterdata").textContent = md
+    ? `ERP master data: ${Object.entries(md.values).map(([k, v]) => `${k} ${v}`).join(", ")}${md.explained ? " (explained above)" : ` — ${md.note}`}`
+    : "";
+  const earlier = doc.history.filter((c) => !current || c.correlationId !== current.correlationId || c.appliedAt !== current.at);
+  $("#lineage .why-history").hidden = !earlier.length;
+  $("#why-history").replaceChildren(...earlier.map((c) => el("tr", { "data-cid": c.correlationId },
+    el("td", { class: "muted" }, c.at.slice(0, 19).replace("T", " ")), el("td", {}, label(c.status)),
+    el("td", { class: "cid" }, c.correlationId), el("td", {}, c.summary || ""))));
+}
+
 // ----------------------------------------------------------------------------------------- refresh
 function transactionsQuery() {
   const params = new URLSearchParams({ limit: "50" });
@@ -382,5 +427,6 @@ document.addEventListener("DOMContentLoaded", () => {
   let typing;
   $("#tx-search").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(refresh, 250); });
   $("#tx-status").addEventListener("change", refresh);
+  $("#why-form").addEventListener("submit", explain);
   loadStackName().finally(refresh);  // the stack name first: queue names are shown without it
 });

@@ -221,6 +221,8 @@ def _status(hops: list[dict]) -> tuple[str, str]:
         new = _STATUS.get(hop["outcome"])
         if new and not (status == "delivered" and new in ("in_flight", "superseded")):
             status, detail = new, hop.get("detail", "")
+        elif hop["outcome"] == "held" and status == "in_flight":
+            detail = hop.get("detail", "")  # in flight, but waiting: a freeze window names itself here
     return status, detail
 
 

@@ -98,10 +98,14 @@ class Ledger:
 
         return self._query(KeyConditionExpression=Key("correlationId").eq(correlation_id))
 
-    def hops_for_business_key(self, business_key: str) -> list[dict[str, Any]]:
+    def hops_for_business_key(self, business_key: str, since: str | None = None) -> list[dict[str, Any]]:
+        """``since``: only hops at or after this ISO time (the index's sort key, so the query reads no more)."""
         from boto3.dynamodb.conditions import Key
 
-        return self._query(IndexName=BUSINESS_KEY_INDEX, KeyConditionExpression=Key("businessKey").eq(business_key))
+        condition = Key("businessKey").eq(business_key)
+        if since:
+            condition = condition & Key("at").gte(since)
+        return self._query(IndexName=BUSINESS_KEY_INDEX, KeyConditionExpression=condition)
 
     def scan(self, since: str | None = None) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Attr

@@ -48,7 +48,12 @@ class PermanentFailure(Exception):
 class Held(Exception):
     """The consumer keeps the event to finish it later itself (an order update ahead of its predecessor):
     acknowledged with a ``held`` hop and the reason, but not recorded as processed (the idempotency claim is
-    dropped), so if it ends in quarantine its release runs it again."""
+    dropped), so if it ends in quarantine its release runs it again. ``attrs`` go on the hop (a freeze
+    window's name)."""
+
+    def __init__(self, reason: str, **attrs: Any):
+        super().__init__(reason)
+        self.attrs = attrs
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,10 @@ class Delivery:
 
     def record(self, outcome: str, detail: str, **attrs: Any) -> None:
         """A ledger hop of this consumer for this event (correlation id, business key and event id filled in)."""
+        # causationId: the event that led to this one, so lineage (``distsync why``) can follow the chain.
         ledger.hop(self.correlation_id, self.stage, outcome, detail, business_key=self.data.business_key(),
-                   event_id=self.envelope.metadata.event_id, **attrs)
+                   event_id=self.envelope.metadata.event_id, causationId=self.envelope.metadata.causation_id,
+                   **attrs)
 
 
 Handle = Callable[[Delivery], None]
@@ -286,7 +293,7 @@ class Consumer:
             batch.discard(record.message_id)
             if envelope is not None:
                 ledger.hop(envelope.metadata.correlation_id, self.name, "held", str(exc),
-                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data))
+                           event_id=envelope.metadata.event_id, business_key=_business_key(envelope, data), **exc.attrs)
         except Exception as exc:
             _drop_hops(book, start)
             batch.discard(record.message_id)
