@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contracts_cli import contracts_app
+from .drift import drift
 from .freeze import freeze_app
 from .inventory import inventory_app
 from .suppliers import suppliers_app
@@ -48,6 +49,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(extracts_app, name="extracts")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(inventory_app, name="inventory")
+app.command("drift")(drift)
 app.add_typer(freeze_app, name="freeze")
 app.add_typer(suppliers_app, name="suppliers")
 app.command("why")(why)

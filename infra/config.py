@@ -129,6 +129,9 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # supplier performance (infra/domains/supplier.py): the weekly run (UTC) and the days of POs it measures
     "supplierPerformanceSchedule": "cron(0 6 ? * MON *)",
     "supplierPerformanceWindowDays": 90,
+    # parameter drift (infra/domains/drift.py): the daily run (UTC) comparing planning's latest recommendation,
+    # distsync's last applied parameters and the ERP's values per item-location
+    "parameterDriftSchedule": "cron(0 6 * * ? *)",
 }
 
 # The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
@@ -504,6 +507,8 @@ class DistsyncConfig:
     # supplier performance (infra/domains/supplier.py)
     supplier_performance_schedule: str
     supplier_performance_window_days: int
+    # parameter drift (issue 15, infra/domains/drift.py)
+    parameter_drift_schedule: str
 
     @property
     def is_prod(self) -> bool:
@@ -577,6 +582,7 @@ class DistsyncConfig:
                 c["name"] for c in _erp_connections(get("erpConnections"), str(get("erpBaseUrl")))}),
             supplier_performance_schedule=str(get("supplierPerformanceSchedule")),
             supplier_performance_window_days=int(get("supplierPerformanceWindowDays")),
+            parameter_drift_schedule=str(get("parameterDriftSchedule")),
         )
         config.validate()
         return config
@@ -641,7 +647,8 @@ class DistsyncConfig:
         for key, value in (("reconciliationSchedule", self.reconciliation_schedule),
                            ("planningExtractSchedule", self.planning_extract_schedule),
                            ("inventoryAccuracySchedule", self.inventory_accuracy_schedule),
-                           ("supplierPerformanceSchedule", self.supplier_performance_schedule)):
+                           ("supplierPerformanceSchedule", self.supplier_performance_schedule),
+                           ("parameterDriftSchedule", self.parameter_drift_schedule)):
             if not _SCHEDULE_PATTERN.match(value):
                 raise ValueError(f"{key} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
                                  f"got {value!r}")

@@ -187,6 +187,9 @@ def run_domains(stack: LocalStack, say: Callable[[str], None] = print) -> list[t
     say("14. freeze window: a stocktake freezes DC-FRZ (distsync freeze add); a recommendation's ERP write is held, "
         "then released when the window is ended (distsync freeze end)")
     flows += _freeze_window(stack, erp, planning, say)
+    from .demo_drift import run_drift
+
+    flows += run_drift(stack, say)
     return flows
 
 

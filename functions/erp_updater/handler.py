@@ -80,7 +80,8 @@ def apply_update(delivery: Delivery) -> None:
         raise PermanentFailure(f"{connection.name}: {exc}") from exc
 
     applied = AppliedUpdate(at, update.erp_idempotency_key, update.planning_cycle_id, update.safety_stock,
-                            update.reorder_point, update.approval_id, meta.correlation_id)
+                            update.reorder_point, update.approval_id, meta.correlation_id,
+                            update.previous_safety_stock, update.previous_reorder_point)
     if not store.record_erp_parameters(update.item_id, update.location_id, applied):
         # Another updater recorded a newer recommendation while this one was at the ERP: that one stays the
         # recorded one and downstream hears nothing of this. The two ERP calls were concurrent, so which the

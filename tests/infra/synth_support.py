@@ -62,6 +62,8 @@ FOLDERS = (
     "freeze_windows",
     # issue 15: supplier performance (infra/domains/supplier.py)
     "supplier_performance",
+    # issue 15: parameter drift (infra/domains/drift.py)
+    "parameter_drift",
 )
 
 
@@ -119,6 +121,7 @@ PROD_CONTEXT: dict[str, str] = {
     "inventoryAccuracyQuantityTolerance": "1",
     "inventoryAccuracyQuantityTolerancePercent": "0.5",
     "inventoryAccuracyTargetPercent": "99.5",
+    "parameterDriftSchedule": "cron(15 7 ? * MON-FRI *)",
     "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
     "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
     "supplierPerformanceSchedule": "cron(0 7 ? * SUN *)",

@@ -370,6 +370,17 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:masterdata": frozenset({"dynamodb:GetItem"}),  # the item-locations' master data lead times
         "bus": PUT_EVENTS,  # SupplierPerformanceMeasured
     },
+    # --- issue 15: parameter drift ---
+    "parameter_drift": {  # invoked by its schedule or `distsync drift`
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "table:trace/index/byBusinessKey": INDEX_QUERY,  # planning's latest recommendation per item-location
+        # the item-locations; before a correction, the ERP's values seen (what planning measures it from)
+        "table:masterdata": frozenset({"dynamodb:Scan", "dynamodb:UpdateItem"}),
+        "landing:reports/drift/*": frozenset({"s3:PutObject"}),  # the JSON and CSV report
+        "bus": PUT_EVENTS,  # ParameterDriftDetected; corrections as ReplenishmentRecommended
+    },
     # --- issue 6: partner files (X12, EDIFACT, CSV) ---
     "file_ingest": {  # S3 "Object Created" under inbound/ from its queue, one file per invocation
         "log-group": LOG_WRITE,
@@ -450,6 +461,12 @@ EXPECTED_OTHER_ROLES: dict[str, tuple[str, dict[str, frozenset[str]], tuple[str,
     "supplier performance schedule": (
         "scheduler.amazonaws.com",
         {"function:supplier_performance": frozenset({"lambda:InvokeFunction"})},
+        (),
+    ),
+    # ... and for the daily parameter drift (issue 15)
+    "parameter drift schedule": (
+        "scheduler.amazonaws.com",
+        {"function:parameter_drift": frozenset({"lambda:InvokeFunction"})},
         (),
     ),
     # the account-level role API Gateway writes execution logs with (acknowledged AwsSolutions-IAM4)

@@ -54,6 +54,8 @@ TABLE_ACCESS = {
     "planning_extract": {"masterdata": "r", "trace": "w"},  # one Scan of the item-locations
     "inventory_accuracy": {"inventory": "r", "trace": "w"},  # one Scan of the per-source balances
     "freeze_windows": {"freeze": "rw", "trace": "w"},  # manual windows; held writes read and removed
+    # a Scan of the item-locations, UpdateItem of the ERP's values seen before a correction; the ledger's index
+    "parameter_drift": {"masterdata": "rw", "trace": "rw"},
 }  # fmt: skip
 
 
@@ -95,6 +97,9 @@ def test_table_access_matches_the_contract(dev: Synth) -> None:
             if resource == INDEX_ARN(dev, "postings", "byPeriod"):
                 assert (folder, action) == ("reconciliation", "dynamodb:Query"), (folder, action)
                 resource = resource["Fn::Join"][1][0]  # counts as reading the postings table
+            if resource == INDEX_ARN(dev, "trace", "byBusinessKey"):
+                assert (folder, action) == ("parameter_drift", "dynamodb:Query"), (folder, action)
+                resource = resource["Fn::Join"][1][0]  # counts as reading the trace table
             assert isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"], (folder, resource)
             table = names[resource["Fn::GetAtt"][0]]
             if action in READ:
@@ -121,6 +126,7 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "file_ingest",  # the canonical events of a partner file's accepted transactions
         "connector_events",  # ItemLocationUpserted from an ERP's pushed change
         "connector_sync",  # ItemLocationUpserted from a delta pull
+        "parameter_drift",  # ParameterDriftDetected; its corrections as ReplenishmentRecommended
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [

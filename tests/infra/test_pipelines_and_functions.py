@@ -95,6 +95,7 @@ TIMEOUTS = {
     "reconciliation": 60,
     "planning_extract": 300,  # a scan of the master data table and one upload  # one ERP export call (with retries) and a query per domain
     "inventory_accuracy": 300,  # a scan of the inventory projection and two uploads
+    "parameter_drift": 300,  # a scan, a ledger query and an ERP read per item-location
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
@@ -172,6 +173,8 @@ EXTRA_ENV = {
         "SUPPLIER_PERFORMANCE_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME",
         "SUPPLIER_PERFORMANCE_WINDOW_DAYS",
     },
+    "parameter_drift": ERP_ENV | {"MASTERDATA_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME",
+                                  "APPROVAL_THRESHOLD_PERCENT", "ERP_CONNECTIONS"},
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
         "FILE_MAX_RECORDS",

@@ -70,6 +70,10 @@ SAMPLES = {
                                     "promisedLeadTimeDays": 8, "masterDataLeadTimeDays": 7, "onTimePercent": 50,
                                     "confirmedQuantity": 200, "receivedQuantity": 190, "fillRatePercent": 95,
                                     "overDeliveredQuantity": 0, "actualTransitDays": None},
+    "ParameterDriftDetected": {"itemId": "SKU-1", "locationId": "DC-1", "driftClass": "changed_by_hand",
+                               "reason": "the ERP shows 45, distsync applied 50", "erpConnection": "rest",
+                               "erpSafetyStock": 45, "erpReorderPoint": 100, "appliedSafetyStock": 50,
+                               "appliedReorderPoint": 100, "driftRunId": "drift-1"},
 }
 
 

@@ -603,6 +603,34 @@ class ReconciliationCompleted(ContractModel):
         return f"RECONCILIATION#{self.posting_date.isoformat()}"
 
 
+# ---------------------------------------------------------------------------------------------------
+# Parameter drift (issue 15): distsync_core.drift.classify
+DriftClassName = Literal["changed_by_hand", "applied_but_lost", "never_applied"]
+OptionalQuantity = Annotated[Quantity | None, Field(default=None)]
+
+
+class ParameterDriftDetected(ContractModel):
+    """An item-location's ERP parameters drifted from what distsync applied or planning recommended (one
+    event per drifted item-location and drift run; in-sync ones publish nothing)."""
+
+    item_id: Identifier
+    location_id: Identifier
+    drift_class: DriftClassName = Field(description="changed_by_hand: the ERP differs from the last applied; "
+                                        "applied_but_lost: the ERP shows the values the last applied replaced; "
+                                        "never_applied: planning's later recommendation never reached the ERP")
+    reason: str = Field(max_length=1000)
+    erp_connection: str | None = None
+    erp_safety_stock: OptionalQuantity
+    erp_reorder_point: OptionalQuantity
+    applied_safety_stock: OptionalQuantity
+    applied_reorder_point: OptionalQuantity
+    recommended_safety_stock: OptionalQuantity
+    recommended_reorder_point: OptionalQuantity
+    recommendation_status: str | None = Field(default=None, description="The ledger status of planning's latest "
+                                              "recommendation (rejected, quarantined, dead_lettered, ...)")
+    drift_run_id: Identifier
+
+
 @dataclass(frozen=True)
 class Owner:
     """The team that owns an event type (its contract, its pipelines) and whom to reach. The contact is an email
@@ -638,6 +666,7 @@ CONTRACT_OWNERS: dict[str, Owner] = {
     **dict.fromkeys(("SupplierLeadTimeChanged", "PurchaseOrderConfirmed", "SupplierPerformanceMeasured"),
                     SUPPLIER_TEAM),
     **dict.fromkeys(("FinancialPostingRecorded", "ReconciliationCompleted"), FINANCE_TEAM),
+    "ParameterDriftDetected": PLANNING_TEAM,
 }
 
 
@@ -748,6 +777,7 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             frozenset({"distsync.finance"}),
             "distsync.finance",
         ),
+        Contract("ParameterDriftDetected", "1", ParameterDriftDetected, frozenset({"distsync.drift"}), "distsync.drift"),
     )
 }
 

@@ -31,6 +31,9 @@ class AppliedUpdate:
     reorder_point: float
     approval_id: str | None = None
     correlation_id: str | None = None
+    # what the update replaced (the parameter drift report tells a lost write by the ERP showing these again)
+    previous_safety_stock: float | None = None
+    previous_reorder_point: float | None = None
 
 
 def item_location_key(item_id: str, location_id: str) -> str:

@@ -99,6 +99,8 @@ class MasterDataStore:
             reorder_point=float(applied["reorderPoint"]),
             approval_id=applied.get("approvalId"),
             correlation_id=applied.get("correlationId"),
+            previous_safety_stock=_optional_float(applied.get("previousSafetyStock")),
+            previous_reorder_point=_optional_float(applied.get("previousReorderPoint")),
         )
 
     def record_erp_parameters(self, item_id: str, location_id: str, applied: AppliedUpdate) -> bool:
@@ -115,6 +117,8 @@ class MasterDataStore:
             "reorderPoint": applied.reorder_point,
             "approvalId": applied.approval_id,
             "correlationId": applied.correlation_id,
+            "previousSafetyStock": applied.previous_safety_stock,
+            "previousReorderPoint": applied.previous_reorder_point,
         }
         self._changed(key)
         try:
@@ -159,3 +163,7 @@ class MasterDataStore:
                     item_location_key(item_id, location_id)) is not None:
                 return False
             raise
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
