@@ -121,6 +121,10 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     "contractLifecycle": {},
     # {team: contact}: replaces a team's default contact (DEFAULT_OWNERS) in alarms and the schema registry
     "owners": {},
+    # notifications (infra/platform/notifications.py): email subscribers per audience, {"planners": ["a@x"],
+    # "operations": [...]}; and the ops console the messages link to ("<consoleUrl>/console#approvals")
+    "notificationEmails": {},
+    "consoleUrl": "http://127.0.0.1:8080",
 }
 
 # The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
@@ -167,6 +171,23 @@ def _json_object(value: object, key: str) -> dict:
     return parsed
 
 
+
+
+NOTIFICATION_AUDIENCES = ("planners", "operations")
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+
+
+def _notification_emails(value: object) -> dict[str, list[str]]:
+    """``notificationEmails``: audience -> email addresses (an email subscription each, confirmed by the owner)."""
+    parsed = _json_object(value, "notificationEmails")
+    out = {}
+    for audience, emails in parsed.items():
+        if audience not in NOTIFICATION_AUDIENCES:
+            raise ValueError(f"notificationEmails: unknown audience {audience!r}; audiences: {list(NOTIFICATION_AUDIENCES)}")
+        if not isinstance(emails, list) or not all(isinstance(e, str) and _EMAIL.match(e) for e in emails):
+            raise ValueError(f"notificationEmails.{audience} must be a list of email addresses, got {emails!r}")
+        out[audience] = list(emails)
+    return out
 
 
 def _owners(value: object) -> dict[str, str]:
@@ -405,6 +426,9 @@ class DistsyncConfig:
     # governance (issue 16): the versions' lifecycle as given (CONTRACT_LIFECYCLE), team -> contact (resolved)
     contract_lifecycle: dict[str, dict]
     owners: dict[str, str]
+    # notifications (infra/platform/notifications.py)
+    notification_emails: dict[str, list[str]]
+    console_url: str
 
     @property
     def is_prod(self) -> bool:
@@ -474,6 +498,8 @@ class DistsyncConfig:
             inventory_accuracy_target_percent=float(get("inventoryAccuracyTargetPercent")),
             contract_lifecycle=_contract_lifecycle(get("contractLifecycle")),
             owners=_owners(get("owners")),
+            notification_emails=_notification_emails(get("notificationEmails")),
+            console_url=str(get("consoleUrl")).rstrip("/"),
         )
         config.validate()
         return config

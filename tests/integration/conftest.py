@@ -25,6 +25,7 @@ TABLES = {
     "APPROVALS_TABLE_NAME": ("approvals", [("approvalId", "HASH")]),
     "TRACE_TABLE_NAME": ("trace", [("correlationId", "HASH"), ("sk", "RANGE")]),
     "IDEMPOTENCY_TABLE_NAME": ("idempotency", [("id", "HASH")]),
+    "INVENTORY_TABLE_NAME": ("inventory-projection", [("pk", "HASH")]),  # tests of its own make "inventory"
 }
 
 
@@ -97,6 +98,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps(key_arns))
         monkeypatch.setenv("APPROVAL_THRESHOLD_PERCENT", "20")
         monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+        # the approval request notifies the planners (tests/integration/test_approval_impact.py reads the topic)
+        monkeypatch.setenv("PLANNERS_TOPIC_ARN", boto3.client("sns").create_topic(Name="planners")["TopicArn"])
+        monkeypatch.setenv("CONSOLE_URL", "https://ops.example.com")
         yield Aws(probe_url)
         reset_clients()
 
