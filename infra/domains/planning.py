@@ -4,9 +4,11 @@ availability and exceptions flow back to planning."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
-from aws_cdk import Lazy, RemovalPolicy, Token
+import jsii
+from aws_cdk import IStableStringProducer, Lazy, RemovalPolicy, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -59,6 +61,17 @@ class ApprovalWorkflow(AslWorkflow):
         )
 
 
+@jsii.implements(IStableStringProducer)
+class _Later:
+    """A value of a construct declared after this slice, produced at synth."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self) -> str:
+        return self._produce()
+
+
 def _inventory_table(platform: Platform) -> dynamodb.ITable:
     """The inventory slice's projection (built after this slice: resolved at synth, when it exists)."""
     table = platform.tables.node.try_find_child("InventoryTable")
@@ -79,7 +92,7 @@ def build(platform: Platform) -> ApprovalWorkflow:
         "Stores a pending approval with its impact and task token and notifies the planners",
         APPROVALS_TABLE_NAME=approvals.table_name,
         MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
-        INVENTORY_TABLE_NAME=Lazy.string(produce=lambda: _inventory_table(platform).table_name),
+        INVENTORY_TABLE_NAME=Lazy.string(_Later(lambda: _inventory_table(platform).table_name)),
         ATP_HORIZON_DAYS=str(config.atp_horizon_days),
         PLANNERS_TOPIC_ARN=platform.notifications.topics["planners"].topic_arn,
         CONSOLE_URL=config.console_url,
@@ -88,7 +101,7 @@ def build(platform: Platform) -> ApprovalWorkflow:
     # the impact: ATP from the inventory projection, forecast, lead time and unit cost from master data
     tables.masterdata.grant_read_data(request)
     iam.Grant.add_to_principal(grantee=request, actions=["dynamodb:GetItem"],
-                               resource_arns=[Lazy.string(produce=lambda: _inventory_table(platform).table_arn)])
+                               resource_arns=[Lazy.string(_Later(lambda: _inventory_table(platform).table_arn))])
     platform.notifications.grant_publish("planners", request)
     outcome = platform.function(
         "ApprovalOutcomeFunction",

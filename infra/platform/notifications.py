@@ -47,7 +47,10 @@ class NotificationTopics(Construct):
             self.topics[audience] = topic
 
     def grant_publish(self, audience: str, grantee: iam.IGrantable) -> sns.Topic:
-        """Lets ``grantee`` publish to the audience's topic (sns:Publish on it, and the key to encrypt)."""
+        """Lets ``grantee`` publish to the audience's topic: sns:Publish on it, and the two KMS actions SNS
+        needs of a publisher to an encrypted topic, named (Topic.grant_publish asks for GenerateDataKey*)."""
         topic = self.topics[audience]
-        topic.grant_publish(grantee)  # with a master key, CDK adds kms:Decrypt/GenerateDataKey* on it
+        iam.Grant.add_to_principal(grantee=grantee, actions=["sns:Publish"], resource_arns=[topic.topic_arn])
+        iam.Grant.add_to_principal(grantee=grantee, actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                   resource_arns=[self.key.key_arn])
         return topic
