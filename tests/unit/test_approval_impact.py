@@ -99,3 +99,19 @@ def test_the_operations_message_for_an_exception_case():
     assert note.audience == "operations"
     assert "case-9 is open: shipment SH-1 (orders SO-1, SO-2), damaged: pallet crushed." in note.text
     assert "distsync exceptions resolve case-9" in note.text
+
+
+def test_approvals_sort_by_impact_change_and_age():
+    from distsync.approvals import sort_approvals, working_capital
+
+    rows = [
+        {"approvalId": "a", "changePercent": 50, "requestedAt": "2026-12-07T10:00", "impact": {"score": 2}},
+        {"approvalId": "b", "changePercent": -90, "requestedAt": "2026-12-07T09:00", "impact": {"score": None}},
+        {"approvalId": "c", "changePercent": 30, "requestedAt": "2026-12-07T11:00", "impact": {"score": 12.5}},
+    ]
+    assert [r["approvalId"] for r in sort_approvals(rows, "impact")] == ["c", "a", "b"]  # unknown impact last
+    assert [r["approvalId"] for r in sort_approvals(rows, "change")] == ["b", "a", "c"]  # a cut counts as much
+    assert [r["approvalId"] for r in sort_approvals(rows, "age")] == ["b", "a", "c"]
+    with pytest.raises(ValueError, match="impact, change, age"):
+        sort_approvals(rows, "size")
+    assert working_capital(rows[0]) == "unknown (no unit cost)"
