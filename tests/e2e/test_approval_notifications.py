@@ -82,6 +82,12 @@ def test_an_approval_above_the_threshold_notifies_the_planners_with_its_impact(s
     table = stack.cli("approvals", "list", "--sort", "impact")
     assert table.returncode == 0 and "10 -> 30 d" in table.stdout and "+500.00 EUR" in table.stdout
 
+    # the console's approvals view (its API): sorted by impact, with the impact in one line
+    console = send(stack.url + "/_local/ops/approvals?sort=impact").body
+    [shown] = [a for a in console if a["approvalId"] == approval_id]
+    assert "safety stock cover 10 -> 30 days" in shown["impactSummary"]
+    assert send(stack.url + "/_local/ops/approvals?sort=size").status == 400
+
     # approved, so it ends delivered as the shared stack's accounting expects
     assert stack.cli("approvals", "approve", approval_id, "--by", "planner-e2e").returncode == 0
     stack.wait_idle()

@@ -257,6 +257,8 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:exception_cases": TABLE_WRITE,  # put the pending case, update its outcome
+        "topic:operations": frozenset({"sns:Publish"}),
+        "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),
     },
     "exception_api": {
         "log-group": LOG_WRITE,

@@ -98,8 +98,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps(key_arns))
         monkeypatch.setenv("APPROVAL_THRESHOLD_PERCENT", "20")
         monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
-        # the approval request notifies the planners (tests/integration/test_approval_impact.py reads the topic)
-        monkeypatch.setenv("PLANNERS_TOPIC_ARN", boto3.client("sns").create_topic(Name="planners")["TopicArn"])
+        # approval requests notify the planners, opened exception cases operations (test_*_notification*.py)
+        for audience in ("planners", "operations"):
+            arn = boto3.client("sns").create_topic(Name=audience)["TopicArn"]
+            monkeypatch.setenv(f"{audience.upper()}_TOPIC_ARN", arn)
         monkeypatch.setenv("CONSOLE_URL", "https://ops.example.com")
         yield Aws(probe_url)
         reset_clients()
