@@ -18,7 +18,7 @@ from distsync_core.inventory.policy import available_to_promise
 from distsync_core.inventory.store import InventoryStore
 from distsync_core.masterdata.records import item_location_key
 from distsync_core.masterdata.store import MasterDataStore
-from distsync_core.planning import impact
+from distsync_core.planning import impact, notices
 from distsync_core.planning.approvals import ApprovalStore
 from distsync_core.platform import ledger, notifications
 from distsync_core.platform.config import env, env_float
@@ -92,7 +92,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         f"impact: {impact.summary(record['impact'])}",
         approvalId=approval_id, business_key=update.business_key(),
     )
-    message = notifications.approval_requested(record, env("CONSOLE_URL"))
+    message = notices.approval_requested(record, env("CONSOLE_URL"))
     try:
         notifications.publish(env("PLANNERS_TOPIC_ARN"), message)
     except (ClientError, BotoCoreError):

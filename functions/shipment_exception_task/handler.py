@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from distsync_core.contracts import Envelope, ShipmentMilestone
 from distsync_core.fulfillment.exceptions import ExceptionCaseStore
+from distsync_core.fulfillment.notices import exception_opened
 from distsync_core.partners import partner
 from distsync_core.platform import ledger, notifications
 from distsync_core.platform.config import env
@@ -31,7 +32,7 @@ class ExceptionTask(BaseModel):
 
 def _tell_operations(case: dict[str, Any]) -> None:
     try:
-        notifications.publish(env("OPERATIONS_TOPIC_ARN"), notifications.exception_opened(case, env("CONSOLE_URL")))
+        notifications.publish(env("OPERATIONS_TOPIC_ARN"), exception_opened(case, env("CONSOLE_URL")))
     except (ClientError, BotoCoreError):
         # the case waits in its table (`distsync exceptions list`) either way: a lost message must not fail it
         logger.exception("operations notification not published", extra={"caseId": case["caseId"]})

@@ -58,6 +58,8 @@ FOLDERS = (
     "planning_extract",
     # issue 16: inventory visibility accuracy (infra/domains/inventory.py)
     "inventory_accuracy",
+    # issue 15: alarms to the notification topics (infra/domains/notifications.py)
+    "alarm_notifier",
 )
 
 
@@ -117,6 +119,9 @@ PROD_CONTEXT: dict[str, str] = {
     "inventoryAccuracyTargetPercent": "99.5",
     "contractLifecycle": json.dumps({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01", "sunset": "2027-06-30"}}),
     "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
+    "notificationEmails": json.dumps({"planners": ["planners@example.com", "lead-planner@example.com"],
+                                      "operations": ["ops@example.com"]}),
+    "consoleUrl": "https://ops.example.com/",
 }
 
 

@@ -164,6 +164,14 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "topic:planners": frozenset({"sns:Publish"}),
         "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),  # an encrypted topic's publisher
     },
+    "alarm_notifier": {  # alarm topic -> the audiences' topics
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "topic:planners": frozenset({"sns:Publish"}),
+        "topic:operations": frozenset({"sns:Publish"}),
+        "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),
+    },
     "approval_outcome": {
         "log-group": LOG_WRITE,
         "*": XRAY_WRITE,

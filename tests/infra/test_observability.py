@@ -82,6 +82,7 @@ DOMAIN_DASHBOARDS = {
     "partner-files": (["FileIntakePipeline"], ["file_ingest"], {"FilesProcessed", "FileTransactionsRejected"}),
     "connectors": ([], ["connector_events", "connector_sync"], set()),
     "planning-extracts": ([], ["planning_extract"], set()),
+    "notifications": ([], ["alarm_notifier"], set()),
 }
 # dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
 STATE_MACHINES = {  # dashboard -> key of its state machine in the platform's registry

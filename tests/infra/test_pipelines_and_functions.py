@@ -92,6 +92,7 @@ TIMEOUTS = {
     "file_ingest": 120,  # a file up to 50 MB: read, parse, check master data, publish, archive
     "connector_events": 10,  # an ERP push: authenticate, read back (claim check), publish
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
+    "alarm_notifier": 10,  # an alarm -> one or two SNS publishes
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -113,7 +114,10 @@ EXTRA_ENV = {
         "MASTERDATA_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "MAX_RECEIVE_COUNT", "ERP_CONNECTIONS",
     },
     "warehouse_notifier": {"WMS_BASE_URL", "MAX_RECEIVE_COUNT"},
-    "approval_request": {"APPROVALS_TABLE_NAME"},
+    "approval_request": {  # + the impact's sources, the planners' topic and the console the message links to
+        "APPROVALS_TABLE_NAME", "MASTERDATA_TABLE_NAME", "INVENTORY_TABLE_NAME", "ATP_HORIZON_DAYS",
+        "PLANNERS_TOPIC_ARN", "CONSOLE_URL",
+    },
     "approval_outcome": {"APPROVALS_TABLE_NAME", "EVENT_BUS_NAME"},
     "inventory_transformer": {
         "MASTERDATA_TABLE_NAME", "INVENTORY_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
@@ -135,7 +139,7 @@ EXTRA_ENV = {
         "CHANNELS_BASE_URL", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EXCEPTION_STATE_MACHINE_ARN",
         "MAX_RECEIVE_COUNT",
     },
-    "shipment_exception_task": {"EXCEPTIONS_TABLE_NAME", "CHANNELS_BASE_URL"},
+    "shipment_exception_task": {"EXCEPTIONS_TABLE_NAME", "CHANNELS_BASE_URL", "OPERATIONS_TOPIC_ARN", "CONSOLE_URL"},
     "exception_api": {"EXCEPTIONS_TABLE_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
     "supplier_transformer": ERP_ENV | {
         "PLANNING_BASE_URL", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
@@ -170,6 +174,7 @@ EXTRA_ENV = {
         "ERP_CONNECTIONS", "EVENT_BUS_NAME", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME",
         "CONNECTOR_STATE_TABLE_NAME", "CONNECTOR_EVENTS_URL",
     },
+    "alarm_notifier": {"OPERATIONS_TOPIC_ARN", "PLANNERS_TOPIC_ARN", "CONSOLE_URL"},
 }  # fmt: skip
 
 

@@ -7,8 +7,10 @@ from datetime import date
 
 import pytest
 
+from distsync_core.fulfillment.notices import exception_opened
 from distsync_core.planning.impact import Parameters, compute, daily_demand, stockout_date, summary
-from distsync_core.platform.notifications import SUBJECT_MAX, approval_requested, exception_opened
+from distsync_core.planning.notices import approval_requested
+from distsync_core.platform.notifications import SUBJECT_MAX
 
 TODAY = date(2026, 12, 7)  # a Monday
 WEEKS = [(date(2026, 11, 30), 700.0), (date(2026, 12, 7), 70.0), (date(2026, 12, 14), 140.0),
@@ -115,3 +117,30 @@ def test_approvals_sort_by_impact_change_and_age():
     with pytest.raises(ValueError, match="impact, change, age"):
         sort_approvals(rows, "size")
     assert working_capital(rows[0]) == "unknown (no unit cost)"
+
+
+def _alarm(name: str, state: str = "ALARM") -> dict:
+    return {"AlarmName": name, "NewStateValue": state, "NewStateReason": "Threshold Crossed: 1 datapoint [3.0]",
+            "AlarmDescription": "ErpUpdatePipeline: messages in the dead-letter queue need attention. "
+                                "Owner: integration-platform (integration-oncall@example.com)"}
+
+
+def test_a_dlq_alarm_tells_operations_how_to_redrive():
+    from distsync_core.platform.notifications import alarm_changed
+
+    [note] = alarm_changed(_alarm("distsync-dev-ErpUpdatePipeline-dlq-depth"), "http://c")
+    assert (note.audience, note.kind, note.subject) == ("operations", "alarm",
+                                                         "ALARM: distsync-dev-ErpUpdatePipeline-dlq-depth")
+    assert "distsync dlq redrive <pipeline>" in note.text and "http://c/console#dlqs" in note.text
+    assert "Owner: integration-platform" in note.text and "Threshold Crossed" in note.text
+
+
+def test_the_approval_sla_also_tells_the_planners_and_ok_needs_no_command():
+    from distsync_core.platform.notifications import alarm_changed
+
+    notes = alarm_changed(_alarm("distsync-dev-approval-turnaround-sla"), "http://c")
+    assert [n.audience for n in notes] == ["operations", "planners"]
+    assert "distsync approvals list --sort age" in notes[0].text
+    [ok] = alarm_changed(_alarm("distsync-dev-forecast-to-erp-sla", "OK"), "http://c")
+    assert ok.subject.startswith("OK: ") and "Inspect:" not in ok.text
+    assert alarm_changed(_alarm("x", "INSUFFICIENT_DATA"), "http://c") == []

@@ -1,12 +1,11 @@
 """Short human messages for the notification topics (planners, operations), each naming the command or the
-console page to act on; and the one call that publishes them (SNS)."""
+console page to act on (the domains write theirs: distsync_core.planning.notices, fulfillment.notices; alarms
+here), and the one call that publishes them (SNS)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from ..planning.impact import summary
 
 SUBJECT_MAX = 100  # SNS: a subject is at most 100 printable ASCII characters
 
@@ -25,40 +24,9 @@ class Notification:
                 "reference": {"DataType": "String", "StringValue": self.reference}}
 
 
-def _subject(text: str) -> str:
+def subject_line(text: str) -> str:
     ascii_only = text.encode("ascii", "replace").decode()
     return ascii_only if len(ascii_only) <= SUBJECT_MAX else ascii_only[: SUBJECT_MAX - 3] + "..."
-
-
-def approval_requested(approval: dict[str, Any], console_url: str) -> Notification:
-    aid, key = approval["approvalId"], f"{approval['itemId']}@{approval['locationId']}"
-    impact = approval.get("impact") or {}
-    text = "\n".join([
-        f"Approval {aid} waits for a planner: {key}, change {approval['changePercent']:g}% "
-        f"(above the {approval.get('thresholdPercent') or '?'}% threshold).",
-        f"Safety stock {approval['currentSafetyStock']:g} -> {approval['recommendedSafetyStock']:g}, "
-        f"reorder point {approval['currentReorderPoint']:g} -> {approval['recommendedReorderPoint']:g}.",
-        f"Impact: {summary(impact)}." if impact else "Impact: unknown.",
-        f"Approve: distsync approvals approve {aid} --comment \"...\"",
-        f"Reject:  distsync approvals reject {aid} --comment \"...\"",
-        f"Console: {console_url}/console#approvals",
-    ])
-    subject = _subject(f"Approval needed: {key} safety stock {approval['currentSafetyStock']:g} -> "
-                       f"{approval['recommendedSafetyStock']:g} ({approval['changePercent']:+g}%)")
-    return Notification("planners", "approval_requested", subject, text, aid)
-
-
-def exception_opened(case: dict[str, Any], console_url: str) -> Notification:
-    cid, orders = case["caseId"], ", ".join(case.get("orderIds") or [])
-    what = f"shipment {case['shipmentId']}" + (f" (orders {orders})" if orders else "")
-    text = "\n".join([
-        f"Shipment exception case {cid} is open: {what}, {case.get('kind') or 'exception'}"
-        + (f": {case['description']}" if case.get("description") else "") + ".",
-        f"Resolve: distsync exceptions resolve {cid} <reshipped|refunded|delivered_late|written_off|other> "
-        "--comment \"...\"",
-        f"Console: {console_url}/console#transactions (search SHIPMENT#{case['shipmentId']})",
-    ])
-    return Notification("operations", "exception_opened", _subject(f"Shipment exception: {what}"), text, cid)
 
 
 def publish(topic_arn: str, notification: Notification) -> str:
@@ -67,3 +35,27 @@ def publish(topic_arn: str, notification: Notification) -> str:
 
     return client("sns").publish(TopicArn=topic_arn, Subject=notification.subject, Message=notification.text,
                                  MessageAttributes=notification.attributes())["MessageId"]
+
+
+def alarm_changed(alarm: dict[str, Any], console_url: str) -> list[Notification]:
+    """A CloudWatch alarm's state change (the alarm topic's JSON message) as messages to act on: DLQ alarms and
+    SLA breaches to operations (the approval turnaround SLA to the planners too); none for INSUFFICIENT_DATA."""
+    name, state = alarm.get("AlarmName", "?"), alarm.get("NewStateValue")
+    if state not in ("ALARM", "OK"):
+        return []
+    description = (alarm.get("AlarmDescription") or "").strip()
+    if "-dlq-" in name:
+        act = ["Inspect: distsync dlq list, then distsync dlq peek <pipeline> and distsync dlq redrive <pipeline>",
+               f"Console: {console_url}/console#dlqs"]
+    elif name.endswith("-sla"):
+        act = ["Inspect: distsync kpis --since 24h" + (" and distsync approvals list --sort age"
+                                                       if "approval" in name else ""),
+               f"Console: {console_url}/console"]
+    else:
+        act = ["Inspect: distsync kpis --since 1h and the function's logs", f"Console: {console_url}/console"]
+    what = "ALARM" if state == "ALARM" else "resolved (OK)"
+    lines = [f"{name}: {what}.", description, f"Why: {alarm.get('NewStateReason', '')}".rstrip()]
+    text = "\n".join([line for line in lines if line] + (act if state == "ALARM" else []))
+    subject = subject_line(f"{'ALARM' if state == 'ALARM' else 'OK'}: {name}")
+    audiences = ["operations"] + (["planners"] if name.endswith("approval-turnaround-sla") else [])
+    return [Notification(a, "alarm", subject, text, name) for a in audiences]
