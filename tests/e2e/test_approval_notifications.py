@@ -1,6 +1,8 @@
-"""Impact-aware approvals on the shared stack: a change above the threshold on an item-location with a unit
-cost, a forecast and a balance reaches the planners' topic with its impact and the command to decide it (at
-``/_sim/notifications``, drained from moto's SNS -> SQS delivery), and ``approvals list`` shows the impact."""
+"""Impact-aware approvals and notifications on the shared stack: a change above the threshold on an
+item-location with a unit cost, a forecast and a balance reaches the planners' topic with its impact and the
+command to decide it (at ``/_sim/notifications``, drained from moto's SNS -> SQS delivery), and ``approvals
+list`` and the console show the impact; an opened shipment exception case reaches operations with the command
+that resolves it."""
 
 from __future__ import annotations
 
@@ -91,3 +93,32 @@ def test_an_approval_above_the_threshold_notifies_the_planners_with_its_impact(s
     # approved, so it ends delivered as the shared stack's accounting expects
     assert stack.cli("approvals", "approve", approval_id, "--by", "planner-e2e").returncode == 0
     stack.wait_idle()
+
+
+def test_an_opened_exception_case_notifies_operations_with_the_command_that_resolves_it(stack):
+    tag = uuid.uuid4().hex[:8]
+    shipment, orders, cid = f"SHP-{tag}", [f"SO-{tag}-1"], f"SHP-{tag}-exception"
+    stack.expect(stack.wms.milestone(shipment, orders, "exception", source="tms", correlation_id=cid,
+                                     exception={"kind": "damaged", "description": "pallet crushed"}), cid, "delivered")
+    stack.wait_idle()
+    [opened] = notifications_for_subject(stack, shipment)  # the case opens in a workflow task, after idle
+    assert opened["audience"] == "operations"
+    case_id = opened["reference"]
+    assert f"Shipment exception case {case_id} is open: shipment {shipment} (orders {orders[0]}), damaged: " \
+           "pallet crushed." in opened["message"]
+    assert f"distsync exceptions resolve {case_id} " in opened["message"]
+    assert f"{stack.url}/console#transactions" in opened["message"]
+
+    resolved = stack.cli("exceptions", "resolve", case_id, "reshipped", "--by", "ops-e2e")  # as the message says
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    stack.wait_idle()
+
+
+def notifications_for_subject(stack, text: str, timeout: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [n for n in send(stack.url + "/_sim/notifications").body["notifications"] if text in n["subject"]]
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no notification about {text}")
