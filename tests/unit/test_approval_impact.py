@@ -144,3 +144,17 @@ def test_the_approval_sla_also_tells_the_planners_and_ok_needs_no_command():
     [ok] = alarm_changed(_alarm("distsync-dev-forecast-to-erp-sla", "OK"), "http://c")
     assert ok.subject.startswith("OK: ") and "Inspect:" not in ok.text
     assert alarm_changed(_alarm("x", "INSUFFICIENT_DATA"), "http://c") == []
+
+
+def test_a_unit_cost_needs_its_currency():
+    from pydantic import ValidationError
+
+    from distsync_core.contracts import ItemUpserted
+
+    base = {"itemId": "SKU-1", "description": "Widget", "unitOfMeasure": "EA", "status": "active"}
+    assert ItemUpserted.model_validate(base).unit_cost is None  # older producers: still valid
+    assert ItemUpserted.model_validate({**base, "unitCost": 2.5, "currency": "EUR"}).unit_cost == 2.5
+    with pytest.raises(ValidationError, match="currency is required with unitCost"):
+        ItemUpserted.model_validate({**base, "unitCost": 2.5})
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        ItemUpserted.model_validate({**base, "unitCost": -1, "currency": "EUR"})
