@@ -221,22 +221,30 @@ def trace(
 def approvals_list(
     local: LocalOpt = None, stack: StackOpt = "distsync-dev", as_json: JsonOpt = False,
     status: Annotated[str | None, typer.Option(help="PENDING, APPROVED, REJECTED, TIMED_OUT")] = "PENDING",
+    sort: Annotated[str, typer.Option(help="impact (days of cover moved), change (%) or age (oldest first)")] = "age",
 ) -> None:
-    """Approvals (pending by default)."""
+    """Approvals (pending by default) with their impact."""
+    from distsync.approvals import cover, sort_approvals, stockout, working_capital
     from distsync_core.planning.approvals import ApprovalStore
 
     target = _target(local, stack)
     items = ApprovalStore(target.output("ApprovalsTableName")).list(status.upper() if status else None)
-    rows = [{k: v for k, v in i.items() if k != "taskToken"} for i in items]
+    try:
+        rows = sort_approvals([{k: v for k, v in i.items() if k != "taskToken"} for i in items], sort)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     if as_json:
         _print_json(rows)
         return
-    table = Table("approval", "item@location", "safety stock", "reorder point", "change %", "status", "correlation id")
+    table = Table("approval", "item@location", "safety stock", "reorder point", "change %", "cover",
+                  "stockout (now -> new)", "working capital", "status", "correlation id")
     for r in rows:
         table.add_row(r["approvalId"], f"{r['itemId']}@{r['locationId']}",
                       f"{r['currentSafetyStock']} -> {r['recommendedSafetyStock']}",
                       f"{r['currentReorderPoint']} -> {r['recommendedReorderPoint']}",
-                      str(r["changePercent"]), r["status"], r["correlationId"])
+                      str(r["changePercent"]), cover(r), stockout(r), working_capital(r), r["status"],
+                      r["correlationId"])
     console.print(table)
 
 

@@ -132,6 +132,10 @@ CONTEXT_DEFAULTS: dict[str, str | int | float | dict] = {
     # parameter drift (infra/domains/drift.py): the daily run (UTC) comparing planning's latest recommendation,
     # distsync's last applied parameters and the ERP's values per item-location
     "parameterDriftSchedule": "cron(0 6 * * ? *)",
+    # notifications (infra/platform/notifications.py): email subscribers per audience, {"planners": ["a@x"],
+    # "operations": [...]}; and the ops console the messages link to ("<consoleUrl>/console#approvals")
+    "notificationEmails": {},
+    "consoleUrl": "http://127.0.0.1:8080",
 }
 
 # The teams that own event types and pipelines, with their default contacts (emails or on-call handles, never
@@ -178,6 +182,23 @@ def _json_object(value: object, key: str) -> dict:
     return parsed
 
 
+
+
+NOTIFICATION_AUDIENCES = ("planners", "operations")
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+
+
+def _notification_emails(value: object) -> dict[str, list[str]]:
+    """``notificationEmails``: audience -> email addresses (an email subscription each, confirmed by the owner)."""
+    parsed = _json_object(value, "notificationEmails")
+    out = {}
+    for audience, emails in parsed.items():
+        if audience not in NOTIFICATION_AUDIENCES:
+            raise ValueError(f"notificationEmails: unknown audience {audience!r}; audiences: {list(NOTIFICATION_AUDIENCES)}")
+        if not isinstance(emails, list) or not all(isinstance(e, str) and _EMAIL.match(e) for e in emails):
+            raise ValueError(f"notificationEmails.{audience} must be a list of email addresses, got {emails!r}")
+        out[audience] = list(emails)
+    return out
 
 
 def _owners(value: object) -> dict[str, str]:
@@ -509,6 +530,9 @@ class DistsyncConfig:
     supplier_performance_window_days: int
     # parameter drift (issue 15, infra/domains/drift.py)
     parameter_drift_schedule: str
+    # notifications (infra/platform/notifications.py)
+    notification_emails: dict[str, list[str]]
+    console_url: str
 
     @property
     def is_prod(self) -> bool:
@@ -583,6 +607,8 @@ class DistsyncConfig:
             supplier_performance_schedule=str(get("supplierPerformanceSchedule")),
             supplier_performance_window_days=int(get("supplierPerformanceWindowDays")),
             parameter_drift_schedule=str(get("parameterDriftSchedule")),
+            notification_emails=_notification_emails(get("notificationEmails")),
+            console_url=str(get("consoleUrl")).rstrip("/"),
         )
         config.validate()
         return config

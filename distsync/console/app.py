@@ -9,7 +9,7 @@ API (``/_local/ops/...``), as gateway handlers ``fn(method, path, query, headers
 | POST | ``dlqs/<name>/redrive`` | move its messages back (body: ``correlationId``, ``eventType``, ``olderThanSeconds``, ``dryRun``) |
 | GET | ``quarantine?status=QUARANTINED`` | quarantined events with the reason (``status=all`` for every record) |
 | POST | ``quarantine/<id>/release`` | put the event back on the bus |
-| GET | ``approvals?status=PENDING`` | approvals (``status=all`` for every record) |
+| GET | ``approvals?status=PENDING&sort=impact`` | approvals (``status=all`` for every record), newest first or by ``impact``, ``change``, ``age``, each with ``impactSummary`` |
 | POST | ``approvals/<id>/approve`` / ``reject`` | a planner decision (body: ``comment``, ``by``) through the signed API |
 | GET | ``kpis?since=24h`` | SLA figures from the ledger and DLQ depth per domain |
 | GET | ``lineage/<item>@<location>?since=30d`` | why it has its parameters (``distsync why --json``) |
@@ -233,7 +233,9 @@ class Console:
 
     def _approvals(self, req: Request) -> Response:
         statuses = ("PENDING", "DECIDING", "APPROVED", "REJECTED", "TIMED_OUT")
-        return ok(self.ops.approvals(req.choice("status", "PENDING", statuses)))
+        from distsync.approvals import SORTS
+
+        return ok(self.ops.approvals(req.choice("status", "PENDING", statuses), req.choice("sort", None, SORTS)))
 
     def _decide(self, req: Request, aid: str, decision: str) -> Response:
         body = req.json()

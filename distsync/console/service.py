@@ -146,11 +146,18 @@ class Ops:
                 "eventType": done.event_type}
 
     # ------------------------------------------------------------------------------------------- approvals
-    def approvals(self, status: str | None = "PENDING") -> list[dict[str, Any]]:
+    def approvals(self, status: str | None = "PENDING", sort: str | None = None) -> list[dict[str, Any]]:
+        """Newest first, or in ``sort`` order (distsync.approvals.SORTS); each with its impact in one line."""
+        from distsync.approvals import sort_approvals
         from distsync_core.planning.approvals import ApprovalStore
+        from distsync_core.planning.impact import summary
 
         items = ApprovalStore(self.outputs["ApprovalsTableName"]).list(status)
         rows = [{k: v for k, v in i.items() if k != "taskToken"} for i in items]
+        for row in rows:
+            row["impactSummary"] = summary(row["impact"]) if row.get("impact") else "impact unknown (requested before impacts)"
+        if sort:
+            return sort_approvals(rows, sort)
         return sorted(rows, key=lambda r: r.get("requestedAt", ""), reverse=True)
 
     # --------------------------------------------------------------------------------------------- lineage

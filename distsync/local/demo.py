@@ -1,7 +1,8 @@
 """The demo scenario `make run` plays.
 
 1. Replenishment: master data, then four recommendations that take the four paths (direct ERP update through
-   a flaky ERP, approval approved, approval rejected, quarantine); their traces are printed in full.
+   a flaky ERP, approval approved, approval rejected, quarantine); each approval's impact is printed (SKU-200
+   has a unit cost, a balance and a forecast; SKU-300 shows what "unknown" looks like); traces in full.
 2. One flow per domain (:func:`run_domains`): master data governance, inventory and ATP (with a v2 event and
    a stale balance), orders in sequence (an update ahead of its predecessor held until the gap fills), shipments (with an exception case resolved),
    supplier lead time and PO confirmation, a demand forecast; a summary line per transaction is printed;
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from distsync.sim.clients import ErpClientSim, PlanningClient, SignedClient, SupplierClientSim, WmsClientSim
+from distsync_core.planning.impact import summary
 
 from .stack import LocalStack
 
@@ -51,6 +53,7 @@ def run(stack: LocalStack, say: Callable[[str], None] = print) -> list[str]:
     for item, loc, ss, rop in MASTER_DATA:
         _expect(erp.upsert_item_location(item, loc, safety_stock=ss, reorder_point=rop,
                                          correlation_id=f"demo-masterdata-{item}"), 202)
+    _impact_inputs(erp, planning)
     stack.wait_idle()
 
     say("2. the ERP will fail its next 2 calls with 503; planning posts four recommendations")
@@ -65,6 +68,7 @@ def run(stack: LocalStack, say: Callable[[str], None] = print) -> list[str]:
     decider = _as(stack, SignedClient, "planners")
     for approval in _pending_approvals(stack):
         decision = "approve" if approval["correlationId"] == "demo-approved-change" else "reject"
+        say(f"   {approval['itemId']}@{approval['locationId']} ({decision}): {summary(approval.get('impact') or {})}")
         _expect(decider.decide(approval["approvalId"], decision, comment=f"demo: {decision}", decided_by="demo-planner"), 200)
     stack.wait_idle()
     say(f"   settled in {time.monotonic() - started:.1f} s")
@@ -307,6 +311,19 @@ def _pending_approvals(stack: LocalStack, timeout: float = 20) -> list[dict]:
             return pending
         time.sleep(0.2)
     return store.list("PENDING")
+
+
+def _impact_inputs(erp: ErpClientSim, planning: PlanningClient) -> None:
+    """What SKU-200@DC-EAST's approval shows its impact from: a unit cost, a balance, a forecast (10 a day)."""
+    _expect(erp.upsert("ItemUpserted", {"itemId": "SKU-200", "description": "Demo widget", "unitOfMeasure": "EA",
+                                        "status": "active", "unitCost": 4.2, "currency": "EUR"},
+                       correlation_id="demo-item-SKU-200"), 202)
+    _expect(erp.inventory_balance("SKU-200", "DC-EAST", on_hand=300, correlation_id="demo-balance-SKU-200"), 202)
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    _expect(planning.forecast("SKU-200", "DC-EAST", "FC-DEMO-200", [((monday + timedelta(weeks=w)).isoformat(), 70)
+                                                                    for w in range(4)],
+                              correlation_id="demo-forecast-SKU-200"), 202)
 
 
 def _expect(result, status: int) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from distsync.console import Console
 from distsync.sim.erp import ErpSimulator
+from distsync.sim.notifications import NotificationRecorder
 from distsync.sim.partner import ChannelsSimulator, PlanningSimulator
 from distsync.sim.wms import WmsSimulator
 
@@ -120,6 +121,10 @@ class LocalStack:
         self._say(f"starting {len(self.assembly.event_sources())} queue pollers, the API gateway and the simulators")
         self._start_functions()
         self._start_pollers()
+        # what the notification topics publish, through an SQS subscription as SNS delivers (docs/local-runtime.md)
+        self.notifications = NotificationRecorder(self.moto.client("sqs"), {
+            a: self.outputs[f"{a.capitalize()}TopicArn"] for a in ("planners", "operations")
+            if f"{a.capitalize()}TopicArn" in self.outputs}).subscribe(self.moto.client("sns")).start()
         # Transfer Family's stand-in: the template's SFTP users, else a local "planning" user on cycles/
         users = (users_from_template(self.assembly.template, self.physical)
                  or [local_user(self.workdir, self.outputs["LandingBucketName"])])
@@ -130,7 +135,8 @@ class LocalStack:
             self.lambdas.invoke,
             stage=self._api_stage(),
             extras={"/_sim/erp/": self.erp, "/_sim/wms/": self.wms, "/_sim/planning/": self.planning,
-                    "/_sim/channels/": self.channels, **self.erps.extras()},
+                    "/_sim/channels/": self.channels, "/_sim/notifications": self.notifications,
+                    **self.erps.extras()},
             local_routes={"/_local/info": self.info, "/_local/idle": lambda: {"idle": self.idle()}},
             handlers=Console.for_stack(self).handlers(),  # /console and its /_local/ops/ API
             usage_plans=UsagePlanGate(USAGE_PLAN_TAG),
@@ -246,6 +252,8 @@ class LocalStack:
                              ("CHANNELS_BASE_URL", self.channels.base_url)):
                 if var in env:
                     env[var] = url
+            if "CONSOLE_URL" in env:  # the messages link to this stack's console
+                env["CONSOLE_URL"] = self.url
             if "CONNECTOR_EVENTS_URL" in env:  # where ERPs push: this gateway, not the template's API URL
                 env["CONNECTOR_EVENTS_URL"] = f"{self.url}/v1/connectors"
             if "ERP_CONNECTIONS" in env:  # each ERP connection at its kind's simulator, with its credentials
@@ -351,7 +359,7 @@ class LocalStack:
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)
-        for part in ("gateway", "erp", "wms", "planning", "channels", "erps", "sftp"):
+        for part in ("gateway", "erp", "wms", "planning", "channels", "erps", "sftp", "notifications"):
             if hasattr(self, part):
                 getattr(self, part).stop()
         if hasattr(self, "lambdas"):

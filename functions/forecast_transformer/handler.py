@@ -13,13 +13,15 @@ from distsync_core.partners.base import PartnerRejected
 from distsync_core.platform.config import env
 from distsync_core.platform.observability import instrument
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
+from distsync_core.platform.times import utc_iso
 
 
 def forward_forecast(delivery: Delivery) -> None:
     forecast: DemandForecastPublished = delivery.data
     meta = delivery.envelope.metadata
     key = f"{forecast.item_id}@{forecast.location_id}"
-    if MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(forecast.item_id, forecast.location_id) is None:
+    store = MasterDataStore(env("MASTERDATA_TABLE_NAME"))
+    if store.get(forecast.item_id, forecast.location_id) is None:
         raise PermanentFailure(f"unknown item-location {key}: no ItemLocationUpserted in master data",
                                waiting_for=item_location_key(forecast.item_id, forecast.location_id))
     try:
@@ -31,6 +33,9 @@ def forward_forecast(delivery: Delivery) -> None:
         )
     except PartnerRejected as exc:
         raise PermanentFailure(str(exc)) from exc
+    # kept beside the master data: approvals read the item-location's daily demand from the latest forecast
+    store.record_forecast(forecast.item_id, forecast.location_id, forecast.forecast_id,
+                          [b.model_dump(by_alias=True, mode="json") for b in forecast.buckets], utc_iso(meta.occurred_at))
     total = sum(b.quantity for b in forecast.buckets)
     how = "already had" if result.replayed else "stored"
     delivery.record("delivered", f"ERP {how} forecast {forecast.forecast_id} for {key}: {len(forecast.buckets)} "

@@ -23,8 +23,11 @@ def build(platform: Platform) -> AslWorkflow:
         "Opens and closes shipment exception cases (workflow tasks) and tells customer channels",
         EXCEPTIONS_TABLE_NAME=cases.table_name,
         CHANNELS_BASE_URL=config.channels_base_url,
+        OPERATIONS_TOPIC_ARN=platform.notifications.topics["operations"].topic_arn,
+        CONSOLE_URL=config.console_url,
     )
     cases.grant_write_data(task)
+    platform.notifications.grant_publish("operations", task)  # an opened case tells operations
     workflow = AslWorkflow(
         platform.scope,
         "ShipmentExceptionWorkflow",

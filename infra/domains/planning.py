@@ -4,7 +4,13 @@ availability and exceptions flow back to planning."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Token
+from collections.abc import Callable
+from typing import cast
+
+import jsii
+from aws_cdk import IStableStringProducer, Lazy, RemovalPolicy, Token
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -55,6 +61,25 @@ class ApprovalWorkflow(AslWorkflow):
         )
 
 
+@jsii.implements(IStableStringProducer)
+class _Later:
+    """A value of a construct declared after this slice, produced at synth."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self) -> str:
+        return self._produce()
+
+
+def _inventory_table(platform: Platform) -> dynamodb.ITable:
+    """The inventory slice's projection (built after this slice: resolved at synth, when it exists)."""
+    table = platform.tables.node.try_find_child("InventoryTable")
+    if table is None:
+        raise ValueError("approval impact needs the inventory slice's InventoryTable")
+    return cast(dynamodb.ITable, table)
+
+
 def build(platform: Platform) -> ApprovalWorkflow:
     config, tables, bus = platform.config, platform.tables, platform.bus
     approvals = platform.domain_table("ApprovalsTable", "approvalId")
@@ -64,10 +89,20 @@ def build(platform: Platform) -> ApprovalWorkflow:
         "ApprovalRequestFunction",
         "approval_request",
         TASK_TIMEOUT,
-        "Stores a pending approval with its task token and notifies the planner",
+        "Stores a pending approval with its impact and task token and notifies the planners",
         APPROVALS_TABLE_NAME=approvals.table_name,
+        MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
+        INVENTORY_TABLE_NAME=Lazy.string(_Later(lambda: _inventory_table(platform).table_name)),
+        ATP_HORIZON_DAYS=str(config.atp_horizon_days),
+        PLANNERS_TOPIC_ARN=platform.notifications.topics["planners"].topic_arn,
+        CONSOLE_URL=config.console_url,
     )
     approvals.grant_write_data(request)
+    # the impact: ATP from the inventory projection, forecast, lead time and unit cost from master data
+    tables.masterdata.grant_read_data(request)
+    iam.Grant.add_to_principal(grantee=request, actions=["dynamodb:GetItem"],
+                               resource_arns=[Lazy.string(_Later(lambda: _inventory_table(platform).table_arn))])
+    platform.notifications.grant_publish("planners", request)
     outcome = platform.function(
         "ApprovalOutcomeFunction",
         "approval_outcome",
@@ -136,6 +171,9 @@ def build(platform: Platform) -> ApprovalWorkflow:
         MASTERDATA_TABLE_NAME=tables.masterdata.table_name,
     )
     tables.masterdata.grant_read_data(forecasts)
+    # the latest forecast beside the item-location's master data (approvals read the daily demand from it)
+    iam.Grant.add_to_principal(grantee=forecasts, actions=["dynamodb:UpdateItem"],
+                               resource_arns=[tables.masterdata.table_arn])
     platform.pipeline(
         "ForecastPipeline",
         function=forecasts,

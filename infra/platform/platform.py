@@ -24,6 +24,7 @@ from infra.platform.distsync_function import DistsyncFunction
 from infra.platform.domain_pipeline import DomainPipeline
 from infra.platform.event_backbone import EventBackbone
 from infra.platform.file_landing import FileLanding
+from infra.platform.notifications import NotificationTopics
 from infra.platform.observability import AlarmThresholds, BusinessMetrics, Domain, Observability
 from infra.platform.partner_limits import PartnerUsagePlans, resolve_limits
 from infra.platform.shared_layer import SharedLayer
@@ -68,6 +69,8 @@ class Platform:
         self.bus = self.backbone.bus
         self.tables = DataStores(stack, "DataStores", removal_policy=self.removal)
         self.alarm_topic = AlarmTopic(stack, "Alarms", stage=config.stage, removal_policy=self.removal).topic
+        self.notifications = NotificationTopics(stack, "Notifications", stage=config.stage,
+                                                emails=config.notification_emails, removal_policy=self.removal)
         self.webhook_secret = WebhookSecret(
             stack, "WebhookSecret", stage=config.stage, removal_policy=self.removal
         ).secret
@@ -116,6 +119,7 @@ class Platform:
         self.domains: list[Domain] = []
         self.state_machines: dict[str, sfn.IStateMachine] = {}
         self.outputs: dict[str, str] = {}
+        self.outputs.update({f"{a.capitalize()}TopicArn": t.topic_arn for a, t in self.notifications.topics.items()})
         self.metrics = BusinessMetrics()
         self._receive_counts: dict[str, int] = {}  # folder -> max receive count of the pipeline feeding it
         self._signed_paths: dict[str, str] = {}  # source or role -> the path it calls (its usage plan's metrics)

@@ -64,6 +64,8 @@ FOLDERS = (
     "supplier_performance",
     # issue 15: parameter drift (infra/domains/drift.py)
     "parameter_drift",
+    # issue 15: alarms to the notification topics (infra/domains/notifications.py)
+    "alarm_notifier",
 )
 
 
@@ -126,6 +128,9 @@ PROD_CONTEXT: dict[str, str] = {
     "owners": json.dumps({"inventory": "@inventory-pager", "finance": "finance-escalation@example.com"}),
     "supplierPerformanceSchedule": "cron(0 7 ? * SUN *)",
     "supplierPerformanceWindowDays": "180",
+    "notificationEmails": json.dumps({"planners": ["planners@example.com", "lead-planner@example.com"],
+                                      "operations": ["ops@example.com"]}),
+    "consoleUrl": "https://ops.example.com/",
 }
 
 

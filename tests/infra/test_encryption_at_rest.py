@@ -15,7 +15,8 @@ pytestmark = pytest.mark.infra
 STORES_DATA = {
     "AWS::SQS::Queue": "SQS-managed SSE (SqsManagedSseEnabled)",
     "AWS::DynamoDB::Table": "SSE with the AWS managed key aws/dynamodb (SSEEnabled)",
-    "AWS::SNS::Topic": "the alarm topic's customer-managed KMS key (rotating), usable by CloudWatch",
+    "AWS::SNS::Topic": "customer-managed KMS keys (rotating): the alarm topic's, usable by CloudWatch; the "
+                       "notification topics' (planners, operations)",
     "AWS::Events::Archive": "AWS owned key (EventBridge default; no KmsKeyIdentifier)",
     "AWS::Events::EventBus": "AWS owned key (EventBridge default; events in flight only)",
     "AWS::Logs::LogGroup": "CloudWatch Logs server-side encryption (always on, service-managed keys)",
@@ -31,6 +32,7 @@ HOLDS_NO_DATA = {
     "AWS::KMS::Key",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",  # the alarm notifier's and the notificationEmails (addresses, no messages)
     "AWS::S3::BucketPolicy",  # TLS only; S3 server access log delivery (test_least_privilege)
     "AWS::Events::Rule",
     "AWS::EventSchemas::Registry",

@@ -169,6 +169,18 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:approvals": TABLE_WRITE,
+        "table:masterdata": TABLE_READ,  # the impact: forecast, lead time, unit cost
+        "table:inventory": frozenset({"dynamodb:GetItem"}),  # the impact: ATP
+        "topic:planners": frozenset({"sns:Publish"}),
+        "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),  # an encrypted topic's publisher
+    },
+    "alarm_notifier": {  # alarm topic -> the audiences' topics
+        "log-group": LOG_WRITE,
+        "*": XRAY_WRITE,
+        "table:trace": TABLE_WRITE,
+        "topic:planners": frozenset({"sns:Publish"}),
+        "topic:operations": frozenset({"sns:Publish"}),
+        "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),
     },
     "approval_outcome": {
         "log-group": LOG_WRITE,
@@ -263,6 +275,8 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
         "table:exception_cases": TABLE_WRITE,  # put the pending case, update its outcome
+        "topic:operations": frozenset({"sns:Publish"}),
+        "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),
     },
     "exception_api": {
         "log-group": LOG_WRITE,
@@ -289,7 +303,7 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "log-group": LOG_WRITE,
         "*": XRAY_WRITE,
         "table:trace": TABLE_WRITE,
-        "table:masterdata": TABLE_READ,
+        "table:masterdata": TABLE_READ | TABLE_UPDATE,  # the latest forecast beside the item-location
         "table:quarantine": TABLE_WRITE,
         "table:idempotency": TABLE_READ_WRITE,
         "queue": QUEUE_CONSUME,
@@ -483,6 +497,8 @@ OWN_RESOURCE_TYPES = {
     "lambda": "AWS::Lambda::Function",
     "logs": "AWS::Logs::LogGroup",
     "s3": "AWS::S3::Bucket",  # ListBucket (s3:prefix condition); objects under a key prefix only (_bucket_objects)
+    "sns": "AWS::SNS::Topic",  # the notification topics
+    "kms": "AWS::KMS::Key",  # their key (publishing to an encrypted topic)
 }
 
 
@@ -636,6 +652,9 @@ def _labels(s: Synth, folder: str | None) -> dict[str, str]:
     labels[s.logical_id(s.stack.platform.pipelines["OrderGapPipeline"].queue)] = "order-gap-queue"
     labels[s.logical_id(s.stack.platform.pipelines["ErpUpdatePipeline"].queue)] = "erp-update-queue"
     labels.update({fn_id: f"function:{name}" for name, fn_id in s.function_ids.items()})
+    notifications = s.stack.platform.notifications
+    labels.update({s.logical_id(topic): f"topic:{name}" for name, topic in notifications.topics.items()})
+    labels[s.logical_id(notifications.key)] = "notifications-key"
     labels[s.logical_id(s.stack.platform.landing.bucket)] = "landing"  # ListBucket (with an s3:prefix condition)
     if folder is not None:
         function = s.props(s.function_ids[folder])

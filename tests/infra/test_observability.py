@@ -89,6 +89,7 @@ DOMAIN_DASHBOARDS = {
     "planning-extracts": ([], ["planning_extract"], set()),
     "drift": ([], ["parameter_drift"], {"DriftChangedByHand", "DriftAppliedButLost", "DriftNeverApplied", "DriftInSync",
                                         "DriftNotCompared", "DriftCorrectionsSent"}),
+    "notifications": ([], ["alarm_notifier"], set()),
 }
 # dashboard key -> the state machine it shows (DistsyncStack attribute, dotted for a construct's)
 STATE_MACHINES = {  # dashboard -> key of its state machine in the platform's registry

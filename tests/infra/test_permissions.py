@@ -25,7 +25,7 @@ TABLE_ACCESS = {
     "planning_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
     "erp_updater": {"masterdata": "rw", "idempotency": "rw", "freeze": "rw", "trace": "w"},  # freeze: windows, holds
     "warehouse_notifier": {"trace": "w"},
-    "approval_request": {"approvals": "w", "trace": "w"},
+    "approval_request": {"approvals": "w", "masterdata": "r", "inventory": "r", "trace": "w"},  # + its impact
     "approval_outcome": {"approvals": "rw", "trace": "w"},
     "inventory_transformer": {
         "masterdata": "r", "inventory": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w",
@@ -43,8 +43,9 @@ TABLE_ACCESS = {
     "shipment_exception_task": {"exception_cases": "w", "trace": "w"},
     "exception_api": {"exception_cases": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
     "supplier_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
-    "forecast_transformer": {"masterdata": "r", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    "forecast_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},  # + latest
     "cycle_starter": {"trace": "w"},
+    "alarm_notifier": {"trace": "w"},
     "cycle_prepare": {"cycle_runs": "w", "trace": "w"},  # the run record (UpdateItem)
     "cycle_chunk": {"masterdata": "r", "cycle_runs": "w", "trace": "w"},  # BatchGetItem; counts (Put + Update)
     "cycle_summary": {"cycle_runs": "w", "trace": "w"},  # closes the run, reads it back (ALL_NEW)

@@ -101,6 +101,7 @@ TIMEOUTS = {
     "connector_sync": 300,  # a delta pull, page by page until the cursor is current or time runs short
     "freeze_windows": 60,  # lists, adds, ends windows; releases held writes (a query and a send each)
     "supplier_performance": 300,  # a scan of the PO facts, master data reads, the publish
+    "alarm_notifier": 10,  # an alarm -> one or two SNS publishes
 }
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
@@ -124,7 +125,10 @@ EXTRA_ENV = {
     },
     "freeze_windows": {"FREEZE_TABLE_NAME", "FREEZE_WINDOWS", "ERP_CONNECTIONS", "ERP_UPDATE_QUEUES"},
     "warehouse_notifier": {"WMS_BASE_URL", "MAX_RECEIVE_COUNT"},
-    "approval_request": {"APPROVALS_TABLE_NAME"},
+    "approval_request": {  # + the impact's sources, the planners' topic and the console the message links to
+        "APPROVALS_TABLE_NAME", "MASTERDATA_TABLE_NAME", "INVENTORY_TABLE_NAME", "ATP_HORIZON_DAYS",
+        "PLANNERS_TOPIC_ARN", "CONSOLE_URL",
+    },
     "approval_outcome": {"APPROVALS_TABLE_NAME", "EVENT_BUS_NAME"},
     "inventory_transformer": {
         "MASTERDATA_TABLE_NAME", "INVENTORY_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
@@ -146,7 +150,7 @@ EXTRA_ENV = {
         "CHANNELS_BASE_URL", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EXCEPTION_STATE_MACHINE_ARN",
         "MAX_RECEIVE_COUNT",
     },
-    "shipment_exception_task": {"EXCEPTIONS_TABLE_NAME", "CHANNELS_BASE_URL"},
+    "shipment_exception_task": {"EXCEPTIONS_TABLE_NAME", "CHANNELS_BASE_URL", "OPERATIONS_TOPIC_ARN", "CONSOLE_URL"},
     "exception_api": {"EXCEPTIONS_TABLE_NAME", "SIGNING_KEY_ARNS", "IDEMPOTENCY_TABLE_NAME"},
     "supplier_transformer": ERP_ENV | {
         "PLANNING_BASE_URL", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
@@ -187,6 +191,7 @@ EXTRA_ENV = {
         "ERP_CONNECTIONS", "EVENT_BUS_NAME", "MASTERDATA_TABLE_NAME", "QUARANTINE_TABLE_NAME",
         "CONNECTOR_STATE_TABLE_NAME", "CONNECTOR_EVENTS_URL",
     },
+    "alarm_notifier": {"OPERATIONS_TOPIC_ARN", "PLANNERS_TOPIC_ARN", "CONSOLE_URL"},
 }  # fmt: skip
 
 

@@ -291,8 +291,8 @@ def test_every_source_and_role_has_its_own_generated_signing_key(dev: Synth) -> 
 
 
 def test_alarm_topic_uses_a_rotating_cmk_usable_by_cloudwatch(dev: Synth) -> None:
-    (topic_id,) = dev.of_type("AWS::SNS::Topic")
-    (key_id,) = dev.of_type("AWS::KMS::Key")
+    alarm_topic = dev.stack.platform.alarm_topic
+    topic_id, key_id = dev.logical_id(alarm_topic), dev.logical_id(alarm_topic.node.scope.key)
     assert dev.props(topic_id)["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     key = dev.props(key_id)
     assert key["EnableKeyRotation"] is True
@@ -300,7 +300,8 @@ def test_alarm_topic_uses_a_rotating_cmk_usable_by_cloudwatch(dev: Synth) -> Non
         s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and "kms:GenerateDataKey*" in s["Action"]
         for s in key["KeyPolicy"]["Statement"]
     )
-    (topic_policy,) = dev.of_type("AWS::SNS::TopicPolicy").values()
+    topic_policy = next(p for p in dev.of_type("AWS::SNS::TopicPolicy").values()
+                        if {"Ref": topic_id} in p["Properties"]["Topics"])
     assert any(
         s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
         for s in topic_policy["Properties"]["PolicyDocument"]["Statement"]

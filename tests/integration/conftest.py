@@ -26,6 +26,7 @@ TABLES = {
     "TRACE_TABLE_NAME": ("trace", [("correlationId", "HASH"), ("sk", "RANGE")]),
     "IDEMPOTENCY_TABLE_NAME": ("idempotency", [("id", "HASH")]),
     "SUPPLIER_PERFORMANCE_TABLE_NAME": ("supplier-performance", [("pk", "HASH"), ("sk", "RANGE")]),
+    "INVENTORY_TABLE_NAME": ("inventory-projection", [("pk", "HASH")]),  # tests of its own make "inventory"
 }
 
 
@@ -98,6 +99,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps(key_arns))
         monkeypatch.setenv("APPROVAL_THRESHOLD_PERCENT", "20")
         monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+        # approval requests notify the planners, opened exception cases operations (test_*_notification*.py)
+        for audience in ("planners", "operations"):
+            arn = boto3.client("sns").create_topic(Name=audience)["TopicArn"]
+            monkeypatch.setenv(f"{audience.upper()}_TOPIC_ARN", arn)
+        monkeypatch.setenv("CONSOLE_URL", "https://ops.example.com")
         yield Aws(probe_url)
         reset_clients()
 

@@ -271,6 +271,7 @@ function renderApprovals(items) {
         el("span", { class: "outcome o-pending_approval" }, `${a.changePercent}% change`)),
       el("div", { class: "change" },
         `safety stock ${a.currentSafetyStock} → ${a.recommendedSafetyStock}, reorder point ${a.currentReorderPoint} → ${a.recommendedReorderPoint}`),
+      el("div", { class: "impact" }, a.impactSummary || ""),
       el("div", { class: "item-meta" }, `${a.approvalId} · ${a.correlationId}`, a.requestedAt ? ` · ${ago(a.requestedAt)}` : ""),
       el("div", { class: "item-actions" },
         el("button", { type: "button", class: "btn primary approve", disabled: busy, onclick: () => decide("approve") }, "Approve"),
@@ -382,7 +383,7 @@ async function refresh() {
   const panels = [
     ["#transactions", transactionsQuery(), renderTransactions],
     ["#dlqs", "dlqs", renderDlqs],
-    ["#approvals", "approvals", renderApprovals],
+    ["#approvals", "approvals?sort=impact", renderApprovals],  // the biggest move in days of cover first
     ["#quarantine", "quarantine", renderQuarantine],
     [".kpis", "kpis", renderKpis],
   ];

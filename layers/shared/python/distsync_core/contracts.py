@@ -155,6 +155,16 @@ class ItemUpserted(MasterDataModel):
     description: Name
     unit_of_measure: UnitOfMeasure
     status: Literal["active", "inactive", "discontinued"]
+    # Optional (older producers send neither): what impact-aware approvals price the safety-stock change at.
+    unit_cost: float | None = Field(default=None, ge=0, le=1_000_000_000, allow_inf_nan=False,
+                                    description="Cost of one unit of measure, in major units of the currency")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")] | None = None
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> ItemUpserted:
+        if self.unit_cost is not None and self.currency is None:
+            raise ValueError("currency is required with unitCost")
+        return self
 
     def master_key(self) -> str:
         return f"ITEM#{self.item_id}"

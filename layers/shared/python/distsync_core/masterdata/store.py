@@ -164,6 +164,29 @@ class MasterDataStore:
                 return False
             raise
 
+    def record_forecast(self, item_id: str, location_id: str, forecast_id: str, buckets: list[dict[str, Any]],
+                        published_at: str) -> bool:
+        """The latest demand forecast of the item-location (what approvals read daily demand from), unless one
+        published later is recorded already. ``published_at``: fixed-width UTC ISO time. False when later
+        one was recorded meanwhile."""
+        from botocore.exceptions import ClientError
+
+        key = item_location_key(item_id, location_id)
+        self._changed(key)
+        try:
+            self._table.update_item(
+                Key={"pk": key},
+                UpdateExpression="SET forecastId = :f, forecastBuckets = :b, forecastPublishedAt = :p",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(forecastPublishedAt) "
+                                    "OR forecastPublishedAt <= :p)",
+                ExpressionAttributeValues=to_item({":f": forecast_id, ":b": buckets, ":p": published_at}),
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException" and self._read(key) is not None:
+                return False
+            raise
+
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)

@@ -32,9 +32,9 @@ class WaitingTaskStore:
     def __init__(self, table_name: str):
         self._table = table(table_name)
 
-    def put_pending(self, record: dict[str, Any]) -> None:
-        # A redelivered request for the same task must not reset a decision already taken.
-        conditional(
+    def put_pending(self, record: dict[str, Any]) -> bool:
+        """False when the task was decided already (a redelivered request must not reset the decision)."""
+        return conditional(
             self._table.put_item,
             Item=to_item({**record, "status": "PENDING", "requestedAt": now_iso()}),
             ConditionExpression=f"attribute_not_exists({self.KEY}) OR #s = :pending",
