@@ -165,8 +165,7 @@ class Observability(Construct):
             if pipeline.lag_alarm_name is not None:
                 self.alarm_names[f"queue-lag:{pipeline_id}"] = pipeline.lag_alarm_name
         self._dlq_age_alarms(pipelines)
-        for folder, function in functions.items():
-            self._error_rate_alarm(folder, function)
+        self._error_rate_alarms(functions)
         self._api_5xx_rate_alarm(api)
         self._sla_alarms()
         for domain in self.domains:
@@ -275,28 +274,50 @@ class Observability(Construct):
                 for pipeline_id in chunk:
                     self.alarm_names[f"dlq-age:{pipeline_id}"] = self.alarm_names[key]
 
-    def _error_rate_alarm(self, folder: str, function: lambda_.Function) -> None:
+    def _error_rate_alarms(self, functions: Mapping[str, lambda_.Function]) -> None:
+        """The error rate (% of invocations failed over 5 minutes), one alarm per owning team over its functions
+        (the highest rate of up to 5 functions an alarm: each takes two metrics, and an alarm's metric math takes
+        10), not one per function, so the stack stays under CloudFormation's 500 resources; the description
+        names the functions, each domain dashboard graphs them one by one. Each function's
+        "error-rate:<folder>" key names its team's alarm."""
         percent = self._thresholds.error_rate_percent
-        metric = cloudwatch.MathExpression(
-            expression="100 * errors / invocations",
-            using_metrics={
-                "errors": function.metric_errors(period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM),
-                "invocations": function.metric_invocations(
-                    period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM
-                ),
-            },
-            period=ERROR_RATE_PERIOD,
-            label=f"{folder} error rate (%)",
-        )
-        self._alarm(
-            f"error-rate:{folder}",
-            f"{_camel(folder)}ErrorRateAlarm",
-            name=f"{folder}-error-rate",
-            metric=metric,
-            threshold=percent,
-            description=f"{folder}: more than {percent:g}% of invocations failed over 5 minutes (errorRatePercent)",
-            owner=f"function:{folder}",
-        )
+        by_owner: dict[str, list[str]] = {}
+        for folder in functions:
+            by_owner.setdefault(self._owners.get(f"function:{folder}", ""), []).append(folder)
+        per_alarm = MAX_ALARM_METRICS // 2
+        for owner, folders in sorted(by_owner.items()):
+            team = owner.split(" ", 1)[0] or "unowned"
+            for chunk_no, start in enumerate(range(0, len(folders), per_alarm)):
+                chunk = folders[start:start + per_alarm]
+                suffix = f"-{chunk_no + 1}" if chunk_no else ""
+                rates = {
+                    f"r{i}": cloudwatch.MathExpression(
+                        expression=f"100 * e{i} / n{i}",
+                        using_metrics={
+                            f"e{i}": functions[f].metric_errors(period=ERROR_RATE_PERIOD, statistic=cloudwatch.Stats.SUM),
+                            f"n{i}": functions[f].metric_invocations(period=ERROR_RATE_PERIOD,
+                                                                     statistic=cloudwatch.Stats.SUM),
+                        },
+                        period=ERROR_RATE_PERIOD,
+                        label=f"{f} error rate (%)",
+                    )
+                    for i, f in enumerate(chunk)
+                }
+                worst = cloudwatch.MathExpression(expression=f"MAX([{', '.join(rates)}])", using_metrics=rates,
+                                                  period=ERROR_RATE_PERIOD, label="highest error rate (%)")
+                key = f"error-rate:{team}{suffix}"
+                self._alarm(
+                    key,
+                    f"{_camel(team)}{suffix.replace('-', '')}ErrorRateAlarm",
+                    name=f"{team}{suffix}-error-rate",
+                    metric=worst,
+                    threshold=percent,
+                    description=f"more than {percent:g}% of the invocations of one of {', '.join(chunk)} failed over "
+                    "5 minutes (errorRatePercent); its domain dashboard shows which",
+                    owner=f"function:{chunk[0]}",
+                )
+                for folder in chunk:
+                    self.alarm_names[f"error-rate:{folder}"] = self.alarm_names[key]
 
     def _api_5xx_rate_alarm(self, api: apigateway.RestApi) -> None:
         percent = self._thresholds.error_rate_percent

@@ -37,7 +37,7 @@ def test_every_alarm_description_names_its_owner_and_contact(stage, dev, prod):
     synth, contacts = (dev, DEFAULT_OWNERS) if stage == "dev" else (
         prod, {**DEFAULT_OWNERS, **json.loads(PROD_CONTEXT["owners"])})
     alarms = synth.of_type("AWS::CloudWatch::Alarm")
-    assert len(alarms) > 40
+    assert len(alarms) > 30
     for logical_id, alarm in alarms.items():
         found = OWNER.search(_text(alarm["Properties"]["AlarmDescription"]))
         assert found, f"{logical_id} names no owner"

@@ -259,15 +259,15 @@ def _expected_alarms(synth: Synth, *, dlq_minutes: int, error_percent: float, sl
     """alarm key -> (plain metric or None for metric math, statistic key/value, threshold, alarm name)"""
     expected: dict[str, tuple[dict[str, Any] | None, tuple[str, str] | None, float, str]] = {}
     stage = synth.stack.config.stage
-    for team in set(synth.stack.platform.pipeline_owners.values()):  # one DLQ age alarm per owning team
-        expected[f"dlq-age:{team}"] = (None, None, dlq_minutes * 60, f"distsync-{stage}-{team}-dlq-age")
-    for folder in FOLDERS:
-        expected[f"error-rate:{folder}"] = (
-            None,
-            None,
-            error_percent,
-            f"distsync-{stage}-{folder}-error-rate",
-        )
+    platform = synth.stack.platform
+    # one DLQ age alarm per owning team (10 queues an alarm), one error rate alarm per team (5 functions an alarm)
+    for kind, owners, per_alarm, threshold in (("dlq-age", platform.pipeline_owners, 10, dlq_minutes * 60),
+                                               ("error-rate", platform.function_owners, 5, error_percent)):
+        for team in set(owners.values()):
+            count = sum(1 for t in owners.values() if t == team)
+            for chunk in range(-(-count // per_alarm)):
+                suffix = f"-{chunk + 1}" if chunk else ""
+                expected[f"{kind}:{team}{suffix}"] = (None, None, threshold, f"distsync-{stage}-{team}{suffix}-{kind}")
     expected["api-5xx-rate"] = (None, None, error_percent, f"distsync-{stage}-api-5xx-rate")
     expected["sla:forecast-to-erp"] = (
         {**EMF, "MetricName": "ForecastToErpLatency"},
@@ -340,16 +340,33 @@ def test_alarm_thresholds_follow_string_context(prod: Synth) -> None:
 
 
 def test_error_rates_are_errors_over_invocations_in_percent(dev: Synth) -> None:
+    """Per owning team, the highest of its functions' error rates (5 functions an alarm: 10 metrics), and every
+    function in its own team's alarm."""
+    platform, names = dev.stack.platform, dev.stack.observability.alarm_names
+    watched: dict[str, set[str]] = {}
+    for key in dev.stack.observability.alarms:
+        if not key.startswith("error-rate:"):
+            continue
+        metrics = _alarm(dev, key)["Metrics"]
+        entries = {m["Id"]: m for m in metrics}
+        (top,) = [m for m in metrics if m.get("ReturnData", True) is not False and "Expression" in m]
+        rates = top["Expression"].removeprefix("MAX([").removesuffix("])").split(", ")
+        stats = [m for m in metrics if "MetricStat" in m]
+        assert len(stats) <= 10 and len(stats) == 2 * len(rates)
+        functions = set()
+        for rate in rates:
+            i = rate.removeprefix("r")
+            assert entries[rate]["Expression"] == f"100 * e{i} / n{i}"
+            errors, invocations = entries[f"e{i}"]["MetricStat"], entries[f"n{i}"]["MetricStat"]
+            assert (errors["Metric"]["MetricName"], invocations["Metric"]["MetricName"]) == ("Errors", "Invocations")
+            assert errors["Metric"]["Dimensions"] == invocations["Metric"]["Dimensions"]
+            assert (errors["Stat"], errors["Period"], invocations["Stat"]) == ("Sum", 300, "Sum")
+            functions.add(errors["Metric"]["Dimensions"][0]["Value"]["Ref"])
+        watched[names[key]] = functions
     for folder in FOLDERS:
-        (expression, *inputs) = _alarm(dev, f"error-rate:{folder}")["Metrics"]
-        assert expression["Expression"] == "100 * errors / invocations"
-        assert expression["ReturnData"] is True
-        stats = {m["Id"]: m["MetricStat"] for m in inputs}
-        fn = [{"Name": "FunctionName", "Value": {"Ref": dev.function_ids[folder]}}]
-        for metric_id, name in (("errors", "Errors"), ("invocations", "Invocations")):
-            stat = stats[metric_id]
-            assert stat["Metric"] == {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": fn}
-            assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+        team = platform.function_owners[folder]
+        assert names[f"error-rate:{folder}"].startswith(f"distsync-dev-{team}")
+        assert dev.function_ids[folder] in watched[names[f"error-rate:{folder}"]]
 
     (expression, *inputs) = _alarm(dev, "api-5xx-rate")["Metrics"]
     assert expression["Expression"] == "100 * server_errors / requests"
