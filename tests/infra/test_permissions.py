@@ -42,7 +42,9 @@ TABLE_ACCESS = {
     "shipment_transformer": {"quarantine": "w", "idempotency": "rw", "trace": "w"},
     "shipment_exception_task": {"exception_cases": "w", "trace": "w"},
     "exception_api": {"exception_cases": "rw", "idempotency": "rw", "trace": "w"},  # + signatures accepted
-    "supplier_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},
+    # ... and the PO facts supplier performance measures (confirmations, ship notices, receipts)
+    "supplier_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w",
+                             "supplier_performance": "w"},
     "forecast_transformer": {"masterdata": "rw", "quarantine": "w", "idempotency": "rw", "trace": "w"},  # + latest
     "cycle_starter": {"trace": "w"},
     "alarm_notifier": {"trace": "w"},
@@ -128,6 +130,7 @@ def test_event_bus_put_events_only_for_publishers(dev: Synth) -> None:
         "connector_events",  # ItemLocationUpserted from an ERP's pushed change
         "connector_sync",  # ItemLocationUpserted from a delta pull
         "parameter_drift",  # ParameterDriftDetected; its corrections as ReplenishmentRecommended
+        "supplier_performance",  # SupplierPerformanceMeasured
     }
     for folder in _holders(dev, "events:PutEvents"):
         resources = [

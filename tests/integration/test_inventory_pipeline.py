@@ -426,5 +426,5 @@ def test_planning_sync_quarantines_what_it_does_not_consume(aws, planning):
     assert run("planning_sync", balance("corr-mis")) == {"batchItemFailures": []}
     [q] = aws.items("QUARANTINE_TABLE_NAME")
     assert q["reason"] == ("planning-sync consumes InventoryAvailabilityUpdated, PlanningException, "
-                           "not InventoryBalanceChanged")
+                           "SupplierPerformanceMeasured, not InventoryBalanceChanged")
     assert planning.calls == 0

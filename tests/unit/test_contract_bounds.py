@@ -72,3 +72,27 @@ def test_change_counters_stop_at_10_to_the_15():
     with pytest.raises(ValidationError) as refused:
         OrderStatusChanged.model_validate({**order, "sequence": 10**15 + 1})
     assert fields_of(refused.value) == ["sequence"]
+
+
+@pytest.mark.parametrize("field, value", [("asOf", 1_000_000_000), ("asOf", 1.7e9), ("inTransitDueAt", 0),
+                                          ("asOf", True)])
+def test_a_time_sent_as_a_number_is_refused_not_read_as_a_unix_timestamp(field, value):
+    # the exported schema says ISO 8601 text; pydantic alone would read 1_000_000_000 as 2001-09-09
+    with pytest.raises(ValidationError, match="ISO 8601 string, not a number") as refused:
+        balance(**{field: value})
+    assert fields_of(refused.value) == [field]
+
+
+def test_a_date_sent_as_a_number_is_refused_and_text_or_a_date_is_taken():
+    from datetime import date
+
+    from distsync_core.contracts import PurchaseOrderConfirmed
+
+    line = {"lineNumber": 1, "itemId": "SKU-1", "locationId": "DC-1", "confirmedQuantity": 5}
+    with pytest.raises(ValidationError, match="ISO 8601 string, not a number"):  # fuzzing found 0 accepted
+        PurchaseOrderConfirmed.model_validate({"purchaseOrderId": "PO-1", "supplierId": "S-1",
+                                               "lines": [{**line, "confirmedDeliveryDate": 0}]})
+    for given in ("2026-12-24", date(2026, 12, 24)):
+        po = PurchaseOrderConfirmed.model_validate({"purchaseOrderId": "PO-1", "supplierId": "S-1",
+                                                    "lines": [{**line, "confirmedDeliveryDate": given}]})
+        assert po.lines[0].confirmed_delivery_date == date(2026, 12, 24)

@@ -15,7 +15,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 # Identifiers travel into ERP URLs and DynamoDB keys: keep them to a safe, bounded alphabet.
@@ -68,8 +76,17 @@ def _due_time(value: datetime) -> datetime:
     return value
 
 
-BusinessTime = Annotated[AwareDatetime, AfterValidator(_business_time)]
-DueTime = Annotated[AwareDatetime, AfterValidator(_due_time)]
+def _text(value: Any) -> Any:
+    """Dates and times travel as ISO 8601 text, as the exported schemas say; pydantic would also read a number
+    as a Unix timestamp (0 as 1970-01-01), which no partner means."""
+    if isinstance(value, int | float):  # bool is an int too
+        raise ValueError("must be an ISO 8601 string, not a number")
+    return value
+
+
+BusinessTime = Annotated[AwareDatetime, BeforeValidator(_text), AfterValidator(_business_time)]
+DueTime = Annotated[AwareDatetime, BeforeValidator(_text), AfterValidator(_due_time)]
+CalendarDate = Annotated[date, BeforeValidator(_text)]
 
 
 class ContractModel(BaseModel):
@@ -310,7 +327,7 @@ class InventoryBalanceChanged(ContractModel):
 class Lot(ContractModel):
     lot_number: Identifier
     quantity: Quantity
-    expires_on: date | None = None
+    expires_on: CalendarDate | None = None
     serial_numbers: list[Identifier] = Field(default_factory=list, max_length=100)
 
 
@@ -350,7 +367,7 @@ class OrderLine(ContractModel):
     item_id: Identifier
     quantity: Quantity
     status: Literal["open", "allocated", "backordered", "picked", "shipped", "delivered", "cancelled"]
-    promised_date: date | None = None
+    promised_date: CalendarDate | None = None
 
 
 class OrderStatusChanged(ContractModel):
@@ -372,7 +389,7 @@ class OrderStatusChanged(ContractModel):
 class ShipmentExceptionDetail(ContractModel):
     kind: Literal["delayed", "damaged", "lost", "refused", "address_issue"]
     description: Name
-    new_estimated_delivery: date | None = None
+    new_estimated_delivery: CalendarDate | None = None
 
 
 class ShipmentMilestone(ContractModel):
@@ -406,7 +423,7 @@ class SupplierLeadTimeChanged(ContractModel):
     item_id: Identifier
     location_id: Identifier
     lead_time_days: Days
-    effective_from: date
+    effective_from: CalendarDate
 
 
 class ConfirmedLine(ContractModel):
@@ -414,7 +431,7 @@ class ConfirmedLine(ContractModel):
     item_id: Identifier
     location_id: Identifier
     confirmed_quantity: Quantity
-    confirmed_delivery_date: date
+    confirmed_delivery_date: CalendarDate
 
 
 class PurchaseOrderConfirmed(ContractModel):
@@ -436,8 +453,8 @@ class SupplierPerformanceMeasured(ContractModel):
     supplier_id: Identifier
     item_id: Identifier
     location_id: Identifier
-    window_start: date = Field(description="First day of the window (POs confirmed on or after it)")
-    window_end: date = Field(description="Last day of the window (the day it was measured)")
+    window_start: CalendarDate = Field(description="First day of the window (POs confirmed on or after it)")
+    window_end: CalendarDate = Field(description="Last day of the window (the day it was measured)")
     purchase_orders: int = Field(ge=0, strict=True, description="POs confirmed in the window with a line for this item-location")
     received_purchase_orders: int = Field(ge=0, strict=True, description="Of those, the ones with at least one goods receipt")
     actual_lead_time_days: float | None = Field(
@@ -471,7 +488,7 @@ class SupplierPerformanceMeasured(ContractModel):
 # Planning: forecasts and exceptions
 # ---------------------------------------------------------------------------------------------------
 class ForecastBucket(ContractModel):
-    week_start: date
+    week_start: CalendarDate
     quantity: Quantity
 
 
@@ -546,7 +563,7 @@ class FinancialPostingRecorded(ContractModel):
     domain: PostingDomain
     amount_minor: AmountMinor
     currency: Currency
-    posting_date: date = Field(description="The accounting date the ERP booked it on")
+    posting_date: CalendarDate = Field(description="The accounting date the ERP booked it on")
     reference: Identifier = Field(description="The document it posts: purchase order, order or shipment id")
     # Optional (added compatibly): a goods receipt of a supplier PO says what it received, for fill rates.
     lines: list[ReceivedLine] = Field(
@@ -597,7 +614,7 @@ class ReconciliationCompleted(ContractModel):
     """distsync compared the ERP's posting totals of a date with the postings it recorded, per domain."""
 
     reconciliation_id: Identifier
-    posting_date: date
+    posting_date: CalendarDate
     status: ReconciliationStatus
     domains: list[DomainReconciliation] = Field(max_length=len(POSTING_DOMAINS))
     totals: list[ReconciliationTotal] = Field(max_length=1000)
