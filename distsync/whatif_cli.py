@@ -68,6 +68,7 @@ def run_throwaway(context: dict[str, str], state: dict[str, Any], say: Any = Non
     from distsync_core.platform.dynamo import to_item
     from distsync_core.platform.ledger import Ledger
 
+    from .keys import SigningKeyError
     from .local.stack import LocalStack
     from .sim.clients import send
 
@@ -90,9 +91,13 @@ def run_throwaway(context: dict[str, str], state: dict[str, Any], say: Any = Non
             if hop.get("businessKey") in posted_keys:
                 stack.wait_idle(timeout=REPOST_TIMEOUT)
             posted_keys.add(hop.get("businessKey") or "")
-            result = stack.client(meta.source).webhook(
-                meta.source, meta.event_type, envelope.data, version=meta.event_version,
-                correlation_id=meta.correlation_id, occurred_at=meta.occurred_at.isoformat())
+            try:
+                client = stack.client(meta.source)
+            except SigningKeyError as exc:  # a source the throwaway has no key for: said, not skipped silently
+                rejected[meta.correlation_id] = str(exc)
+                continue
+            result = client.webhook(meta.source, meta.event_type, envelope.data, version=meta.event_version,
+                                    correlation_id=meta.correlation_id, occurred_at=meta.occurred_at.isoformat())
             if result.status != 202:
                 rejected[meta.correlation_id] = f"HTTP {result.status}: {json.dumps(result.body)[:300]}"
         if not stack.wait_idle(timeout=REPOST_TIMEOUT):

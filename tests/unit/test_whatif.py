@@ -124,3 +124,20 @@ def test_settings_are_key_value_pairs_of_known_context_keys():
         parse_settings(["approvalTreshold=10"], known)
     with pytest.raises(WhatIfError, match="key=value"):
         parse_settings(["approvalThresholdPercent"], known)
+
+
+def test_the_text_report_shows_both_sides_the_summary_and_the_master_data_note(capsys, monkeypatch):
+    from distsync.whatif_cli import render
+
+    monkeypatch.setenv("COLUMNS", "250")  # rich: no wrapped cells
+    report = compare({"a": _auto(V)}, {"a": APPROVAL}, ["a"])
+    report.update({"from": "T1", "to": "T2", "settings": {"approvalThresholdPercent": "12"}, "rejectedOnReplay": {"b": "HTTP 400: bad"},
+                   "masterData": {"records": 3, "rewound": [KEY], "note": "as they are now"},
+                   "throwaway": {"seconds": {"start": 40.0}}})
+    render(report)
+    out = capsys.readouterr().out
+    assert "what-if approvalThresholdPercent=12: T1 .. T2" in out
+    assert "applied directly, ERP write SS 115 / ROP 200 via rest" in out and "approval requested (pending)" in out
+    assert "1 of 1 transaction(s) change; writes: 1 -> 0, approvals: 0 -> 1" in out
+    assert "b: the throwaway stack refused its event again: HTTP 400: bad" in out
+    assert f"master data: 3 as they are now ({KEY})" in out
