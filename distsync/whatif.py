@@ -8,6 +8,7 @@ the approval's outcome and the ERP writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,12 @@ def parse_settings(pairs: list[str], known: set[str]) -> dict[str, str]:
         out[key] = value
     return out
 
+
+def synth_reason(output: str) -> str:
+    """The reason in a failed synth's output: its last ``...Error: ...`` line (the app's config validation)."""
+    lines = [line.strip() for line in output.splitlines()]
+    errors = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)]
+    return errors[-1] if errors else "\n".join(lines[-5:])
 
 def window_events(hops: Iterable[Mapping[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The webhook hops received in ``start``..``end`` (inclusive) that keep their original event, oldest first;

@@ -26,7 +26,15 @@ from rich.table import Table
 
 from .local.synth import ROOT
 from .target import OpsError, Target, connect
-from .whatif import WhatIfError, compare, outcomes, parse_settings, rewind_master_data, window_events
+from .whatif import (
+    WhatIfError,
+    compare,
+    outcomes,
+    parse_settings,
+    rewind_master_data,
+    synth_reason,
+    window_events,
+)
 
 console = Console(stderr=True)  # progress and errors; --json alone goes to stdout
 ITEM_LOCATION_PREFIX = "ITEMLOC#"
@@ -146,7 +154,7 @@ def whatif(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     except SynthError as exc:  # a bad value: the synth's reason (infra/config.py validates every key)
-        console.print(f"[red]the settings do not synthesize: {exc}[/red]")
+        console.print(f"[red]the settings do not synthesize: {synth_reason(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     report = compare(state["happened"], run["would"], state["order"])
     report.update({

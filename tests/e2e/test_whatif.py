@@ -61,3 +61,12 @@ def test_whatif_refuses_an_unknown_setting_before_starting_anything(stack):
     result = stack.cli("whatif", "--from", "1h", "--set", "approvalTreshold=12", "--json")
     assert result.returncode == 2
     assert "approvalTreshold: not a context key" in result.stderr
+
+
+def test_whatif_reports_a_bad_value_with_the_synths_reason_and_starts_nothing(stack):
+    before = datetime.now(UTC)
+    stack.new_item()  # one event in the window, so the run gets as far as the synth
+    result = stack.cli("whatif", "--from", before.isoformat(), "--set", "approvalThresholdPercent=0")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "the settings do not synthesize: ValueError: context value for approval_threshold_percent must be " \
+           "positive, got 0" in " ".join(result.stderr.split())

@@ -16,6 +16,7 @@ from distsync.whatif import (
     outcomes,
     parse_settings,
     rewind_master_data,
+    synth_reason,
     window_events,
 )
 from tests.unit.test_lineage import KEY, Ledger
@@ -141,3 +142,11 @@ def test_the_text_report_shows_both_sides_the_summary_and_the_master_data_note(c
     assert "1 of 1 transaction(s) change; writes: 1 -> 0, approvals: 0 -> 1" in out
     assert "b: the throwaway stack refused its event again: HTTP 400: bad" in out
     assert f"master data: 3 as they are now ({KEY})" in out
+
+
+def test_a_failed_synth_gives_its_reason_not_its_traceback():
+    output = ("cdk synth failed (1):\n\nTraceback (most recent call last):\n  File \"app.py\", line 13\n"
+              "    raise ValueError(...)\nValueError: context value for approval_threshold_percent must be positive, got 0\n"
+              "python3 app.py: Subprocess exited with error 1\n")
+    assert synth_reason(output) == "ValueError: context value for approval_threshold_percent must be positive, got 0"
+    assert synth_reason("one\ntwo") == "one\ntwo"  # no error line: the output's end
