@@ -26,6 +26,7 @@ from .freeze import freeze_app
 from .inventory import inventory_app
 from .suppliers import suppliers_app
 from .target import LOCAL_DEFAULT_URL, OpsError, Target, connect
+from .whatif_cli import whatif
 from .why import why
 
 app = typer.Typer(help="distsync: ERP <-> planning integration on AWS serverless", no_args_is_help=True)
@@ -53,6 +54,7 @@ app.command("drift")(drift)
 app.add_typer(freeze_app, name="freeze")
 app.add_typer(suppliers_app, name="suppliers")
 app.command("why")(why)
+app.command("whatif")(whatif)
 console = Console()
 
 LocalOpt = Annotated[

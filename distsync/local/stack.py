@@ -353,6 +353,7 @@ class LocalStack:
             "chunkedExecutions": self.chunked.executions,
             "logs": str(self.workdir / "logs"),
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "context": self.context,  # what it was synthesized with (`distsync whatif` starts from it)
         }
 
     def stop(self) -> None:
