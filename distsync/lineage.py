@@ -80,7 +80,7 @@ def _change_key(hop: Mapping[str, Any]) -> tuple[str, str | None]:
 
 
 def _change(cid: str, hops: list[dict[str, Any]]) -> dict[str, Any]:
-    steps = [_step(h) for h in causal_order(hops)]
+    steps = [step_of(h) for h in causal_order(hops)]
     erp_reported = [s for s in steps if s["step"] == "erp_master_data" and s["values"]]
     kind = "erp" if erp_reported and not any(s["step"] == "recommendation" for s in steps) else "recommendation"
     change: dict[str, Any] = {
@@ -212,7 +212,7 @@ _NAMED = {
 _KEPT_OUTCOMES = ("superseded", "quarantined", "dead_lettered", "released", "redriven", "replayed", "held")
 
 
-def _step(hop: Mapping[str, Any]) -> dict[str, Any]:
+def step_of(hop: Mapping[str, Any]) -> dict[str, Any]:
     stage, outcome = hop["stage"], hop["outcome"]
     event = _event(hop)
     name, actor = _NAMED.get((stage, outcome), (outcome if outcome in _KEPT_OUTCOMES else f"{stage}_{outcome}", stage))

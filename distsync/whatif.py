@@ -2,7 +2,7 @@
 
 No AWS here (``distsync whatif`` in :mod:`distsync.whatif_cli` reads the ledgers and runs the throwaway stack).
 A transaction is one correlation id; its outcome is read from its ledger hops the way lineage reads them
-(:func:`distsync.lineage._step`): the decision (applied directly, approval requested, no change, quarantined, ...),
+(:func:`distsync.lineage.step_of`): the decision (applied directly, approval requested, no change, quarantined, ...),
 the approval's outcome and the ERP writes.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .lineage import _step, causal_order
+from .lineage import causal_order, step_of
 from .trace import status_of
 
 APPLIED_DIRECTLY, APPROVAL_REQUESTED, NO_CHANGE = "applied directly", "approval requested", "no change"
@@ -66,7 +66,7 @@ def window_events(hops: Iterable[Mapping[str, Any]], start: datetime, end: datet
 def outcome(hops: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """One transaction's outcome: ``decision``, ``approval`` (its outcome, or None), ``erpWrites``, ``businessKey``."""
     hops = list(hops)
-    steps = [_step(h) for h in causal_order(hops)]
+    steps = [step_of(h) for h in causal_order(hops)]
     names = [s["step"] for s in steps]
     if "automatic" in names:
         decision = APPLIED_DIRECTLY
