@@ -58,11 +58,29 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
     publisher = EventPublisher(env("EVENT_BUS_NAME"))
     publisher.publish([_detected(f, run_id) for f in drift.drifted])
     corrections = _fix(drift.findings, run_id, masterdata, publisher) if fix else []
+    _tell_planners(run_id, drift, where.get("reportKey"))
     summary = {"trigger": event.get("trigger", "on-demand"), "runId": run_id, "computedAt": now.isoformat(),
                "location": glob, "counts": drift.counts, "sentence": drift.sentence(), "corrections": corrections,
                **where}
     (logger.warning if drift.drifted else logger.info)(drift.sentence(), extra=summary)
     return summary
+
+
+def _tell_planners(run_id: str, drift: Any, report_key: str | None) -> None:
+    """A short message to the planners' topic when something drifted; a lost message is logged, never a failed
+    run (the report and the events are out already)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from distsync_core.drift.notices import drift_found
+    from distsync_core.platform import notifications
+
+    message = drift_found(run_id, drift.counts, drift.drifted, report_key, env("CONSOLE_URL"))
+    if message is None:
+        return
+    try:
+        notifications.publish(env("PLANNERS_TOPIC_ARN"), message)
+    except (BotoCoreError, ClientError):
+        logger.exception("planners drift notification not published", extra={"runId": run_id})
 
 
 def _detected(f: Finding, run_id: str) -> Envelope:

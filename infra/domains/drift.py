@@ -42,7 +42,10 @@ def build(platform: Platform) -> None:
         LANDING_BUCKET_NAME=bucket.bucket_name,
         EVENT_BUS_NAME=platform.bus.event_bus_name,
         APPROVAL_THRESHOLD_PERCENT=str(config.approval_threshold_percent),
+        PLANNERS_TOPIC_ARN=platform.notifications.topics["planners"].topic_arn,  # drift found: a message
+        CONSOLE_URL=config.console_url,
     )
+    platform.notifications.grant_publish("planners", function)
     platform.erp_connections(function)  # ERP_CONNECTIONS and each connection's credentials: the ERP reads
     platform.bus.grant_put_events_to(function)
     # the item-locations (Scan) and, for a correction, master data's "ERP's current parameters" (UpdateItem)

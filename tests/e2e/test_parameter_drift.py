@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from distsync.sim.clients import send
+from tests.e2e.test_approval_notifications import notifications_for
 from tests.e2e.test_replenishment_flow import pending_approval
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +55,10 @@ def test_a_change_by_hand_is_reported_and_fixed_through_the_governed_path(stack)
     assert (found[small]["erp"], found[small]["applied"]) == ({"safetyStock": 105, "reorderPoint": 220},
                                                               {"safetyStock": 110, "reorderPoint": 220})
     assert report["corrections"] == []  # reported only
+    # ... and the planners are told, with the commands to look and to correct
+    [note] = notifications_for(stack, report["runId"])
+    assert note["kind"] == "drift_found" and "2 item-location(s) drifted (2 changed by hand" in note["message"]
+    assert f"{small}@{loc}" in note["message"] and "distsync drift --fix" in note["message"]
 
     code, fixed = drift(stack, "--location", loc, "--fix")
     corrections = {c["itemId"]: c for c in fixed["corrections"]}

@@ -394,6 +394,8 @@ EXPECTED_FUNCTION_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         "table:masterdata": frozenset({"dynamodb:Scan", "dynamodb:UpdateItem"}),
         "landing:reports/drift/*": frozenset({"s3:PutObject"}),  # the JSON and CSV report
         "bus": PUT_EVENTS,  # ParameterDriftDetected; corrections as ReplenishmentRecommended
+        "topic:planners": frozenset({"sns:Publish"}),  # drift found: the planners' message
+        "notifications-key": frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),
     },
     # --- issue 6: partner files (X12, EDIFACT, CSV) ---
     "file_ingest": {  # S3 "Object Created" under inbound/ from its queue, one file per invocation

@@ -59,6 +59,7 @@ TABLE_ACCESS = {
     "freeze_windows": {"freeze": "rw", "trace": "w"},  # manual windows; held writes read and removed
     # a Scan of the item-locations, UpdateItem of the ERP's values seen before a correction; the ledger's index
     "parameter_drift": {"masterdata": "rw", "trace": "rw"},
+    "supplier_performance": {"supplier_performance": "r", "masterdata": "r", "trace": "w"},  # facts, lead times
 }  # fmt: skip
 
 

@@ -178,6 +178,7 @@ EXTRA_ENV = {
         "SUPPLIER_PERFORMANCE_WINDOW_DAYS",
     },
     "parameter_drift": ERP_ENV | {"MASTERDATA_TABLE_NAME", "LANDING_BUCKET_NAME", "EVENT_BUS_NAME",
+                                  "PLANNERS_TOPIC_ARN", "CONSOLE_URL",
                                   "APPROVAL_THRESHOLD_PERCENT", "ERP_CONNECTIONS"},
     "file_ingest": {
         "LANDING_BUCKET_NAME", "FILES_TABLE_NAME", "MASTERDATA_TABLE_NAME", "EVENT_BUS_NAME", "FILE_PARTNERS",
