@@ -42,7 +42,7 @@ CASES = [{"unit": "CS", "toBase": 12}, {"unit": "PAL", "toBase": 480}]
 
 def test_the_item_record_keeps_its_conversions_and_an_older_version_never_overwrites_them(aws):
     assert run("masterdata_transformer", item(2, CASES, record_version=5)) == {"batchItemFailures": []}
-    assert stored_item(aws)["unitConversions"] == CASES
+    assert (stored_item(aws)["unitConversions"], stored_item(aws)["entity"]) == (CASES, "Item")
     run("masterdata_transformer", item(2, [{"unit": "CS", "toBase": 6}], record_version=4))  # older: left out
     assert stored_item(aws)["unitConversions"] == CASES
     run("masterdata_transformer", item(1, record_version=6))  # a newer v1 item: upcast, no conversions
