@@ -29,7 +29,7 @@ def governed_item(stack, item: str, loc: str, conversions: list[dict[str, Any]])
     stack.wait_idle()
 
 
-def balance_in(stack, item: str, unit: str, on_hand: float, allocated: float = 0) -> str:
+def balance_in(stack, item: str, unit: str, on_hand: float, allocated: float = 0) -> tuple[str, Any]:
     cid = f"uom-{item}-{unit}"
     result = stack.wms.webhook("wms", "InventoryBalanceChanged", {
         "itemId": item, "locationId": "DC-1", "onHand": on_hand, "allocated": allocated, "inTransit": 0,
