@@ -135,8 +135,10 @@ def _in_base_units(po: PurchaseOrderConfirmed, masterdata: MasterDataStore) -> P
     """Before what was promised is recorded or sent: every line in its item's base unit. A line in a unit
     without a conversion quarantines the whole confirmation (a part of it would be a wrong promise) until
     that item's master data brings the conversion."""
-    def units_of(item_id: str) -> ItemUnits:
-        return ItemUnits.from_record(item_id, masterdata.get_record(item_key(item_id)))
+    def units_of(item_id: str, location_id: str) -> ItemUnits:
+        # no ItemUpserted yet: the item-location's unit is the only one known (as for balances)
+        location = masterdata.get_record(item_location_key(item_id, location_id)) or {}
+        return ItemUnits.from_record(item_id, masterdata.get_record(item_key(item_id)), location.get("unitOfMeasure"))
 
     try:
         return confirmation_in_base_unit(po, units_of)

@@ -114,3 +114,10 @@ def test_a_po_confirmation_in_an_unknown_unit_is_quarantined_and_not_sent(aws, e
     assert q["reason"] == ("purchase order PO-U1: unit DZ of item SKU-1 has no conversion to its base unit EA in "
                            "master data (known units: CS, EA, PAL)")
     assert erp.recorded() == [] and erp.calls == 0
+
+
+def test_a_po_line_in_the_item_locations_unit_passes_without_an_item_record(aws, erp, master_data):
+    assert run("supplier_transformer", po("EA", 7)) == {"batchItemFailures": []}  # SKU-1@DC-1 is in EA
+    [recorded] = erp.recorded("po-confirmation")
+    assert [(line["confirmedQuantity"], line["unitOfMeasure"]) for line in recorded["body"]["lines"]] == [(7, "EA")]
+    assert quarantined(aws) == []

@@ -106,9 +106,13 @@ def test_a_po_confirmation_converts_each_line_by_its_own_item():
          "confirmedDeliveryDate": "2026-12-01", "unitOfMeasure": "PAL"},
         {"lineNumber": 2, "itemId": "SKU-2", "locationId": "DC-1", "confirmedQuantity": 5,
          "confirmedDeliveryDate": "2026-12-01"}]})
-    items = {"SKU-1": UNITS}
-    base = confirmation_in_base_unit(po, items.__getitem__)
+    items = {("SKU-1", "DC-1"): UNITS}
+
+    def units_of(item: str, location: str) -> ItemUnits:
+        return items[item, location]
+
+    base = confirmation_in_base_unit(po, units_of)
     assert [(line.confirmed_quantity, line.unit_of_measure) for line in base.lines] == [(960, "EA"), (5, None)]
     unknown = po.model_copy(update={"lines": [po.lines[0].model_copy(update={"unit_of_measure": "BOX"})]})
     with pytest.raises(UnknownUnit, match="unit BOX of item SKU-1"):
-        confirmation_in_base_unit(unknown, items.__getitem__)
+        confirmation_in_base_unit(unknown, units_of)

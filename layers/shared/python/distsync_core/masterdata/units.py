@@ -77,14 +77,15 @@ def balance_in_base_unit(balance: InventoryBalanceChangedV2, units: ItemUnits) -
     return InventoryBalanceChangedV2.model_validate(data)
 
 
-def confirmation_in_base_unit(po: PurchaseOrderConfirmed, units_of: Callable[[str], ItemUnits]) -> PurchaseOrderConfirmed:
-    """The confirmation with every line's quantity in its item's base unit (``units_of(item_id)``). Raises
-    :class:`UnknownUnit` for the first line whose unit has no conversion."""
+def confirmation_in_base_unit(po: PurchaseOrderConfirmed,
+                              units_of: Callable[[str, str], ItemUnits]) -> PurchaseOrderConfirmed:
+    """The confirmation with every line's quantity in its item's base unit (``units_of(item_id,
+    location_id)``). Raises :class:`UnknownUnit` for the first line whose unit has no conversion."""
     data = po.model_dump(by_alias=True, mode="json")
     for line, model in zip(data["lines"], po.lines, strict=True):
         if model.unit_of_measure is None:
             continue
-        units = units_of(model.item_id)
+        units = units_of(model.item_id, model.location_id)
         line["confirmedQuantity"] = units.to_base_quantity(model.confirmed_quantity, model.unit_of_measure)
         line["unitOfMeasure"] = units.base_unit
     return PurchaseOrderConfirmed.model_validate(data)

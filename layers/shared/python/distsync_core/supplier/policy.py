@@ -53,8 +53,9 @@ def master_data_keys(events: Iterable[object]) -> set[str]:
     keys |= {item_location_key(e.item_id, e.location_id) for e in supplier_events
              if isinstance(e, SupplierLeadTimeChanged)}
     # the items of lines in a supplier's own unit: their conversions
-    keys |= {item_key(line.item_id) for e in supplier_events if isinstance(e, PurchaseOrderConfirmed)
-             for line in e.lines if line.unit_of_measure}
+    lines = [line for e in supplier_events if isinstance(e, PurchaseOrderConfirmed) for line in e.lines
+             if line.unit_of_measure]
+    keys |= {k for line in lines for k in (item_key(line.item_id), item_location_key(line.item_id, line.location_id))}
     return keys
 
 
