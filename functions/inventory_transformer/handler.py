@@ -3,12 +3,15 @@
 A balance for an item-location unknown to master data is quarantined until it arrives; a stale balance (as
 of a time not newer than the stored one) is left out; a newer one replaces the projection and is published
 as ``InventoryAvailabilityUpdated`` for the planning platform. v1 events arrive upcast to v2 (no lots).
+A balance in another unit than the item's base unit is converted first (the item's governed conversions);
+one in a unit without a conversion is quarantined until the item's master data brings one.
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from distsync_core.contracts import (
     CONTRACTS,
@@ -20,8 +23,9 @@ from distsync_core.contracts import (
 )
 from distsync_core.inventory.policy import available_to_promise
 from distsync_core.inventory.store import InventoryStore
-from distsync_core.masterdata.records import item_location_key
+from distsync_core.masterdata.records import item_key, item_location_key
 from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.masterdata.units import ItemUnits, UnknownUnit, balance_in_base_unit
 from distsync_core.platform.config import env, env_float
 from distsync_core.platform.observability import instrument, metrics
 from distsync_core.platform.pipeline import Consumer, Delivery, PermanentFailure
@@ -33,11 +37,18 @@ def project_balance(delivery: Delivery) -> None:
     balance: InventoryBalanceChangedV2 = delivery.data
     meta = delivery.envelope.metadata
     key = f"{balance.item_id}@{balance.location_id}"
-    if MasterDataStore(env("MASTERDATA_TABLE_NAME")).get(balance.item_id, balance.location_id) is None:
+    masterdata = MasterDataStore(env("MASTERDATA_TABLE_NAME"))
+    record = masterdata.get(balance.item_id, balance.location_id)
+    if record is None:
         raise PermanentFailure(
             f"unknown item-location {key}: no ItemLocationUpserted in master data",
             waiting_for=item_location_key(balance.item_id, balance.location_id),
         )
+    converted = ""
+    if balance.unit_of_measure not in (None, record.unit_of_measure):
+        sent = balance
+        balance = _in_base_unit(balance, masterdata, record.unit_of_measure)
+        converted = f"; converted from {sent.on_hand:g} {sent.unit_of_measure} on hand to {balance.unit_of_measure}"
     if not InventoryStore(env("INVENTORY_TABLE_NAME")).apply(balance, meta):
         delivery.record("delivered", f"stale balance for {key} as of {balance.as_of.isoformat()}: a newer one "
                                      "is stored, left out")
@@ -67,11 +78,27 @@ def project_balance(delivery: Delivery) -> None:
                        value=max(0.0, (utcnow() - balance.as_of).total_seconds()))
     delivery.record("ok", f"ATP {key} = {atp.available_to_promise:g} (on hand {balance.on_hand:g}, allocated "
                           f"{balance.allocated:g}, inbound counted {atp.inbound_counted:g}) as of "
-                          f"{balance.as_of.isoformat()}")
+                          f"{balance.as_of.isoformat()}{converted}")
+
+
+def _in_base_unit(balance: InventoryBalanceChangedV2, masterdata: MasterDataStore,
+                  location_unit: str) -> InventoryBalanceChangedV2:
+    """Before any comparison or write: a quantity in a unit without a conversion waits in quarantine for the
+    item's master data (an ItemUpserted with the conversion releases it), never stored as sent."""
+    units = ItemUnits.from_record(balance.item_id, masterdata.get_record(item_key(balance.item_id)), location_unit)
+    try:
+        return balance_in_base_unit(balance, units)
+    except UnknownUnit as exc:
+        raise PermanentFailure(str(exc), waiting_for=item_key(balance.item_id)) from exc
+    except ValidationError as exc:
+        raise PermanentFailure(f"the balance of {balance.item_id}@{balance.location_id} in {units.base_unit} is "
+                               f"out of the contract's bounds: {exc.errors()[0]['msg']}") from exc
 
 
 def read_master_data(balances: list[InventoryBalanceChangedV2]) -> None:
-    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(item_location_key(b.item_id, b.location_id) for b in balances)
+    keys = {item_location_key(b.item_id, b.location_id) for b in balances}
+    keys |= {item_key(b.item_id) for b in balances if b.unit_of_measure}  # its conversions
+    MasterDataStore(env("MASTERDATA_TABLE_NAME")).prefetch(keys)
 
 
 consumer = Consumer("inventory", InventoryBalanceChangedV2, project_balance, prefetch=read_master_data)

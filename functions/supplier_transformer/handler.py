@@ -3,8 +3,10 @@
 - ``SupplierLeadTimeChanged``: checked against master data (supplier and item-location), forwarded to the
   planning platform as the lead-time parameter; a change above ``leadTimeExceptionPercent`` of the lead time
   known so far raises a ``PlanningException``.
-- ``PurchaseOrderConfirmed``: the confirmed quantities and dates go to the ERP (the PO's system of record),
-  and into the supplier performance table (what was promised, measured against the receipts).
+- ``PurchaseOrderConfirmed``: the confirmed quantities (in the item's base unit: a line in the supplier's
+  unit is converted by the item's governed conversions, or the confirmation is quarantined) and dates go to
+  the ERP (the PO's system of record), and into the supplier performance table (what was promised, measured
+  against the receipts).
 - ``ShipmentMilestone`` "shipped" from a supplier (its ship notice) and ``FinancialPostingRecorded`` goods
   receipts of supplier POs: into the supplier performance table; other milestones and postings pass.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from distsync_core.contracts import (
     ContractModel,
@@ -22,8 +25,9 @@ from distsync_core.contracts import (
     SupplierLeadTimeChanged,
     derive_id,
 )
-from distsync_core.masterdata.records import item_location_key, supplier_key
+from distsync_core.masterdata.records import item_key, item_location_key, supplier_key
 from distsync_core.masterdata.store import MasterDataStore
+from distsync_core.masterdata.units import ItemUnits, UnknownUnit, confirmation_in_base_unit
 from distsync_core.partners import partner
 from distsync_core.partners.base import PartnerRejected, segment
 from distsync_core.platform.config import env, env_float
@@ -59,7 +63,7 @@ def handle_supplier_event(delivery: Delivery) -> None:
         if isinstance(delivery.data, SupplierLeadTimeChanged):
             _lead_time(delivery, masterdata)
         else:
-            _po_confirmation(delivery)
+            _po_confirmation(delivery, masterdata)
     except PartnerRejected as exc:
         raise PermanentFailure(str(exc)) from exc
 
@@ -113,9 +117,9 @@ def _record(masterdata: MasterDataStore, change: SupplierLeadTimeChanged, report
         logger.warning("a later lead time was recorded meanwhile", extra={"reportedAt": reported_at})
 
 
-def _po_confirmation(delivery: Delivery) -> None:
-    po: PurchaseOrderConfirmed = delivery.data
+def _po_confirmation(delivery: Delivery, masterdata: MasterDataStore) -> None:
     meta = delivery.envelope.metadata
+    po = _in_base_units(delivery.data, masterdata)
     # First: what was promised, for supplier performance (a retry after a failed ERP call rewrites it).
     PerformanceStore(env("SUPPLIER_PERFORMANCE_TABLE_NAME")).confirmation(po, meta)
     result = partner("erp").put_po_confirmation(
@@ -125,6 +129,24 @@ def _po_confirmation(delivery: Delivery) -> None:
     how = "had already recorded" if result.replayed else "recorded"
     delivery.record("delivered", f"ERP {how} the confirmation of {po.purchase_order_id} by {po.supplier_id} "
                                  f"({len(po.lines)} line(s))")
+
+
+def _in_base_units(po: PurchaseOrderConfirmed, masterdata: MasterDataStore) -> PurchaseOrderConfirmed:
+    """Before what was promised is recorded or sent: every line in its item's base unit. A line in a unit
+    without a conversion quarantines the whole confirmation (a part of it would be a wrong promise) until
+    that item's master data brings the conversion."""
+    def units_of(item_id: str, location_id: str) -> ItemUnits:
+        # no ItemUpserted yet: the item-location's unit is the only one known (as for balances)
+        location = masterdata.get_record(item_location_key(item_id, location_id)) or {}
+        return ItemUnits.from_record(item_id, masterdata.get_record(item_key(item_id)), location.get("unitOfMeasure"))
+
+    try:
+        return confirmation_in_base_unit(po, units_of)
+    except UnknownUnit as exc:
+        raise PermanentFailure(f"purchase order {po.purchase_order_id}: {exc}", waiting_for=item_key(exc.item_id)) from exc
+    except ValidationError as exc:
+        raise PermanentFailure(f"purchase order {po.purchase_order_id} in base units is out of the contract's "
+                               f"bounds: {exc.errors()[0]['msg']}") from exc
 
 
 def _performance_fact(delivery: Delivery) -> None:

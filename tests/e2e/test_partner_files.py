@@ -171,6 +171,11 @@ def test_a_third_party_855_confirms_the_purchase_order_in_the_erp(stack, landing
     stack.expect(stack.erp.upsert("SupplierUpserted", {"supplierId": "SUP-1", "name": "Globex Books",
                                                        "defaultLeadTimeDays": 7}, correlation_id=cid), cid, "delivered")
     isbns = ["9780446360265", "9780767928427", "9780099599531", "9780446360272"]
+    for isbn in isbns:  # the 855 confirms in UN (units): the ERP's items say one UN is one EA, their base unit
+        md = f"md-item-{isbn}-{uid()}"
+        stack.expect(stack.erp.webhook("erp", "ItemUpserted", {
+            "itemId": isbn, "description": "Book", "unitOfMeasure": "EA", "status": "active",
+            "unitConversions": [{"unit": "UN", "toBase": 1}]}, version="2", correlation_id=md), md, "delivered")
     known(stack, *[(isbn, "DC-EAST") for isbn in isbns])
     body = (DATA / "third_party" / "node-x12_855.edi").read_bytes()
     fid = landing.drop("globex-supplier", "node-x12_855.edi", body)

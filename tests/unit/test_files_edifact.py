@@ -415,3 +415,13 @@ def test_two_interchanges_in_one_file_are_refused_by_name():
     assert parsed.status == "rejected"
     assert parsed.errors[0].reason == "a second interchange (one interchange per file) after the UNZ trailer"
     assert (parsed.errors[0].segment_id, parsed.errors[0].line) == ("UNB", 35)
+
+
+def test_invrpt_carries_the_unit_of_its_quantities():
+    text = (OWN / "invrpt_d96a.edi").read_text()
+    parsed = parse_file(text.replace("QTY+145:500'\nQTY+66:120'\nQTY+198:80'",
+                                     "QTY+145:50:CS'\nQTY+66:12:CS'\nQTY+198:8:CS'", 1).encode(), WMS)
+    first = parsed.events[0].data
+    assert (first["onHand"], first["allocated"], first["inTransit"], first["unitOfMeasure"]) == (50.0, 12.0, 8.0, "CS")
+    assert parsed.events[1].data["unitOfMeasure"] is None  # no unit: the item's base unit is implied
+    assert through_webhook(parsed.events[0], "wms").data.unit_of_measure == "CS"

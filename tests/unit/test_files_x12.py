@@ -497,3 +497,28 @@ def test_an_855_whose_ack_quantity_is_not_a_number_is_rejected_not_a_crash():
     assert parsed.events == [] and parsed.status == "rejected"
     [tx] = parsed.transactions
     assert [(e.code, e.reason) for e in tx.errors] == [(Code.INVALID_NUMBER, "ACK02 '3x' is not a number (R)")]
+
+
+# --------------------------------------------------------------------------------------------------
+# Units of measure: the partner's unit codes travel with the quantities (the transformers convert them)
+# --------------------------------------------------------------------------------------------------
+def test_846_carries_the_unit_of_its_quantities_and_refuses_a_line_in_mixed_units():
+    text = (OWN / "846_inventory.edi").read_text()
+    cases = (text.replace("QTY*17*500*EA", "QTY*17*50*CS", 1).replace("QTY*27*120*EA", "QTY*27*12*CS")
+             .replace("QTY*IQ*80*EA", "QTY*IQ*8*CS"))
+    parsed = parse_file(cases.encode(), WMS)
+    units = {e.data["itemId"]: (e.data["onHand"], e.data.get("unitOfMeasure")) for e in parsed.events}
+    assert units == {"SKU-100": (50.0, "CS"), "SKU-200": (500.0, "EA"), "SKU-300": (75.5, "EA")}
+    assert through_webhook(parsed.events[0], "wms").data.unit_of_measure == "CS"
+
+    mixed = parse_file(text.replace("QTY*27*120*EA", "QTY*27*10*CS").encode(), WMS)
+    assert [e.data["itemId"] for e in mixed.events] == []  # the set is rejected as a whole: one bad line
+    [error] = [e for t in mixed.transactions for e in t.errors]
+    assert (error.code, error.segment_id) == (Code.INVALID_CODE, "LIN")
+    assert error.reason == "the line's quantities are in different units (CS, EA): one unit per line"
+
+
+def test_855_lines_carry_the_acknowledged_unit():
+    parsed = read(THIRD / "node-x12_855.edi", BOOK_SUPPLIER)
+    [event] = parsed.events
+    assert {line["unitOfMeasure"] for line in event.data["lines"]} == {"UN"}  # ACK03 (PO103 says the same)

@@ -187,6 +187,33 @@ class ItemUpserted(MasterDataModel):
         return f"ITEM#{self.item_id}"
 
 
+class UnitConversion(ContractModel):
+    """How many base units (the item's ``unitOfMeasure``) one ``unit`` holds: a case of 12 is CS -> 12."""
+
+    unit: UnitOfMeasure
+    # A JSON number like every quantity; the conversion reads it as the decimal it is written as.
+    # ge, not gt: OpenAPI 3.0 has no numeric exclusiveMinimum; a millionth is the smallest factor we take.
+    to_base: float = Field(ge=0.000001, le=1_000_000, allow_inf_nan=False, strict=True,
+                           description="Base units in one unit (e.g. 12, or 0.5 for a half unit)")
+
+
+class ItemUpsertedV2(ItemUpserted):
+    """v2 adds the item's governed unit conversions to its base unit; a v1 event is upcast with none."""
+
+    unit_conversions: list[UnitConversion] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _conversions_are_consistent(self) -> ItemUpsertedV2:
+        seen: set[str] = set()
+        for conversion in self.unit_conversions:
+            if conversion.unit in seen:
+                raise ValueError(f"unit {conversion.unit} is listed twice in unitConversions")
+            seen.add(conversion.unit)
+            if conversion.unit == self.unit_of_measure and conversion.to_base != 1:
+                raise ValueError(f"the base unit {self.unit_of_measure} can only convert with toBase 1")
+        return self
+
+
 class LocationUpserted(MasterDataModel):
     """A stocking location: distribution centre, store, plant."""
 
@@ -322,6 +349,9 @@ class InventoryBalanceChanged(ContractModel):
     )
     as_of: BusinessTime = Field(description="When the balance was true in the source system")
     source_system: Literal["erp", "wms"]
+    unit_of_measure: UnitOfMeasure | None = Field(
+        default=None, description="Unit of every quantity of the balance (lots too); without it, the item's base "
+        "unit. Another unit converts to the base unit by the item's unitConversions (ItemUpserted v2)")
 
 
 class Lot(ContractModel):
@@ -432,6 +462,9 @@ class ConfirmedLine(ContractModel):
     location_id: Identifier
     confirmed_quantity: Quantity
     confirmed_delivery_date: CalendarDate
+    unit_of_measure: UnitOfMeasure | None = Field(
+        default=None, description="Unit of confirmedQuantity; without it, the item's base unit. Another unit "
+        "converts to the base unit by the item's unitConversions (ItemUpserted v2)")
 
 
 class PurchaseOrderConfirmed(ContractModel):
@@ -726,7 +759,9 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     (c.event_type, c.version): c
     for c in (
         Contract("ItemLocationUpserted", "1", ItemLocationUpserted, frozenset({"erp"}), "distsync.erp"),
-        Contract("ItemUpserted", "1", ItemUpserted, frozenset({"erp"}), "distsync.erp"),
+        Contract("ItemUpserted", "1", ItemUpserted, frozenset({"erp"}), "distsync.erp",
+                 upcast=lambda data: {**data, "unitConversions": []}),
+        Contract("ItemUpserted", "2", ItemUpsertedV2, frozenset({"erp"}), "distsync.erp"),
         Contract("LocationUpserted", "1", LocationUpserted, frozenset({"erp"}), "distsync.erp"),
         Contract("SupplierUpserted", "1", SupplierUpserted, frozenset({"erp"}), "distsync.erp"),
         Contract("CustomerUpserted", "1", CustomerUpserted, frozenset({"erp"}), "distsync.erp"),

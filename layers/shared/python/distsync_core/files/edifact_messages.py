@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .edifact_syntax import MessageContext, Segment
-from .events import Quantity, Ref, as_float, emit, pick_item, resolve_location, sum_quantities
+from .events import Quantity, Ref, as_float, emit, line_unit, pick_item, resolve_location, sum_quantities
 from .model import Code
 from .values import edifact_datetime, parse_decimal, unsupported_format_reason
 
@@ -244,6 +244,9 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
     if on_hand is None:
         ctx.error(lin, None, Code.MISSING_DATA, "the line has no stock quantity (QTY+145 or QTY+17)")
         return
+    unit, usable = line_unit(ctx, [*totals, *lots], lin)
+    if not usable:
+        return
     in_transit = [q for q in totals if q.qualifier in _IN_TRANSIT]
     data = {
         "itemId": item_id,
@@ -262,6 +265,9 @@ def _inventory_line(ctx: MessageContext, group: list[Segment], header_as_of, hea
         "onHand": ctx.ref(on_hand[1], 1, 2),
         "asOf": as_of_ref,
     }
+    if unit:
+        data["unitOfMeasure"] = unit
+        refs["unitOfMeasure"] = ctx.ref(on_hand[1], 1, 3)
     refs.update({f"lots.{i}": ctx.ref(q.lot_seg or q.seg, 2, 1) for i, q in enumerate(lots)})
     refs.update({f"lots.{i}.quantity": ctx.ref(q.seg, 1, 2) for i, q in enumerate(lots)})
     emit(ctx, "InventoryBalanceChanged", data, refs, ctx.ref(lin), as_of)
@@ -275,7 +281,7 @@ def _read_quantities(ctx: MessageContext, group: list[Segment]) -> tuple[list[Qu
         if seg.tag == "QTY":
             value = _quantity(ctx, seg)
             if value is not None:
-                quantities.append(Quantity(seg.el(1), value, seg))
+                quantities.append(Quantity(seg.el(1), value, seg, unit=seg.el(1, 3) or None))
         elif seg.tag == "GIN" and seg.el(1) == "BX" and current is not None:
             current.lot, current.lot_seg = seg.el(2), seg
         elif seg.tag == "DTM":

@@ -160,12 +160,25 @@ class Quantity:
     lot_seg: Any = None
     expires: date | None = None
     due: datetime | None = None
+    unit: str | None = None  # X12 QTY03, EDIFACT QTY C186 6411: the partner's unit code, as sent
 
     def as_lot(self) -> dict[str, Any]:
         lot: dict[str, Any] = {"lotNumber": self.lot, "quantity": as_float(self.value)}
         if self.expires:
             lot["expiresOn"] = self.expires
         return lot
+
+
+def line_unit(ctx: Any, quantities: list[Quantity], anchor: Any) -> tuple[str | None, bool]:
+    """The one unit the quantities of an inventory line are in (None: none given, the base unit is implied)
+    and whether the line is usable: quantities in different units are an error, since adding them would
+    mix units. The transformer converts the unit to the item's base unit, as for a webhook."""
+    units = sorted({q.unit for q in quantities if q.unit})
+    if len(units) > 1:
+        ctx.error(anchor, None, Code.INVALID_CODE, f"the line's quantities are in different units "
+                                                   f"({', '.join(units)}): one unit per line")
+        return None, False
+    return (units[0] if units else None), True
 
 
 def sum_quantities(quantities: list[Quantity], qualifiers: tuple[str, ...]) -> tuple[Decimal, Any] | None:

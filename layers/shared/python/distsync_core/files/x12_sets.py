@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .events import Quantity, Ref, as_float, emit, pick_item, resolve_location, sum_quantities
+from .events import Quantity, Ref, as_float, emit, line_unit, pick_item, resolve_location, sum_quantities
 from .model import Code
 from .values import combine, is_digits, parse_date, parse_decimal, parse_time, x12_zone
 from .x12_syntax import Segment, SetContext
@@ -139,6 +139,9 @@ def _inventory_item(ctx: SetContext, loop: list[Segment], header_as_of, header_n
     if on_hand is None:
         ctx.error(lin, None, Code.MISSING_DATA, "the item has no on-hand quantity (QTY*17, or QTY*33)")
         return
+    unit, usable = line_unit(ctx, [*totals, *lots], lin)
+    if not usable:
+        return
     in_transit = [q for q in totals if q.qualifier in _IN_TRANSIT]
     data = {
         "itemId": item_id,
@@ -159,6 +162,9 @@ def _inventory_item(ctx: SetContext, loop: list[Segment], header_as_of, header_n
         "onHand": ctx.ref(on_hand[1], 2),
         "asOf": as_of_ref,
     }
+    if unit:
+        data["unitOfMeasure"] = unit
+        refs["unitOfMeasure"] = ctx.ref(on_hand[1], 3)
     refs.update({f"lots.{i}": ctx.ref(q.lot_seg or q.seg, 2) for i, q in enumerate(lots)})
     refs.update({f"lots.{i}.quantity": ctx.ref(q.seg, 2) for i, q in enumerate(lots)})
     emit(ctx, "InventoryBalanceChanged", data, refs, ctx.ref(lin), as_of)
@@ -174,7 +180,7 @@ def _read_quantities(ctx: SetContext, loop: list[Segment]) -> tuple[list[Quantit
             if value is None and not seg.el(2):  # a malformed QTY02 is already reported by the checks
                 ctx.error(seg, 2, Code.MISSING_DATA, "QTY02 carries no quantity")
             elif value is not None:
-                quantities.append(Quantity(seg.el(1), value, seg))
+                quantities.append(Quantity(seg.el(1), value, seg, unit=ctx.components(seg.el(3))[0] or None))
         elif seg.tag == "SCH" and current is not None and current.qualifier in _IN_TRANSIT:
             day = parse_date(seg.el(6))
             current.due = (
@@ -223,6 +229,8 @@ def _confirmed_line(
     acks = [s for s in loop if s.tag == "ACK"]
     quantity, quantity_ref = _confirmed_quantity(ctx, po1, acks)
     delivery, delivery_ref = _delivery_date(ctx, loop, acks, header_dtm)
+    # ACK03 (the acknowledged quantity's unit), else PO103 (the ordered one's)
+    unit_seg, unit_el = next(((a, 3) for a in acks if a.el(3)), (po1, 3))
     number = po1.el(1)
     data = {
         "lineNumber": int(number) if is_digits(number) else seq,
@@ -231,6 +239,8 @@ def _confirmed_line(
         "confirmedQuantity": as_float(quantity),
         "confirmedDeliveryDate": delivery,
     }
+    if unit_seg.el(unit_el):
+        data["unitOfMeasure"] = unit_seg.el(unit_el)
     if len(acks) > 1:
         ctx.warn(
             po1,
@@ -245,6 +255,7 @@ def _confirmed_line(
         "locationId": location_ref,
         "confirmedQuantity": quantity_ref,
         "confirmedDeliveryDate": delivery_ref,
+        "unitOfMeasure": ctx.ref(unit_seg, unit_el),
     }
     return data, refs
 

@@ -41,6 +41,11 @@ def item_location_key(item_id: str, location_id: str) -> str:
     return f"ITEMLOC#{item_id}#{location_id}"
 
 
+def item_key(item_id: str) -> str:
+    """The master-data key of an item (see ``ItemUpserted.master_key``): its base unit and conversions."""
+    return f"ITEM#{item_id}"
+
+
 def supplier_key(supplier_id: str) -> str:
     """The master-data key of a supplier (see ``SupplierUpserted.master_key``)."""
     return f"SUPPLIER#{supplier_id}"

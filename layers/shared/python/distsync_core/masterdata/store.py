@@ -3,6 +3,7 @@ what distsync recorded beside it (the ERP's confirmed parameters, the supplier's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -46,7 +47,8 @@ class MasterDataStore:
         item = data.model_dump(by_alias=True, mode="json", exclude_none=True)
         key = data.master_key()
         item.update(
-            entity=type(data).__name__.removesuffix("Upserted"),
+            # ItemUpsertedV2 is still an "Item": later versions of a contract keep their entity
+            entity=re.sub(r"V\d+$", "", type(data).__name__).removesuffix("Upserted"),
             sourceEventId=meta.event_id,
             occurredAt=utc_iso(meta.occurred_at),  # UTC, fixed width: text order is time order
             updatedAt=now_iso(),

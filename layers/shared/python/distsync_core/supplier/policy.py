@@ -17,7 +17,7 @@ from ..contracts import (
     derive_id,
     new_envelope,
 )
-from ..masterdata.records import item_location_key, relative_change_percent, supplier_key
+from ..masterdata.records import item_key, item_location_key, relative_change_percent, supplier_key
 
 EXCEPTION_CONTRACT = CONTRACTS[("PlanningException", "1")]
 EXCEPTION_SOURCE = "distsync.supplier"
@@ -52,6 +52,10 @@ def master_data_keys(events: Iterable[object]) -> set[str]:
     keys = {supplier_key(e.supplier_id) for e in supplier_events}
     keys |= {item_location_key(e.item_id, e.location_id) for e in supplier_events
              if isinstance(e, SupplierLeadTimeChanged)}
+    # the items of lines in a supplier's own unit: their conversions
+    lines = [line for e in supplier_events if isinstance(e, PurchaseOrderConfirmed) for line in e.lines
+             if line.unit_of_measure]
+    keys |= {k for line in lines for k in (item_key(line.item_id), item_location_key(line.item_id, line.location_id))}
     return keys
 
 
