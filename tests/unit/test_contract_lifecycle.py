@@ -76,7 +76,7 @@ def test_context_overrides_parse_dates_and_date_times():
     ({"Nope/1": {"deprecated": "2027-01-01"}}, "not a registered"),
     ({"InventoryBalanceChanged/7": {"deprecated": "2027-01-01"}}, "not a registered"),
     ({"InventoryBalanceChanged/2": {"deprecated": "2027-01-01"}}, "latest version"),
-    ({"ItemUpserted/1": {"deprecated": "2027-01-01"}}, "latest version"),
+    ({"ItemUpserted/2": {"deprecated": "2027-01-01"}}, "latest version"),
     ({"InventoryBalanceChanged/1": {"deprecated": "01/01/2027"}}, "ISO date"),
     ({"InventoryBalanceChanged/1": {"deprecated": "2027-01-01T00:00:00"}}, "with an offset"),
     ({"InventoryBalanceChanged/1": {"deprecated": "2027-06-30", "sunset": "2027-06-30"}}, "after its deprecation"),
