@@ -13,10 +13,9 @@ difference classified (changed by hand, applied but lost, never applied and why,
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 
-from infra.nag import acknowledge
 from infra.platform import Domain, Platform
 from infra.platform.schedule import invoke_schedule
 
@@ -31,7 +30,6 @@ SCHEDULE_INPUT = {"trigger": "schedule", "scheduledTime": "<aws.scheduler.schedu
 
 def build(platform: Platform) -> None:
     config, tables, bucket = platform.config, platform.tables, platform.landing.bucket
-    stack = Stack.of(platform.scope)
     function = platform.function(
         "ParameterDriftFunction",
         "parameter_drift",
@@ -54,15 +52,8 @@ def build(platform: Platform) -> None:
     # the ledger of an item-location: its business key index only
     iam.Grant.add_to_principal(grantee=function, actions=["dynamodb:Query"],
                                resource_arns=[f"{tables.trace.table_arn}/index/{BUSINESS_KEY_INDEX}"])
-    iam.Grant.add_to_principal(grantee=function, actions=["s3:PutObject"],
-                               resource_arns=[bucket.arn_for_objects(f"{REPORT_PREFIX}*")])
-    bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
-    acknowledge(
-        function.role.node.find_child("DefaultPolicy"),
-        f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{REPORT_PREFIX}*]",
-        f"The drift run writes its report (named by the time of the run) under {REPORT_PREFIX} of the landing "
-        "bucket and nothing else of it.",
-    )
+    platform.grant_landing_writes(function, REPORT_PREFIX, f"The drift run writes its report (named by the time of "
+                                  f"the run) under {REPORT_PREFIX} of the landing bucket and nothing else of it.")
 
     schedule_name = f"distsync-{config.stage}-parameter-drift"
     schedule, _ = invoke_schedule(

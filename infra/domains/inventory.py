@@ -11,13 +11,12 @@ newest balance, kept in the same table, ERP against WMS per item-location.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 
-from infra.nag import acknowledge
 from infra.platform import Domain, Platform
 from infra.platform.platform import API_TIMEOUT, TRANSFORMER_TIMEOUT
 from infra.platform.schedule import invoke_schedule
@@ -86,7 +85,7 @@ def build(platform: Platform) -> None:
 
 def _accuracy(platform: Platform, inventory: dynamodb.Table) -> str:
     """The accuracy function, its daily schedule and its alarm; returns the alarm's name."""
-    config, bucket, stack = platform.config, platform.landing.bucket, Stack.of(platform.scope)
+    config, bucket = platform.config, platform.landing.bucket
     function = platform.function(
         "InventoryAccuracyFunction",
         "inventory_accuracy",
@@ -101,15 +100,9 @@ def _accuracy(platform: Platform, inventory: dynamodb.Table) -> str:
     )
     # a scan only (no grant_read_data: it adds GetItem, Query, ...), and the report's two objects
     iam.Grant.add_to_principal(grantee=function, actions=["dynamodb:Scan"], resource_arns=[inventory.table_arn])
-    iam.Grant.add_to_principal(grantee=function, actions=["s3:PutObject"],
-                               resource_arns=[bucket.arn_for_objects(f"{ACCURACY_REPORT_PREFIX}*")])
-    bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
-    acknowledge(
-        function.role.node.find_child("DefaultPolicy"),
-        f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{ACCURACY_REPORT_PREFIX}*]",
-        f"The accuracy run writes its report (named by the time of the run) under {ACCURACY_REPORT_PREFIX} of "
-        "the landing bucket and nothing else of it.",
-    )
+    platform.grant_landing_writes(function, ACCURACY_REPORT_PREFIX, "The accuracy run writes its report (named by the "
+                                  f"time of the run) under {ACCURACY_REPORT_PREFIX} of the landing bucket and nothing "
+                                  "else of it.")
 
     schedule_name = f"distsync-{config.stage}-inventory-accuracy"
     schedule, _ = invoke_schedule(

@@ -10,11 +10,10 @@ platforms"): the master data's current item-location parameters, as the ERP conf
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.nag import acknowledge
 from infra.platform import Domain, Platform
 from infra.platform.schedule import invoke_schedule
 
@@ -31,7 +30,6 @@ class PlanningExtracts(Construct):
         config = platform.config
         bucket = platform.landing.bucket
         masterdata = platform.tables.masterdata
-        stack = Stack.of(self)
 
         self.function = platform.function(
             "PlanningExtractFunction",
@@ -44,15 +42,10 @@ class PlanningExtracts(Construct):
         iam.Grant.add_to_principal(grantee=self.function, actions=["dynamodb:Scan"],
                                    resource_arns=[masterdata.table_arn])
         # one upload (multipart when large: its parts are s3:PutObject too, an abandoned one is aborted)
-        iam.Grant.add_to_principal(grantee=self.function, actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                                   resource_arns=[bucket.arn_for_objects(f"{EXTRACT_PREFIX}*")])
-        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
-        acknowledge(
-            self.function.role.node.find_child("DefaultPolicy"),
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{EXTRACT_PREFIX}*]",
-            f"The planning extract writes one file per day under {EXTRACT_PREFIX} of the landing bucket (named "
-            "by the date at run time) and nothing else of it.",
-        )
+        platform.grant_landing_writes(
+            self.function, EXTRACT_PREFIX,
+            f"The planning extract writes one file per day under {EXTRACT_PREFIX} of the landing bucket (named by "
+            "the date at run time) and nothing else of it.", actions=("s3:PutObject", "s3:AbortMultipartUpload"))
 
         schedule_name = f"distsync-{config.stage}-planning-extract"
         self.schedule, self.schedule_role = invoke_schedule(

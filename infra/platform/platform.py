@@ -273,6 +273,23 @@ class Platform:
                 self.scope, construct_id, connection["secretName"])
             secret.grant_read(function)  # type: ignore[attr-defined]
 
+    def grant_landing_writes(self, function: lambda_.Function, prefix: str, why: str,
+                             actions: Sequence[str] = ("s3:PutObject",)) -> None:
+        """``function`` may write objects under ``prefix`` of the landing bucket and nothing else of it (its
+        reports or extracts, named at run time: hence the prefix wildcard, acknowledged with ``why``)."""
+        from aws_cdk import aws_iam as iam
+
+        from infra.nag import acknowledge
+
+        bucket = self.landing.bucket
+        iam.Grant.add_to_principal(grantee=function, actions=list(actions),
+                                   resource_arns=[bucket.arn_for_objects(f"{prefix}*")])
+        stack = Stack.of(self.scope)
+        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+        assert function.role is not None
+        acknowledge(function.role.node.find_child("DefaultPolicy"),
+                    f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}*]", why)
+
     def idempotency_table(self, function: lambda_.Function) -> None:
         """The idempotency table for ``function``: a consumer's claims per event, the webhooks' Idempotency-Key
         answers, the signatures an API accepted (so none is accepted twice)."""
