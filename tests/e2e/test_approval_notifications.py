@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from distsync.sim.clients import send
+from tests.e2e.test_replenishment_flow import pending_approval
 
 pytestmark = pytest.mark.e2e
 
@@ -28,17 +29,6 @@ def notifications_for(stack, reference: str, timeout: float = 30) -> list[dict]:
             return found
         time.sleep(0.2)
     raise AssertionError(f"no notification for {reference}")
-
-
-def pending_approval(stack, cid: str) -> str:
-    table = stack.dynamodb.Table(stack.info["outputs"]["ApprovalsTableName"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = [i for i in table.scan()["Items"] if i["correlationId"] == cid and i["status"] == "PENDING"]
-        if found:
-            return found[0]["approvalId"]
-        time.sleep(0.2)
-    raise AssertionError(f"no pending approval for {cid}")
 
 
 def test_an_approval_above_the_threshold_notifies_the_planners_with_its_impact(stack):
