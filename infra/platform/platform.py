@@ -13,11 +13,13 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.config import DistsyncConfig, retention_days
+from infra.nag import acknowledge
 from infra.platform.alarm_topic import AlarmTopic
 from infra.platform.data_stores import DataStores
 from infra.platform.distsync_function import DistsyncFunction
@@ -277,10 +279,6 @@ class Platform:
                              actions: Sequence[str] = ("s3:PutObject",)) -> None:
         """``function`` may write objects under ``prefix`` of the landing bucket and nothing else of it (its
         reports or extracts, named at run time: hence the prefix wildcard, acknowledged with ``why``)."""
-        from aws_cdk import aws_iam as iam
-
-        from infra.nag import acknowledge
-
         bucket = self.landing.bucket
         iam.Grant.add_to_principal(grantee=function, actions=list(actions),
                                    resource_arns=[bucket.arn_for_objects(f"{prefix}*")])
