@@ -16,12 +16,13 @@ from ..platform.aws import client
 from ..platform.dynamo import from_wire, to_wire
 from ..platform.invocation import set_deadline, time_left
 from ..platform.ledger import Ledger
+from ..platform.reports import dated_keys, latest_key, read_object, write_run_report
 from ..platform.times import now_iso
 from .classify import DriftReport, Observation, Parameters, applied_from, findings_csv, latest_recommendation
 
 ITEM_LOCATION_PREFIX = "ITEMLOC#"
 REPORT_PREFIX = "reports/drift/"  # infra/domains/drift.py grants writes below it only
-LATEST_KEY = f"{REPORT_PREFIX}latest.json"
+LATEST_KEY = latest_key(REPORT_PREFIX)
 
 
 def item_locations(table_name: str) -> Iterator[dict[str, Any]]:
@@ -85,24 +86,14 @@ def record_erp_values(table_name: str, item_id: str, location_id: str, erp: Para
 
 
 def report_keys(report: DriftReport) -> tuple[str, str]:
-    at = report.computed_at
-    stem = f"{REPORT_PREFIX}{at:%Y-%m-%d}/{at:%H%M%S}.{at.microsecond // 1000:03d}Z"
-    return f"{stem}-drift.json", f"{stem}-drift.csv"
+    return dated_keys(REPORT_PREFIX, report.computed_at, "drift", "drift")
 
 
 def write_report(bucket: str, report: DriftReport) -> dict[str, str]:
-    json_key, csv_key = report_keys(report)
-    s3, body = client("s3"), report.model_dump_json(by_alias=True).encode()
-    s3.put_object(Bucket=bucket, Key=json_key, Body=body, ContentType="application/json")
-    s3.put_object(Bucket=bucket, Key=csv_key, Body=findings_csv(report).encode(), ContentType="text/csv; charset=utf-8")
-    s3.put_object(Bucket=bucket, Key=LATEST_KEY, Body=body, ContentType="application/json")  # last: the pair exists
-    return {"bucket": bucket, "reportKey": json_key, "csvKey": csv_key}
+    return write_run_report(bucket, report_keys(report), LATEST_KEY, report.model_dump_json(by_alias=True).encode(),
+                            findings_csv(report))
 
 
 def read_report(bucket: str, key: str) -> DriftReport | None:
-    s3 = client("s3")
-    try:
-        body: Any = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    return DriftReport.model_validate_json(body)
+    body = read_object(bucket, key)
+    return None if body is None else DriftReport.model_validate_json(body)
