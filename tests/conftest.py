@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
@@ -65,15 +67,17 @@ def fresh_timestamp(body: bytes) -> int:
     return _signed[body]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the groups into node ids
 def pytest_collection_modifyitems(items: list) -> None:
-    """Groups for parallel runs (`make test` runs pytest-xdist with ``--dist loadgroup``): each e2e module
-    stays on one worker (its module-scoped local stacks start once), and the CDK assertions share one worker
-    (its session synths once per context); the rest spreads test by test."""
-    import pytest
-
+    """Tier markers by folder (``-m "not e2e"`` and the like), and groups for parallel runs (`make test` runs
+    pytest-xdist with ``--dist loadgroup``): each e2e module stays on one worker (its module-scoped local
+    stacks start once), and the CDK assertions share one worker (its session synths once per context); the
+    rest spreads test by test."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT).parts
         if parts[:2] == ("tests", "infra"):
+            item.add_marker(pytest.mark.infra)  # the tier follows the folder, so no module can miss its marker
             item.add_marker(pytest.mark.xdist_group("infra"))
         elif parts[:2] == ("tests", "e2e"):
+            item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.xdist_group(parts[-1]))
