@@ -176,14 +176,16 @@ def test_a_dead_invocation_is_run_again_after_its_deadline_with_the_same_event_i
     original_flush = ledger.Ledger.flush
     ledger.Ledger.flush = lambda self: (self._pending.clear(), self._other.clear())  # dies before writing
     try:
-        module.lambda_handler(sqs_event(event), FakeLambdaContext("planning", timeout_ms=300))
+        # a deadline long enough that the redelivery below comes before it even on a loaded machine
+        module.lambda_handler(sqs_event(event), FakeLambdaContext("planning", timeout_ms=1500))
     finally:
         ledger.Ledger.flush = original_flush
     assert [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"] == []
     [claim] = [i for i in aws.items("IDEMPOTENCY_TABLE_NAME") if i["status"] == "INPROGRESS"]
     with pytest.raises(BatchProcessingError, match="already in progress"):  # a batch of one that failed
         module.lambda_handler(sqs_event(event, receive_count=2), FakeLambdaContext("planning"))
-    time.sleep(0.4)  # past the dead invocation's deadline
+    deadline_ms = int(claim["in_progress_expiration"])  # the dead invocation's deadline, as stored
+    time.sleep(max(0.0, deadline_ms / 1000 - time.time()) + 0.05)
     assert module.lambda_handler(sqs_event(event, receive_count=3), FakeLambdaContext("planning")) == {
         "batchItemFailures": []}
     hops = [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"]
