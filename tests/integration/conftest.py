@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from distsync_core.platform import aws as aws_clients
 from distsync_core.platform.aws import reset_clients
 from distsync_core.platform.signing import request_target, signed_headers
 from tests.conftest import fresh_timestamp
@@ -37,7 +38,7 @@ class Aws:
     def probe(self, wait: float = 0.0) -> list[dict[str, Any]]:
         """Every event that reached the bus (a catch-all rule -> queue), drained; with ``wait``, also what
         arrives within that many seconds (a state machine's tasks run on moto's own thread)."""
-        sqs = boto3.client("sqs")
+        sqs = aws_clients.client("sqs")
         out: list[dict[str, Any]] = []
         deadline = time.monotonic() + wait
         while True:
@@ -51,7 +52,7 @@ class Aws:
                 time.sleep(0.05)  # an empty receive costs moto a scan: no busy loop while waiting
 
     def items(self, env_name: str) -> list[dict[str, Any]]:
-        return boto3.resource("dynamodb").Table(TABLES[env_name][0]).scan()["Items"]
+        return aws_clients.table(TABLES[env_name][0]).scan()["Items"]
 
 
 @cache
@@ -65,9 +66,13 @@ def _shared_session() -> boto3.Session:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        boto3.DEFAULT_SESSION = _shared_session()
-        reset_clients()
-        ddb = boto3.client("dynamodb")
+        # The handlers' cached clients (and the fixture's own) live as long as the shared session: moto
+        # intercepts every client of the process, and keeps its state in its backends, which it resets
+        # between tests. A client costs ~10 ms to make, 14 of them a test.
+        if boto3.DEFAULT_SESSION is not _shared_session():
+            boto3.DEFAULT_SESSION = _shared_session()
+            reset_clients()
+        ddb = aws_clients.client("dynamodb")
         for env_name, (name, keys) in TABLES.items():
             extra: dict[str, Any] = {}
             attributes = [k for k, _ in keys]
@@ -87,13 +92,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
                 **extra,
             )
             monkeypatch.setenv(env_name, name)
-        events, sqs = boto3.client("events"), boto3.client("sqs")
+        events, sqs = aws_clients.client("events"), aws_clients.client("sqs")
         events.create_event_bus(Name="distsync-test")
         probe_url = sqs.create_queue(QueueName="probe")["QueueUrl"]
         probe_arn = sqs.get_queue_attributes(QueueUrl=probe_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_rule(Name="probe", EventBusName="distsync-test", EventPattern=json.dumps({"source": [{"prefix": ""}]}))
         events.put_targets(Rule="probe", EventBusName="distsync-test", Targets=[{"Id": "probe", "Arn": probe_arn}])
-        sm = boto3.client("secretsmanager")  # one signing key secret per source and role, as deployed
+        sm = aws_clients.client("secretsmanager")  # one signing key secret per source and role, as deployed
         key_arns = {name: sm.create_secret(Name=f"signing-{name}", SecretString=SECRET)["ARN"] for name in SIGNING_NAMES}
         monkeypatch.setenv("EVENT_BUS_NAME", "distsync-test")
         monkeypatch.setenv("SIGNING_KEY_ARNS", json.dumps(key_arns))
@@ -101,11 +106,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
         # approval requests notify the planners, opened exception cases operations (test_*_notification*.py)
         for audience in ("planners", "operations"):
-            arn = boto3.client("sns").create_topic(Name=audience)["TopicArn"]
+            arn = aws_clients.client("sns").create_topic(Name=audience)["TopicArn"]
             monkeypatch.setenv(f"{audience.upper()}_TOPIC_ARN", arn)
         monkeypatch.setenv("CONSOLE_URL", "https://ops.example.com")
         yield Aws(probe_url)
-        reset_clients()
 
 
 def api_event(method: str, path: str, resource: str, params: dict[str, str], body: bytes | None,
