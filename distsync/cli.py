@@ -101,6 +101,9 @@ def local_up(
         Path | None, typer.Option(help="Run this synthesized cloud assembly instead of synthesizing app.py")
     ] = None,
     concurrency: Annotated[int, typer.Option(help="Execution environments per function")] = 2,
+    ready_file: Annotated[
+        Path | None, typer.Option(hidden=True, help="Write {\"url\": ...} here once serving (for --port 0)")
+    ] = None,
 ) -> None:
     """Synthesize the CDK app, deploy it into an in-process moto and serve it on 127.0.0.1."""
     from .local.demo import run as run_demo
@@ -122,6 +125,10 @@ def local_up(
         f"  {len(stack.not_emulated)} resource types not emulated locally (alarms, dashboards, WAF...): "
         f"{stack.workdir / 'logs' / 'not-emulated.txt'}, docs/local-runtime.md"
     )
+    if ready_file is not None:  # whoever started us with --port 0 learns the port without racing for one
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": stack.url}))
+        tmp.replace(ready_file)
     try:
         if demo:
             cids = run_demo(stack, say=console.print)

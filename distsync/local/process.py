@@ -3,11 +3,16 @@ the load benchmark, other tools."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from distsync.sim.clients import send
@@ -16,33 +21,54 @@ from .synth import ROOT
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range. The runtime picks its ports seconds before it binds
+    them (the functions are told the gateway's URL first), and outgoing connections take ephemeral ports,
+    thousands a minute on a busy stack: a port picked in that range could be taken in between."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 16384), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port below the ephemeral range")
 
 
-def start(*extra_args: str, secret: str, output: Any = subprocess.DEVNULL,
+def _ephemeral_low() -> int:
+    try:  # Linux; macOS and others use 49152-65535 (IANA)
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
+
+
+def start(*extra_args: str, secret: str, output: Any = None,
           timeout: float = 600) -> tuple[subprocess.Popen, str, dict[str, Any]]:
-    """`distsync local up --no-demo` on a free port; returns (process, URL, /_local/info) once it answers.
-    The timeout allows for a first synth on a clean checkout, which builds the layer from PyPI."""
-    port = free_port()
+    """`distsync local up --no-demo --port 0`; returns (process, URL, /_local/info) once it serves. The stack
+    binds a free port itself and names it in a ready file, so parallel starts never race for a port. Its
+    output goes to ``output`` (a file), or else to a temporary log whose tail a failed start reports. The
+    timeout allows for a first synth on a clean checkout, which builds the layer from PyPI."""
+    workdir = Path(tempfile.mkdtemp(prefix="distsync-local-"))
+    ready, log = workdir / "ready.json", workdir / "local-up.log"
     env = dict(os.environ, DISTSYNC_WEBHOOK_SECRET=secret, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", str(port), *extra_args],
-        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    with ExitStack() as files:
+        sink = output if output is not None else files.enter_context(log.open("w"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "distsync.cli", "local", "up", "--no-demo", "--port", "0",
+             "--ready-file", str(ready), *extra_args],
+            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            result = send(url + "/_local/info", timeout=2)
-            if result.status == 200:
-                return proc, url, result.body
-        except OSError:
-            pass
-        time.sleep(0.5)
+        if ready.exists():
+            url = json.loads(ready.read_text())["url"]
+            return proc, url, send(url + "/_local/info", timeout=10).body
+        time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"the local stack did not start (exit code {proc.poll()})")
+    proc.wait()
+    tail = log.read_text()[-3000:] if output is None and log.exists() else "(see its log)"
+    raise RuntimeError(f"the local stack did not start (exit code {proc.poll()}):\n{tail}")
 
 
 def stop(proc: subprocess.Popen) -> None:

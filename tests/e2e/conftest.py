@@ -173,7 +173,7 @@ class LocalStackProcess:
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
 
-def start_local_stack(*extra_args: str, secret: str = SECRET, output: Any = subprocess.DEVNULL,
+def start_local_stack(*extra_args: str, secret: str = SECRET, output: Any = None,
                       ) -> tuple[subprocess.Popen, str, dict[str, Any]]:
     return local_process.start(*extra_args, secret=secret, output=output, timeout=START_TIMEOUT)
 
