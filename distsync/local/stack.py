@@ -3,6 +3,7 @@ HTTP gateway and the partner simulators; report when everything has settled."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -73,6 +74,13 @@ class DeployError(RuntimeError):
     pass
 
 
+def context_dir(context: dict[str, str]) -> str:
+    """One cloud assembly per context: stacks started with other -c values (parallel test workers, a
+    what-if) keep their own synth instead of overwriting the running one's, and each stays cached."""
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode()).hexdigest()
+    return f"context-{digest[:12]}"
+
+
 @dataclass
 class LocalStack:
     port: int = 8080
@@ -102,7 +110,7 @@ class LocalStack:
 
             self.port = free_port()
         self._say("synthesizing (cdk synth; skipped while app, infra, functions and layers are unchanged)")
-        out = self.cloud_assembly or synth(self.workdir / "cdk.out", self.context)
+        out = self.cloud_assembly or synth(self.workdir / "cdk.out" / context_dir(self.context), self.context)
         self.timings["synth"] = time.monotonic() - t0
         self.assembly = Assembly.load(out)
         self._say(f"deploying {len(self.assembly.template['Resources'])} resources into moto")
@@ -357,13 +365,16 @@ class LocalStack:
         }
 
     def stop(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)
-        for part in ("gateway", "erp", "wms", "planning", "channels", "erps", "sftp", "notifications"):
-            if hasattr(self, part):
-                getattr(self, part).stop()
-        if hasattr(self, "lambdas"):
-            self.lambdas.stop()
+        # Together: each HTTP server notices its shutdown at its next poll (up to half a second), and there
+        # are ten of them.
+        parts = [getattr(self, p) for p in ("gateway", "erp", "wms", "planning", "channels", "erps", "sftp",
+                                             "notifications", "lambdas") if hasattr(self, p)]
+        with ThreadPoolExecutor(max_workers=len(parts) or 1) as executor:
+            list(executor.map(lambda part: part.stop(), parts))
         if hasattr(self, "moto"):
             self.moto.stop()
