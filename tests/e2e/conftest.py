@@ -34,7 +34,9 @@ SECRET = "e2e-webhook-secret"
 # (test_governance.py tests the limits). InventoryBalanceChanged v1 is deprecated, as a deployment moving its
 # partners to v2 would have it: v1 is still taken, with Deprecation/Sunset/Link (test_contract_lifecycle.py).
 DEPRECATED_V1 = {"InventoryBalanceChanged/1": {"deprecated": "2020-01-01", "sunset": "2099-12-31"}}
-FUNCTIONAL_CONTEXT = ("-c", "webhookRateLimit=1000", "-c", "webhookBurstLimit=2000",
+# erpMaxConcurrency=2 changes nothing on the session stack (2 environments per function run at most 2
+# batches anyway); it lets test_partner_concurrency.py run the same synth with 4 environments.
+FUNCTIONAL_CONTEXT = ("-c", "webhookRateLimit=1000", "-c", "webhookBurstLimit=2000", "-c", "erpMaxConcurrency=2",
                       "-c", f"contractLifecycle={json.dumps(DEPRECATED_V1)}")
 START_TIMEOUT = 600  # a clean checkout synthesizes first, which builds the layer from PyPI
 

@@ -3,7 +3,8 @@
 more, even with more execution environments free. An ERP that throttles beyond that many requests at once
 (429) is never throttled, nothing is dead-lettered and every update is applied once.
 
-A stack of its own: ``erpMaxConcurrency=2`` with 4 environments per function (the session stack runs 2)."""
+A stack of its own, from the session stack's synth (``erpMaxConcurrency=2``), with 4 environments per function
+(the session stack runs 2)."""
 
 from __future__ import annotations
 
@@ -14,24 +15,22 @@ import boto3
 import pytest
 
 from distsync.local import process
-from distsync.local.synth import synth
 from distsync.sim.clients import ErpClientSim, PlanningClient, send
-from tests.e2e.conftest import START_TIMEOUT
+from tests.e2e.conftest import FUNCTIONAL_CONTEXT, START_TIMEOUT
 
 pytestmark = pytest.mark.e2e
 
 SECRET = "partner-concurrency-secret"
-UPDATES = 120
+UPDATES = 60  # 12 batches of 5 for 4 environments: far more than the cap could run at once
 CAP = 2
 
 
 @pytest.fixture(scope="module")
-def capped_stack(tmp_path_factory):
-    # the updates are posted as fast as one thread can: limits well above that (test_partner_limits.py)
-    context = {"erpMaxConcurrency": str(CAP), "webhookRateLimit": "1000", "webhookBurstLimit": "2000"}
-    assembly = synth(tmp_path_factory.mktemp("capped") / "cdk.out", context=context)
-    proc, url, info = process.start("--cloud-assembly", str(assembly), "--concurrency", "4", secret=SECRET,
-                                    timeout=START_TIMEOUT)
+def capped_stack():
+    # The session stack's context (its synth, cached): the updates are posted as fast as one thread can, so
+    # with limits well above that, and erpMaxConcurrency=CAP; here with 4 environments per function.
+    assert f"erpMaxConcurrency={CAP}" in FUNCTIONAL_CONTEXT
+    proc, url, info = process.start(*FUNCTIONAL_CONTEXT, "--concurrency", "4", secret=SECRET, timeout=START_TIMEOUT)
     yield url, info
     process.stop(proc)
 
