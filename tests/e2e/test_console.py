@@ -76,7 +76,8 @@ def test_operator_redrives_a_dead_lettered_update_from_the_console(browser_missi
             expect(tx.locator(".bkey")).to_have_text(f"{sku}@DC-1")
             tx.click()
             hops = page.locator(f"tr[data-timeline-for='{cid}'] li")
-            expect(hops.filter(has=page.locator(".o-dead_lettered"))).to_contain_text("HTTP 503")
+            # the row opens on the next refresh, which reads every panel: slow on a loaded machine
+            expect(hops.filter(has=page.locator(".o-dead_lettered"))).to_contain_text("HTTP 503", timeout=SLOW)
 
             # The button redrives the whole queue: every update in it, this test's and any an earlier test on
             # this stack left dead-lettered, must end delivered from here on.
