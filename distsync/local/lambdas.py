@@ -196,8 +196,13 @@ class LambdaService:
                 self.active -= 1
 
     def stop(self) -> None:
-        for worker in self.workers.values():
-            worker.stop()
+        """Every environment at once: each exits at the end of its input, in about a tenth of a second, and
+        a stack may have a hundred of them warm."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pools = list(self.workers.values())
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            list(executor.map(FunctionPool.stop, pools))
 
     def stats(self) -> dict[str, dict[str, int | None]]:
         return {
