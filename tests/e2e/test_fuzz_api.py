@@ -19,8 +19,18 @@ from tests.e2e.conftest import SECRET
 
 pytestmark = pytest.mark.e2e
 
-schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], deterministic=True)
+
+
+@pytest.fixture(scope="module")
+def openapi_schema() -> schemathesis.schemas.BaseSchema:
+    fuzzed = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
+    fuzzed.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], deterministic=True)
+    return fuzzed
+
+
+# Loaded when the test runs, on the one worker that runs it (one test, a subtest per operation): built at
+# collection, the strategies cost every pytest-xdist worker 2.6 s of CPU.
+schema = schemathesis.pytest.from_fixture("openapi_schema")
 DATA_SCHEMAS = {
     (p.stem.rsplit("-v", 1)[0], p.stem.rsplit("-v", 1)[1]): json.loads(p.read_text())["properties"]["data"]
     for p in (ROOT / "schemas").glob("*.json")
