@@ -45,7 +45,7 @@ test: lint
 
 ## test-fast: unit and integration tiers only (no synth, no local stack)
 test-fast: install
-	$(PY) -m pytest -n 2 tests/unit tests/integration
+	$(PY) -m pytest -n 4 tests/unit tests/integration
 
 synth: install
 	cdk synth --quiet --no-notices

@@ -35,9 +35,12 @@ TABLES = {
 class Aws:
     probe_url: str
 
-    def probe(self, wait: float = 0.0) -> list[dict[str, Any]]:
+    def probe(self, wait: float = 0.0, expect: int | None = None) -> list[dict[str, Any]]:
         """Every event that reached the bus (a catch-all rule -> queue), drained; with ``wait``, also what
-        arrives within that many seconds (a state machine's tasks run on moto's own thread)."""
+        arrives within that many seconds (a state machine's tasks run on moto's own thread), or until
+        ``expect`` events have arrived (then whatever else is already there is drained too, so a duplicate
+        delivered with them still shows). moto's EventBridge delivers to the queue inside PutEvents: what a
+        handler published before it returned is there without waiting."""
         sqs = aws_clients.client("sqs")
         out: list[dict[str, Any]] = []
         deadline = time.monotonic() + wait
@@ -47,7 +50,7 @@ class Aws:
                 out.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=self.probe_url, ReceiptHandle=m["ReceiptHandle"])
             if not msgs:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or (expect is not None and len(out) >= expect):
                     return out
                 time.sleep(0.05)  # an empty receive costs moto a scan: no busy loop while waiting
 

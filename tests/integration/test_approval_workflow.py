@@ -87,7 +87,7 @@ def test_approved_change_is_published_with_the_approval(aws, workflow):
     assert response["statusCode"] == 200, response["body"]
     assert wait_for(lambda: finished(execution)) == "SUCCEEDED"
 
-    [event] = aws.probe(wait=0.5)
+    [event] = aws.probe(wait=0.5, expect=1)
     assert event["detail-type"] == "ReplenishmentUpdateRequested"
     assert (event["detail"]["data"]["approvalId"], event["detail"]["data"]["decidedBy"]) == (approval_id, "planner-1")
     [record] = aws.items("APPROVALS_TABLE_NAME")
@@ -206,7 +206,7 @@ def test_an_approval_decided_after_a_newer_change_was_applied_is_superseded(
 
     newer = requested_at(aws, 110, 210, datetime(2026, 11, 27, 6, tzinfo=UTC), "corr-new", "c-new")  # 10 %
     assert run("erp_updater", newer) == {"batchItemFailures": []}
-    assert len(aws.probe(wait=0.5)) == 1  # its ReplenishmentParametersUpdated
+    assert len(aws.probe(wait=0.5, expect=1)) == 1  # its ReplenishmentParametersUpdated
 
     approval_id = pending["approvalId"]
     body = json.dumps({"decision": "approve", "comment": "", "decidedBy": "planner-1"}).encode()

@@ -54,7 +54,7 @@ def test_a_batch_of_ten_reads_once_publishes_once_and_writes_once_after_ten_clai
     assert len([params for op, params in calls if op == "PutEvents"][0]["Entries"]) == 10
     # masterdata's 10 marks and planning's 10, none left "in progress"
     assert Counter(m["status"] for m in aws.items("IDEMPOTENCY_TABLE_NAME")) == {"COMPLETED": 20}
-    assert len(aws.probe(wait=0.5)) == 10
+    assert len(aws.probe(wait=0.5, expect=10)) == 10
 
 
 def test_an_event_the_bus_refuses_fails_only_its_own_record(aws, calls, monkeypatch):
@@ -71,7 +71,7 @@ def test_an_event_the_bus_refuses_fails_only_its_own_record(aws, calls, monkeypa
     monkeypatch.setattr(events.EventPublisher, "put", refuse_sku_1)
     response = run("planning_transformer", *(recommendation(i) for i in ITEMS[:3]))
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
-    assert sorted(e["detail"]["data"]["itemId"] for e in aws.probe(wait=0.5)) == ["SKU-0", "SKU-2"]
+    assert sorted(e["detail"]["data"]["itemId"] for e in aws.probe(wait=0.5, expect=2)) == ["SKU-0", "SKU-2"]
     trace = {h["correlationId"]: h for h in aws.items("TRACE_TABLE_NAME") if h["stage"] == "planning"}
     assert trace["corr-SKU-1"]["outcome"] == "retrying" and "InternalFailure: try again" in trace["corr-SKU-1"]["detail"]
     assert trace["corr-SKU-0"]["outcome"] == trace["corr-SKU-2"]["outcome"] == "ok"
@@ -80,7 +80,7 @@ def test_an_event_the_bus_refuses_fails_only_its_own_record(aws, calls, monkeypa
 
     monkeypatch.setattr(events.EventPublisher, "put", original)
     assert run("planning_transformer", recommendation("SKU-1"), receive_count=2) == {"batchItemFailures": []}
-    assert [e["detail"]["data"]["itemId"] for e in aws.probe(wait=0.5)] == ["SKU-1"]
+    assert [e["detail"]["data"]["itemId"] for e in aws.probe(wait=0.5, expect=1)] == ["SKU-1"]
 
 
 def test_a_record_that_fails_after_publishing_publishes_nothing(aws, monkeypatch):
@@ -97,4 +97,4 @@ def test_a_record_that_fails_after_publishing_publishes_nothing(aws, monkeypatch
     monkeypatch.setattr(handler.consumer, "handle", fail_after_publishing)
     response = handler.lambda_handler(sqs_event(*(recommendation(i) for i in ITEMS[:2])), FakeLambdaContext())
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
-    assert [e["detail"]["data"]["itemId"] for e in aws.probe(wait=0.5)] == ["SKU-1"]
+    assert [e["detail"]["data"]["itemId"] for e in aws.probe(wait=0.5, expect=1)] == ["SKU-1"]

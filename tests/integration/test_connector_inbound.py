@@ -76,7 +76,7 @@ def test_an_s4hana_event_is_read_back_and_published_as_master_data(aws, s4):
                    "leadTimeDays": 6}, push=False)  # a planner changed it in S/4
     status, body = push(cloud_event("SKU-9"))
     assert (status, body["published"], body["quarantined"]) == (202, 1, 0)
-    [event] = aws.probe(wait=0.5)
+    [event] = aws.probe(wait=0.5, expect=1)
     data = event["detail"]["data"]
     assert event["detail-type"] == "ItemLocationUpserted" and event["detail"]["metadata"]["source"] == "erp"
     assert (data["locationId"], data["safetyStock"], data["reorderPoint"], data["leadTimeDays"]) == ("S4-1010", 140, 260, 6)
@@ -128,7 +128,7 @@ def test_a_netsuite_delta_pull_publishes_each_change_once_and_moves_the_cursor(a
     sync = load_handler("connector_sync")
     first = sync.lambda_handler({"connection": "netsuite", "action": "sync"}, FakeLambdaContext("connector_sync"))
     assert (first["changes"], first["published"]) == (2, 2)
-    events = aws.probe(wait=0.5)
+    events = aws.probe(wait=0.5, expect=2)
     assert sorted(e["detail"]["data"]["itemId"] for e in events) == ["SKU-A", "SKU-B"]
     assert run("masterdata_transformer", *events) == {"batchItemFailures": []}  # master data takes them
     [state] = boto3.resource("dynamodb").Table("connector-state").scan()["Items"]
@@ -140,7 +140,7 @@ def test_a_netsuite_delta_pull_publishes_each_change_once_and_moves_the_cursor(a
     netsuite.edit({"itemId": "SKU-B", "locationId": "NS-EAST", "safetyStock": 35, "reorderPoint": 70})
     third = sync.lambda_handler({"connection": "netsuite", "action": "sync"}, FakeLambdaContext("connector_sync"))
     assert third["published"] == 1  # saved in the same second as the cursor, and still found
-    [event] = aws.probe(wait=0.5)
+    [event] = aws.probe(wait=0.5, expect=1)
     assert (event["detail"]["data"]["itemId"], event["detail"]["data"]["safetyStock"]) == ("SKU-B", 35)
 
 
@@ -156,7 +156,7 @@ def test_a_stock_pull_publishes_the_erps_balance_of_every_governed_item_location
     result = load_handler("connector_sync").lambda_handler({"connection": "netsuite", "action": "stock"},
                                                            FakeLambdaContext("connector_sync"))
     assert (result["itemLocations"], result["published"], result["none"]) == (3, 2, 1)
-    events = {e["detail"]["data"]["itemId"]: e for e in aws.probe(wait=0.5)}
+    events = {e["detail"]["data"]["itemId"]: e for e in aws.probe(wait=0.5, expect=2)}
     assert set(events) == {"SKU-S1", "SKU-S2"}
     data = events["SKU-S1"]["detail"]["data"]
     assert events["SKU-S1"]["detail-type"] == "InventoryBalanceChanged" and data["sourceSystem"] == "erp"

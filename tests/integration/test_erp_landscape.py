@@ -57,7 +57,7 @@ def test_each_update_names_its_connection_and_reaches_that_erp_only(aws, landsca
     run("masterdata_transformer", master("DC-EAST"), master("DC-WEST"))
     assert run("planning_transformer", recommendation("DC-WEST", 110, 220)) == {"batchItemFailures": []}
     assert run("planning_transformer", recommendation("DC-EAST", 104, 208)) == {"batchItemFailures": []}
-    updates = {e["detail"]["data"]["locationId"]: e for e in aws.probe(wait=0.5)}
+    updates = {e["detail"]["data"]["locationId"]: e for e in aws.probe(wait=0.5, expect=2)}
     assert updates["DC-WEST"]["detail"]["data"]["erpConnection"] == "rest"
     assert updates["DC-EAST"]["detail"]["data"]["erpConnection"] == "east"
     for event in updates.values():
@@ -80,7 +80,7 @@ def test_a_connection_s_own_threshold_decides_the_approval(aws, landscape, monke
     monkeypatch.setenv("APPROVAL_STATE_MACHINE_ARN", arn)
     run("masterdata_transformer", master("DC-EAST"), master("DC-WEST"))
     run("planning_transformer", recommendation("DC-WEST", 110, 220), recommendation("DC-EAST", 110, 220))
-    assert [e["detail"]["data"]["locationId"] for e in aws.probe(wait=0.5)] == ["DC-WEST"]
+    assert [e["detail"]["data"]["locationId"] for e in aws.probe(wait=0.5, expect=1)] == ["DC-WEST"]
     [execution] = sfn.list_executions(stateMachineArn=arn)["executions"]
     started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
     assert started["thresholdPercent"] == 5 and started["update"]["data"]["locationId"] == "DC-EAST"

@@ -67,7 +67,7 @@ def test_a_cycle_row_applied_directly_is_followed_from_the_row_to_the_erp(cycles
     chunk.lambda_handler(batch([(item, "DC-1", "110", "210")], cycle_id="C-42"), FakeLambdaContext("cycle_chunk"))
     [rec] = cycles.probe()
     assert run("planning_transformer", rec) == {"batchItemFailures": []}
-    [update] = cycles.probe(wait=0.5)
+    [update] = cycles.probe(wait=0.5, expect=1)
     assert run("erp_updater", update) == {"batchItemFailures": []}
 
     doc = read_lineage("trace", "masterdata", f"{item}@DC-1")

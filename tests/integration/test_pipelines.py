@@ -59,7 +59,7 @@ def test_master_data_lands_in_the_governed_table(aws):
 def test_small_change_requests_the_erp_update(aws):
     run("masterdata_transformer", bus_event(master()))
     assert run("planning_transformer", bus_event(recommendation(110, 210))) == {"batchItemFailures": []}
-    [event] = aws.probe(wait=0.5)
+    [event] = aws.probe(wait=0.5, expect=1)
     assert event["detail-type"] == "ReplenishmentUpdateRequested" and event["source"] == "distsync.replenishment"
     data, meta = event["detail"]["data"], event["detail"]["metadata"]
     assert (data["safetyStock"], data["previousSafetyStock"], data["unitOfMeasure"]) == (110, 100, "EA")
@@ -71,7 +71,7 @@ def test_redelivered_recommendation_has_no_second_effect(aws):
     rec = bus_event(recommendation(110, 210))
     run("planning_transformer", rec)
     run("planning_transformer", rec, receive_count=2)
-    assert len(aws.probe(wait=0.5)) == 1
+    assert len(aws.probe(wait=0.5, expect=1)) == 1
 
 
 def test_unknown_item_location_is_quarantined_not_retried(aws):
@@ -110,7 +110,7 @@ def test_large_change_starts_the_approval_named_after_it(aws, monkeypatch):
 def updates_request(aws_fixture, ss=110, rop=210):
     run("masterdata_transformer", bus_event(master()))
     run("planning_transformer", bus_event(recommendation(ss, rop)))
-    [event] = aws_fixture.probe(wait=0.5)
+    [event] = aws_fixture.probe(wait=0.5, expect=1)
     return event
 
 
@@ -120,7 +120,7 @@ def test_erp_update_is_applied_once_and_announced(aws, erp):
     assert run("erp_updater", update, receive_count=2) == {"batchItemFailures": []}  # SQS redelivery
     [applied] = erp.snapshot()
     assert (applied["safetyStock"], applied["correlationId"]) == (110, "corr-1") and applied["idempotencyKey"]
-    [announced] = aws.probe(wait=0.5)
+    [announced] = aws.probe(wait=0.5, expect=1)
     assert announced["detail-type"] == "ReplenishmentParametersUpdated"
     assert announced["detail"]["data"]["erpUpdateId"] == applied["updateId"]
     [md] = aws.items("MASTERDATA_TABLE_NAME")
@@ -190,7 +190,7 @@ def test_a_dead_invocation_is_run_again_after_its_deadline_with_the_same_event_i
         "batchItemFailures": []}
     hops = [h for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-crash"]
     assert sorted((h["stage"], h["outcome"]) for h in hops) == [("planning", "ok"), ("planning", "retrying")]
-    published = aws.probe(wait=0.5)
+    published = aws.probe(wait=0.5, expect=2)
     assert len(published) == 2 and len({m["detail"]["metadata"]["eventId"] for m in published}) == 1
     [mark] = [i for i in aws.items("IDEMPOTENCY_TABLE_NAME") if i["id"] == claim["id"]]
     assert mark["status"] == "COMPLETED"
@@ -264,7 +264,7 @@ def test_a_quarantined_recommendation_is_released_when_its_master_data_arrives(a
     run("masterdata_transformer", bus_event(master()))
     [q] = aws.items("QUARANTINE_TABLE_NAME")
     assert q["status"] == "RELEASED"
-    [released] = aws.probe(wait=0.5)  # the original event, back on the bus
+    [released] = aws.probe(wait=0.5, expect=1)  # the original event, back on the bus
     assert released["detail"]["metadata"]["correlationId"] == "corr-wait"
     assert released["detail-type"] == "ReplenishmentRecommended"
     hops = [(h["stage"], h["outcome"]) for h in aws.items("TRACE_TABLE_NAME") if h["correlationId"] == "corr-wait"]
@@ -300,7 +300,7 @@ def requested_at(aws_fixture, ss, rop, when, cid, cycle):
         **ITEM, recommended_safety_stock=ss, recommended_reorder_point=rop, planning_cycle_id=cycle),
         correlation_id=cid, source="planning", occurred_at=when)
     assert run("planning_transformer", bus_event(rec)) == {"batchItemFailures": []}
-    [event] = aws_fixture.probe(wait=0.5)
+    [event] = aws_fixture.probe(wait=0.5, expect=1)
     assert event["detail"]["data"]["recommendedAt"].startswith(when.date().isoformat())
     return event
 
@@ -321,7 +321,7 @@ def test_an_older_update_delivered_after_a_newer_one_is_superseded_and_sends_not
     old = requested_at(aws, 120, 220, datetime(2026, 11, 20, 6, tzinfo=UTC), "corr-old", "c-old")
     new = requested_at(aws, 110, 210, datetime(2026, 11, 27, 6, tzinfo=UTC), "corr-new", "c-new")
     assert run("erp_updater", new) == {"batchItemFailures": []}
-    assert len(aws.probe(wait=0.5)) == 1  # ReplenishmentParametersUpdated of the newer one
+    assert len(aws.probe(wait=0.5, expect=1)) == 1  # ReplenishmentParametersUpdated of the newer one
 
     event = sqs_event(old, receive_count=1)
     if how == "redrive":
@@ -361,7 +361,7 @@ def test_the_same_update_after_the_idempotency_window_is_applied_again_idempoten
     details = [h["detail"] for h in erp_hops(aws, "corr-same")]
     assert [d.split(" SKU-1")[0] for d in sorted(details)] == [
         "rest ERP updated", "rest already held these parameters"]
-    assert len(aws.probe(wait=0.5)) == 2  # announced again under the same event id (the warehouse dedupes)
+    assert len(aws.probe(wait=0.5, expect=2)) == 2  # announced again under the same event id (the warehouse dedupes)
 
 
 def test_two_updaters_at_once_cannot_both_record_theirs(aws):

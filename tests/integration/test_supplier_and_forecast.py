@@ -157,7 +157,7 @@ def test_lead_time_above_the_threshold_raises_one_planning_exception_even_when_r
     event = lead_time(14)  # 10 -> 14 days: 40 %
     assert run("supplier_transformer", event) == {"batchItemFailures": []}
     assert run("supplier_transformer", event, receive_count=2) == {"batchItemFailures": []}  # SQS redelivery
-    [published] = aws.probe(wait=0.1)
+    [published] = aws.probe(wait=0.1, expect=1)
     assert (published["detail-type"], published["source"]) == ("PlanningException", "distsync.planning-exceptions")
     meta, data = published["detail"]["metadata"], published["detail"]["data"]
     assert (meta["correlationId"], meta["causationId"]) == ("lt-1", event_id(event))
@@ -251,7 +251,7 @@ def test_a_failed_publish_still_raises_the_exception_on_the_retry(aws, planning,
     assert_retried("supplier_transformer", event)
     monkeypatch.setenv("EVENT_BUS_NAME", "distsync-test")
     assert run("supplier_transformer", event, receive_count=2) == {"batchItemFailures": []}
-    [published] = aws.probe(wait=0.1)
+    [published] = aws.probe(wait=0.1, expect=1)
     assert published["detail-type"] == "PlanningException" and published["detail"]["data"]["previousValue"] == 10
     assert len(planning.snapshot("lead-time")) == 1  # planning deduplicated the second PUT by its key
     assert int(stored_item_location(aws)["supplierLeadTimeDays"]) == 14
@@ -266,7 +266,7 @@ def test_planning_unavailable_retries_and_nothing_is_recorded_before_it_took_the
     [(_, outcome, detail)] = hops(aws, "lt-1")
     assert outcome == "retrying" and "HTTP 503" in detail
     assert run("supplier_transformer", lead_time(14), receive_count=2) == {"batchItemFailures": []}
-    assert [e["detail-type"] for e in aws.probe(wait=0.1)] == ["PlanningException"]
+    assert [e["detail-type"] for e in aws.probe(wait=0.1, expect=1)] == ["PlanningException"]
 
 
 def test_planning_rejecting_the_lead_time_quarantines_it(aws, planning, master_data):
