@@ -1,5 +1,5 @@
 """End to end: a planning partner on SFTP (issue 14). The stack is synthesized with a partner in
-``sftpPartners`` (its own key pair, made here) and ``cycleManifestRequired``; the local runtime serves that
+``sftpPartners`` (its own key pair, made once per checkout) and ``cycleManifestRequired``; the local runtime serves that
 Transfer Family user on a real SFTP server. The partner uploads a cycle file and then its manifest over SFTP:
 the data file alone starts nothing, the manifest starts the cycle; a manifest whose count does not match
 rejects the cycle with the report."""
@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from distsync.local.synth import synth
+from tests.conftest import ROOT
 from tests.e2e.conftest import LocalStackProcess, start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.e2e
@@ -28,13 +28,18 @@ PARTNER = "kinaxis-planning"
 
 
 @pytest.fixture(scope="module")
-def partner_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[paramiko.PKey, str]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    path = tmp_path_factory.mktemp("partner") / "id_ed25519"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                       serialization.NoEncryption()))
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return paramiko.Ed25519Key.from_private_key_file(str(path)), public.decode()
+def partner_key() -> tuple[paramiko.PKey, str]:
+    """The partner's key pair, made once per checkout (under .distsync, never committed): the same public key
+    keeps the stack's context the same from run to run, so its synth stays cached."""
+    path = ROOT / ".distsync" / "e2e" / "sftp-partner" / "id_ed25519"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ed25519.Ed25519PrivateKey.generate()
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                           serialization.NoEncryption()))
+        path.chmod(0o600)
+    private = paramiko.Ed25519Key.from_private_key_file(str(path))
+    return private, f"{private.get_name()} {private.get_base64()}"
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +47,11 @@ def sftp_stack(tmp_path_factory: pytest.TempPathFactory, partner_key: tuple[para
                ) -> Iterator[LocalStackProcess]:
     context = {"sftpPartners": json.dumps({PARTNER: {"publicKeys": [partner_key[1]]}}),
                "cycleManifestRequired": "true"}
-    assembly = synth(tmp_path_factory.mktemp("sftp-assembly") / "cdk.out", context)  # not the shared cdk.out
     log = tmp_path_factory.mktemp("sftp-stack") / "local-up.log"
     with log.open("w") as out:
-        try:
-            proc, url, info = start_local_stack("--cloud-assembly", str(assembly), output=out)
+        try:  # -c: the stack's own synth, cached per context (.distsync/local/cdk.out/context-<hash>)
+            proc, url, info = start_local_stack(*(a for k, v in context.items() for a in ("-c", f"{k}={v}")),
+                                                output=out)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()[-5000:]}") from exc
     yield LocalStackProcess(url, info, proc)
