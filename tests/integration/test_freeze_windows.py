@@ -67,7 +67,7 @@ def updates(aws, *recommendations: dict) -> list[dict]:
     run("masterdata_transformer", master("FRZ-1"), master("DC-1"))
     for rec in recommendations:
         assert run("planning_transformer", rec) == {"batchItemFailures": []}
-    found = [e for e in aws.probe(wait=0.5) if e["detail-type"] == "ReplenishmentUpdateRequested"]
+    found = [e for e in aws.probe() if e["detail-type"] == "ReplenishmentUpdateRequested"]  # published in run()
     assert len(found) == len(recommendations)
     return found
 
