@@ -7,9 +7,12 @@ Values given on the command line (``-c key=value``) arrive as strings, so every 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
-from constructs import Node
+if TYPE_CHECKING:  # a type only: importing it starts jsii's Node process, which the pure checks here never need
+    from constructs import Node
 
 # Partners that may drop files (the folder under inbound/ is the partner id); cdk.json carries the same.
 DEFAULT_FILE_PARTNERS: dict[str, dict] = {
@@ -446,6 +449,55 @@ def _partner_limits(value: object) -> dict[str, dict]:
         if len(checked[name]) != len(item) or any(v <= 0 for v in checked[name].values()):
             raise ValueError(f"partnerLimits.{name}: every limit must be a positive number, got {item!r}")
     return checked
+
+
+@dataclass(frozen=True)
+class PartnerLimit:
+    rate_per_second: float
+    burst: int
+    daily_quota: int | None = None
+
+
+def resolve_limits(
+    configured: Mapping[str, Mapping[str, float]],
+    sources: Sequence[str],
+    roles: Sequence[str],
+    *,
+    webhook_rate_limit: int,
+    webhook_burst_limit: int,
+    role_rate_limit: int,
+    role_burst_limit: int,
+) -> dict[str, PartnerLimit]:
+    """Every source's and role's limit: ``configured`` (context partnerLimits) where it names one; else a
+    source gets an equal share of what the named sources leave of the webhook method's limits, a role its
+    method's stage default. The sources' limits never add up to more than the method's (isolation)."""
+    unknown = set(configured) - set(sources) - set(roles)
+    if unknown:
+        raise ValueError(f"partnerLimits names {sorted(unknown)}; known sources and roles: "
+                         f"{sorted({*sources, *roles})}")
+
+    def limit(name: str, rate: float, burst: int) -> PartnerLimit:
+        given = configured.get(name)
+        if given is None:
+            return PartnerLimit(rate, burst)
+        quota = given.get("dailyQuota")
+        return PartnerLimit(float(given["ratePerSecond"]), int(given["burst"]), int(quota) if quota else None)
+
+    named = [limit(s, 0, 0) for s in sources if s in configured]
+    rate_left = webhook_rate_limit - sum(n.rate_per_second for n in named)
+    burst_left = webhook_burst_limit - sum(n.burst for n in named)
+    unnamed = [s for s in sources if s not in configured]
+    if rate_left < 0 or burst_left < 0 or (unnamed and (rate_left <= 0 or burst_left < len(unnamed))):
+        raise ValueError(
+            f"partnerLimits give the sources {webhook_rate_limit - rate_left:g}/s, burst {webhook_burst_limit - burst_left}"
+            f"{f' and leave nothing for {unnamed}' if unnamed else ''}: the webhook method allows "
+            f"webhookRateLimit {webhook_rate_limit}/s, webhookBurstLimit {webhook_burst_limit} in all, so one partner's "
+            "flood could take another's share; lower partnerLimits or raise the webhook limits"
+        )
+    # A source left out gets an equal share of what the named ones leave of the method's limits.
+    limits = {s: limit(s, rate_left / max(1, len(unnamed)), burst_left // max(1, len(unnamed))) for s in sources}
+    limits.update({r: limit(r, role_rate_limit, role_burst_limit) for r in roles})
+    return limits
 
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")

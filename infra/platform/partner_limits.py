@@ -14,8 +14,7 @@ method's bucket and take another's share: the synth fails when they do not.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_apigateway as apigateway
@@ -24,6 +23,8 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+
+from infra.config import PartnerLimit
 
 USAGE_PLAN_TAG = "distsync:usage-plan"  # names the partner source or API role a plan meters (the local runtime reads it)
 PARTNER_METRICS_NAMESPACE = "Distsync/Partners"
@@ -44,55 +45,6 @@ _GATEWAY_RESPONSES = {
     "INVALID_API_KEY": (403, "api-key-required", "API key required", None,
                         "send the x-api-key header with the key distsync issued to you (distsync keys issue <name>)"),
 }
-
-
-@dataclass(frozen=True)
-class PartnerLimit:
-    rate_per_second: float
-    burst: int
-    daily_quota: int | None = None
-
-
-def resolve_limits(
-    configured: Mapping[str, Mapping[str, float]],
-    sources: Sequence[str],
-    roles: Sequence[str],
-    *,
-    webhook_rate_limit: int,
-    webhook_burst_limit: int,
-    role_rate_limit: int,
-    role_burst_limit: int,
-) -> dict[str, PartnerLimit]:
-    """Every source's and role's limit: ``configured`` (context partnerLimits) where it names one; else a
-    source gets an equal share of what the named sources leave of the webhook method's limits, a role its
-    method's stage default. The sources' limits never add up to more than the method's (isolation)."""
-    unknown = set(configured) - set(sources) - set(roles)
-    if unknown:
-        raise ValueError(f"partnerLimits names {sorted(unknown)}; known sources and roles: "
-                         f"{sorted({*sources, *roles})}")
-
-    def limit(name: str, rate: float, burst: int) -> PartnerLimit:
-        given = configured.get(name)
-        if given is None:
-            return PartnerLimit(rate, burst)
-        quota = given.get("dailyQuota")
-        return PartnerLimit(float(given["ratePerSecond"]), int(given["burst"]), int(quota) if quota else None)
-
-    named = [limit(s, 0, 0) for s in sources if s in configured]
-    rate_left = webhook_rate_limit - sum(n.rate_per_second for n in named)
-    burst_left = webhook_burst_limit - sum(n.burst for n in named)
-    unnamed = [s for s in sources if s not in configured]
-    if rate_left < 0 or burst_left < 0 or (unnamed and (rate_left <= 0 or burst_left < len(unnamed))):
-        raise ValueError(
-            f"partnerLimits give the sources {webhook_rate_limit - rate_left:g}/s, burst {webhook_burst_limit - burst_left}"
-            f"{f' and leave nothing for {unnamed}' if unnamed else ''}: the webhook method allows "
-            f"webhookRateLimit {webhook_rate_limit}/s, webhookBurstLimit {webhook_burst_limit} in all, so one partner's "
-            "flood could take another's share; lower partnerLimits or raise the webhook limits"
-        )
-    # A source left out gets an equal share of what the named ones leave of the method's limits.
-    limits = {s: limit(s, rate_left / max(1, len(unnamed)), burst_left // max(1, len(unnamed))) for s in sources}
-    limits.update({r: limit(r, role_rate_limit, role_burst_limit) for r in roles})
-    return limits
 
 
 class PartnerUsagePlans(Construct):

@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.config import DistsyncConfig, retention_days
+from infra.config import DistsyncConfig, resolve_limits, retention_days
 from infra.nag import acknowledge
 from infra.platform.alarm_topic import AlarmTopic
 from infra.platform.data_stores import DataStores
@@ -28,7 +28,7 @@ from infra.platform.event_backbone import EventBackbone
 from infra.platform.file_landing import FileLanding
 from infra.platform.notifications import NotificationTopics
 from infra.platform.observability import AlarmThresholds, BusinessMetrics, Domain, Observability
-from infra.platform.partner_limits import PartnerUsagePlans, resolve_limits
+from infra.platform.partner_limits import PartnerUsagePlans
 from infra.platform.shared_layer import SharedLayer
 from infra.platform.webhook_api import (
     API_ROLES,

@@ -10,8 +10,7 @@ import pytest
 
 from distsync.local.usage_plans import KeyLimiter, Limits, seconds_to_utc_midnight
 from distsync.sim.clients import caller_of
-from infra.config import _partner_limits
-from infra.platform.partner_limits import PartnerLimit, resolve_limits
+from infra.config import PartnerLimit, _partner_limits, resolve_limits
 
 SOURCES = ("erp", "planning", "wms", "tms", "supplier")
 ROLES = ("channels", "planners", "operations")
