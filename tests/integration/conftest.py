@@ -66,14 +66,26 @@ def _shared_session() -> boto3.Session:
     return boto3.Session()
 
 
+_clients_cleared: list[bool] = []
+
+
+def _first_use() -> bool:
+    """True once per process: clients cached before the first test (made outside moto) are dropped."""
+    first = not _clients_cleared
+    _clients_cleared.append(True)
+    return first
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         # The handlers' cached clients (and the fixture's own) live as long as the shared session: moto
         # intercepts every client of the process, and keeps its state in its backends, which it resets
-        # between tests. A client costs ~10 ms to make, 14 of them a test.
-        if boto3.DEFAULT_SESSION is not _shared_session():
-            boto3.DEFAULT_SESSION = _shared_session()
+        # between tests. A client costs ~10 ms to make, 14 of them a test. (mock_aws sets DEFAULT_SESSION
+        # to None on entry: it is no sign of other clients; a test that makes a session of its own forgets
+        # the cached clients itself, test_forecast_cycles.Counting.)
+        boto3.DEFAULT_SESSION = _shared_session()
+        if _first_use():
             reset_clients()
         ddb = aws_clients.client("dynamodb")
         for env_name, (name, keys) in TABLES.items():
