@@ -127,6 +127,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         yield Aws(probe_url)
 
 
+@pytest.fixture
+def own_clients(aws: Aws) -> Iterator[None]:
+    """For a test that instruments the cached clients (event hooks that count calls): clients of its own,
+    forgotten after it, so its hooks never run in another test."""
+    reset_clients()
+    yield
+    reset_clients()
+
+
 def api_event(method: str, path: str, resource: str, params: dict[str, str], body: bytes | None,
               headers: dict[str, str] | None = None, sign: bool = True,
               bound_to_path: bool = False) -> dict[str, Any]:

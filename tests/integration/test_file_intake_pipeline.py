@@ -422,7 +422,7 @@ def test_known_item_locations_asks_in_batches_of_100(aws: Aws, monkeypatch: pyte
             calls.append(len(kw["RequestItems"]["masterdata"]["Keys"]))
             return original(**kw)
 
-        c.batch_get_item = batch_get_item
+        monkeypatch.setattr(c, "batch_get_item", batch_get_item)  # the client is shared: undone after the test
         return c
 
     monkeypatch.setattr(files_adapter, "client", counting)

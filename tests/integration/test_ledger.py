@@ -15,7 +15,7 @@ def count_calls(name):
     return calls
 
 
-def test_hops_of_one_invocation_cost_one_batch_write(aws):
+def test_hops_of_one_invocation_cost_one_batch_write(aws, own_clients):
     calls = count_calls("trace")
     with ledger.recording("trace"):
         for i in range(30):

@@ -7,7 +7,7 @@ from distsync_core.platform.aws import client
 from tests.integration.test_orders_pipeline import event_id, order_update, orders, route  # noqa: F401 (fixture)
 
 
-def test_ten_orders_leave_in_one_send_message_batch_call(aws, orders):  # noqa: F811
+def test_ten_orders_leave_in_one_send_message_batch_call(aws, own_clients, orders):  # noqa: F811
     calls: list[str] = []
     client("sqs").meta.events.register("before-call.sqs.*", lambda model, **_: calls.append(model.name))
     assert route(*[order_update(f"SO-{i}", 1) for i in range(10)]) == {"batchItemFailures": []}
@@ -15,7 +15,7 @@ def test_ten_orders_leave_in_one_send_message_batch_call(aws, orders):  # noqa: 
     assert len(orders.receive_all()) == 10
 
 
-def test_updates_of_one_order_go_in_separate_calls_in_order(aws, orders):  # noqa: F811
+def test_updates_of_one_order_go_in_separate_calls_in_order(aws, own_clients, orders):  # noqa: F811
     calls: list[int] = []
     client("sqs").meta.events.register("provide-client-params.sqs.SendMessageBatch",
                                        lambda params, **_: calls.append(len(params["Entries"])))
@@ -77,7 +77,7 @@ def test_after_a_refused_update_the_orders_later_updates_wait_and_other_orders_g
     assert [m["Attributes"]["MessageDeduplicationId"] for m in orders.receive_all()] == [event_id(b1), event_id(b2)]
 
 
-def test_a_batch_of_two_updates_for_each_of_five_orders_takes_two_calls(aws, orders):  # noqa: F811
+def test_a_batch_of_two_updates_for_each_of_five_orders_takes_two_calls(aws, own_clients, orders):  # noqa: F811
     calls: list[list[str]] = []
     client("sqs").meta.events.register(
         "provide-client-params.sqs.SendMessageBatch",
