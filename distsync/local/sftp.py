@@ -46,7 +46,7 @@ class SftpUser:
         return any(line.split()[:2] == [key.get_name(), key.get_base64()] for line in self.public_keys)
 
 
-def _ed25519_pair(path: Path) -> str:
+def ed25519_pair(path: Path) -> str:
     """An Ed25519 key pair at ``path`` (OpenSSH private key) and ``path``.pub, made once; the public line."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -90,7 +90,7 @@ def users_from_template(template: dict[str, Any], physical: dict[str, str]) -> l
 
 def local_user(workdir: Path, bucket: str) -> SftpUser:
     key = workdir / "sftp" / f"{LOCAL_USER}_ed25519"
-    return SftpUser(LOCAL_USER, (_ed25519_pair(key),), bucket, LOCAL_PREFIX, private_key=str(key))
+    return SftpUser(LOCAL_USER, (ed25519_pair(key),), bucket, LOCAL_PREFIX, private_key=str(key))
 
 
 # ------------------------------------------------------------------------------------------- the server
@@ -231,7 +231,7 @@ class LocalSftpServer:
 
     def start(self) -> LocalSftpServer:
         key_path = self.workdir / "sftp" / "host_ed25519"  # kept, so a client's known_hosts stays valid
-        _ed25519_pair(key_path)
+        ed25519_pair(key_path)
         self.host_key = paramiko.Ed25519Key.from_private_key_file(str(key_path))
         self._socket = socket.create_server((self.host, self.port))
         self._socket.settimeout(0.5)

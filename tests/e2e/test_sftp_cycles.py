@@ -16,9 +16,8 @@ from typing import Any
 import boto3
 import paramiko
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from distsync.local.sftp import ed25519_pair
 from tests.conftest import ROOT
 from tests.e2e.conftest import LocalStackProcess, start_local_stack, stop_local_stack
 
@@ -32,14 +31,8 @@ def partner_key() -> tuple[paramiko.PKey, str]:
     """The partner's key pair, made once per checkout (under .distsync, never committed): the same public key
     keeps the stack's context the same from run to run, so its synth stays cached."""
     path = ROOT / ".distsync" / "e2e" / "sftp-partner" / "id_ed25519"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = ed25519.Ed25519PrivateKey.generate()
-        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                           serialization.NoEncryption()))
-        path.chmod(0o600)
-    private = paramiko.Ed25519Key.from_private_key_file(str(path))
-    return private, f"{private.get_name()} {private.get_base64()}"
+    public = ed25519_pair(path)
+    return paramiko.Ed25519Key.from_private_key_file(str(path)), public
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +132,8 @@ def test_a_manifest_that_does_not_match_rejects_the_cycle(sftp_stack: LocalStack
 
 
 def test_a_key_not_in_sftp_partners_is_refused(sftp_stack: LocalStackProcess, tmp_path: Path) -> None:
-    stranger = ed25519.Ed25519PrivateKey.generate()
     path = tmp_path / "stranger"
-    path.write_bytes(stranger.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                            serialization.NoEncryption()))
+    ed25519_pair(path)  # a key pair of its own, in no partner's publicKeys
     with pytest.raises(paramiko.AuthenticationException):
         _upload(sftp_stack, paramiko.Ed25519Key.from_private_key_file(str(path)), {"x.csv": b""})
 
