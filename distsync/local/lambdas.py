@@ -11,6 +11,7 @@ import select
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,8 +199,6 @@ class LambdaService:
     def stop(self) -> None:
         """Every environment at once: each exits at the end of its input, in about a tenth of a second, and
         a stack may have a hundred of them warm."""
-        from concurrent.futures import ThreadPoolExecutor
-
         pools = list(self.workers.values())
         with ThreadPoolExecutor(max_workers=16) as executor:
             list(executor.map(FunctionPool.stop, pools))

@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -365,8 +366,6 @@ class LocalStack:
         }
 
     def stop(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self._stop.set()
         for poller in self.pollers:
             poller.join(timeout=5)

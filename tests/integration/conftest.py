@@ -62,18 +62,10 @@ class Aws:
 def _shared_session() -> boto3.Session:
     """One boto3 session per test process: mock_aws starts each test with a fresh default session, whose
     clients load every service model from disk again (23 ms a client, a quarter of this tier's time). The
-    credentials and region are the same in every test, and moto intercepts any session's clients."""
+    credentials and region are the same in every test, and moto intercepts any session's clients. Made
+    once, so the clients cached before it (of another session, outside moto) are dropped once, here."""
+    reset_clients()
     return boto3.Session()
-
-
-_clients_cleared: list[bool] = []
-
-
-def _first_use() -> bool:
-    """True once per process: clients cached before the first test (made outside moto) are dropped."""
-    first = not _clients_cleared
-    _clients_cleared.append(True)
-    return first
 
 
 @pytest.fixture
@@ -85,8 +77,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         # to None on entry: it is no sign of other clients; a test that makes a session of its own forgets
         # the cached clients itself, test_forecast_cycles.Counting.)
         boto3.DEFAULT_SESSION = _shared_session()
-        if _first_use():
-            reset_clients()
         ddb = aws_clients.client("dynamodb")
         for env_name, (name, keys) in TABLES.items():
             extra: dict[str, Any] = {}
