@@ -82,6 +82,41 @@ def _memoize_jsonpath_parse() -> None:
         jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
 
 
+def _sqs_without_repeated_queue_scans() -> None:
+    """Two costs of moto's SQS that grow with a queue's backlog. Profiled at 50 webhooks/s, building the queue
+    attributes alone took a third of the runtime's samples; with both patches the runtime's CPU for 1,500
+    webhooks fell from 59 s to 39 s. Both return what moto returned (tests/unit/test_local_hot_paths.py).
+
+    - moto's receive checks each message it hands out against the queue's retention period through
+      ``get_queue_attributes``, which builds every attribute of the queue, the approximate message counts
+      among them, each a scan of all its messages: a receive of 10 from a backlog of n scanned ~30n
+      messages. The check now reads the retention period from the queue (the value ``get_queue_attributes``
+      returns for ``MessageRetentionPeriod``); a message past it is still not delivered.
+    - Every message's ``visible`` and ``delayed`` (asked per message by every receive, send and depth) read
+      the clock through ``datetime``: a naive UTC ``datetime`` minus the epoch, in seconds. ``time.time()``
+      is that number, in 0.05 µs instead of 4.3 µs.
+    """
+    import time
+
+    from moto.sqs import models
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > time.time())
+
+    datetime_unix_time, datetime_unix_time_millis = models.unix_time, models.unix_time_millis
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else float(datetime_unix_time(dt))
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else float(datetime_unix_time_millis(dt))
+
+    if getattr(models.unix_time, "__module__", None) != __name__:  # once per process
+        models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
+    models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+
 class MotoServer:
     """moto's threaded server (``moto.server.ThreadedMotoServer``), with the dispatcher above."""
 
@@ -118,6 +153,7 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         _memoize_jsonpath_parse()
+        _sqs_without_repeated_queue_scans()
         self._server = make_server("127.0.0.1", self.port, _fast_dispatcher(), threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)

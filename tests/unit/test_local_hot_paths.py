@@ -1,0 +1,92 @@
+"""What the local runtime changes for speed under load answers as before, without the costs it removes
+(docs/performance.md, section 7): moto's SQS scans per message."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+from moto import mock_aws
+
+from distsync.local import moto_backend
+
+ACCOUNT, REGION = moto_backend.ACCOUNT_ID, moto_backend.REGION
+
+
+@pytest.fixture
+def sqs_patched(monkeypatch):
+    """moto's SQS with the runtime's patch, undone after the test (this process's other tests use moto too)."""
+    from moto.sqs import models
+
+    for name in ("unix_time", "unix_time_millis"):
+        monkeypatch.setattr(models, name, getattr(models, name))
+    monkeypatch.setattr(models.SQSBackend, "is_message_valid_based_on_retention_period",
+                        models.SQSBackend.is_message_valid_based_on_retention_period)
+    with mock_aws():
+        yield lambda: moto_backend._sqs_without_repeated_queue_scans()
+
+
+def _queue_with(count: int, retention: int = 345_600):
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[ACCOUNT][REGION]
+    backend.create_queue("work", MessageRetentionPeriod=str(retention))
+    for i in range(count):
+        backend.send_message("work", f"m{i}")
+    return backend
+
+
+def _counting_attributes(monkeypatch):
+    """How many times the queue's full attribute set (three scans of all its messages) is built."""
+    from moto.sqs.models import Queue
+
+    built = [0]
+    original = Queue.attributes
+
+    def attributes(queue):
+        built[0] += 1
+        return original.fget(queue)
+
+    monkeypatch.setattr(Queue, "attributes", property(attributes))
+    return built
+
+
+def test_a_receive_no_longer_builds_the_queue_attributes_per_message(sqs_patched, monkeypatch):
+    backend = _queue_with(50)
+    built = _counting_attributes(monkeypatch)
+    # moto as shipped: one attribute set per message handed out (if this fails, moto fixed it: drop the patch)
+    assert len(backend.receive_message("work", 10, 0, 30, ["All"])) == 10
+    assert built[0] >= 10
+
+    sqs_patched()
+    built[0] = 0
+    received = backend.receive_message("work", 10, 0, 30, ["All"])
+    assert [m.body for m in received] == [f"m{i}" for i in range(10, 20)]
+    assert built[0] == 0
+
+
+def test_a_message_past_the_retention_period_is_still_not_delivered(sqs_patched):
+    sqs_patched()
+    backend = _queue_with(1, retention=60)
+    backend.get_queue("work")._messages[0].sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s
+    assert backend.receive_message("work", 10, 0, 30, ["All"]) == []
+    backend.send_message("work", "fresh")
+    backend.get_queue("work")._messages.pop(0)
+    assert [m.body for m in backend.receive_message("work", 10, 0, 30, ["All"])] == ["fresh"]
+
+
+def test_the_sqs_clock_reads_the_same_time(sqs_patched):
+    from moto.sqs import models
+
+    sqs_patched()
+    assert abs(models.unix_time() - time.time()) < 1
+    assert abs(models.unix_time_millis() - time.time() * 1000) < 1000
+    assert models.unix_time(datetime(2020, 1, 1)) == 1_577_836_800.0  # a given time still converts
+    assert models.unix_time_millis(datetime(2020, 1, 1)) == 1_577_836_800_000.0
+    # A delayed message is still delayed, and visible once due.
+    backend = _queue_with(0)
+    backend.send_message("work", "later", delay_seconds=30)
+    assert backend.receive_message("work", 10, 0, 30, ["All"]) == []
+    backend.get_queue("work")._messages[0].delayed_until = time.time() * 1000 - 1
+    assert [m.body for m in backend.receive_message("work", 10, 0, 30, ["All"])] == ["later"]
