@@ -86,6 +86,9 @@ class Gateway:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes on a kept-alive connection: with Nagle's algorithm the body
+            # waits for the client's delayed ACK of the headers, ~40 ms per response (TCP_NODELAY).
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 status, headers, payload = gateway.handle(self)
