@@ -104,6 +104,9 @@ def _sqs_without_repeated_queue_scans() -> None:
         retention_period = int(self.get_queue(queue_name).message_retention_period)
         return bool(retention_period + message.sent_timestamp / 1000 > time.time())
 
+    models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    if getattr(models.unix_time, "__module__", None) == __name__:  # the clock is replaced once per process
+        return
     datetime_unix_time, datetime_unix_time_millis = models.unix_time, models.unix_time_millis
 
     def unix_time(dt: Any = None) -> float:
@@ -112,9 +115,7 @@ def _sqs_without_repeated_queue_scans() -> None:
     def unix_time_millis(dt: Any = None) -> float:
         return time.time() * 1000.0 if dt is None else float(datetime_unix_time_millis(dt))
 
-    if getattr(models.unix_time, "__module__", None) != __name__:  # once per process
-        models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
-    models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
 
 
 class MotoServer:

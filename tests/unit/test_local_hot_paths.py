@@ -32,13 +32,13 @@ def sqs_patched(monkeypatch):
         yield lambda: moto_backend._sqs_without_repeated_queue_scans()
 
 
-def _queue_with(count: int, retention: int = 345_600):
+def _queue_with(count: int, retention: int = 345_600, name: str = "work"):
     from moto.sqs.models import sqs_backends
 
     backend = sqs_backends[ACCOUNT][REGION]
-    backend.create_queue("work", MessageRetentionPeriod=str(retention))
+    backend.create_queue(name, MessageRetentionPeriod=str(retention))
     for i in range(count):
-        backend.send_message("work", f"m{i}")
+        backend.send_message(name, f"m{i}")
     return backend
 
 
@@ -73,18 +73,18 @@ def test_a_receive_no_longer_builds_the_queue_attributes_per_message(sqs_patched
 
 def test_a_message_past_the_retention_period_is_still_not_delivered(sqs_patched):
     sqs_patched()
-    backend = _queue_with(1, retention=60)
-    backend.get_queue("work")._messages[0].sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s
-    assert backend.receive_message("work", 10, 0, 30, ["All"]) == []
-    backend.send_message("work", "fresh")
-    backend.get_queue("work")._messages.pop(0)
-    assert [m.body for m in backend.receive_message("work", 10, 0, 30, ["All"])] == ["fresh"]
+    backend = _queue_with(1, retention=60, name="expired")
+    backend.get_queue("expired")._messages[0].sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s
+    assert backend.receive_message("expired", 10, 0, 30, ["All"]) == []
+    _queue_with(1, retention=60, name="fresh")
+    assert [m.body for m in backend.receive_message("fresh", 10, 0, 30, ["All"])] == ["m0"]
 
 
 def test_the_sqs_clock_reads_the_same_time(sqs_patched):
     from moto.sqs import models
 
     sqs_patched()
+    sqs_patched()  # a second MotoServer.start in the same process wraps nothing twice
     assert abs(models.unix_time() - time.time()) < 1
     assert abs(models.unix_time_millis() - time.time() * 1000) < 1000
     assert models.unix_time(datetime(2020, 1, 1)) == 1_577_836_800.0  # a given time still converts
