@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from distsync.sim.http import JsonRequest, JsonServer
+from distsync.sim.http import JsonRequest, JsonServer, KeptAliveHandler
 
 from .assembly import GatewayResponseSpec, RouteSpec
 from .lambdas import InvokeError
@@ -84,12 +84,7 @@ class Gateway:
         self.usage_plans, self.responses = usage_plans, {**_DEFAULT_RESPONSES, **(responses or {})}
         gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in two writes on a kept-alive connection: with Nagle's algorithm the body
-            # waits for the client's delayed ACK of the headers, ~40 ms per response (TCP_NODELAY).
-            disable_nagle_algorithm = True
-
+        class Handler(KeptAliveHandler):
             def _serve(self) -> None:
                 status, headers, payload = gateway.handle(self)
                 self.send_response(status)
@@ -106,9 +101,6 @@ class Gateway:
                 if name.startswith("do_"):
                     return self._serve
                 raise AttributeError(name)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True

@@ -13,6 +13,18 @@ from typing import Any
 Route = tuple[Any, ...]
 
 
+class KeptAliveHandler(BaseHTTPRequestHandler):
+    """What the simulators' and the local gateway's handlers share: kept-alive connections, quiet logs."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes on a kept-alive connection: with Nagle's algorithm the body waits for
+    # the client's delayed ACK of the headers, ~40 ms per response (TCP_NODELAY).
+    disable_nagle_algorithm = True
+
+    def log_message(self, *_args: Any) -> None:  # keep test output quiet
+        pass
+
+
 class JsonRequest:
     def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes):
         self.method, self.path, self.headers, self.body = method, path, headers, body
@@ -45,12 +57,7 @@ class JsonServer:
         self.routes = routes
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in two writes on a kept-alive connection: with Nagle's algorithm the body
-            # waits for the client's delayed ACK of the headers, ~40 ms per response (TCP_NODELAY).
-            disable_nagle_algorithm = True
-
+        class Handler(KeptAliveHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = JsonRequest(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
@@ -67,9 +74,6 @@ class JsonServer:
                 self.wfile.write(payload)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_MERGE = _serve  # noqa: N815
-
-            def log_message(self, *_args: Any) -> None:  # keep test output quiet
-                pass
 
         self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
