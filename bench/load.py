@@ -27,6 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared" / "python")]
 from distsync.kpis import percentile  # noqa: E402
 from distsync.local import process  # noqa: E402
 from distsync.sim.clients import ErpClientSim, PlanningClient, send  # noqa: E402
+from distsync_core.platform.dynamo import scan_all  # noqa: E402
 
 SECRET = "bench-load-secret"
 MAX_EVENTS = 20_000  # hard bound whatever the arguments
@@ -46,15 +47,10 @@ def ledger_hops(table: Any, cids: set[str]) -> dict[str, list[dict[str, Any]]]:
     """The ledger's hops of ``cids``, in one scan instead of a query per transaction: moto sorts the whole table
     for every query, so after a few thousand events the queries alone took minutes."""
     hops: dict[str, list[dict[str, Any]]] = {}
-    scan: dict[str, Any] = {}
-    while True:
-        page = table.scan(**scan)
-        for hop in page["Items"]:
-            if hop["correlationId"] in cids:
-                hops.setdefault(hop["correlationId"], []).append(hop)
-        if "LastEvaluatedKey" not in page:
-            return hops
-        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for hop in scan_all(table):
+        if hop["correlationId"] in cids:
+            hops.setdefault(hop["correlationId"], []).append(hop)
+    return hops
 
 
 def run(url: str, rate: float, seconds: float, items: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from distsync.sim.clients import (
     send,
 )
 from distsync.trace import trace_document
+from distsync_core.platform.dynamo import scan_all
 from tests.conftest import ROOT
 
 SECRET = "e2e-webhook-secret"
@@ -156,14 +157,8 @@ class LocalStackProcess:
         self.wait_idle()
         table = self.dynamodb.Table(self.info["outputs"]["TraceTableName"])
         hops: dict[str, list[dict[str, Any]]] = {}
-        scan: dict[str, Any] = {}
-        while True:  # one scan of the ledger, not a query per transaction
-            page = table.scan(**scan)
-            for hop in page["Items"]:
-                hops.setdefault(hop["correlationId"], []).append(hop)
-            if "LastEvaluatedKey" not in page:
-                break
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for hop in scan_all(table):  # one scan of the ledger, not a query per transaction
+            hops.setdefault(hop["correlationId"], []).append(hop)
         finals = {cid: trace_document(cid, hops.get(cid, []))["status"] for cid in self.accepted}
         lost = {cid: (want, finals[cid]) for cid, want in self.accepted.items() if finals[cid] != want}
         assert not lost, f"accepted events that did not end as expected (wanted, found): {lost}"
